@@ -1,0 +1,3 @@
+from pswrap.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Typed step results: the parse stage of render → run → parse."""

@@ -1,0 +1,129 @@
+"""What the code knows about a step: the template's id, its typed inputs, its needs and its output model.
+
+A step is the unit every stage agrees on: the renderer turns it into a `Script`, the runner sends that
+script to the host its `needs` map to, the parser turns the output into `result`, the workflow journals
+it, and the lab dispatches on its id. Nothing here imports jinja2, pypsrp or pydantic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pswrap.results.base import PSModel
+
+Need = Literal["ad", "adsync", "exo", "graph", "hybrid"]
+NEEDS: tuple[Need, ...] = ("ad", "adsync", "exo", "graph", "hybrid")
+
+Profile = Literal["modern", "legacy", "hybrid-tools"]
+PROFILES: tuple[Profile, ...] = ("modern", "legacy", "hybrid-tools")
+
+ParamType = Literal[
+    "string",
+    "string[]",
+    "int",
+    "bool",
+    "switch",
+    "guid",
+    "securestring",
+    "datetime",
+]
+"""The PowerShell type a parameter is declared with in the template's param() block."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One data value of a step. It travels as a PSRP parameter, never as script text.
+
+    `name` is the PowerShell parameter name in the template's param() block. An optional parameter
+    (`mandatory=False`) is structural as well: the template passes it to the cmdlet only when it was
+    given, so every rendered variant shows exactly the parameters it uses. A `secret` parameter is a
+    SecureString: it never appears in script text, logs, the journal or output.
+    """
+
+    name: str
+    type: ParamType = "string"
+    mandatory: bool = True
+    secret: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A structural choice: it changes the script's shape (which switch, which cmdlet), not a value.
+
+    Choices are written on the script's first line (`# pswrap-step: exo/new-mailbox type=room`) so the
+    audit log and the lab see them.
+    """
+
+    name: str
+    values: tuple[str, ...]
+    default: str | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Retired:
+    """For `legacy` steps: the retired service the seed's cmdlet used, and what replaced it (domain.md §0)."""
+
+    service: str
+    retired: str
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    """`<area>/<name>`; the template is `ps_templates/<area>/<name>.ps1.j2`."""
+
+    summary: str
+    needs: Need | None
+    """Which module/connection the step needs, hence which host and pool it runs in. None: legacy."""
+
+    profiles: tuple[Profile, ...]
+    result: type[PSModel] | None
+    """The model its single JSON document parses into; None for legacy steps (never run)."""
+
+    params: tuple[Param, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    changes: bool = False
+    """Does running it change anything remote? Read-only steps are facts and run in --dry-run."""
+
+    idempotent: bool = True
+    """May it be retried blindly after a transient failure? Non-idempotent steps are retried only
+    after reading back that they did not apply."""
+
+    retired: Retired | None = None
+    session_params: tuple[str, ...] = field(default=())
+    """Parameters the session supplies from the target when the caller does not (e.g. `Server`, the
+    pinned domain controller; `Credential*`; the connect steps' app identity)."""
+
+    @property
+    def area(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split("/", 1)[1]
+
+    @property
+    def template(self) -> str:
+        """Template path relative to the ps_templates package."""
+        return f"{self.id}.ps1.j2"
+
+    @property
+    def is_legacy(self) -> bool:
+        return self.retired is not None
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name.lower() == name.lower():
+                return p
+        raise KeyError(name)
+
+    def choice(self, name: str) -> Choice:
+        for c in self.choices:
+            if c.name == name:
+                return c
+        raise KeyError(name)
