@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from pswrap.cli.app import app
 from pswrap.cli import doctor_cmd, lab_cmd, mailbox_cmd, render_cmd, run_cmd  # noqa: F401  (registers commands)
+from pswrap.cli.app import app
 
 
 def main() -> None:

@@ -1,0 +1,243 @@
+"""The output model of every step: the JSON keys a template's emitter writes and a lab handler returns.
+
+Keys are snake_case: our emitter writes them that way (`[ordered]@{ object_guid = ... }`), so the JSON is
+the contract between a template, the lab handler that imitates it, and the Python that reads it.
+Emitter rules (DESIGN.md): GUIDs as strings, dates ISO 8601, byte arrays base64, enums as names, arrays
+always arrays.
+"""
+
+from __future__ import annotations
+
+from pswrap.results.base import PSDateTime, PSList, PSModel
+
+# --- shared -----------------------------------------------------------------------------------------
+
+
+class Connection(PSModel):
+    """exo/connect, graph/connect, hybrid/connect: connect steps do nothing when already connected."""
+
+    connected: bool
+    already_connected: bool = False
+    detail: str | None = None
+    """Organization (EXO), tenant id (Graph) or snap-in name (hybrid)."""
+
+
+# --- sync (Entra Connect Sync, ADSync module) ------------------------------------------------------
+
+
+class SyncSettings(PSModel):
+    """sync/get-settings: from Get-ADSyncGlobalSettings' Parameters collection."""
+
+    anchor_attribute: str
+    """`objectGUID` or `mS-DS-ConsistencyGuid` (Microsoft.SynchronizationOption.AnchorAttribute)."""
+    staging_mode: bool
+    connect_version: str | None = None
+
+
+class SchedulerState(PSModel):
+    """sync/get-scheduler and sync/set-scheduler: Get-ADSyncScheduler's documented fields."""
+
+    sync_cycle_enabled: bool
+    scheduler_suspended: bool = False
+    sync_cycle_in_progress: bool = False
+    staging_mode_enabled: bool = False
+    maintenance_enabled: bool = True
+    next_sync_cycle_policy_type: str | None = None
+    next_sync_cycle_start_time_utc: PSDateTime | None = None
+    currently_effective_sync_cycle_interval_seconds: int | None = None
+
+
+class CycleStarted(PSModel):
+    """sync/start-cycle: Start-ADSyncSyncCycle's output object (`Result` = `Success`)."""
+
+    result: str
+
+
+class ExportError(PSModel):
+    """One object's export error in a run (InvalidHardMatch, AttributeValueMustBeUnique, ...)."""
+
+    dn: str | None = None
+    """The on-premises distinguished name of the object the error is about."""
+    source_anchor: str | None = None
+    """The object's sourceAnchor (ImmutableId form), when known."""
+    error_type: str
+    error_code: str | None = None
+    error_literal: str | None = None
+
+
+class RunResult(PSModel):
+    run_history_id: str
+    connector_name: str
+    run_profile_name: str
+    result: str
+    """`success`, `completed-export-errors`, `completed-sync-errors`, `no-start-connection`, ..."""
+    start_date: PSDateTime | None = None
+    end_date: PSDateTime | None = None
+    export_errors: PSList[ExportError] = []
+
+
+class RunResults(PSModel):
+    """sync/get-run-results: Get-ADSyncRunProfileResult, newest first."""
+
+    runs: PSList[RunResult] = []
+
+
+class Lease(PSModel):
+    name: str
+    deadline_utc: PSDateTime
+    prior_sync_cycle_enabled: bool
+
+
+class LeaseSet(PSModel):
+    """sync/install-lease, sync/remove-lease, sync/list-leases: pswrap's one-shot restore tasks.
+
+    `prior_sync_cycle_enabled` is the scheduler state recorded before the first lease (None when no
+    lease is left); `restored` is True when removing the last lease put that state back.
+    """
+
+    leases: PSList[Lease] = []
+    prior_sync_cycle_enabled: bool | None = None
+    sync_cycle_enabled: bool | None = None
+    restored: bool = False
+
+
+# --- ad (ActiveDirectory module) -------------------------------------------------------------------
+
+
+class Domain(PSModel):
+    """ad/get-domain: Get-ADDomain (without -Server) and the forest's UPN suffixes."""
+
+    dns_root: str
+    netbios_name: str
+    distinguished_name: str
+    pdc_emulator: str
+    """The domain controller pswrap pins for the run when the target names none."""
+    upn_suffixes: PSList[str] = []
+
+
+class AdUser(PSModel):
+    object_guid: str
+    sam_account_name: str
+    user_principal_name: str | None = None
+    distinguished_name: str
+    display_name: str | None = None
+    mail: str | None = None
+    proxy_addresses: PSList[str] = []
+    mail_nickname: str | None = None
+    consistency_guid: str | None = None
+    """mS-DS-ConsistencyGuid as base64 (a byte array, emitted as base64); None when unset."""
+
+
+class AdUserLookup(PSModel):
+    """ad/find-user: not found is an answer, not an error."""
+
+    found: bool
+    user: AdUser | None = None
+
+
+class AdAnchor(PSModel):
+    """ad/get-anchor: the two candidate sourceAnchor values of one account."""
+
+    object_guid: str
+    consistency_guid: str | None = None
+    """base64, as the attribute's bytes; None when unset."""
+
+
+# --- exo (ExchangeOnlineManagement) -----------------------------------------------------------------
+
+
+class Mailbox(PSModel):
+    alias: str
+    name: str | None = None
+    display_name: str | None = None
+    primary_smtp_address: str
+    recipient_type_details: str
+    """`RoomMailbox`, `EquipmentMailbox`, `SharedMailbox`, `UserMailbox`."""
+    email_addresses: PSList[str] = []
+    user_principal_name: str | None = None
+    external_directory_object_id: str | None = None
+    """The Entra (Graph) user id behind the mailbox."""
+    resource_capacity: int | None = None
+    is_dir_synced: bool = False
+
+
+class MailboxLookup(PSModel):
+    """exo/find-mailbox."""
+
+    found: bool
+    mailbox: Mailbox | None = None
+
+
+class Recipient(PSModel):
+    name: str | None = None
+    alias: str | None = None
+    primary_smtp_address: str | None = None
+    recipient_type_details: str
+    email_addresses: PSList[str] = []
+    external_directory_object_id: str | None = None
+
+
+class RecipientLookup(PSModel):
+    """exo/find-recipients: every recipient holding the alias or any of the addresses."""
+
+    recipients: PSList[Recipient] = []
+
+
+# --- graph (Microsoft.Graph) --------------------------------------------------------------------------
+
+
+class CloudUser(PSModel):
+    id: str
+    user_principal_name: str
+    display_name: str | None = None
+    mail: str | None = None
+    on_premises_immutable_id: str | None = None
+    on_premises_sync_enabled: bool | None = None
+    on_premises_last_sync_date_time: PSDateTime | None = None
+    proxy_addresses: PSList[str] = []
+    directory_roles: PSList[str] = []
+    """Display names of the directory roles the user holds (admin roles block matching)."""
+
+
+class CloudUserLookup(PSModel):
+    """graph/get-user."""
+
+    found: bool
+    user: CloudUser | None = None
+
+
+class CloudUsers(PSModel):
+    """graph/find-users."""
+
+    users: PSList[CloudUser] = []
+
+
+class SyncFeatures(PSModel):
+    """graph/get-sync-features: the tenant's onPremisesDirectorySynchronization features."""
+
+    block_soft_match: bool
+    block_hard_match_takeover: bool
+
+
+# --- hybrid (Exchange management tools, RecipientManagement snap-in) ----------------------------------
+
+
+class RemoteMailbox(PSModel):
+    alias: str
+    name: str | None = None
+    display_name: str | None = None
+    primary_smtp_address: str
+    user_principal_name: str | None = None
+    sam_account_name: str | None = None
+    distinguished_name: str | None = None
+    remote_routing_address: str | None = None
+    recipient_type_details: str
+    """`RemoteRoomMailbox`, `RemoteEquipmentMailbox`, `RemoteSharedMailbox`."""
+    guid: str | None = None
+
+
+class RemoteMailboxLookup(PSModel):
+    """hybrid/find-remote-mailbox."""
+
+    found: bool
+    remote_mailbox: RemoteMailbox | None = None

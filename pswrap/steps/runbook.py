@@ -1,0 +1,405 @@
+"""The steps of the mailbox runbook (the seed, modernised), one declaration each.
+
+Each declaration is the contract between its template (`ps_templates/<id>.ps1.j2`), the lab handler
+that imitates the real cmdlets (`pswrap/lab/handlers/`), and the workflow that calls it. Parameter
+names are the template's param() names; optional parameters are passed to the cmdlet only when given.
+"""
+
+from __future__ import annotations
+
+from pswrap.results import models as m
+from pswrap.steps.model import Choice, Param, Profile, Retired, Step
+
+MODERN: tuple[Profile, ...] = ("modern",)
+MODERN_HYBRID: tuple[Profile, ...] = ("modern", "hybrid-tools")
+HYBRID: tuple[Profile, ...] = ("hybrid-tools",)
+LEGACY: tuple[Profile, ...] = ("legacy",)
+
+MAILBOX_TYPE = Choice(
+    "type", ("room", "equipment", "shared"), default="room", help="kind of resource mailbox"
+)
+
+# Every AD step but ad/get-domain pins one domain controller and may carry an AD credential (a second hop).
+AD_SERVER = Param("Server", help="the domain controller pinned for the whole run")
+AD_CRED = (
+    Param("CredentialUser", mandatory=False, help="AD account for the second hop (DOMAIN\\user)"),
+    Param("CredentialPassword", "securestring", mandatory=False, secret=True, help="its password"),
+)
+AD_SESSION = ("Server", "CredentialUser", "CredentialPassword")
+
+SYNC_STEPS = (
+    Step(
+        "sync/get-settings",
+        "Read the sync server's sourceAnchor attribute, staging mode and Connect version",
+        needs="adsync",
+        profiles=MODERN_HYBRID,
+        result=m.SyncSettings,
+    ),
+    Step(
+        "sync/get-scheduler",
+        "Read the sync scheduler (enabled, suspended, cycle in progress, next run)",
+        needs="adsync",
+        profiles=MODERN_HYBRID,
+        result=m.SchedulerState,
+    ),
+    Step(
+        "sync/set-scheduler",
+        "Pause or resume the sync scheduler (Set-ADSyncScheduler -SyncCycleEnabled)",
+        needs="adsync",
+        profiles=MODERN_HYBRID,
+        params=(Param("SyncCycleEnabled", "bool"),),
+        result=m.SchedulerState,
+        changes=True,
+    ),
+    Step(
+        "sync/start-cycle",
+        "Start a sync cycle (Start-ADSyncSyncCycle -PolicyType Delta|Initial)",
+        needs="adsync",
+        profiles=MODERN_HYBRID,
+        choices=(Choice("policy", ("delta", "initial"), default="delta"),),
+        result=m.CycleStarted,
+        changes=True,
+        idempotent=False,
+    ),
+    Step(
+        "sync/get-run-results",
+        "Read the results of recent sync runs with their export errors (Get-ADSyncRunProfileResult)",
+        needs="adsync",
+        profiles=MODERN_HYBRID,
+        params=(Param("NumberRequested", "int", mandatory=False, help="how many recent runs"),),
+        result=m.RunResults,
+    ),
+    Step(
+        "sync/install-lease",
+        "Pause the scheduler under a lease: a one-shot task that restores the prior state at a deadline",
+        needs="adsync",
+        profiles=MODERN,
+        params=(
+            Param("LeaseName", help="pswrap-lease-<operation id>"),
+            Param("DeadlineUtc", "datetime", help="when the task restores the prior scheduler state"),
+        ),
+        result=m.LeaseSet,
+        changes=True,
+    ),
+    Step(
+        "sync/remove-lease",
+        "End a lease; the last lease to end restores the scheduler's prior state",
+        needs="adsync",
+        profiles=MODERN,
+        params=(Param("LeaseName"),),
+        result=m.LeaseSet,
+        changes=True,
+    ),
+    Step(
+        "sync/list-leases",
+        "List pswrap's leases and the scheduler state recorded before the first",
+        needs="adsync",
+        profiles=MODERN,
+        result=m.LeaseSet,
+    ),
+)
+
+AD_STEPS = (
+    Step(
+        "ad/get-domain",
+        "Read the domain: the PDC emulator to pin, UPN suffixes (Get-ADDomain without -Server)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=AD_CRED,
+        result=m.Domain,
+        session_params=("CredentialUser", "CredentialPassword"),
+    ),
+    Step(
+        "ad/find-user",
+        "Find an AD user by sAMAccountName, UPN or objectGUID (not found is an answer)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        choices=(Choice("by", ("sam", "upn", "guid"), default="sam"),),
+        params=(Param("Value"), AD_SERVER, *AD_CRED),
+        result=m.AdUserLookup,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/new-user",
+        "Create the resource account (New-ADUser with proxyAddresses, mailNickname, mS-DS-ConsistencyGuid)",
+        needs="ad",
+        profiles=MODERN,
+        params=(
+            Param("Name"),
+            Param("Path", help="the OU's distinguished name"),
+            Param("SamAccountName"),
+            Param("UserPrincipalName"),
+            Param("DisplayName"),
+            Param("EmailAddress"),
+            Param("ProxyAddresses", "string[]", help="primary first, as SMTP:addr"),
+            Param("MailNickname"),
+            Param("ConsistencyGuid", "guid", mandatory=False, help="pre-stamped mS-DS-ConsistencyGuid"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.AdUser,
+        changes=True,
+        idempotent=False,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/move-user",
+        "Move an account into sync scope (Move-ADObject)",
+        needs="ad",
+        profiles=MODERN,
+        params=(Param("Identity", "guid", help="objectGUID"), Param("TargetPath"), AD_SERVER, *AD_CRED),
+        result=m.AdUser,
+        changes=True,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/get-anchor",
+        "Read an account's objectGUID and mS-DS-ConsistencyGuid",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=(Param("Identity", "guid", help="objectGUID"), AD_SERVER, *AD_CRED),
+        result=m.AdAnchor,
+        session_params=AD_SESSION,
+    ),
+)
+
+EXO_STEPS = (
+    Step(
+        "exo/connect",
+        "Connect to Exchange Online app-only with a certificate from Cert:\\LocalMachine\\My",
+        needs="exo",
+        profiles=MODERN,
+        params=(Param("AppId"), Param("Organization"), Param("CertificateThumbprint")),
+        result=m.Connection,
+        session_params=("AppId", "Organization", "CertificateThumbprint"),
+    ),
+    Step(
+        "exo/find-mailbox",
+        "Find a mailbox by alias, address or name (not found is an answer)",
+        needs="exo",
+        profiles=MODERN,
+        params=(Param("Identity"),),
+        result=m.MailboxLookup,
+    ),
+    Step(
+        "exo/find-recipients",
+        "Find every recipient holding an alias or any of the addresses (Get-Recipient)",
+        needs="exo",
+        profiles=MODERN,
+        params=(
+            Param("Alias", mandatory=False),
+            Param("Addresses", "string[]", mandatory=False, help="SMTP addresses, without prefix"),
+        ),
+        result=m.RecipientLookup,
+    ),
+    Step(
+        "exo/new-mailbox",
+        "Create the cloud room, equipment or shared mailbox (New-Mailbox -Room|-Equipment|-Shared)",
+        needs="exo",
+        profiles=MODERN,
+        choices=(MAILBOX_TYPE,),
+        params=(
+            Param("Name"),
+            Param("Alias"),
+            Param("DisplayName"),
+            Param("PrimarySmtpAddress"),
+            Param("ResourceCapacity", "int", mandatory=False, help="rooms only"),
+        ),
+        result=m.Mailbox,
+        changes=True,
+        idempotent=False,
+    ),
+)
+
+GRAPH_STEPS = (
+    Step(
+        "graph/connect",
+        "Connect to Microsoft Graph app-only with a certificate from Cert:\\LocalMachine\\My",
+        needs="graph",
+        profiles=MODERN,
+        params=(Param("ClientId"), Param("TenantId"), Param("CertificateThumbprint")),
+        result=m.Connection,
+        session_params=("ClientId", "TenantId", "CertificateThumbprint"),
+    ),
+    Step(
+        "graph/get-user",
+        "Read a cloud user with its ImmutableId, sync state, proxy addresses and directory roles",
+        needs="graph",
+        profiles=MODERN,
+        params=(Param("UserId", help="object id or UPN"),),
+        result=m.CloudUserLookup,
+    ),
+    Step(
+        "graph/find-users",
+        "Find cloud users by ImmutableId or by proxy address (Get-MgUser -Filter)",
+        needs="graph",
+        profiles=MODERN,
+        choices=(Choice("by", ("immutableid", "proxy-address"), default="immutableid"),),
+        params=(Param("Value"),),
+        result=m.CloudUsers,
+    ),
+    Step(
+        "graph/set-user",
+        "Set a cloud user's ImmutableId and/or UPN (Update-MgUser), the hard-match link",
+        needs="graph",
+        profiles=MODERN,
+        params=(
+            Param("UserId"),
+            Param("OnPremisesImmutableId", mandatory=False),
+            Param("UserPrincipalName", mandatory=False),
+        ),
+        result=m.CloudUser,
+        changes=True,
+    ),
+    Step(
+        "graph/get-sync-features",
+        "Read the tenant's BlockSoftMatch and BlockCloudObjectTakeoverThroughHardMatch features",
+        needs="graph",
+        profiles=MODERN,
+        result=m.SyncFeatures,
+    ),
+)
+
+HYBRID_STEPS = (
+    Step(
+        "hybrid/connect",
+        "Load the Exchange RecipientManagement snap-in (management tools, no server)",
+        needs="hybrid",
+        profiles=HYBRID,
+        result=m.Connection,
+    ),
+    Step(
+        "hybrid/new-remote-mailbox",
+        "Create the AD account and remote mailbox (New-RemoteMailbox); sync creates the cloud mailbox",
+        needs="hybrid",
+        profiles=HYBRID,
+        choices=(MAILBOX_TYPE,),
+        params=(
+            Param("Name"),
+            Param("Alias"),
+            Param("DisplayName"),
+            Param("PrimarySmtpAddress"),
+            Param("UserPrincipalName"),
+            Param("SamAccountName"),
+            Param("OnPremisesOrganizationalUnit"),
+            Param("RemoteRoutingAddress", mandatory=False, help="alias@tenant.mail.onmicrosoft.com"),
+            Param("DomainController", mandatory=False),
+        ),
+        result=m.RemoteMailbox,
+        changes=True,
+        idempotent=False,
+    ),
+    Step(
+        "hybrid/find-remote-mailbox",
+        "Find a remote mailbox by alias or address (not found is an answer)",
+        needs="hybrid",
+        profiles=HYBRID,
+        params=(Param("Identity"), Param("DomainController", mandatory=False)),
+        result=m.RemoteMailboxLookup,
+    ),
+)
+
+
+def _legacy(
+    step_id: str, summary: str, service: str, retired: str, replacement: str, *params: Param
+) -> Step:
+    return Step(
+        step_id,
+        summary,
+        needs=None,
+        profiles=LEGACY,
+        params=params,
+        result=None,
+        changes=True,
+        retired=Retired(service, retired, replacement),
+    )
+
+
+DIRSYNC = "DirSync (MSOnlineSyncScheduler service)"
+LEGACY_STEPS = (
+    _legacy(
+        "legacy/get-credential",
+        "Ask for the Office 365 admin credential (Get-Credential)",
+        "Basic-auth Exchange Online remote PowerShell",
+        "2023-10",
+        "app-only certificate authentication (exo/connect, graph/connect)",
+    ),
+    _legacy(
+        "legacy/stop-dirsync",
+        "Pause DirSync (Stop-Service MSOnlineSyncScheduler)",
+        DIRSYNC,
+        "2021-04-01",
+        "Set-ADSyncScheduler -SyncCycleEnabled $false under a lease (sync/install-lease)",
+    ),
+    _legacy(
+        "legacy/new-aduser",
+        "Create the AD account (New-ADUser @ADUserProperties -PassThru), as the seed wrote it",
+        "none (New-ADUser is current)",
+        "-",
+        "ad/new-user, which also sets mailNickname and, with the anchor hold, mS-DS-ConsistencyGuid",
+        Param("Name"),
+        Param("Path"),
+        Param("SamAccountName"),
+        Param("UserPrincipalName"),
+        Param("DisplayName"),
+        Param("EmailAddress"),
+        Param("ProxyAddresses", "string[]"),
+    ),
+    _legacy(
+        "legacy/connect-exo",
+        "Connect to Exchange Online over Basic-auth remote PowerShell (New-PSSession; Import-PSSession)",
+        "Basic-auth Exchange Online remote PowerShell",
+        "2023-10",
+        "Connect-ExchangeOnline app-only (exo/connect)",
+        Param("ConnectionUri"),
+    ),
+    _legacy(
+        "legacy/new-mailbox",
+        "Create the room mailbox (New-Mailbox @O365UserProperties -Room)",
+        "Basic-auth Exchange Online remote PowerShell (the session it ran in)",
+        "2023-10",
+        "exo/new-mailbox in an app-only Exchange Online session",
+        Param("Name"),
+        Param("DisplayName"),
+    ),
+    _legacy(
+        "legacy/connect-msol",
+        "Connect to MSOnline (Connect-MsolService)",
+        "MSOnline PowerShell",
+        "2025-05-30",
+        "Connect-MgGraph app-only (graph/connect)",
+    ),
+    _legacy(
+        "legacy/set-immutableid",
+        "Link the cloud user to the AD account (Set-MsolUserPrincipalName -ImmutableId)",
+        "MSOnline PowerShell",
+        "2025-05-30",
+        "Update-MgUser -OnPremisesImmutableId -UserPrincipalName (graph/set-user)",
+        Param("UserPrincipalName"),
+        Param("NewUserPrincipalName"),
+        Param("ImmutableId"),
+    ),
+    _legacy(
+        "legacy/start-dirsync",
+        "Resume DirSync (Start-Service MSOnlineSyncScheduler)",
+        DIRSYNC,
+        "2021-04-01",
+        "removing the lease restores the scheduler's prior state (sync/remove-lease)",
+    ),
+    _legacy(
+        "legacy/start-sync",
+        "Force a full DirSync run (Import-Module DirSync; Start-OnlineCoexistenceSync -FullSync)",
+        "DirSync (Start-OnlineCoexistenceSync)",
+        "2021-04-01",
+        "Start-ADSyncSyncCycle -PolicyType Delta (sync/start-cycle)",
+    ),
+)
+
+STEPS: tuple[Step, ...] = (
+    *SYNC_STEPS,
+    *AD_STEPS,
+    *EXO_STEPS,
+    *GRAPH_STEPS,
+    *HYBRID_STEPS,
+    *LEGACY_STEPS,
+)
