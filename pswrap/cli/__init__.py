@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from pswrap.cli import doctor_cmd, lab_cmd, mailbox_cmd, render_cmd, run_cmd  # noqa: F401  (registers commands)
+from pswrap.cli import (  # noqa: F401  (importing a module registers its commands)
+    doctor_cmd,
+    lab_cmd,
+    lab_world_cmd,
+    mailbox_cmd,
+    render_cmd,
+    run_cmd,
+)
 from pswrap.cli.app import app
 
 
