@@ -95,6 +95,11 @@ class Step:
     after reading back that they did not apply."""
 
     retired: Retired | None = None
+    before_connect: bool = False
+    """True: the runner runs it in its need's pool without performing the need's connect step first.
+    For preflight steps that diagnose why a connect would fail (installed modules, the certificate):
+    behind a failing connect they could never report anything."""
+
     session_params: tuple[str, ...] = field(default=())
     """Parameters the session supplies from the target when the caller does not (e.g. `Server`, the
     pinned domain controller; `Credential*`; the connect steps' app identity)."""
