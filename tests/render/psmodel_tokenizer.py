@@ -262,11 +262,15 @@ def scan_string(src: str, i: int) -> Token:
 PUNCTUATORS = ("@(", "@{", "(", ")", "{", "}", ",", ";", "=")
 
 
-def tokenize(src: str) -> list[Token]:
-    """Tokens of `src`, skipping white space, new lines and comments (which `to_literal` never writes,
-    but a reader must not mistake for part of a literal)."""
+def tokenize(src: str, start: int = 0, *, partial: bool = False) -> list[Token]:
+    """Tokens of `src` from `start`, skipping white space and comments (which `to_literal` never
+    writes, but a reader must not mistake for part of a literal).
+
+    With `partial`, stop quietly at the first token the model does not know (a command name, say):
+    enough to read the literal expression that comes before it.
+    """
     tokens: list[Token] = []
-    i = 0
+    i = start
     while i < len(src):
         c = src[i]
         n = is_newline_at(src, i)
@@ -327,6 +331,8 @@ def tokenize(src: str) -> list[Token]:
                 i += len(p)
                 break
         else:
+            if partial:
+                return tokens
             raise ModelError(f"the model does not know the token at {i}: {src[i : i + 10]!r}")
     return tokens
 
@@ -422,6 +428,14 @@ def evaluate(src: str) -> Any:
     if parser.peek() is not None:
         raise ModelError(f"more after the literal: {parser.peek()!r}")
     return result
+
+
+def evaluate_prefix(src: str, start: int) -> tuple[Any, int]:
+    """The value of the literal expression starting at `start`, and the index where it ends."""
+    parser = _Parser(tokenize(src, start, partial=True))
+    result = parser.value()
+    last = parser.tokens[parser.pos - 1]
+    return result, last.end
 
 
 def single_string_token(src: str) -> Token:
