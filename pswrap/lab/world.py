@@ -181,6 +181,7 @@ def fresh_world() -> dict[str, Any]:
             "leases": [],
             "lease_prior": None,
         },
+        "faults": [],
         "stats": {"requests": {}},
     }
     env_seconds = _sync_seconds_from_env()
