@@ -1,0 +1,175 @@
+"""HTTP authentication as WinRM does it: Basic, and NTLM (over `Negotiate`) with message encryption.
+
+NTLM belongs to one TCP connection (its session keys seal every later message on it), so the server keeps
+one `ConnectionAuth` per connection. pyspnego's NTLM acceptor reads the accepted accounts from the file
+named by NTLM_USER_FILE (`DOMAIN:user:password` lines); that variable is process-wide, so every lab in a
+process registers its account in one shared file (`register_ntlm_account`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import re
+import struct
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+ENCRYPTED_CONTENT_TYPE = (
+    'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"'
+)
+_BOUNDARY = b"--Encrypted Boundary"
+
+
+class AuthFailed(Exception):
+    """The request must be answered 401 (with `challenge` as WWW-Authenticate)."""
+
+    def __init__(self, challenge: str) -> None:
+        super().__init__(challenge)
+        self.challenge = challenge
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+
+# --- NTLM account file --------------------------------------------------------------------------
+
+_ntlm_lock = threading.Lock()
+_ntlm_accounts: dict[str, str] = {}
+_ntlm_file: str | None = None
+
+
+def _ntlm_line(username: str, password: str) -> str:
+    if "\\" in username:
+        domain, user = username.split("\\", 1)
+    elif "@" in username:
+        domain, user = "", username
+    else:
+        domain, user = "", username
+    return f"{domain}:{user}:{password}"
+
+
+def register_ntlm_account(creds: Credentials) -> None:
+    """Make pyspnego's NTLM acceptor accept this account (in this process)."""
+    global _ntlm_file
+    with _ntlm_lock:
+        _ntlm_accounts[_ntlm_line(creds.username, creds.password)] = creds.username
+        if _ntlm_file is None:
+            fd, _ntlm_file = tempfile.mkstemp(prefix="pswrap-lab-ntlm-", suffix=".txt")
+            os.close(fd)
+        tmp = _ntlm_file + ".tmp"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+            fh.write("\n".join(_ntlm_accounts) + "\n")
+        os.replace(tmp, _ntlm_file)
+        os.environ["NTLM_USER_FILE"] = _ntlm_file
+
+
+# --- per-connection state -----------------------------------------------------------------------
+
+
+@dataclass
+class ConnectionAuth:
+    """The authentication state of one TCP connection."""
+
+    mode: str  # "basic" | "ntlm"
+    creds: Credentials
+    context: Any = None
+    authenticated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def challenge(self) -> str:
+        return 'Basic realm="WSMAN"' if self.mode == "basic" else "Negotiate"
+
+    def check(self, authorization: str | None) -> str | None:
+        """Authenticate a request; returns a token to send in WWW-Authenticate (NTLM) or None.
+
+        Raises AuthFailed for a 401. An NTLM connection already authenticated needs no header.
+        """
+        if self.mode == "basic":
+            return self._basic(authorization)
+        return self._ntlm(authorization)
+
+    def _basic(self, authorization: str | None) -> None:
+        if not authorization or not authorization.lower().startswith("basic "):
+            raise AuthFailed(self.challenge)
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthFailed(self.challenge) from None
+        user, _, password = decoded.partition(":")
+        ok_user = hmac.compare_digest(user.lower().encode(), self.creds.username.lower().encode())
+        ok_password = hmac.compare_digest(password.encode(), self.creds.password.encode())
+        if not (ok_user and ok_password):
+            raise AuthFailed(self.challenge)
+        self.authenticated = True
+        return None
+
+    def _ntlm(self, authorization: str | None) -> str | None:
+        import spnego
+        from spnego.exceptions import SpnegoError
+
+        match = re.match(r"^(Negotiate|NTLM)\s+(\S+)$", authorization or "", re.I)
+        if match is None:
+            if self.authenticated:
+                return None
+            raise AuthFailed(self.challenge)
+        try:
+            token = base64.b64decode(match.group(2))
+        except binascii.Error:
+            raise AuthFailed(self.challenge) from None
+        # An NTLM NEGOTIATE message restarts authentication on this connection.
+        if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
+            self.context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+            self.authenticated = False
+        try:
+            out = self.context.step(token)
+        except SpnegoError:
+            self.context = None
+            raise AuthFailed(self.challenge) from None
+        if self.context.complete:
+            self.authenticated = True
+            return base64.b64encode(out).decode() if out else None
+        if out is None:
+            self.context = None
+            raise AuthFailed(self.challenge)
+        raise AuthFailed(f"{match.group(1)} {base64.b64encode(out).decode()}")
+
+    # --- message encryption ([MS-WSMV] 2.2.9.1, as pypsrp's WinRMEncryption writes it) -----------
+
+    def unwrap(self, body: bytes) -> bytes:
+        parts = [p for p in re.split(rb"--\s*Encrypted Boundary(?:--)?\r\n", body) if p]
+        message = b""
+        for i in range(0, len(parts) - 1, 2):
+            header = parts[i]
+            payload = parts[i + 1]
+            length_match = re.search(rb"Length=(\d+)", header)
+            expected = int(length_match.group(1)) if length_match else -1
+            payload = payload.replace(b"\tContent-Type: application/octet-stream\r\n", b"", 1)
+            sig_len = struct.unpack("<i", payload[:4])[0]
+            signature = payload[4 : 4 + sig_len]
+            data = payload[4 + sig_len :]
+            plain = self.context.unwrap_winrm(signature, data)
+            if expected >= 0 and len(plain) != expected:
+                raise ValueError("encrypted message length does not match its header")
+            message += plain
+        return message
+
+    def wrap(self, message: bytes) -> bytes:
+        signature, data, padding = self.context.wrap_winrm(message)
+        length = len(message) + padding
+        head = (
+            "--Encrypted Boundary\r\n"
+            "\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
+            f"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={length}\r\n"
+            "--Encrypted Boundary\r\n"
+            "\tContent-Type: application/octet-stream\r\n"
+        ).encode()
+        return head + struct.pack("<i", len(signature)) + signature + data + _BOUNDARY + b"--\r\n"

@@ -1,0 +1,192 @@
+"""Start a lab inside this process: the embedded `lab` target, and the tests' fixture.
+
+    with start_lab(tmp_path / "world.json") as lab:
+        wsman = WSMan(lab.endpoint.host, port=lab.endpoint.port, ...)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from pswrap.lab.auth import Credentials, register_ntlm_account
+from pswrap.lab.config import default_state_path, resolve_credentials
+from pswrap.lab.faults import FaultSet
+from pswrap.lab.store import Store
+
+_handlers_lock = threading.Lock()
+_handlers_loaded = False
+
+
+def load_handlers() -> None:
+    """Register the lab's diagnostic handlers and the simulated world's step handlers (once)."""
+    global _handlers_loaded
+    with _handlers_lock:
+        if _handlers_loaded:
+            return
+        import pswrap.lab.diagnostics
+
+        try:
+            import pswrap.lab.handlers  # noqa: F401  (the world's step handlers, issue #4)
+        except ModuleNotFoundError as exc:
+            if exc.name != "pswrap.lab.handlers":
+                raise
+        _handlers_loaded = True
+
+
+@dataclass(frozen=True)
+class LabEndpoint:
+    host: str
+    port: int
+    scheme: str
+    auth: str
+    username: str
+    password: str
+    ca_path: Path | None
+    state_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}/wsman"
+
+    @property
+    def ssl(self) -> bool:
+        return self.scheme == "https"
+
+
+class RunningLab:
+    """A lab serving on a background thread until `stop()` (or the end of the `with` block)."""
+
+    def __init__(self, server: object, endpoint: LabEndpoint, store: Store, faults: FaultSet,
+                 credentials_source: str) -> None:
+        from pswrap.lab.server import LabServer
+
+        assert isinstance(server, LabServer)
+        self.server = server
+        self.endpoint = endpoint
+        self.store = store
+        self.faults = faults
+        self.credentials_source = credentials_source
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="pswrap-lab", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stop serving, close every shell and connection, and write the request counts to the state file."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.shutdown()
+        self._thread.join(timeout=5)
+        self.server.close_all()
+
+    def __enter__(self) -> RunningLab:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def world_fault_specs(store: Store) -> object:
+    """A callable returning world["faults"], re-read only when the state file changes."""
+    cache: dict[str, object] = {"mtime": -1, "specs": []}
+
+    def specs() -> list[str]:
+        mtime = store.mtime_ns()
+        if mtime != cache["mtime"]:
+            try:
+                value = store.read().get("faults", [])
+            except (OSError, ValueError):
+                value = []
+            cache["specs"] = [str(v) for v in value] if isinstance(value, list) else []
+            cache["mtime"] = mtime
+        return list(cache["specs"])  # type: ignore[call-overload]
+
+    return specs
+
+
+def build_server(
+    state_path: Path | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    https: bool = False,
+    auth: str = "ntlm",
+    username: str | None = None,
+    password: str | None = None,
+    faults: Sequence[str] = (),
+    sync_seconds: float | None = None,
+    anchor: str | None = None,
+) -> tuple[object, LabEndpoint, Store, FaultSet, str]:
+    """Everything `start_lab` and `pswrap lab serve` share: store, world settings, credentials, TLS, faults."""
+    from pswrap.lab.server import LabServer
+
+    if auth not in ("basic", "ntlm"):
+        raise ValueError(f"lab auth must be 'basic' or 'ntlm', not {auth!r}")
+    load_handlers()
+    path = Path(state_path) if state_path is not None else default_state_path()
+    store = Store(path)
+    store.read()  # creates the fresh world when missing, and fails early on an unreadable file
+    _configure_world(store, sync_seconds=sync_seconds, anchor=anchor)
+    creds, source = resolve_credentials(path, username, password)
+    if auth == "ntlm":
+        register_ntlm_account(creds)
+    fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))  # type: ignore[arg-type]
+    ssl_context = None
+    ca_path: Path | None = None
+    if https:
+        from pswrap.lab.tls import server_context
+
+        ssl_context, ca_path = server_context(path, host)
+    server = LabServer((host, port), store=store, creds=Credentials(creds.username, creds.password),
+                       auth_mode=auth, faults=fault_set, ssl_context=ssl_context)
+    endpoint = LabEndpoint(
+        host=host,
+        port=int(server.server_address[1]),
+        scheme="https" if https else "http",
+        auth=auth,
+        username=creds.username,
+        password=creds.password,
+        ca_path=ca_path,
+        state_path=path,
+    )
+    return server, endpoint, store, fault_set, source
+
+
+def _configure_world(store: Store, *, sync_seconds: float | None, anchor: str | None) -> None:
+    """Apply serve-time world settings through the world's own `configure` (issue #4), when it has one."""
+    import os
+
+    from pswrap.lab import world as world_mod
+
+    if sync_seconds is None and os.environ.get("PSWRAP_LAB_SYNC_SECONDS"):
+        sync_seconds = float(os.environ["PSWRAP_LAB_SYNC_SECONDS"])
+    configure = getattr(world_mod, "configure", None)
+    if configure is None or (sync_seconds is None and anchor is None):
+        return
+    with store.transaction() as world:
+        configure(world, sync_seconds=sync_seconds, anchor=anchor)
+
+
+def start_lab(
+    state_path: Path | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    https: bool = False,
+    auth: str = "ntlm",
+    username: str | None = None,
+    password: str | None = None,
+    faults: Sequence[str] = (),
+) -> RunningLab:
+    """Serve a lab on a background thread (an ephemeral loopback port by default) until `.stop()`."""
+    server, endpoint, store, fault_set, source = build_server(
+        state_path, host=host, port=port, https=https, auth=auth, username=username, password=password,
+        faults=faults,
+    )
+    return RunningLab(server, endpoint, store, fault_set, source)
