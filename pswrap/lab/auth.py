@@ -94,7 +94,8 @@ class ConnectionAuth:
         Raises AuthFailed for a 401. An NTLM connection already authenticated needs no header.
         """
         if self.mode == "basic":
-            return self._basic(authorization)
+            self._basic(authorization)
+            return None
         return self._ntlm(authorization)
 
     def _basic(self, authorization: str | None) -> None:
@@ -156,13 +157,15 @@ class ConnectionAuth:
             sig_len = struct.unpack("<i", payload[:4])[0]
             signature = payload[4 : 4 + sig_len]
             data = payload[4 + sig_len :]
-            plain = self.context.unwrap_winrm(signature, data)
+            plain: bytes = self.context.unwrap_winrm(signature, data)
             if expected >= 0 and len(plain) != expected:
                 raise ValueError("encrypted message length does not match its header")
             message += plain
         return message
 
     def wrap(self, message: bytes) -> bytes:
+        signature: bytes
+        data: bytes
         signature, data, padding = self.context.wrap_winrm(message)
         length = len(message) + padding
         head = (

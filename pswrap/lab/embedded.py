@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -92,20 +92,21 @@ class RunningLab:
         self.stop()
 
 
-def world_fault_specs(store: Store) -> object:
+def world_fault_specs(store: Store) -> Callable[[], list[str]]:
     """A callable returning world["faults"], re-read only when the state file changes."""
-    cache: dict[str, object] = {"mtime": -1, "specs": []}
+    mtime_seen = [-1]
+    cached: list[str] = []
 
     def specs() -> list[str]:
         mtime = store.mtime_ns()
-        if mtime != cache["mtime"]:
+        if mtime != mtime_seen[0]:
             try:
                 value = store.read().get("faults", [])
             except (OSError, ValueError):
                 value = []
-            cache["specs"] = [str(v) for v in value] if isinstance(value, list) else []
-            cache["mtime"] = mtime
-        return list(cache["specs"])  # type: ignore[call-overload]
+            cached[:] = [str(v) for v in value] if isinstance(value, list) else []
+            mtime_seen[0] = mtime
+        return list(cached)
 
     return specs
 
@@ -123,7 +124,7 @@ def build_server(
     sync_seconds: float | None = None,
     anchor: str | None = None,
 ) -> tuple[object, LabEndpoint, Store, FaultSet, str]:
-    """Everything `start_lab` and `pswrap lab serve` share: store, world settings, credentials, TLS, faults."""
+    """What `start_lab` and `pswrap lab serve` share: store, world settings, credentials, TLS, faults."""
     from pswrap.lab.server import LabServer
 
     if auth not in ("basic", "ntlm"):
@@ -136,7 +137,7 @@ def build_server(
     creds, source = resolve_credentials(path, username, password)
     if auth == "ntlm":
         register_ntlm_account(creds)
-    fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))  # type: ignore[arg-type]
+    fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))
     ssl_context = None
     ca_path: Path | None = None
     if https:

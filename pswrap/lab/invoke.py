@@ -11,8 +11,9 @@ from pswrap.lab.dispatch import HANDLERS, Invocation, PSError, World, parse_mark
 
 # Windows PowerShell 5.1's text for an unknown command (domain.md §7b item 1, verbatim).
 _NOT_RECOGNIZED = (
-    "The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
-    "Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+    "The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
+    "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+    "and try again."
 )
 
 
@@ -57,7 +58,7 @@ def _skip_param_block(text: str) -> str:
 
 
 def first_command_word(script: str) -> str | None:
-    """The first command name of a script body, after comments, attributes, the param block and assignments."""
+    """The first command name of a script body after comments, attributes, param block and assignments."""
     body = _BLOCK_COMMENT.sub("", script)
     lines = [line for line in body.splitlines() if not line.lstrip().startswith("#")]
     rest = _skip_param_block("\n".join(lines))
@@ -101,7 +102,7 @@ def to_python(value: Any) -> Any:
 
 
 def decode_call(metadata: Any) -> Call:
-    """The script and its named parameters; `Invoke-Expression -Command <script>` (pypsrp's execute_ps) too."""
+    """The script and its named parameters; also `Invoke-Expression -Command <script>` (execute_ps)."""
     commands = list(getattr(metadata, "commands", []) or [])
     if not commands:
         return Call("", {})

@@ -40,7 +40,7 @@ def error_record(error: PSError) -> Any:
         category = ErrorCategory[error.category]
     except KeyError:
         category = ErrorCategory.NotSpecified
-    info = ErrorCategoryInfo(
+    info = _category_info_type()(
         Category=category,
         Activity=error.activity or None,
         Reason=error.exception_type.rsplit(".", 1)[-1],
@@ -53,6 +53,28 @@ def error_record(error: PSError) -> Any:
         TargetObject=error.target or None,
         FullyQualifiedErrorId=error.fqid,
     )
+
+
+_CATEGORY_INFO: Any = None
+
+
+def _category_info_type() -> Any:
+    """ErrorCategoryInfo whose text is .NET's `ErrorCategoryInfo.GetMessage()` form,
+    `Category: (TargetName:TargetType) [Activity], Reason` (the colon psrpcore leaves out), which clients
+    receive as `ErrorCategory_Message` and Windows PowerShell prints as `CategoryInfo` (domain.md §7b)."""
+    global _CATEGORY_INFO
+    if _CATEGORY_INFO is None:
+        from psrpcore.types import ErrorCategoryInfo
+
+        class WindowsCategoryInfo(ErrorCategoryInfo):  # type: ignore[misc]
+            def __str__(self) -> str:
+                return (
+                    f"{self.Category.name!s}: ({self.TargetName or ''}:{self.TargetType or ''}) "
+                    f"[{self.Activity or ''}], {self.Reason or ''}"
+                )
+
+        _CATEGORY_INFO = WindowsCategoryInfo
+    return _CATEGORY_INFO
 
 
 @dataclass

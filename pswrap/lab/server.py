@@ -72,7 +72,7 @@ class LabServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"{self.scheme}://{host}:{port}/wsman"
+        return f"{self.scheme}://{host!s}:{port}/wsman"
 
     # --- connections --------------------------------------------------------------------------
 
@@ -200,7 +200,9 @@ class LabServer(ThreadingHTTPServer):
         return wsman.reply(request, "<rsp:SendResponse/>")
 
     @staticmethod
-    def _feed(pool: LabPool, data: bytes, pipeline_id: uuid.UUID | None, prompt_response: bool = False) -> None:
+    def _feed(
+        pool: LabPool, data: bytes, pipeline_id: uuid.UUID | None, prompt_response: bool = False
+    ) -> None:
         try:
             pool.feed(data, pipeline_id, prompt_response)
         except Exception as exc:

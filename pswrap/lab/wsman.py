@@ -81,17 +81,18 @@ class WSManFault(Exception):
 
 
 def timeout_fault() -> WSManFault:
-    """What WinRM answers when a Receive had nothing to deliver within OperationTimeout ([MS-WSMV] 3.1.4.14)."""
+    """WinRM's answer when a Receive had nothing to deliver within OperationTimeout ([MS-WSMV] 3.1.4.14)."""
     return WSManFault(
         ERROR_OPERATION_TIMEDOUT,
-        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
+        "The WS-Management service cannot complete the operation within the time specified in "
+        "OperationTimeout.",
         subcode="w:TimedOut",
         detail="",
     )
 
 
 def shell_not_found_fault(shell_id: str) -> WSManFault:
-    """Windows' fault for a request naming a shell it does not have (the code pypsrp's is_alive() treats as gone)."""
+    """Windows' fault for a request naming a shell it does not have (pypsrp's is_alive() reads it as gone)."""
     return WSManFault(
         ERROR_SHELL_NOT_FOUND,
         f"The request for the Windows Remote Shell with ShellId {shell_id} failed because the shell was not "
@@ -115,7 +116,8 @@ def invalid_body_fault(reason: str) -> WSManFault:
 def action_not_supported_fault(action: str) -> WSManFault:
     return WSManFault(
         ERROR_ACTION_NOT_SUPPORTED,
-        f"The WS-Management service cannot process the request. The action {action} is not supported by the lab.",
+        f"The WS-Management service cannot process the request. The action {action} is not supported "
+        "by the lab.",
         subcode="wsa:ActionNotSupported",
         value="s:Sender",
     )
