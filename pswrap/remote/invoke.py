@@ -1,0 +1,110 @@
+"""Run one rendered script as one pipeline, with a wall-clock limit, and judge its outcome.
+
+pypsrp has no per-command time limit (OperationTimeout only bounds each long-poll), so the pipeline
+is started with `begin_invoke`, polled until a deadline, and stopped (Ctrl+C) when it runs over. A step
+fails when the pipeline failed *or* wrote anything to the error stream: pypsrp sets `had_errors` only
+for a failed pipeline, but a non-terminating error still means the step did not do all it should.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pswrap.errors import PswrapError, TransportTimeout
+from pswrap.remote.classify import ShellGone, classify_record, classify_transport, record_from_pypsrp
+from pswrap.remote.retry import NotSent
+from pswrap.render.script import Script
+
+log = logging.getLogger("pswrap.remote")
+
+
+@dataclass(frozen=True)
+class Context:
+    where: str
+    target: str
+    need: str
+    operation_timeout: int
+
+
+def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list[Any]:
+    """The output stream of `script` run in `pool`; raises a classified PswrapError on failure."""
+    from pypsrp.complex_objects import ObjectMeta, PSInvocationState
+    from pypsrp.powershell import PowerShell
+
+    step_id = script.step_id
+    try:
+        params: dict[str, Any] = dict(script.parameters)
+        if script.secrets:
+            pool.exchange_keys()  # once per pool; pypsrp returns at once when already done
+            for name, secret in script.secrets.items():
+                params[name] = pool.serialize(secret.reveal(), ObjectMeta("SS"))
+    except Exception as exc:
+        raise NotSent(classify_transport(exc, where=ctx.where, what=f"preparing {step_id}")) from None
+
+    with PowerShell(pool) as ps:
+        ps.add_script(script.text)
+        if params:
+            ps.add_parameters(params)
+        started = time.monotonic()
+        try:
+            ps.begin_invoke()
+        except Exception as exc:
+            err = classify_transport(exc, where=ctx.where, what=f"starting {step_id}")
+            if isinstance(err, ShellGone):
+                raise NotSent(err) from None
+            raise err from None
+        deadline = started + limit
+        try:
+            while ps.state == PSInvocationState.RUNNING:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    _stop(ps, step_id)
+                    err = TransportTimeout(
+                        f"step {step_id} ran past its {limit:g} s limit on {ctx.target} and was stopped",
+                        hint="raise the target's step_timeout if the step is legitimately slow",
+                    )
+                    err.transient = False
+                    raise err
+                ps.poll_invoke(timeout=max(1, min(ctx.operation_timeout, math.ceil(remaining))))
+        except PswrapError:
+            raise
+        except Exception as exc:
+            raise classify_transport(exc, where=ctx.where, what=f"running {step_id}") from None
+        log.debug(
+            "%s finished in %.3fs on %s (%s)", step_id, time.monotonic() - started, ctx.target, ctx.need
+        )
+        for warning in ps.streams.warning:
+            log.warning("%s: remote warning: %s", step_id, getattr(warning, "message", warning))
+        errors = list(ps.streams.error)
+        if ps.had_errors or errors or ps.state != PSInvocationState.COMPLETED:
+            raise _failure(ps, errors, script, ctx)
+        return list(ps.output)
+
+
+def _stop(ps: Any, step_id: str) -> None:
+    try:
+        ps.stop()
+    except Exception:
+        log.debug("stopping %s failed", step_id, exc_info=True)
+
+
+def _failure(ps: Any, errors: list[Any], script: Script, ctx: Context) -> PswrapError:
+    if not errors:
+        from pswrap.errors import RemoteError
+
+        return RemoteError(
+            f"the pipeline ended in state {ps.state} without an error record",
+            step_id=script.step_id,
+            target=ctx.target,
+        )
+    # The terminating record (a failed pipeline's) comes last; otherwise the first non-terminating one.
+    chosen = errors[-1] if ps.had_errors else errors[0]
+    record = record_from_pypsrp(chosen)
+    err = classify_record(record, step_id=script.step_id, target=ctx.target, need=ctx.need)
+    if len(errors) > 1:
+        err.message += f" (and {len(errors) - 1} more error record(s))"
+    return err

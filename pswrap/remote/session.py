@@ -1,0 +1,313 @@
+"""A session: everything one command run does on one target, step by step.
+
+`Session.step(id, params=...)` is the whole flow of DESIGN.md for one step — render, connect if needed,
+run, parse — with the target's settings filled in (the pinned domain controller, the AD credential, the
+tenant's app identity) and retries per the step's idempotence. One session owns one pool per need and
+closes them when it ends; use it as a context manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+from pswrap.errors import ConfigError, NotConnected, PswrapError, Refused
+from pswrap.remote import embedded_lab
+from pswrap.remote.invoke import Context, run_script
+from pswrap.remote.pools import Pool, Pools
+from pswrap.remote.retry import NotSent, RetryPolicy, call_with_retries
+from pswrap.remote.target import Target, load_target, no_target_configured
+from pswrap.render.script import Script
+from pswrap.results.base import PSModel
+from pswrap.secrets import Secret
+from pswrap.steps.model import Profile, Step
+
+log = logging.getLogger("pswrap.remote")
+
+NOISY_LOGGERS = ("pypsrp", "psrpcore", "spnego", "urllib3", "requests_credssp", "requests_kerberos")
+
+# Session parameter → how the target supplies it.
+TARGET_PARAMS: dict[str, tuple[str, str]] = {
+    "CredentialUser": ("ad_credential_user", "ad_credential_user"),
+    "AppId": ("app_id", "app_id"),
+    "ClientId": ("app_id", "app_id"),
+    "Organization": ("organization", "organization"),
+    "TenantId": ("tenant_id", "tenant_id"),
+    "CertificateThumbprint": ("certificate_thumbprint", "certificate_thumbprint"),
+}
+OPTIONAL_SESSION_PARAMS = ("CredentialUser", "CredentialPassword")
+"""Supplied only when configured (the AD credential for the second hop)."""
+
+
+class Session:
+    """One command run on one target; not thread-safe (one pipeline at a time per pool)."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        profile: Profile | None = None,
+        lab: AbstractContextManager[Any] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.target = target
+        self.profile: Profile = profile or target.profile
+        self.retry_policy = retry_policy or RetryPolicy.from_env()
+        self._pools = Pools(target)
+        self._lab = lab
+        self._pinned_dc: str | None = target.domain_controller
+        self.retries: dict[str, int] = {}
+        """Retries per step id during this session (what --verbose logs, countable by tests)."""
+        self.reopened: int = 0
+        """Pools reopened after their shell died."""
+        self.closed = False
+
+    # --- context manager ----------------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._pools.close()
+        finally:
+            if self._lab is not None:
+                lab, self._lab = self._lab, None
+                lab.__exit__(None, None, None)
+
+    # --- what the target supplies -------------------------------------------------------------------
+
+    @property
+    def pinned_dc(self) -> str:
+        """The domain controller every AD step talks to this run: configured, else the PDC emulator."""
+        if self._pinned_dc is None:
+            from pswrap.results.models import Domain
+
+            domain = self.step("ad/get-domain")
+            assert isinstance(domain, Domain)
+            self._pinned_dc = domain.pdc_emulator
+            log.info("pinned domain controller %s (the PDC emulator) for this run", self._pinned_dc)
+        return self._pinned_dc
+
+    def _profile_for(self, step: Step) -> Profile:
+        if self.profile in step.profiles:
+            return self.profile
+        usable = [p for p in step.profiles if p != "legacy"]
+        return usable[0] if usable else step.profiles[0]
+
+    def _session_params(
+        self, step: Step, params: Mapping[str, object], *, for_display: bool
+    ) -> dict[str, object]:
+        filled = dict(params)
+        given = {k.lower() for k in params}
+        for name in step.session_params:
+            if name.lower() in given:
+                continue
+            if name == "Server":
+                if for_display and self._pinned_dc is None:
+                    filled[name] = "<PDC emulator, read by ad/get-domain at run time>"
+                else:
+                    filled[name] = self.pinned_dc
+            elif name == "CredentialPassword":
+                if self.target.ad_credential_user and self.target.ad_credential_password_source:
+                    # For display the secret is not resolved (no prompt); it is masked either way.
+                    filled[name] = (
+                        Secret("<from the target's AD credential>")
+                        if for_display
+                        else self.target.ad_credential_password
+                    )
+            elif name in TARGET_PARAMS:
+                attr, key = TARGET_PARAMS[name]
+                value = getattr(self.target, attr)
+                if value:
+                    filled[name] = value
+                elif name not in OPTIONAL_SESSION_PARAMS:
+                    raise ConfigError(
+                        f"target {self.target.name} has no {key}, which {step.id} needs (parameter {name})",
+                        hint=f'add {key} = "..." to [targets.{self.target.name}] or set {_env(key)}',
+                    )
+        return filled
+
+    # --- rendering ------------------------------------------------------------------------------------
+
+    def _render(self, step: Step, choices: Mapping[str, str] | None, params: Mapping[str, object]) -> Script:
+        from pswrap.render.engine import render
+
+        return render(step, profile=self._profile_for(step), choices=dict(choices or {}), params=params)
+
+    def script(
+        self,
+        step_id: str,
+        *,
+        choices: Mapping[str, str] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> Script:
+        """The script `step` would run, session parameters filled in; runs nothing (for --dry-run)."""
+        from pswrap import steps
+
+        step = steps.get(step_id)
+        filled = self._session_params(step, params or {}, for_display=True) if not step.is_legacy else params
+        return self._render(step, choices, filled or {})
+
+    # --- running --------------------------------------------------------------------------------------
+
+    def step(
+        self,
+        step_id: str,
+        *,
+        choices: Mapping[str, str] | None = None,
+        params: Mapping[str, object] | None = None,
+        timeout: float | None = None,
+        verify: Callable[[], PSModel | None] | None = None,
+        retry_busy: bool = False,
+    ) -> PSModel:
+        """Run one step and return its typed result.
+
+        `verify` is the read-back for a step that is not idempotent: after a transient failure pswrap
+        calls it; None means "the change is not there" (the step is tried again), a model means it
+        applied after all (that model is returned). `retry_busy` also retries SyncBusy.
+        """
+        from pswrap import steps
+
+        if self.closed:
+            raise PswrapError("this session is closed", hint="open a new one with open_session()")
+        step = steps.get(step_id)
+        if step.is_legacy or step.needs is None or step.result is None:
+            r = step.retired
+            raise Refused(
+                f"{step.id} is a legacy step and is never run: "
+                + (f"{r.service} was retired ({r.retired}); use {r.replacement}" if r else "it is retired"),
+                hint="`pswrap render` shows the legacy script; the modern profile runs its replacement",
+            )
+        script = self._render(step, choices, self._session_params(step, params or {}, for_display=False))
+        limit = timeout if timeout is not None else self.target.step_timeout
+        applied: list[PSModel] = []
+
+        def did_not_apply() -> bool:
+            assert verify is not None
+            result = verify()
+            if result is not None:
+                applied.append(result)
+                return False
+            return True
+
+        def on_retry(_n: int, _err: PswrapError) -> None:
+            self.retries[step.id] = self.retries.get(step.id, 0) + 1
+
+        try:
+            return call_with_retries(
+                lambda: self._attempt(step, script, limit),
+                step_id=step.id,
+                idempotent=step.idempotent,
+                policy=self.retry_policy,
+                retry_busy=retry_busy,
+                did_not_apply=did_not_apply if verify is not None else None,
+                on_retry=on_retry,
+            )
+        except PswrapError:
+            if applied:
+                log.info("%s failed in transit but the read-back shows it applied", step.id)
+                return applied[0]
+            raise
+
+    def _attempt(self, step: Step, script: Script, limit: float) -> PSModel:
+        from pswrap.remote.classify import ShellGone
+        from pswrap.remote.parse import parse_output
+
+        assert step.needs is not None
+        try:
+            pool = self._pools.get(step.needs)
+            self._ensure_connected(pool, step)
+        except PswrapError as err:
+            raise NotSent(err) from None
+        ctx = self._context(pool)
+        try:
+            output = run_script(pool.pool, script, limit=limit, ctx=ctx)
+        except NotSent as ns:
+            if not isinstance(ns.error, ShellGone):
+                raise
+            # The shell died between steps: reopen once, reconnect, run again (nothing ran).
+            self.reopened += 1
+            try:
+                self._pools.reopen(pool)
+                self._ensure_connected(pool, step)
+            except PswrapError as err:
+                raise NotSent(err) from None
+            output = run_script(pool.pool, script, limit=limit, ctx=self._context(pool))
+        except NotConnected:
+            pool.connected = False  # lost its cloud connection: the next attempt reconnects
+            raise
+        return parse_output(step, output)
+
+    def _context(self, pool: Pool) -> Context:
+        return Context(
+            where=self._pools.where(pool.need),
+            target=self.target.name,
+            need=pool.need,
+            operation_timeout=self.target.operation_timeout,
+        )
+
+    def _ensure_connected(self, pool: Pool, step: Step) -> None:
+        """Run the need's connect step in this pool before its first step (and after a reopen)."""
+        from pswrap import steps
+        from pswrap.remote.parse import parse_output
+
+        connect_id = steps.CONNECT_STEPS.get(pool.need)
+        if step.before_connect:
+            return  # a preflight step that diagnoses why the connect would fail
+        if pool.connected or connect_id is None or connect_id == step.id:
+            if connect_id == step.id:
+                pool.connected = True
+            return
+        connect = steps.get(connect_id)
+        script = self._render(connect, None, self._session_params(connect, {}, for_display=False))
+        output = run_script(pool.pool, script, limit=self.target.step_timeout, ctx=self._context(pool))
+        parse_output(connect, output)
+        pool.connected = True
+        log.info("connected the %s pool on %s (%s)", pool.need, pool.host, connect_id)
+
+    def opened_needs(self) -> list[str]:
+        return list(self._pools.opened_needs())
+
+
+def _env(key: str) -> str:
+    from pswrap.remote.target import env_name
+
+    return env_name(key)
+
+
+def open_session(
+    target: str | Target | None = None, *, profile: Profile | None = None, verbose: bool = False
+) -> Session:
+    """A session on a target (a name, a loaded Target, or None for the configured default).
+
+    With no target configured anywhere, the embedded lab is used, and pswrap says so on stderr.
+    """
+    for name in NOISY_LOGGERS:
+        # pypsrp logs whole messages at DEBUG; never let them through (DESIGN.md: secrets never in logs).
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if verbose:
+        logging.getLogger("pswrap").setLevel(logging.INFO)
+    if isinstance(target, Target):
+        resolved = target
+    else:
+        announce = target is None and no_target_configured()
+        resolved = load_target(target)
+        if announce:
+            print(
+                f"pswrap: no target configured; using the embedded lab ({embedded_lab.describe()})",
+                file=sys.stderr,
+            )
+    lab = None
+    if resolved.is_lab and resolved.port == 0:
+        lab, resolved = embedded_lab.start(resolved)
+    return Session(resolved, profile=profile, lab=lab)
