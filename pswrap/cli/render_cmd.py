@@ -7,7 +7,6 @@ fast (see benchmarks/startup.py).
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Mapping
@@ -200,6 +199,8 @@ def render_command(
 
     With --standalone: values bound as literals for running by hand; secrets asked for at run time.
     """
+    import json
+
     from pswrap import steps
     from pswrap.steps.model import PROFILES
 
@@ -261,6 +262,8 @@ def immutableid_command(
 
     32 hex digits are ambiguous (raw bytes, or a GUID without hyphens): pass --from hex or --from guid.
     """
+    import json
+
     from pswrap.immutableid import FORMS, parse
 
     _check_output(output)
