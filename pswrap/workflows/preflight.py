@@ -1,0 +1,1003 @@
+"""The preflight: read-only checks that tell an admin, before anything changes, whether the runbook can work.
+
+Admins hit most failures of this runbook before its first cmdlet: a retired module, an old sync engine,
+the certificate in the wrong store, a tenant that blocks hard match. Each check here reads facts with
+read-only steps (or, for the connection itself, what the client saw), then judges them; the judging
+functions are pure so every outcome is testable from canned step results. Every outcome short of pass
+carries the one thing to do about it and the documented source it rests on.
+
+`pswrap doctor` prints all checks; `blocking_failures` is what `mailbox create` calls before it plans:
+the failed checks that matter to the chosen profile and hold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, Protocol
+
+from pswrap import errors as e
+from pswrap.steps.model import Need, Profile
+from pswrap.steps.preflight import CERTIFICATE_STEPS, MODULE_STEPS
+
+Status = Literal["pass", "warn", "fail"]
+STATUSES: tuple[Status, ...] = ("pass", "warn", "fail")
+
+MIN_CONNECT_VERSION = (2, 5, 79, 0)
+CONNECT_DEADLINE = "2026-09-30"
+CERT_WARN_DAYS = 30
+MIN_EXO_VERSION = (3, 0, 0)
+
+RECIPIENT_SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement"
+EXO_MODULE = "ExchangeOnlineManagement"
+LOOK_ALIKES = ("Exchange-OnlineManagement", "ExchangeOnlineManagment", "ExchangeOnlineMangement")
+"""Published to the PowerShell Gallery on 2026-08-16 (ecosystem.md §5.1, supply chain)."""
+RETIRED_MODULES = {
+    "MSOnline": "MSOnline is retired since 2025-05-30",
+    "AzureAD": "AzureAD PowerShell was retired in 2025 (it ran on Azure AD Graph, gone 2025-07-01)",
+    "AzureADPreview": "AzureADPreview was retired with AzureAD in 2025 (Azure AD Graph is gone)",
+}
+
+REQUIRED_MODULES: dict[Need, tuple[str, ...]] = {
+    "ad": ("ActiveDirectory",),
+    "adsync": ("ADSync",),
+    "exo": (EXO_MODULE,),
+    "graph": (
+        "Microsoft.Graph.Authentication",
+        "Microsoft.Graph.Users",
+        "Microsoft.Graph.Identity.DirectoryManagement",
+    ),
+    "hybrid": (),
+}
+MODULE_HOW: dict[str, str] = {
+    "ActiveDirectory": "install the RSAT AD PowerShell feature (Install-WindowsFeature RSAT-AD-PowerShell)",
+    "ADSync": "run the checks on the Entra Connect Sync server (the ADSync module ships with it)",
+    EXO_MODULE: "Install-Module ExchangeOnlineManagement -Scope AllUsers (3.x, domain.md §1.4)",
+    "Microsoft.Graph.Authentication": "Install-Module Microsoft.Graph.Authentication -Scope AllUsers "
+    "(domain.md §1.5)",
+    "Microsoft.Graph.Users": "Install-Module Microsoft.Graph.Users -Scope AllUsers (domain.md §1.5)",
+    "Microsoft.Graph.Identity.DirectoryManagement": "Install-Module "
+    "Microsoft.Graph.Identity.DirectoryManagement -Scope AllUsers (domain.md §3, tenant switches)",
+}
+
+MODULE_PATTERNS: tuple[str, ...] = (
+    "ActiveDirectory",
+    "ADSync",
+    "*Exchange*",
+    "*OnlineMan*",
+    "*OnlineMang*",
+    "Microsoft.Graph.Authentication",
+    "Microsoft.Graph.Users",
+    "Microsoft.Graph.Identity.DirectoryManagement",
+    *RETIRED_MODULES,
+)
+"""What the module steps ask Get-Module -ListAvailable for: the modules used, and wide enough patterns to
+catch look-alikes of ExchangeOnlineManagement."""
+
+PROFILE_NEEDS: dict[Profile, tuple[Need, ...]] = {
+    "modern": ("ad", "adsync", "exo", "graph"),
+    "hybrid-tools": ("ad", "adsync", "hybrid"),
+    "legacy": (),
+}
+NEED_ORDER: tuple[Need, ...] = ("adsync", "ad", "exo", "graph", "hybrid")
+"""Which need's step probes a host that several needs map to: one without a connect step first."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the checklist. `fix` is the one thing to do, with its documented source."""
+
+    id: str
+    """Stable, for scripts and for `blocking_failures` (e.g. `sync.connect-version`)."""
+    name: str
+    status: Status
+    found: str
+    fix: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "status": self.status, "found": self.found, "fix": self.fix}
+
+
+def passed(check_id: str, name: str, found: str) -> Check:
+    return Check(check_id, name, "pass", found)
+
+
+def warned(check_id: str, name: str, found: str, fix: str) -> Check:
+    return Check(check_id, name, "warn", found, fix)
+
+
+def failed(check_id: str, name: str, found: str, fix: str) -> Check:
+    return Check(check_id, name, "fail", found, fix)
+
+
+def exit_status(checks: Iterable[Check]) -> int:
+    """0 when nothing failed, 6 (needs a human) when something did."""
+    return e.EXIT_NEEDS_HUMAN if any(c.status == "fail" for c in checks) else e.EXIT_OK
+
+
+# --- 1. the connection ------------------------------------------------------------------------------
+
+
+def judge_encryption(target: Any) -> Check:
+    """What protects the conversation: TLS (HTTPS) or message encryption inside HTTP (NTLM/Kerberos/CredSSP).
+
+    Basic authentication cannot encrypt messages (ecosystem.md §1.5), and `encryption = never` over HTTP
+    sends every script and result in the clear.
+    """
+    name = "message encryption"
+    scheme = getattr(target, "scheme", "https")
+    auth = getattr(target, "auth", "negotiate")
+    mode = getattr(target, "encryption", "auto")
+    if scheme == "https":
+        if not getattr(target, "cert_validation", True):
+            return warned(
+                "connection.encryption",
+                name,
+                "HTTPS (TLS) without checking the server's certificate: encrypted, to an unverified server",
+                "set cert_validation = true and ca_bundle = the PEM of the CA that issued the WinRM "
+                "listener's certificate (ecosystem.md §1.5)",
+            )
+        return passed("connection.encryption", name, f"HTTPS (TLS), {auth} authentication")
+    if auth == "basic" or mode == "never":
+        why = "Basic authentication cannot encrypt messages" if auth == "basic" else "encryption = never"
+        return failed(
+            "connection.encryption",
+            name,
+            f"HTTP with {auth} authentication: {why}, so scripts and results cross the network in the clear",
+            'use scheme = "https", or auth = "ntlm"/"negotiate" with encryption = "auto" '
+            "(pypsrp encrypts each message then; ecosystem.md §1.5)",
+        )
+    return passed(
+        "connection.encryption", name, f"HTTP with {auth} message encryption (every message is sealed)"
+    )
+
+
+def judge_host_error(host: str, needs: Sequence[Need], error: Exception | None) -> Check:
+    """Reachability and sign-in of one host, from what happened when the first step was sent to it."""
+    name = f"reach and sign in to {host} ({', '.join(needs)})"
+    check_id = f"connection.host.{host}"
+    if error is None:
+        return passed(check_id, name, "reached; the remoting account signed in and ran a script")
+    if isinstance(error, e.AuthenticationError):
+        return failed(
+            check_id,
+            name,
+            f"the server refused the credentials: {error}",
+            "check username and the password source of the target (`pswrap targets show`); the account "
+            "must be allowed to use WinRM on the host (Remote Management Users or Administrators)",
+        )
+    if isinstance(error, e.TransportError):
+        return failed(
+            check_id,
+            name,
+            f"could not reach WinRM: {error}",
+            f"check that {host} resolves and that WinRM listens (Test-WSMan {host} from a Windows box; "
+            "port 5986 for HTTPS, 5985 for HTTP) and no firewall blocks it",
+        )
+    return passed(check_id, name, "reached and signed in (the first script failed; see the next checks)")
+
+
+# --- 2. modules --------------------------------------------------------------------------------------
+
+
+def _version_tuple(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    parts = []
+    for piece in text.strip().split("."):
+        match = re.match(r"\d+", piece)
+        parts.append(int(match.group(0)) if match else 0)
+    return tuple(parts)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def is_look_alike(name: str) -> bool:
+    """A module name that imitates ExchangeOnlineManagement without being it (ecosystem.md §5.1).
+
+    The three names published in 2026 are listed; any other name within two edits of it (ignoring case
+    and punctuation) is treated the same way, since the next one will differ by a letter again.
+    """
+    if name == EXO_MODULE:
+        return False
+    if name.lower() in (n.lower() for n in LOOK_ALIKES):
+        return True
+    return _edit_distance(_norm(name), _norm(EXO_MODULE)) <= 2
+
+
+def _versions(inventory: Any, name: str) -> list[str]:
+    found = [m.version for m in inventory.modules if m.name.lower() == name.lower()]
+    return sorted(found, key=_version_tuple, reverse=True)
+
+
+def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Check]:
+    """The modules (and snap-in) the needs mapped to this host use, the look-alikes and the retired ones."""
+    checks: list[Check] = []
+    for need in needs:
+        for module in REQUIRED_MODULES[need]:
+            check_id = f"modules.{host}.{module}"
+            name = f"module {module} on {host}"
+            versions = _versions(inventory, module)
+            if not versions:
+                checks.append(
+                    failed(check_id, name, "not installed", MODULE_HOW.get(module, f"install {module}"))
+                )
+                continue
+            found = "installed: " + ", ".join(versions)
+            if module == EXO_MODULE and _version_tuple(versions[0]) < MIN_EXO_VERSION:
+                checks.append(
+                    failed(
+                        check_id,
+                        name,
+                        found + " (before 3.0.0: remote PowerShell, turned off in October 2023)",
+                        "Install-Module ExchangeOnlineManagement -Scope AllUsers -MinimumVersion 3.0.0 "
+                        "(3.x is REST-based; domain.md §1.4)",
+                    )
+                )
+                continue
+            checks.append(passed(check_id, name, found))
+        if need == "hybrid":
+            snapins = [s for s in inventory.snapins if s.name.lower() == RECIPIENT_SNAPIN.lower()]
+            check_id = f"modules.{host}.{RECIPIENT_SNAPIN}"
+            name = f"snap-in RecipientManagement on {host}"
+            if snapins:
+                version = snapins[0].version or "version unknown"
+                checks.append(passed(check_id, name, f"registered ({version})"))
+            else:
+                checks.append(
+                    failed(
+                        check_id,
+                        name,
+                        f"{RECIPIENT_SNAPIN} is not registered",
+                        "install the Exchange Server 2019 CU12+ (or SE) management tools on this host "
+                        "(domain.md §5)",
+                    )
+                )
+    impostors = sorted({m.name for m in inventory.modules if is_look_alike(m.name)})
+    check_id = f"modules.{host}.look-alikes"
+    name = f"no look-alike of {EXO_MODULE} on {host}"
+    if impostors:
+        where = "; ".join(
+            f"{m.name} {m.version} in {m.path or 'an unknown folder'}"
+            for m in inventory.modules
+            if m.name in impostors
+        )
+        checks.append(
+            failed(
+                check_id,
+                name,
+                f"installed: {where}",
+                "remove it (Uninstall-Module " + ", ".join(impostors) + " -AllVersions) and check the "
+                "host: look-alike modules were published to the PowerShell Gallery in 2026 "
+                "(ecosystem.md §5.1); pswrap uses only ExchangeOnlineManagement",
+            )
+        )
+    else:
+        checks.append(passed(check_id, name, "none installed"))
+    retired = [(n, why) for n, why in RETIRED_MODULES.items() if _versions(inventory, n)]
+    check_id = f"modules.{host}.retired"
+    name = f"no retired MSOnline/AzureAD module on {host}"
+    if retired:
+        found = "; ".join(f"{n} {', '.join(_versions(inventory, n))} ({why})" for n, why in retired)
+        checks.append(
+            warned(
+                check_id,
+                name,
+                f"installed: {found}",
+                "uninstall " + " and ".join(n for n, _ in retired) + " (Uninstall-Module -AllVersions): "
+                "their cmdlets no longer work and scripts that still call them fail; pswrap uses "
+                "Microsoft Graph instead (domain.md §1.1)",
+            )
+        )
+    else:
+        checks.append(passed(check_id, name, "none installed"))
+    return checks
+
+
+# --- 3. the sync engine ------------------------------------------------------------------------------
+
+
+def judge_connect_version(settings: Any) -> Check:
+    name = "Entra Connect Sync version"
+    version = getattr(settings, "connect_version", None)
+    if not version:
+        return warned(
+            "sync.connect-version",
+            name,
+            "the sync server did not report its version",
+            f"check it in the Synchronization Service Manager (Help > About); {CONNECT_DEADLINE} made "
+            "2.5.79.0 the minimum (domain.md §1.3)",
+        )
+    if _version_tuple(version) < MIN_CONNECT_VERSION:
+        return failed(
+            "sync.connect-version",
+            name,
+            f"{version}: below 2.5.79.0, synchronization stopped for it after {CONNECT_DEADLINE}",
+            "upgrade Entra Connect Sync to 2.5.79.0 or later (the .msi is in the Entra admin center; "
+            "domain.md §1.3)",
+        )
+    return passed("sync.connect-version", name, f"{version} (2.5.79.0 or later is required)")
+
+
+def judge_anchor(settings: Any, hold: str | None = None) -> Check:
+    name = "sourceAnchor attribute"
+    anchor = str(getattr(settings, "anchor_attribute", "") or "")
+    if anchor.lower() == "ms-ds-consistencyguid":
+        return passed(
+            "sync.anchor", name, "mS-DS-ConsistencyGuid: the anchor hold can pre-stamp new accounts"
+        )
+    if anchor.lower() == "objectguid":
+        fix = (
+            "use --hold staging-ou with a staging OU outside sync scope: with objectGUID as the anchor a "
+            "new account's anchor cannot be chosen in advance (domain.md §3)"
+        )
+        if hold == "anchor":
+            return failed("sync.anchor", name, "objectGUID: the anchor hold cannot work", fix)
+        return warned(
+            "sync.anchor", name, "objectGUID (DirSync heritage): the anchor hold is unavailable", fix
+        )
+    return failed(
+        "sync.anchor",
+        name,
+        f"unexpected value {anchor!r}",
+        "read Microsoft.SynchronizationOption.AnchorAttribute from Get-ADSyncGlobalSettings on the sync "
+        "server; pswrap knows objectGUID and mS-DS-ConsistencyGuid (domain.md §3)",
+    )
+
+
+def judge_staging_mode(settings: Any) -> Check:
+    name = "sync server not in staging mode"
+    if getattr(settings, "staging_mode", False):
+        return failed(
+            "sync.staging-mode",
+            name,
+            "staging mode is on: this server imports and synchronizes but never exports, so no account "
+            "it sees ever reaches Entra ID",
+            "point the target's adsync host at the active sync server (domain.md §7b item 12)",
+        )
+    return passed("sync.staging-mode", name, "active server (staging mode off)")
+
+
+def judge_scheduler(scheduler: Any, hold: str | None = None) -> Check:
+    name = "sync scheduler"
+    if getattr(scheduler, "scheduler_suspended", False):
+        why = "SchedulerSuspended is set (Connect sets it during an upgrade, and while its wizard is open)"
+        fix = "close the Entra Connect wizard or finish the upgrade on the sync server (domain.md §2)"
+        if hold == "scheduler":
+            return failed("sync.scheduler", name, why + "; the scheduler hold refuses to run", fix)
+        return warned("sync.scheduler", name, why + ": no cycle runs until it is cleared", fix)
+    if not getattr(scheduler, "sync_cycle_enabled", True):
+        return warned(
+            "sync.scheduler",
+            name,
+            "SyncCycleEnabled is $false: no scheduled cycle runs (pswrap starts its own; nothing else syncs)",
+            "if no pswrap lease holds it (next check), resume it: Set-ADSyncScheduler -SyncCycleEnabled "
+            "$true on the sync server (domain.md §2)",
+        )
+    return passed("sync.scheduler", name, "enabled, not suspended")
+
+
+def judge_cycle(scheduler: Any) -> Check:
+    name = "no sync cycle in progress"
+    if getattr(scheduler, "sync_cycle_in_progress", False):
+        return warned(
+            "sync.cycle",
+            name,
+            "a cycle is running now",
+            "nothing to do: pswrap waits for it to end before it starts its own (a cycle past its import "
+            "would miss the change; domain.md §2)",
+        )
+    return passed("sync.cycle", name, "idle")
+
+
+def judge_leases(leases: Any, now: datetime) -> Check:
+    name = "no pswrap lease left on the scheduler"
+    items = list(getattr(leases, "leases", []) or [])
+    if not items:
+        return passed("sync.leases", name, "none")
+    stale = [lease for lease in items if _aware(lease.deadline_utc) <= now]
+    listing = ", ".join(
+        f"{lease.name} (until {_aware(lease.deadline_utc):%Y-%m-%d %H:%M} UTC)" for lease in items
+    )
+    if stale:
+        return failed(
+            "sync.leases",
+            name,
+            f"{listing}; past its deadline: its restore task did not run, the scheduler may stay paused",
+            "run `pswrap resume` for that operation (it ends the lease and restores the scheduler), or "
+            "check the task of that name in Task Scheduler on the sync server",
+        )
+    return warned(
+        "sync.leases",
+        name,
+        f"{listing}: an operation holds the scheduler paused",
+        "let it finish, or `pswrap resume` it if it was interrupted; at the deadline the lease restores "
+        "the scheduler by itself",
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# --- 4. the tenant -----------------------------------------------------------------------------------
+
+
+def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
+    name = f"app certificate in LocalMachine\\My on {host}"
+    check_id = f"tenant.certificate.{host}"
+    thumb = cert.thumbprint
+    if not cert.found:
+        if cert.in_current_user_store:
+            return failed(
+                check_id,
+                name,
+                f"{thumb} is in CurrentUser\\My of the remoting account, not in LocalMachine\\My",
+                "import the certificate with its private key into Cert:\\LocalMachine\\My on this host "
+                "(pswrap passes it from there; domain.md §7b item 14)",
+            )
+        return failed(
+            check_id,
+            name,
+            f"no certificate with thumbprint {thumb}",
+            "import the app registration's certificate (.pfx, with its private key) into "
+            "Cert:\\LocalMachine\\My on this host, or fix certificate_thumbprint (domain.md §7b item 14)",
+        )
+    subject = cert.subject or "(no subject)"
+    if not cert.has_private_key:
+        return failed(
+            check_id,
+            name,
+            f"{subject} ({thumb}) has no private key on this host",
+            "re-import it from the .pfx (the .cer has only the public key) into LocalMachine\\My "
+            "(domain.md §7b item 14)",
+        )
+    if not cert.private_key_usable:
+        detail = f": {cert.private_key_error}" if cert.private_key_error else ""
+        return failed(
+            check_id,
+            name,
+            f"{subject} ({thumb}): the remoting account cannot use its private key{detail}",
+            "grant the remoting account Read on the private key (certlm.msc > the certificate > All Tasks > "
+            "Manage Private Keys); the connect fails with 'Keyset does not exist' (domain.md §7b item 14)",
+        )
+    if cert.not_after is None:
+        return warned(check_id, name, f"{subject} ({thumb}): expiry unknown", "check NotAfter in certlm.msc")
+    not_after = _aware(cert.not_after)
+    if not_after <= now:
+        return failed(
+            check_id,
+            name,
+            f"{subject} ({thumb}) expired on {not_after:%Y-%m-%d}",
+            "create a new certificate, upload it to the app registration and import it into "
+            "LocalMachine\\My; Graph skips expired certificates (domain.md §7b item 14)",
+        )
+    days = (not_after - now).days
+    if not_after - now < timedelta(days=CERT_WARN_DAYS):
+        return warned(
+            check_id,
+            name,
+            f"{subject} ({thumb}) expires on {not_after:%Y-%m-%d}, in {days} days",
+            "renew it now: upload the new certificate to the app registration, import it into "
+            "LocalMachine\\My and change certificate_thumbprint (domain.md §1.4)",
+        )
+    return passed(
+        check_id, name, f"{subject} ({thumb}), private key usable, valid until {not_after:%Y-%m-%d}"
+    )
+
+
+def judge_connect(need: Need, result: Any | None, error: Exception | None, cert_ok: bool) -> Check:
+    service = "Exchange Online" if need == "exo" else "Microsoft Graph"
+    check_id = f"tenant.connect.{need}"
+    name = f"{service} connects app-only with the certificate"
+    if error is None and result is not None and getattr(result, "connected", False):
+        detail = getattr(result, "detail", None)
+        return passed(check_id, name, f"connected{f' ({detail})' if detail else ''}")
+    message = str(error) if error is not None else "the connect step reported it is not connected"
+    if not cert_ok:
+        fix = "fix the certificate check above first; the connect reads that certificate"
+    elif need == "exo":
+        fix = (
+            "check the app registration: application permission Exchange.ManageAsApp with admin consent "
+            "and an Entra role (e.g. Exchange Administrator) for its service principal; organization must "
+            "be the tenant's .onmicrosoft.com domain (domain.md §1.4)"
+        )
+    else:
+        fix = (
+            "check the app registration: Graph application permissions User.ReadWrite.All and "
+            "OnPremDirectorySynchronization.Read.All with admin consent; tenant_id and app_id of the "
+            "target (domain.md §1.5, §3)"
+        )
+    return failed(check_id, name, message, fix)
+
+
+def judge_soft_match(features: Any) -> Check:
+    name = "BlockSoftMatch"
+    if features.block_soft_match:
+        return passed("tenant.block-soft-match", name, "on (soft match cannot take over cloud objects)")
+    return warned(
+        "tenant.block-soft-match",
+        name,
+        "off: a new synced account can soft-match any cloud object by SMTP address or UPN",
+        "turn it on: Update-MgDirectoryOnPremiseSynchronization with Features.BlockSoftMatchEnabled = "
+        "$true; Microsoft advises both blocks on outside a matching window (domain.md §3)",
+    )
+
+
+def judge_hard_match(features: Any, profile: Profile) -> Check:
+    name = "BlockCloudObjectTakeoverThroughHardMatch"
+    check_id = "tenant.block-hard-match"
+    if profile == "modern":
+        if features.block_hard_match_takeover:
+            return failed(
+                check_id,
+                name,
+                "on: the sync engine cannot link the new AD account to the cloud mailbox; the export "
+                "fails with InvalidHardMatch",
+                "turn it off for the matching window (Update-MgDirectoryOnPremiseSynchronization, "
+                "Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $false), run the mailbox "
+                "command, then turn it back on (domain.md §3)",
+            )
+        return passed(check_id, name, "off: the hard match can link the AD account to the cloud mailbox")
+    if features.block_hard_match_takeover:
+        return passed(check_id, name, "on (this profile needs no hard match)")
+    return warned(
+        check_id,
+        name,
+        "off: any synced account with a matching anchor can take over a cloud object",
+        "turn it on: Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $true with "
+        "Update-MgDirectoryOnPremiseSynchronization; this profile needs no hard match (domain.md §3)",
+    )
+
+
+# --- 5. Active Directory -----------------------------------------------------------------------------
+
+
+def judge_dc(server: str | None, report: Any | None, error: Exception | None) -> Check:
+    name = f"pinned domain controller {server or '(none)'} answers"
+    if error is None and report is not None:
+        return passed("ad.dc", name, f"{report.server} answered for {report.domain or 'the domain'}")
+    return failed(
+        "ad.dc",
+        name,
+        f"no answer: {error}",
+        "set domain_controller to a DC that runs Active Directory Web Services (port 9389) reachable from "
+        "the ad host; for a second hop configure ad_credential_user or delegation (DESIGN.md: second hop)",
+    )
+
+
+def in_scope(dn: str, scopes: Iterable[Any]) -> bool:
+    """Is a DN inside an AD connector's OU filtering? The most specific inclusion or exclusion wins.
+
+    Connect's OU filtering selects containers (inclusions) and deselects sub-containers (exclusions);
+    an object is in scope under its nearest selected or deselected ancestor.
+    """
+    target = dn.lower().replace(" ", "")
+    best: tuple[int, bool] | None = None
+    for scope in scopes:
+        for container, included in [
+            *((c, True) for c in scope.inclusions),
+            *((c, False) for c in scope.exclusions),
+        ]:
+            c = container.lower().replace(" ", "")
+            if target == c or target.endswith("," + c):
+                depth = c.count(",")
+                if best is None or depth > best[0]:
+                    best = (depth, included)
+    return bool(best and best[1])
+
+
+def judge_ou(
+    role: Literal["resource", "staging"],
+    dn: str | None,
+    report: Any | None,
+    scope: Any | None,
+    hold: str | None,
+) -> list[Check]:
+    name = f"{role} OU"
+    check_id = f"ad.ou.{role}"
+    key = f"{role}_ou"
+    if dn is None:
+        if role == "resource":
+            return [
+                warned(
+                    check_id,
+                    name,
+                    "not configured",
+                    f"set {key} in the target (or give --ou to each mailbox command): the OU, in sync "
+                    "scope, where resource accounts live",
+                )
+            ]
+        status_fix = (
+            f"set {key} to an OU outside sync scope: the staging-ou hold creates accounts there first "
+            "(DESIGN.md: holds)"
+        )
+        if hold == "staging-ou":
+            return [failed(check_id, name, "not configured, and the staging-ou hold needs it", status_fix)]
+        return [warned(check_id, name, "not configured: the staging-ou hold is unavailable", status_fix)]
+    if report is None:
+        return [
+            failed(
+                check_id, name, f"{dn}: not checked (the pinned DC did not answer)", "fix the DC check first"
+            )
+        ]
+    entry = next((o for o in report.ous if o.distinguished_name.lower() == dn.lower()), None)
+    if entry is None or not entry.exists:
+        return [
+            failed(
+                check_id,
+                name,
+                f"{dn} does not exist on {report.server}",
+                f"create it (New-ADOrganizationalUnit) or correct {key} in the target",
+            )
+        ]
+    checks = [passed(check_id, name, f"{dn} exists")]
+    scope_id = f"ad.scope.{role}"
+    scope_name = f"{role} OU {'in' if role == 'resource' else 'outside'} sync scope"
+    if scope is None:
+        checks.append(
+            warned(
+                scope_id,
+                scope_name,
+                "the sync server's OU filtering could not be read",
+                "check the ADSync module on the sync server (module check above)",
+            )
+        )
+        return checks
+    inside = in_scope(dn, scope.connectors)
+    if role == "resource":
+        if inside:
+            checks.append(passed(scope_id, scope_name, f"{dn} is in sync scope"))
+        else:
+            checks.append(
+                failed(
+                    scope_id,
+                    scope_name,
+                    f"{dn} is outside sync scope: accounts there never reach Entra ID, so no hard match",
+                    "select the OU in the Entra Connect wizard (Customize synchronization options > "
+                    "Domain and OU filtering), or use an OU that is selected",
+                )
+            )
+        return checks
+    if not inside:
+        checks.append(passed(scope_id, scope_name, f"{dn} is outside sync scope"))
+        return checks
+    found = (
+        f"{dn} is in sync scope: an account created there syncs before its cloud object carries the anchor"
+    )
+    fix = (
+        "deselect this OU in the Entra Connect wizard's Domain and OU filtering, or set staging_ou to an "
+        "OU outside sync scope (DESIGN.md: holds)"
+    )
+    if hold == "staging-ou":
+        checks.append(failed(scope_id, scope_name, found, fix))
+    else:
+        checks.append(warned(scope_id, scope_name, found, fix))
+    return checks
+
+
+# --- running the checks against a session --------------------------------------------------------------
+
+
+class DoctorSession(Protocol):
+    """What the preflight needs from `pswrap.remote.session.Session`."""
+
+    target: Any
+
+    def step(
+        self,
+        step_id: str,
+        *,
+        choices: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any: ...
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+def hosts_for(target: Any, needs: Sequence[Need]) -> dict[str, list[Need]]:
+    """The distinct hosts the needs map to, each with its needs in probing order."""
+    mapping: Mapping[str, str] = getattr(target, "hosts", {}) or {}
+    hosts: dict[str, list[Need]] = {}
+    for need in NEED_ORDER:
+        if need in needs:
+            host = str(mapping.get(need) or getattr(target, "host", None) or "the target")
+            hosts.setdefault(host, []).append(need)
+    return hosts
+
+
+@dataclass
+class _Run:
+    session: DoctorSession
+    profile: Profile
+    hold: str | None
+    now: datetime
+    progress: Progress
+    checks: list[Check] = field(default_factory=list)
+    down: set[str] = field(default_factory=set)
+    """Hosts that could not be reached or refused the sign-in: nothing more is sent to them."""
+
+    def step(self, step_id: str, **params: Any) -> tuple[Any | None, Exception | None]:
+        try:
+            return self.session.step(step_id, params=params or None), None
+        except e.BadInput:
+            raise
+        except e.PswrapError as exc:
+            return None, exc
+
+    def not_checked(self, check_id: str, name: str, host: str) -> Check:
+        return failed(
+            check_id,
+            name,
+            f"not checked: {host} could not be reached",
+            f"fix the check 'reach and sign in to {host}' first",
+        )
+
+
+def run_checks(
+    session: DoctorSession,
+    *,
+    profile: Profile = "modern",
+    hold: str | None = None,
+    now: datetime | None = None,
+    progress: Progress = _quiet,
+) -> list[Check]:
+    """Every check that applies to the profile, in checklist order (connection, modules, sync, tenant, AD)."""
+    target = session.target
+    run = _Run(session, profile, hold, now or datetime.now(timezone.utc), progress)
+    needs = PROFILE_NEEDS[profile]
+    hosts = hosts_for(target, needs)
+    run.checks.append(judge_encryption(target))
+    module_checks: list[Check] = []
+    for host, host_needs in hosts.items():
+        progress(f"listing modules on {host}")
+        inventory, error = run.step(MODULE_STEPS[host_needs[0]], Name=list(MODULE_PATTERNS))
+        run.checks.append(judge_host_error(host, host_needs, error))
+        if isinstance(error, e.TransportError):
+            run.down.add(host)
+            module_checks.append(run.not_checked(f"modules.{host}", f"modules on {host}", host))
+        elif error is not None:
+            module_checks.append(
+                failed(
+                    f"modules.{host}",
+                    f"modules on {host}",
+                    f"could not list them: {error}",
+                    "see the error; Get-Module -ListAvailable must run for the remoting account",
+                )
+            )
+        else:
+            module_checks.extend(judge_modules(host, host_needs, inventory))
+    run.checks.extend(module_checks)
+    _sync_checks(run, hosts)
+    if profile == "modern":
+        _tenant_checks(run, hosts)
+    _ad_checks(run, hosts)
+    return run.checks
+
+
+def _host_of(hosts: Mapping[str, list[Need]], need: Need) -> str | None:
+    return next((h for h, ns in hosts.items() if need in ns), None)
+
+
+def _sync_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
+    host = _host_of(hosts, "adsync")
+    if host is None:
+        return
+    names = {
+        "sync.connect-version": "Entra Connect Sync version",
+        "sync.anchor": "sourceAnchor attribute",
+        "sync.staging-mode": "sync server not in staging mode",
+        "sync.scheduler": "sync scheduler",
+        "sync.cycle": "no sync cycle in progress",
+        "sync.leases": "no pswrap lease left on the scheduler",
+    }
+    if host in run.down:
+        run.checks.extend(run.not_checked(i, n, host) for i, n in names.items())
+        return
+    run.progress("reading the sync server")
+    settings, error = run.step("sync/get-settings")
+    if settings is not None:
+        run.checks += [
+            judge_connect_version(settings),
+            judge_anchor(settings, run.hold),
+            judge_staging_mode(settings),
+        ]
+    else:
+        run.checks += [_unread(i, names[i], "sync/get-settings", error) for i in list(names)[:3]]
+    scheduler, error = run.step("sync/get-scheduler")
+    if scheduler is not None:
+        run.checks += [judge_scheduler(scheduler, run.hold), judge_cycle(scheduler)]
+    else:
+        run.checks += [
+            _unread(i, names[i], "sync/get-scheduler", error) for i in ("sync.scheduler", "sync.cycle")
+        ]
+    if run.profile == "modern":
+        leases, error = run.step("sync/list-leases")
+        run.checks.append(
+            judge_leases(leases, run.now)
+            if leases is not None
+            else _unread("sync.leases", names["sync.leases"], "sync/list-leases", error)
+        )
+
+
+def _unread(check_id: str, name: str, step_id: str, error: Exception | None) -> Check:
+    return failed(
+        check_id,
+        name,
+        f"could not be read ({step_id}): {error}",
+        "fix the module check of that host first; if it passes, run the step by hand: "
+        f"`pswrap render {step_id} --standalone`",
+    )
+
+
+def _tenant_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
+    target = run.session.target
+    thumbprint = getattr(target, "certificate_thumbprint", None)
+    cert_ok = True
+    cert_hosts: dict[str, Need] = {}
+    cloud: tuple[Need, ...] = ("exo", "graph")
+    for need in cloud:
+        host = _host_of(hosts, need)
+        if host is not None:
+            cert_hosts.setdefault(host, need)
+    for host, need in cert_hosts.items():
+        check_id, name = f"tenant.certificate.{host}", f"app certificate in LocalMachine\\My on {host}"
+        if host in run.down:
+            run.checks.append(run.not_checked(check_id, name, host))
+            cert_ok = False
+            continue
+        if not thumbprint:
+            run.checks.append(
+                failed(
+                    check_id,
+                    name,
+                    "certificate_thumbprint is not configured",
+                    "set certificate_thumbprint "
+                    "(and app_id, organization, tenant_id) in the target: app-only auth (domain.md §1.4)",
+                )
+            )
+            cert_ok = False
+            continue
+        run.progress(f"reading the app certificate on {host}")
+        cert, error = run.step(CERTIFICATE_STEPS[need], CertificateThumbprint=thumbprint)
+        check = (
+            judge_certificate(host, cert, run.now)
+            if cert is not None
+            else _unread(check_id, name, CERTIFICATE_STEPS[need], error)
+        )
+        cert_ok = cert_ok and check.status != "fail"
+        run.checks.append(check)
+    features_read = False
+    connects: tuple[tuple[Need, str], ...] = (("exo", "exo/connect"), ("graph", "graph/connect"))
+    for need, connect_step in connects:
+        host = _host_of(hosts, need)
+        if host is None:
+            continue
+        svc = "Exchange Online" if need == "exo" else "Microsoft Graph"
+        if host in run.down:
+            run.checks.append(
+                run.not_checked(
+                    f"tenant.connect.{need}", f"{svc} connects app-only with the certificate", host
+                )
+            )
+            continue
+        run.progress(f"connecting to {svc}")
+        result, error = run.step(connect_step)
+        check = judge_connect(need, result, error, cert_ok)
+        run.checks.append(check)
+        if need == "graph" and check.status == "pass":
+            features, error = run.step("graph/get-sync-features")
+            if features is not None:
+                run.checks += [judge_soft_match(features), judge_hard_match(features, run.profile)]
+                features_read = True
+            else:
+                run.checks += [
+                    _unread("tenant.block-soft-match", "BlockSoftMatch", "graph/get-sync-features", error),
+                    _unread(
+                        "tenant.block-hard-match",
+                        "BlockCloudObjectTakeoverThroughHardMatch",
+                        "graph/get-sync-features",
+                        error,
+                    ),
+                ]
+                features_read = True
+    if not features_read and _host_of(hosts, "graph") is not None:
+        fix = "fix the Microsoft Graph connect check first: the tenant's switches are read through Graph"
+        run.checks += [
+            failed("tenant.block-soft-match", "BlockSoftMatch", "not checked: Graph did not connect", fix),
+            failed(
+                "tenant.block-hard-match",
+                "BlockCloudObjectTakeoverThroughHardMatch",
+                "not checked: Graph did not connect",
+                fix,
+            ),
+        ]
+
+
+def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
+    target = run.session.target
+    host = _host_of(hosts, "ad")
+    if host is None:
+        return
+    server = getattr(run.session, "pinned_dc", None) or getattr(target, "domain_controller", None)
+    ous = {"resource": getattr(target, "resource_ou", None), "staging": getattr(target, "staging_ou", None)}
+    if host in run.down:
+        run.checks.append(
+            run.not_checked("ad.dc", f"pinned domain controller {server or '(none)'} answers", host)
+        )
+        for role in ous:
+            run.checks.append(run.not_checked(f"ad.ou.{role}", f"{role} OU", host))
+        return
+    run.progress("asking the pinned domain controller for the OUs")
+    wanted = [dn for dn in ous.values() if dn]
+    report, error = run.step("ad/get-ous", Identity=wanted)
+    if report is not None:
+        server = report.server
+    run.checks.append(judge_dc(server, report, error))
+    scope = None
+    sync_host = _host_of(hosts, "adsync")
+    if wanted and sync_host is not None and sync_host not in run.down:
+        scope, _ = run.step("sync/get-scope")
+    for role in ("resource", "staging"):
+        run.checks.extend(judge_ou(role, ous[role], report, scope, run.hold))  # type: ignore[arg-type]
+
+
+# --- what `mailbox create` calls -----------------------------------------------------------------------
+
+BLOCKING_PREFIXES: dict[Profile, tuple[str, ...]] = {
+    "modern": ("connection.", "modules.", "sync.", "tenant.", "ad."),
+    "hybrid-tools": ("connection.", "modules.", "sync.connect-version", "sync.staging-mode", "ad."),
+    "legacy": (),
+}
+
+
+def blocking_failures(session: DoctorSession, *, profile: Profile, hold: str | None) -> list[Check]:
+    """The failed checks that would make `mailbox create` fail or leave a half-done mailbox.
+
+    Run before planning: a workflow refuses to start (exit 6) when this is not empty. Warnings never
+    block; the hold is passed so its own prerequisites (anchor attribute, staging OU, scheduler state)
+    count as failures only when that hold is the one chosen.
+    """
+    if profile == "legacy":
+        return []
+    checks = run_checks(session, profile=profile, hold=hold)
+    return [c for c in checks if c.status == "fail" and c.id.startswith(BLOCKING_PREFIXES[profile])]
+
+
+def describe_blocking(checks: Sequence[Check]) -> str:
+    """The NeedsHuman message a workflow raises with the blocking checks."""
+    lines = [f"{len(checks)} preflight check(s) failed:"]
+    for check in checks:
+        lines.append(f"  [FAIL] {check.name}: {check.found}")
+        if check.fix:
+            lines.append(f"         fix: {check.fix}")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "STATUSES",
+    "Check",
+    "blocking_failures",
+    "describe_blocking",
+    "exit_status",
+    "run_checks",
+]
