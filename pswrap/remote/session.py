@@ -181,13 +181,8 @@ class Session:
         if self.closed:
             raise PswrapError("this session is closed", hint="open a new one with open_session()")
         step = steps.get(step_id)
-        if step.is_legacy or step.needs is None or step.result is None:
-            r = step.retired
-            raise Refused(
-                f"{step.id} is a legacy step and is never run: "
-                + (f"{r.service} was retired ({r.retired}); use {r.replacement}" if r else "it is retired"),
-                hint="`pswrap render` shows the legacy script; the modern profile runs its replacement",
-            )
+        refuse_legacy(step)
+        assert step.needs is not None
         script = self._render(step, choices, self._session_params(step, params or {}, for_display=False))
         limit = timeout if timeout is not None else self.target.step_timeout
         applied: list[PSModel] = []
@@ -277,6 +272,17 @@ class Session:
 
     def opened_needs(self) -> list[str]:
         return list(self._pools.opened_needs())
+
+
+def refuse_legacy(step: Step) -> None:
+    """A legacy step renders (to explain the seed) but never runs: its service is retired."""
+    if step.is_legacy or step.needs is None or step.result is None:
+        r = step.retired
+        raise Refused(
+            f"{step.id} is a legacy step and is never run: "
+            + (f"{r.service} was retired ({r.retired}); use {r.replacement}" if r else "it is retired"),
+            hint="`pswrap render --profile legacy` shows the seed's script; run its replacement instead",
+        )
 
 
 def _env(key: str) -> str:
