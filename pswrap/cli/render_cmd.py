@@ -7,6 +7,7 @@ fast (see benchmarks/startup.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
     from pswrap.render.script import Script
-    from pswrap.steps.model import Step
+    from pswrap.steps.model import Param, Step
 
 OUTPUTS = ("text", "json")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -96,6 +97,25 @@ def _params(step: Step, items: list[str]) -> dict[str, object]:
     return params
 
 
+# Reading a script needs no values: its text never contains one. What stands in for a missing
+# mandatory value only lets the renderer check the rest; it is dropped before anything is shown.
+_STAND_INS: dict[str, object] = {
+    "string": "",
+    "string[]": [],
+    "int": 0,
+    "bool": False,
+    "switch": False,
+    "guid": "00000000-0000-0000-0000-000000000000",
+    "datetime": "2000-01-01T00:00:00Z",
+}
+
+
+def _stand_in(param: Param) -> object:
+    from pswrap.secrets import Secret
+
+    return Secret("") if param.secret else _STAND_INS[param.type]
+
+
 def _default_profile(step: Step) -> str:
     """modern where the step exists there, else the step's only profile (legacy, hybrid-tools)."""
     return "modern" if "modern" in step.profiles else step.profiles[0]
@@ -136,15 +156,16 @@ def _shown(value: object) -> str:
         return repr(value)
 
 
-def _parameters_comment(script: Script) -> str:
+def _parameters_comment(script: Script, missing: list[str]) -> str:
     """What travels beside the script, for the admin's eyes (stderr), secrets masked."""
     from pswrap.secrets import MASK
 
-    if not script.parameters and not script.secrets:
+    if not script.parameters and not script.secrets and not missing:
         return "# parameters: none\n"
     lines = ["# parameters (sent beside the script as PSRP parameters, never in its text):"]
     lines += [f"#   {name} = {_shown(value)}" for name, value in script.parameters.items()]
     lines += [f"#   {name} = {MASK} (secret, sent as a SecureString)" for name in script.secrets]
+    lines += [f"#   {name} = <not given; mandatory to run: --param {name}=...>" for name in missing]
     return "\n".join(lines) + "\n"
 
 
@@ -227,14 +248,26 @@ def render_command(
 
     from pswrap.render.engine import render
 
+    given = _params(step, param)
+    # Without --standalone the admin reads the script: missing mandatory values are allowed (and
+    # listed). A standalone script is for running, so there the renderer insists on every one.
+    missing = [] if standalone else [p.name for p in step.params if p.mandatory and p.name not in given]
+    stand_ins = {name: _stand_in(step.param(name)) for name in missing}
     script = render(
         step,
         profile=chosen,  # checked against PROFILES above
         choices=_choices(var),
-        params=_params(step, param),
+        params={**given, **stand_ins},
     )
+    if missing:
+        script = dataclasses.replace(
+            script,
+            parameters={k: v for k, v in script.parameters.items() if k not in stand_ins},
+            secrets={k: v for k, v in script.secrets.items() if k not in stand_ins},
+        )
     if output == "json":
         data = _script_json(script)
+        data["missing"] = missing
         if standalone:
             from pswrap.render.standalone import standalone as make_standalone
 
@@ -247,7 +280,7 @@ def render_command(
         sys.stdout.write(make_standalone(script))
     else:
         sys.stdout.write(script.text if script.text.endswith("\n") else script.text + "\n")
-        sys.stderr.write(_parameters_comment(script))
+        sys.stderr.write(_parameters_comment(script, missing))
 
 
 @app.command("immutableid")

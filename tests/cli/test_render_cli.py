@@ -150,6 +150,17 @@ def test_render_prints_the_script_and_lists_values_on_stderr(capsys: pytest.Capt
     assert "#   Identity = @('OU=Rooms,DC=contoso,DC=com')" in err
 
 
+def test_reading_a_script_needs_no_values(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "render", "ad/get-ous")
+    assert code == 0
+    assert out.splitlines()[0] == "# pswrap-step: ad/get-ous"
+    assert "#   Server = <not given; mandatory to run: --param Server=...>" in err
+    code, out, _ = run(capsys, "render", "ad/get-ous", "--output", "json")
+    data = json.loads(out)
+    assert (data["parameters"], data["missing"]) == ({}, ["Server"])
+    assert data["text"].startswith("# pswrap-step: ad/get-ous\n")
+
+
 def test_repeated_param_builds_a_list(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, *OUS, "--param", "Identity=OU=A,DC=c", "--param", "Identity=OU=B,DC=c", "--output", "json"
@@ -218,7 +229,7 @@ def test_choices_are_validated(capsys: pytest.CaptureFixture[str]) -> None:
         ([*OUS, "--param", "=value"], "is not NAME=VALUE"),
         ([*OUS, "--var", "nonsense"], "is not NAME=VALUE"),
         (["render"], "no step to render"),
-        (["render", "ad/get-ous"], "missing the mandatory parameter(s): Server"),
+        (["render", "ad/get-ous", "--standalone"], "missing the mandatory parameter(s): Server"),
     ],
 )
 def test_render_bad_input_exits_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
