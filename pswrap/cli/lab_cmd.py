@@ -1,5 +1,158 @@
-"""Commands of this area register themselves on the root app (see pswrap/cli/__init__.py)."""
+"""`pswrap lab serve|show|reset`: the simulated Windows endpoint on loopback (lab_world_cmd.py adds more).
+
+Only typer and the standard library are imported here at import time; the server (psrpcore, spnego,
+cryptography) is imported inside the commands.
+"""
 
 from __future__ import annotations
 
-from pswrap.cli.app import app as app
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from pswrap.cli.app import app
+
+FAULT_HELP = """\
+Inject a fault (repeatable; also PSWRAP_LAB_FAULTS, comma- or semicolon-separated, and the world's
+"faults" list, re-read when the state file changes).
+
+SPEC := KIND[:TARGET][=ARG][@N[+] | %RATE]
+
+@N fires on the Nth matching request or call only (1-based), @N+ on the Nth and every later one, %RATE at
+random with probability RATE (0..1, seeded by PSWRAP_LAB_SEED), neither = every time.
+
+Transport kinds (TARGET = a WSMan action: Create, Command, Send, Receive, Signal, Get, Delete):
+http500 (HTTP 500 with a WSMan fault), drop (close the connection without a reply), slow=SECONDS
+(delay the reply), kill-pool (the shell is gone: the client gets the unknown-shell fault).
+
+Step kinds (TARGET = a step id): throttle[:STEP], sync-busy, fail:STEP[=MESSAGE] (terminating),
+error:STEP[=MESSAGE] (non-terminating), delay:STEP=SECONDS (the step runs that long; honours stop).
+
+Examples: --fault http500@1  --fault drop:Command@2  --fault slow=2  --fault kill-pool:Get
+--fault throttle:exo/new-mailbox@1  --fault 'fail:ad/new-user=Access is denied'  --fault sync-busy%0.5
+"""
+
+lab_app = typer.Typer(
+    name="lab",
+    help=(
+        "The lab: a simulated Windows endpoint (WinRM/PSRP on loopback) with a simulated AD, sync server, "
+        "Entra ID and Exchange Online, for trying and testing pswrap without a real server."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(lab_app, name="lab")
+
+
+def _state_option() -> Any:
+    return typer.Option(
+        None,
+        "--state",
+        help="The world's JSON file (default: PSWRAP_LAB_STATE, else <user state dir>/lab/world.json).",
+        show_default=False,
+    )
+
+
+def _state(path: Path | None) -> Path:
+    from pswrap.lab.config import default_state_path
+
+    return path if path is not None else default_state_path()
+
+
+@lab_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(0, "--port", help="TCP port (0 = any free port; the URL printed says which)."),
+    https: bool = typer.Option(False, "--https", help="Serve HTTPS (certificate from the lab's CA)."),
+    auth: str = typer.Option("ntlm", "--auth", help="basic or ntlm (NTLM encrypts messages over HTTP)."),
+    user: str | None = typer.Option(None, "--user", help="Account (default: PSWRAP_LAB_USER or lab-admin)."),
+    password: str | None = typer.Option(
+        None, "--password", help="Password (default: PSWRAP_LAB_PASSWORD, else generated and stored 0600)."
+    ),
+    state: Path | None = _state_option(),
+    fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP, metavar="SPEC"),
+    sync_seconds: float | None = typer.Option(
+        None, "--sync-seconds", help="How long a simulated sync cycle takes (also PSWRAP_LAB_SYNC_SECONDS)."
+    ),
+    anchor: str | None = typer.Option(
+        None, "--anchor", help="The sync server's sourceAnchor: mS-DS-ConsistencyGuid or objectGUID."
+    ),
+) -> None:
+    """Serve the lab until Ctrl+C or SIGTERM (then write its request counts to the state file)."""
+    from pswrap.errors import BadInput
+    from pswrap.lab.embedded import build_server
+    from pswrap.lab.faults import FaultSpecError
+
+    if auth not in ("basic", "ntlm"):
+        raise BadInput(f"--auth {auth!r} is not supported by the lab", hint="use --auth basic or --auth ntlm")
+    if anchor is not None and anchor not in ("mS-DS-ConsistencyGuid", "objectGUID"):
+        raise BadInput(f"--anchor {anchor!r} is not a sourceAnchor attribute the lab simulates",
+                       hint="use --anchor mS-DS-ConsistencyGuid or --anchor objectGUID")
+    try:
+        server, endpoint, _store, fault_set, source = build_server(
+            _state(state), host=host, port=port, https=https, auth=auth, username=user, password=password,
+            faults=fault, sync_seconds=sync_seconds, anchor=anchor,
+        )
+    except FaultSpecError as exc:
+        raise BadInput(str(exc), hint="see `pswrap lab serve --help` for the fault grammar") from None
+    except OSError as exc:
+        raise BadInput(f"the lab could not listen on {host}:{port}: {exc.strerror or exc}",
+                       hint="choose another --port, or stop the process using it") from None
+    from pswrap.lab.server import LabServer
+
+    assert isinstance(server, LabServer)
+    active = [f.spec for f in fault_set.active()]
+    lines = [
+        f"pswrap lab serving at {endpoint.url}",
+        f"  auth:   {auth} as {endpoint.username} (password {source})",
+        f"  CA:     {endpoint.ca_path}" if endpoint.ca_path else "  CA:     none (plain HTTP)",
+        f"  state:  {endpoint.state_path}",
+        f"  faults: {', '.join(active) if active else 'none'}",
+        "Press Ctrl+C to stop.",
+    ]
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close_all()
+        typer.echo(f"pswrap lab stopped; request counts written to {endpoint.state_path}")
+
+
+@lab_app.command("show")
+def show(state: Path | None = _state_option()) -> None:
+    """Print the world as JSON (with stats.requests: HTTP requests by WSMan action). Safe while serving."""
+    from pswrap.errors import ConfigError
+    from pswrap.lab.store import Store
+
+    path = _state(state)
+    try:
+        world = Store(path).read()
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"cannot read the lab's world from {path}: {exc}",
+                          hint="run `pswrap lab reset` to start from a fresh world") from None
+    typer.echo(json.dumps(world, indent=2, sort_keys=True))
+
+
+@lab_app.command("reset")
+def reset(state: Path | None = _state_option()) -> None:
+    """Replace the world with a fresh one (the lab's defaults; documented in the README)."""
+    from pswrap.lab.store import Store
+
+    path = _state(state)
+    Store(path).reset()
+    typer.echo(f"lab world reset: {path}")
+
+
+__all__ = ["lab_app"]
