@@ -134,7 +134,9 @@ def lab_serve(lab_state: Path) -> Iterator[Callable[..., ServedLab]]:
         cmd = pswrap_command("lab", "serve", "--port", "0", "--state", str(state_path), *args)
         if "--user" not in args:
             cmd += ["--user", LAB_USER, "--password", LAB_PASSWORD]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
+        )
         lines: list[str] = []
         deadline = time.monotonic() + 30
         assert proc.stdout is not None

@@ -23,7 +23,9 @@ MODES = [("basic", False), ("ntlm", False), ("basic", True), ("ntlm", True)]
 MODE_IDS = ["http-basic", "http-ntlm-encrypted", "https-basic", "https-ntlm"]
 
 
-def run(pool: RunspacePool, script: str, params: dict[str, Any] | None = None) -> tuple[PowerShell, list[Any]]:
+def run(
+    pool: RunspacePool, script: str, params: dict[str, Any] | None = None
+) -> tuple[PowerShell, list[Any]]:
     ps = PowerShell(pool)
     ps.add_script(script)
     if params:
@@ -58,7 +60,7 @@ def test_secure_string_after_key_exchange(any_lab: RunningLab) -> None:
     with wsman_for(any_lab.endpoint) as wsman, RunspacePool(wsman) as pool:
         pool.exchange_keys()
         secret = pool.serialize("S3cret-value", ObjectMeta("SS"))
-        ps, output = run(pool, "# pswrap-step: lab/echo\n", {"Password": secret})
+        _, output = run(pool, "# pswrap-step: lab/echo\n", {"Password": secret})
         assert json.loads(output[0])["params"]["Password"] == "S3cret-value"
 
 
@@ -131,7 +133,8 @@ def test_python_exception_in_a_handler_fails_the_pipeline_and_the_server_goes_on
 def test_session_state_is_per_pool_and_kept_between_pipelines(lab: RunningLab) -> None:
     with wsman_for(lab.endpoint) as w1, RunspacePool(w1) as pool1, \
             wsman_for(lab.endpoint) as w2, RunspacePool(w2) as pool2:
-        assert [json.loads(run(pool1, "# pswrap-step: lab/session\n")[1][0])["calls"] for _ in range(3)] == [1, 2, 3]
+        calls = [json.loads(run(pool1, "# pswrap-step: lab/session\n")[1][0])["calls"] for _ in range(3)]
+        assert calls == [1, 2, 3]
         assert json.loads(run(pool2, "# pswrap-step: lab/session\n")[1][0])["calls"] == 1
 
 
@@ -180,7 +183,8 @@ def test_two_clients_at_once(lab: RunningLab) -> None:
     def client(n: int) -> None:
         try:
             with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-                outs = [json.loads(run(pool, "# pswrap-step: lab/echo\n", {"N": n, "I": i})[1][0]) for i in range(5)]
+                script = "# pswrap-step: lab/echo\n"
+                outs = [json.loads(run(pool, script, {"N": n, "I": i})[1][0]) for i in range(5)]
                 results[n] = [o["params"] for o in outs]
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -217,6 +221,6 @@ def test_execute_ps_style_invoke_expression_is_dispatched(lab: RunningLab) -> No
     client = Client(ep.host, port=ep.port, username=ep.username, password=ep.password, auth="ntlm", ssl=False,
                     path="wsman", operation_timeout=5)
     # pypsrp's execute_ps sends `Invoke-Expression -Command <script> | Out-String -Stream`
-    output, streams, had_errors = client.execute_ps("# pswrap-step: lab/session\n")
+    output, _streams, had_errors = client.execute_ps("# pswrap-step: lab/session\n")
     assert had_errors is False
     assert json.loads(output) == {"calls": 1}
