@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pswrap.lab.facts import add_default_facts
+
 ANCHOR_CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 ANCHOR_OBJECT_GUID = "objectGUID"
 ANCHOR_ATTRIBUTES = (ANCHOR_CONSISTENCY_GUID, ANCHOR_OBJECT_GUID)
@@ -187,7 +189,7 @@ def fresh_world() -> dict[str, Any]:
     env_seconds = _sync_seconds_from_env()
     if env_seconds is not None:
         world["sync"]["scheduler"]["cycle_seconds"] = env_seconds
-    return world
+    return add_default_facts(world)  # the host facts `pswrap doctor` reads (pswrap.lab.facts, issue #7)
 
 
 def configure(
