@@ -65,7 +65,7 @@ def certificate(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[s
         # Not in domain.md: PowerShell's ValidatePattern failure (ParameterBindingValidationException).
         pattern = _THUMBPRINT.pattern
         raise PSError(
-            f'Cannot validate argument on parameter \'CertificateThumbprint\'. The argument "{thumbprint}" '
+            f"Cannot validate argument on parameter 'CertificateThumbprint'. The argument \"{thumbprint}\" "
             f'does not match the "{pattern}" pattern. Supply an argument that matches "{pattern}" and try '
             "the command again.",
             fqid="ParameterArgumentValidationError",
@@ -118,9 +118,13 @@ def get_ous(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[str, 
     if server.lower() not in controllers:
         raise records.ad_server_down("Get-ADDomain")
     credential = ad.get("credential")
-    if isinstance(credential, dict) and inv.params.get("CredentialUser") is not None and (
-        str(inv.params.get("CredentialUser")).lower() != str(credential.get("user", "")).lower()
-        or inv.params.get("CredentialPassword") != credential.get("password")
+    if (
+        isinstance(credential, dict)
+        and inv.params.get("CredentialUser") is not None
+        and (
+            str(inv.params.get("CredentialUser")).lower() != str(credential.get("user", "")).lower()
+            or inv.params.get("CredentialPassword") != credential.get("password")
+        )
     ):
         raise records.ad_bad_credential("Get-ADDomain")
     known = {str(ou.get("dn", "")).lower(): ou for ou in ad.get("ous", []) if ou}

@@ -1,0 +1,180 @@
+"""The ActiveDirectory module's cmdlets against the lab's domain (Get-ADDomain, Get-ADUser, New-ADUser,
+Move-ADObject), with the pinned domain controller and the second-hop credential (DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pswrap.lab.dispatch import Invocation
+from pswrap.lab.handlers import records
+from pswrap.lab.handlers.pipeline import step
+from pswrap.lab.sync_engine import dict_of, parent_dn
+from pswrap.lab.world import immutable_id, new_guid
+
+SAM_MAX = 20
+"""sAMAccountName holds at most 20 characters (the pre-Windows 2000 logon name)."""
+
+
+def check_credential(inv: Invocation, world: dict[str, Any], cmdlet: str) -> None:
+    """An AD credential, when the step gives one, must be the domain's (the world's `ad.credential`)."""
+    user = inv.params.get("CredentialUser")
+    if not user:
+        return
+    expected = world["ad"].get("credential")
+    if not expected:
+        return
+    same_user = str(user).lower() == str(expected.get("user", "")).lower()
+    if not same_user or str(inv.params.get("CredentialPassword") or "") != str(expected.get("password", "")):
+        raise records.ad_bad_credential(cmdlet)
+
+
+def check_server(inv: Invocation, world: dict[str, Any], cmdlet: str, param: str = "Server") -> str:
+    """-Server must name one of the domain's controllers (FQDN or its host name)."""
+    server = str(inv.params.get(param) or "").strip().lower()
+    for dc in world["ad"]["domain"]["domain_controllers"]:
+        if server in (dc.lower(), dc.lower().split(".", 1)[0]):
+            return str(dc)
+    raise records.ad_server_down(cmdlet)
+
+
+def user_document(user: dict[str, Any]) -> dict[str, Any]:
+    """The AdUser JSON keys; mS-DS-ConsistencyGuid is a byte array, emitted as base64 (DESIGN.md)."""
+    consistency = user.get("consistency_guid")
+    return {
+        "object_guid": user["object_guid"],
+        "sam_account_name": user["sam_account_name"],
+        "user_principal_name": user.get("user_principal_name"),
+        "distinguished_name": user["distinguished_name"],
+        "display_name": user.get("display_name"),
+        "mail": user.get("mail"),
+        "proxy_addresses": list(user.get("proxy_addresses") or []),
+        "mail_nickname": user.get("mail_nickname"),
+        "consistency_guid": immutable_id(consistency) if consistency else None,
+    }
+
+
+def find_by_guid(world: dict[str, Any], guid: Any) -> dict[str, Any] | None:
+    wanted = str(guid).strip("{}").lower()
+    for user in world["ad"]["users"]:
+        if user["object_guid"].lower() == wanted:
+            return dict_of(user)
+    return None
+
+
+def escape_rdn(value: str) -> str:
+    """RFC 4514 escaping of an RDN value (what AD does with a Name holding a comma)."""
+    out = "".join("\\" + ch if ch in ',+"\\<>;=' else ch for ch in value)
+    if out.startswith((" ", "#")):
+        out = "\\" + out
+    return out
+
+
+@step("ad/get-domain", need="ad")
+def get_domain(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-ADDomain without -Server (it finds a DC itself): the PDC emulator to pin, UPN suffixes."""
+    check_credential(inv, world, "Get-ADDomain")
+    domain = world["ad"]["domain"]
+    return {
+        "dns_root": domain["dns_root"],
+        "netbios_name": domain["netbios_name"],
+        "distinguished_name": domain["distinguished_name"],
+        "pdc_emulator": domain["pdc_emulator"],
+        "upn_suffixes": list(domain.get("upn_suffixes", [])),
+    }
+
+
+@step("ad/find-user", need="ad")
+def find_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-ADUser -Filter / -Identity; the template catches ADIdentityNotFoundException (§7b item 6), so
+    not found is `found: false`."""
+    check_server(inv, world, "Get-ADUser")
+    check_credential(inv, world, "Get-ADUser")
+    by = inv.choices.get("by", "sam")
+    value = str(inv.params.get("Value") or "")
+    for user in world["ad"]["users"]:
+        if by == "guid":
+            hit = user["object_guid"].lower() == value.strip("{}").lower()
+        elif by == "upn":
+            hit = str(user.get("user_principal_name") or "").lower() == value.lower()
+        else:
+            hit = user["sam_account_name"].lower() == value.lower()
+        if hit:
+            return {"found": True, "user": user_document(user)}
+    return {"found": False, "user": None}
+
+
+@step("ad/new-user", need="ad")
+def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """New-ADUser -Name -Path -SamAccountName ... -OtherAttributes @{proxyAddresses; mailNickname;
+    mS-DS-ConsistencyGuid}."""
+    cmdlet = "New-ADUser"
+    check_server(inv, world, cmdlet)
+    check_credential(inv, world, cmdlet)
+    p = inv.params
+    name = str(p.get("Name") or "")
+    path = str(p.get("Path") or "")
+    sam = str(p.get("SamAccountName") or "")
+    dn = f"CN={escape_rdn(name)},{path}"
+    if len(sam) > SAM_MAX or not sam:
+        raise records.ad_bad_account_name(cmdlet, dn)
+    if any(u["sam_account_name"].lower() == sam.lower() for u in world["ad"]["users"]):
+        # §7b item 5: raised when the sAMAccountName is taken.
+        raise records.ad_account_exists(cmdlet, dn)
+    if any(u["distinguished_name"].lower() == dn.lower() for u in world["ad"]["users"]):
+        raise records.ad_name_in_use(cmdlet, dn)
+    domain_dn = world["ad"]["domain"]["distinguished_name"]
+    if not (path.lower() == domain_dn.lower() or path.lower().endswith("," + domain_dn.lower())):
+        raise records.ad_identity_not_found(cmdlet, path, domain_dn, "ADObject")
+    consistency = p.get("ConsistencyGuid")
+    user = {
+        "sam_account_name": sam,
+        "name": name,
+        "object_guid": new_guid(),
+        "user_principal_name": p.get("UserPrincipalName") or None,
+        "distinguished_name": dn,
+        "display_name": p.get("DisplayName") or None,
+        "mail": p.get("EmailAddress") or None,
+        "proxy_addresses": [str(a) for a in (p.get("ProxyAddresses") or [])],
+        "mail_nickname": p.get("MailNickname") or None,
+        "consistency_guid": str(consistency).strip("{}").lower() if consistency else None,
+        "remote_mailbox": None,
+        "when_created_utc": at.isoformat(),
+    }
+    world["ad"]["users"].append(user)
+    return user_document(user)
+
+
+@step("ad/move-user", need="ad")
+def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Move-ADObject -Identity <objectGUID> -TargetPath <OU>."""
+    cmdlet = "Move-ADObject"
+    check_server(inv, world, cmdlet)
+    check_credential(inv, world, cmdlet)
+    domain_dn = world["ad"]["domain"]["distinguished_name"]
+    identity = inv.params.get("Identity")
+    user = find_by_guid(world, identity)
+    if user is None:
+        raise records.ad_identity_not_found(cmdlet, str(identity), domain_dn, "ADObject")
+    target = str(inv.params.get("TargetPath") or "")
+    rdn = user["distinguished_name"][
+        : len(user["distinguished_name"]) - len(parent_dn(user["distinguished_name"])) - 1
+    ]
+    user["distinguished_name"] = f"{rdn},{target}"
+    return user_document(user)
+
+
+@step("ad/get-anchor", need="ad")
+def get_anchor(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (domain.md §3)."""
+    cmdlet = "Get-ADUser"
+    check_server(inv, world, cmdlet)
+    check_credential(inv, world, cmdlet)
+    identity = inv.params.get("Identity")
+    user = find_by_guid(world, identity)
+    if user is None:
+        raise records.ad_identity_not_found(
+            cmdlet, str(identity), world["ad"]["domain"]["distinguished_name"]
+        )
+    document = user_document(user)
+    return {"object_guid": document["object_guid"], "consistency_guid": document["consistency_guid"]}

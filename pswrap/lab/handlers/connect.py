@@ -1,0 +1,53 @@
+"""The connect steps: Exchange Online, Microsoft Graph (app-only, certificate from LocalMachine\\My) and the
+Exchange management tools' snap-in. Connect steps do nothing when already connected (DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pswrap.lab.dispatch import Invocation
+from pswrap.lab.handlers import records
+from pswrap.lab.handlers.pipeline import step
+from pswrap.lab.handlers.sessions import SNAPIN, load_certificate, state
+
+
+@step("exo/connect")
+def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Connect-ExchangeOnline -AppId -Organization -Certificate (domain.md §1.4)."""
+    session = state(inv)
+    if session.get("exo"):
+        return {"connected": True, "already_connected": True, "detail": session["exo"]}
+    organization = str(inv.params.get("Organization") or "")
+    load_certificate(world, str(inv.params.get("CertificateThumbprint") or ""), "Connect-ExchangeOnline", at)
+    if session.get("graph"):
+        # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
+        raise records.exo_after_graph()
+    session["exo"] = organization
+    return {"connected": True, "already_connected": False, "detail": organization}
+
+
+@step("graph/connect")
+def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Connect-MgGraph -ClientId -TenantId -Certificate (domain.md §1.5)."""
+    session = state(inv)
+    if session.get("graph"):
+        return {"connected": True, "already_connected": True, "detail": session["graph"]}
+    tenant = str(inv.params.get("TenantId") or "")
+    load_certificate(world, str(inv.params.get("CertificateThumbprint") or ""), "Connect-MgGraph", at)
+    if session.get("exo"):
+        # §7b item 4: Connect-MgGraph after Connect-ExchangeOnline in one process (msgraph-sdk-powershell
+        # #3394; the WinPS 5.1 report in #2227).
+        raise records.graph_after_exo()
+    session["graph"] = tenant
+    return {"connected": True, "already_connected": False, "detail": tenant}
+
+
+@step("hybrid/connect")
+def hybrid_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Add-PSSnapin Microsoft.Exchange.Management.PowerShell.RecipientManagement (domain.md §5)."""
+    session = state(inv)
+    if session.get("hybrid"):
+        return {"connected": True, "already_connected": True, "detail": SNAPIN}
+    session["hybrid"] = True
+    return {"connected": True, "already_connected": False, "detail": SNAPIN}

@@ -1,0 +1,97 @@
+"""Microsoft Graph PowerShell (app-only): Get-MgUser, Update-MgUser, the tenant's sync features
+(domain.md §1.5, §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pswrap.lab.dispatch import Invocation
+from pswrap.lab.handlers import records
+from pswrap.lab.handlers.directory import bare, cloud_user_by, cloud_user_document
+from pswrap.lab.handlers.pipeline import step
+
+
+@step("graph/get-user", need="graph")
+def get_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-MgUser -UserId <id|upn> -Property ...; the template catches Request_ResourceNotFound (§7b item
+    11), so not found is `found: false`."""
+    user = cloud_user_by(world, str(inv.params.get("UserId") or ""))
+    if user is None:
+        return {"found": False, "user": None}
+    return {"found": True, "user": cloud_user_document(user)}
+
+
+@step("graph/find-users", need="graph")
+def find_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-MgUser -Filter "onPremisesImmutableId eq '...'" or "proxyAddresses/any(x:x eq 'smtp:...')"."""
+    value = str(inv.params.get("Value") or "")
+    if inv.choices.get("by", "immutableid") == "proxy-address":
+        wanted = bare(value)
+        users = [
+            u for u in world["cloud"]["users"] if wanted in {bare(a) for a in u.get("proxy_addresses") or []}
+        ]
+    else:
+        users = [u for u in world["cloud"]["users"] if u.get("on_premises_immutable_id") == value]
+    return {"users": [cloud_user_document(u) for u in users]}
+
+
+@step("graph/set-user", need="graph")
+def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Update-MgUser -UserId [-OnPremisesImmutableId] [-UserPrincipalName]: refused on synced users and for
+    a value another object holds (§7b item 10)."""
+    cmdlet, parameter_set = "Update-MgUser", "UpdateExpanded"
+    identity = str(inv.params.get("UserId") or "")
+    user = cloud_user_by(world, identity)
+    if user is None:
+        raise records.graph_rest_error(
+            cmdlet,
+            parameter_set,
+            records.resource_not_found(identity),
+            status=404,
+            reason="NotFound",
+            code="Request_ResourceNotFound",
+            at=at,
+            target=identity,
+        )
+
+    def bad_request(message: str) -> Exception:
+        return records.graph_rest_error(
+            cmdlet,
+            parameter_set,
+            message,
+            status=400,
+            reason="BadRequest",
+            code="Request_BadRequest",
+            at=at,
+            target=identity,
+        )
+
+    immutable = inv.params.get("OnPremisesImmutableId")
+    upn = inv.params.get("UserPrincipalName")
+    if user.get("on_premises_sync_enabled"):
+        raise bad_request(records.SYNCED_READ_ONLY)
+    others = [u for u in world["cloud"]["users"] if u["id"] != user["id"]]
+    if immutable and any(u.get("on_premises_immutable_id") == immutable for u in others):
+        raise bad_request(records.duplicate_property("onPremisesImmutableId"))
+    if upn and any(str(u["user_principal_name"]).lower() == str(upn).lower() for u in others):
+        raise bad_request(records.duplicate_property("userPrincipalName"))
+    if immutable:
+        user["on_premises_immutable_id"] = str(immutable)
+    if upn:
+        user["user_principal_name"] = str(upn)
+        for mailbox in world["exo"]["mailboxes"]:
+            if mailbox.get("external_directory_object_id") == user["id"]:
+                mailbox["user_principal_name"] = str(upn)
+    return cloud_user_document(user)
+
+
+@step("graph/get-sync-features", need="graph")
+def get_sync_features(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-MgDirectoryOnPremiseSynchronization: Features.BlockSoftMatchEnabled and
+    BlockCloudObjectTakeoverThroughHardMatchEnabled (domain.md §3)."""
+    features = world["cloud"]["features"]
+    return {
+        "block_soft_match": bool(features["block_soft_match"]),
+        "block_hard_match_takeover": bool(features["block_hard_match_takeover"]),
+    }
