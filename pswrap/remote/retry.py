@@ -136,7 +136,7 @@ def call_with_retries(
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_time),
-        wait=wait_exponential_jitter(initial=policy.initial, max=policy.max_wait, jitter=policy.initial),
+        wait=wait_exponential_jitter(policy.initial, max=policy.max_wait, jitter=policy.initial),
         retry=retry_if_exception(should_retry),
         before_sleep=before_sleep,
         reraise=True,

@@ -1,0 +1,123 @@
+"""The retry policy on its own: what is retried, how often, and what never is."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from pswrap import errors as e
+from pswrap.remote.retry import NotSent, RetryPolicy, call_with_retries
+
+FAST = RetryPolicy(attempts=4, max_time=10, initial=0.001, max_wait=0.002)
+
+
+class Flaky:
+    def __init__(self, failures: list[BaseException]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "ok"
+
+
+def drop() -> e.ConnectionFailed:
+    return e.ConnectionFailed("dropped")
+
+
+def test_transient_failure_of_idempotent_step_is_retried(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pswrap.remote")
+    f = Flaky([drop(), drop()])
+    assert call_with_retries(f, step_id="s/x", idempotent=True, policy=FAST) == "ok"
+    assert f.calls == 3
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying s/x")]
+    assert len(retries) == 2 and all(r.levelno == logging.INFO for r in retries)
+
+
+def test_attempts_are_capped() -> None:
+    f = Flaky([drop() for _ in range(10)])
+    with pytest.raises(e.ConnectionFailed):
+        call_with_retries(f, step_id="s/x", idempotent=True, policy=FAST)
+    assert f.calls == 4
+
+
+def test_total_time_is_capped() -> None:
+    f = Flaky([drop() for _ in range(10)])
+    policy = RetryPolicy(attempts=100, max_time=0.0, initial=0.001, max_wait=0.001)
+    with pytest.raises(e.ConnectionFailed):
+        call_with_retries(f, step_id="s/x", idempotent=True, policy=policy)
+    assert f.calls == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        e.AuthenticationError("401"),
+        e.BadInput("bad"),
+        e.RemoteError("boom"),
+        e.AlreadyExists("exists"),
+        e.SyncBusy("busy"),  # only when the caller asks
+    ],
+)
+def test_never_retried(error: e.PswrapError) -> None:
+    f = Flaky([error])
+    with pytest.raises(type(error)):
+        call_with_retries(f, step_id="s/x", idempotent=True, policy=FAST)
+    assert f.calls == 1
+
+
+def test_sync_busy_retried_when_asked() -> None:
+    f = Flaky([e.SyncBusy("busy")])
+    assert call_with_retries(f, step_id="s/x", idempotent=False, policy=FAST, retry_busy=True) == "ok"
+    assert f.calls == 2
+
+
+def test_non_idempotent_step_not_retried_after_it_may_have_run() -> None:
+    f = Flaky([drop()])
+    with pytest.raises(e.ConnectionFailed):
+        call_with_retries(f, step_id="s/new", idempotent=False, policy=FAST)
+    assert f.calls == 1
+
+
+def test_non_idempotent_step_retried_when_nothing_was_sent() -> None:
+    f = Flaky([NotSent(drop())])
+    assert call_with_retries(f, step_id="s/new", idempotent=False, policy=FAST) == "ok"
+    assert f.calls == 2
+
+
+def test_non_idempotent_step_retried_after_read_back_says_not_applied() -> None:
+    checks: list[bool] = []
+
+    def did_not_apply() -> bool:
+        checks.append(True)
+        return True
+
+    f = Flaky([drop()])
+    assert call_with_retries(f, step_id="s/new", idempotent=False, policy=FAST, did_not_apply=did_not_apply)
+    assert f.calls == 2 and len(checks) == 1
+
+
+def test_non_idempotent_step_not_retried_when_read_back_says_applied() -> None:
+    f = Flaky([drop()])
+    with pytest.raises(e.ConnectionFailed):
+        call_with_retries(f, step_id="s/new", idempotent=False, policy=FAST, did_not_apply=lambda: False)
+    assert f.calls == 1
+
+
+def test_not_sent_unwraps_to_the_real_error() -> None:
+    f = Flaky([NotSent(e.AuthenticationError("denied"))])
+    with pytest.raises(e.AuthenticationError, match="denied"):
+        call_with_retries(f, step_id="s/x", idempotent=True, policy=FAST)
+
+
+def test_policy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSWRAP_RETRY_ATTEMPTS", "7")
+    monkeypatch.setenv("PSWRAP_RETRY_MAX_TIME", "9")
+    p = RetryPolicy.from_env()
+    assert p.attempts == 7 and p.max_time == 9.0
+    monkeypatch.setenv("PSWRAP_RETRY_ATTEMPTS", "lots")
+    with pytest.raises(e.ConfigError, match="PSWRAP_RETRY_ATTEMPTS"):
+        RetryPolicy.from_env()
