@@ -1,5 +1,104 @@
-"""Commands of this area register themselves on the root app (see pswrap/cli/__init__.py)."""
+"""`pswrap doctor`: the preflight checklist, before anything changes.
+
+Read-only: every check reads facts (one template per check, except reachability and encryption, which
+the client sees itself). Exit 0 when nothing failed, 6 when something did, so a runbook engine can gate
+on it. Heavy modules are imported inside the command.
+"""
 
 from __future__ import annotations
 
-from pswrap.cli.app import app as app
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+from pswrap.cli.app import OPTIONS, app
+from pswrap.errors import BadInput
+
+if TYPE_CHECKING:
+    from pswrap.workflows.preflight import Check
+
+SECTIONS = (
+    ("connection", "Connection"),
+    ("modules", "Modules and snap-ins"),
+    ("sync", "Sync engine (Entra Connect Sync)"),
+    ("tenant", "Tenant (Exchange Online, Microsoft Graph)"),
+    ("ad", "Active Directory"),
+)
+HOLDS = ("anchor", "staging-ou", "scheduler")
+MARKS = {"pass": "[ OK ]", "warn": "[WARN]", "fail": "[FAIL]"}
+
+
+def render_text(checks: Sequence[Check], *, header: str) -> str:
+    """The checklist as an admin reads it: grouped, one line per check, the fix under anything not OK."""
+    lines = [header, ""]
+    for prefix, title in SECTIONS:
+        section = [c for c in checks if c.id.split(".", 1)[0] == prefix]
+        if not section:
+            continue
+        lines.append(title)
+        for check in section:
+            lines.append(f"  {MARKS[check.status]} {check.name}: {check.found}")
+            if check.status != "pass" and check.fix:
+                lines.append(f"         fix: {check.fix}")
+        lines.append("")
+    failed = sum(c.status == "fail" for c in checks)
+    warned = sum(c.status == "warn" for c in checks)
+    passed = sum(c.status == "pass" for c in checks)
+    summary = f"{failed} failed, {warned} warning(s), {passed} passed."
+    if failed:
+        summary += " Do the fix of each FAIL line, then run `pswrap doctor` again."
+    elif warned:
+        summary += " Nothing blocks the runbook; the WARN lines say what is worth doing."
+    else:
+        summary += " The runbook can run on this target."
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+@app.command("doctor")
+def doctor_command(
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
+    ),
+    output: str = typer.Option("text", "--output", "-o", help="text (a checklist) or json."),
+    profile: str | None = typer.Option(
+        None, "--profile", help="modern or hybrid-tools (default: the target's profile)."
+    ),
+    hold: str | None = typer.Option(
+        None, "--hold", help="anchor, staging-ou or scheduler: also check what that hold needs."
+    ),
+) -> None:
+    """Check, read-only, whether the runbook can work on a target: connection, modules, sync engine,
+    tenant and AD. Exit 0 when nothing fails, 6 when something does."""
+    from pswrap.remote.session import open_session
+    from pswrap.workflows.preflight import exit_status, run_checks
+
+    if output not in ("text", "json"):
+        raise BadInput(f"unknown output format {output!r}", hint="use --output text or --output json")
+    if profile is not None and profile not in ("modern", "hybrid-tools"):
+        raise BadInput(
+            f"pswrap doctor checks the modern or hybrid-tools profile, not {profile!r}",
+            hint="the legacy profile never runs (its services are retired), so there is nothing to check",
+        )
+    if hold is not None and hold not in HOLDS:
+        raise BadInput(f"unknown hold {hold!r}", hint=f"holds: {', '.join(HOLDS)}")
+
+    def progress(message: str) -> None:
+        if OPTIONS.verbose:
+            typer.echo(f"pswrap: {message}", err=True)
+
+    with open_session(target, verbose=OPTIONS.verbose) as session:
+        chosen = profile or session.target.profile
+        if chosen == "legacy":
+            chosen = "modern"
+        checks = run_checks(session, profile=chosen, hold=hold, progress=progress)  # type: ignore[arg-type]
+        name = session.target.name + (" (embedded lab)" if session.target.is_lab else "")
+    if output == "json":
+        typer.echo(json.dumps([c.as_json() for c in checks], indent=2))
+    else:
+        typer.echo(render_text(checks, header=f"pswrap doctor: target {name}, profile {chosen}"))
+    code = exit_status(checks)
+    if code:
+        raise typer.Exit(code)
