@@ -35,7 +35,8 @@ CASES = [
         RemoteRecord(
             "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
             "couldn't be performed because object 'x@t.onmicrosoft.com' couldn't be found on 'DB6PR06'.",
-            "[Server=AM6PR06MB5795,RequestId=7f6f2d5f,TimeStamp=Tue, 28 Mar 2023 13:55:04 GMT],Write-ErrorMessage",
+            "[Server=AM6PR06MB5795,RequestId=7f6f2d5f,TimeStamp=Tue, 28 Mar 2023 13:55:04 GMT],"
+            "Write-ErrorMessage",
         ),
         "exo",
         e.NotFound,
@@ -90,7 +91,8 @@ CASES = [
     # MC1263280 (ecosystem.md §5.1): hard match blocked.
     (
         RemoteRecord(
-            "Hard match operation blocked due to security hardening. Review OnPremisesObjectIdentifier mapping"
+            "Hard match operation blocked due to security hardening. "
+            "Review OnPremisesObjectIdentifier mapping"
         ),
         "graph",
         e.HardMatchBlocked,
@@ -108,8 +110,8 @@ CASES = [
     (
         RemoteRecord(
             "The term 'Get-Mailbox' is not recognized as the name of a cmdlet, function, script file, or "
-            "operable program. Check the spelling of the name, or if a path was included, verify that the path "
-            "is correct and try again.",
+            "operable program. Check the spelling of the name, or if a path was included, verify that the "
+            "path is correct and try again.",
             "CommandNotFoundException",
             "ObjectNotFound",
         ),

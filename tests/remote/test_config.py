@@ -150,9 +150,15 @@ def test_prompt_needs_a_terminal(config_file: Path) -> None:
         ('[targets.x]\nhost = "h"\nhots = "typo"\n', "unknown key 'hots'"),
         ('[targets.x]\nhost = "h"\npassword = "plain"\n', "does not read passwords from its configuration"),
         ('[targets.x]\nscheme = "http"\n', "host: missing"),
-        ('[targets.x]\nhost = "h"\nscheme = "http"\nauth = "basic"\nusername = "u"\n', "Basic over plain HTTP"),
+        (
+            '[targets.x]\nhost = "h"\nscheme = "http"\nauth = "basic"\nusername = "u"\n',
+            "Basic over plain HTTP",
+        ),
         ('[targets.x]\nhost = "h"\ncert_validation = "maybe"\n', "cert_validation: must be true or false"),
-        ('[targets.x]\nhost = "h"\nca_bundle = "/nonexistent/ca.pem"\n', "ca_bundle: /nonexistent/ca.pem is not"),
+        (
+            '[targets.x]\nhost = "h"\nca_bundle = "/nonexistent/ca.pem"\n',
+            "ca_bundle: /nonexistent/ca.pem is not",
+        ),
         ('[targets.x]\nhost = "h"\n[targets.x.hosts]\nexchange = "e"\n', "hosts.exchange: unknown need"),
         ('[targets.x\nhost = "h"\n', "not valid TOML"),
         ('[targets.x]\nhost = "h"\nstep_timeout = -1\n', "step_timeout: must be a positive"),
@@ -194,7 +200,7 @@ def test_several_targets_and_none_chosen(config_file: Path) -> None:
 
 def test_missing_config_named_by_env_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PSWRAP_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(ConfigError, match="missing.toml"):
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
         load_target()
 
 
