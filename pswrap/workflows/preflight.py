@@ -938,7 +938,7 @@ def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
     host = _host_of(hosts, "ad")
     if host is None:
         return
-    server = getattr(run.session, "pinned_dc", None) or getattr(target, "domain_controller", None)
+    server: str | None = getattr(target, "domain_controller", None)
     ous = {"resource": getattr(target, "resource_ou", None), "staging": getattr(target, "staging_ou", None)}
     if host in run.down:
         run.checks.append(
@@ -949,7 +949,16 @@ def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
         return
     run.progress("asking the pinned domain controller for the OUs")
     wanted = [dn for dn in ous.values() if dn]
-    report, error = run.step("ad/get-ous", Identity=wanted)
+    report: Any | None = None
+    error: Exception | None = None
+    try:
+        # Pinning reads the PDC emulator (ad/get-domain) when the target names no DC: a failure there
+        # is this check's failure too.
+        server = getattr(run.session, "pinned_dc", None) or server
+    except e.PswrapError as exc:
+        error = exc
+    if error is None:
+        report, error = run.step("ad/get-ous", Identity=wanted)
     if report is not None:
         server = report.server
     run.checks.append(judge_dc(server, report, error))
