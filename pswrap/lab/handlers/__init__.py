@@ -14,5 +14,6 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     graph,
     hybrid,
     legacy,
+    preflight,
     sync,
 )
