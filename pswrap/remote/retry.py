@@ -65,6 +65,13 @@ class NotSent(Exception):
         self.error = error
 
 
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Exponential (initial, 2x, 4x ... capped at max_wait) plus up to `initial` of random jitter."""
+    import random
+
+    return float(min(policy.max_wait, policy.initial * 2 ** (attempt - 1)) + random.uniform(0, policy.initial))
+
+
 def is_transient(exc: BaseException, *, retry_busy: bool) -> bool:
     if isinstance(exc, SyncBusy):
         return retry_busy
@@ -99,7 +106,6 @@ def call_with_retries(
         retry_if_exception,
         stop_after_attempt,
         stop_after_delay,
-        wait_exponential_jitter,
     )
 
     def unwrap(exc: BaseException) -> BaseException:
@@ -136,7 +142,7 @@ def call_with_retries(
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_time),
-        wait=wait_exponential_jitter(policy.initial, max=policy.max_wait, jitter=policy.initial),
+        wait=lambda state: backoff(policy, state.attempt_number),
         retry=retry_if_exception(should_retry),
         before_sleep=before_sleep,
         reraise=True,
