@@ -69,7 +69,8 @@ def backoff(policy: RetryPolicy, attempt: int) -> float:
     """Exponential (initial, 2x, 4x ... capped at max_wait) plus up to `initial` of random jitter."""
     import random
 
-    return float(min(policy.max_wait, policy.initial * 2 ** (attempt - 1)) + random.uniform(0, policy.initial))
+    exponential = min(policy.max_wait, policy.initial * 2 ** (attempt - 1))
+    return float(exponential + random.uniform(0, policy.initial))
 
 
 def is_transient(exc: BaseException, *, retry_busy: bool) -> bool:
