@@ -109,7 +109,7 @@ def scan_verbatim(src: str, i: int) -> Token:
         j += 1
 
 
-def _scan_variable_in_string(src: str, j: int, closing: frozenset[str] | None) -> int | None:
+def _scan_variable_in_string(src: str, j: int) -> int | None:
     """If a variable or sub-expression starts at src[j] == '$', the index after it; else None."""
     nxt = src[j + 1] if j + 1 < len(src) else ""
     if nxt == "(":
@@ -181,7 +181,7 @@ def scan_expandable(src: str, i: int) -> Token:
             j += 2
             continue
         if c == "$":
-            end = _scan_variable_in_string(src, j, DOUBLE_QUOTES)
+            end = _scan_variable_in_string(src, j)
             if end is not None:
                 expands = True
                 j = end
@@ -235,7 +235,7 @@ def scan_here(src: str, i: int) -> Token:
             k += 2
             continue
         if c == "$":
-            stop = _scan_variable_in_string(body, k, None)
+            stop = _scan_variable_in_string(body, k)
             if stop is not None:
                 expands = True
                 k = stop
