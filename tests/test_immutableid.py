@@ -47,6 +47,22 @@ PUBLISHED = [
         # http://blog.ilmbestpractices.com/2012/12/revisiting-guids-octets-and-base64.html
         "blog.ilmbestpractices.com",
     ),
+    (
+        "f7cc07d7-7c15-447d-876d-c01b0e5a9e38",
+        None,
+        "1wfM9xV8fUSHbcAbDlqeOA==",
+        # "How To Convert ImmutableId To ObjectGuid And Back": Get-ADUser's objectGuid and Get-MsolUser's
+        # ImmutableId of the same synced user: https://www.easy365manager.com/how-to-convert-immutableid-to-objectguid-and-back/
+        "easy365manager.com",
+    ),
+    (
+        "bcd2e574-8d58-4136-a9df-8a19b145db79",
+        "74e5d2bc588d3641a9df8a19b145db79",
+        None,
+        # "The GUID Conversion Carousel": the GUID and its hex string as ADUC's attribute editor and an
+        # LDAP filter show mS-DS-ConsistencyGuid: https://scripting.up-in-the.cloud/aadc/the-guid-conversion-carousel.html
+        "scripting.up-in-the.cloud carousel",
+    ),
 ]
 
 
@@ -80,6 +96,12 @@ def test_big_endian_base64_is_not_the_immutableid() -> None:
     guid = "6701fa1a-fb0f-45a8-9356-d302b2affbb1"
     assert immutable_id_for_guid(guid) != "ZwH6GvsPRaiTVtMCsq/7sQ=="
     assert parse("ZwH6GvsPRaiTVtMCsq/7sQ==").guid != uuid.UUID(guid)
+
+
+def test_ldap_filter_form_from_the_carousel() -> None:
+    # The carousel's LDAP filter value: (mS-DS-ConsistencyGUID=\74\E5\D2\BC...)
+    anchor = parse(r"\74\E5\D2\BC\58\8D\36\41\A9\DF\8A\19\B1\45\DB\79", "hex")
+    assert str(anchor.guid) == "bcd2e574-8d58-4136-a9df-8a19b145db79"
 
 
 def test_consistency_guid_byte_array_converts_like_objectguid() -> None:
