@@ -127,12 +127,17 @@ class ConnectionAuth:
         except binascii.Error:
             raise AuthFailed(self.challenge) from None
         # An NTLM NEGOTIATE message restarts authentication on this connection.
+        raw_ntlm = token.startswith(b"NTLMSSP\x00")
         if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
-            self.context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+            # Raw NTLM (pypsrp auth="ntlm") or NTLM inside SPNEGO (auth="negotiate" without Kerberos).
+            self.context = spnego.server(
+                protocol="ntlm" if raw_ntlm else "negotiate", options=spnego.NegotiateOptions.use_ntlm
+                if raw_ntlm else spnego.NegotiateOptions.use_negotiate,
+            )
             self.authenticated = False
         try:
             out = self.context.step(token)
-        except SpnegoError:
+        except (SpnegoError, KeyError, ValueError, struct.error):
             self.context = None
             raise AuthFailed(self.challenge) from None
         if self.context.complete:

@@ -26,6 +26,8 @@ import pytest
 
 from pswrap.lab.embedded import LabEndpoint, RunningLab, start_lab
 
+LabFactory = Callable[..., RunningLab]
+
 LAB_USER = "lab-admin"
 LAB_PASSWORD = "Lab-Passw0rd!"
 

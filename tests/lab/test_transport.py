@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import ObjectMeta
 
 from pswrap.lab.embedded import RunningLab
-from tests.lab.conftest import wsman_for
+from tests.lab.conftest import LabFactory, wsman_for
 
 MODES = [("basic", False), ("ntlm", False), ("basic", True), ("ntlm", True)]
 MODE_IDS = ["http-basic", "http-ntlm-encrypted", "https-basic", "https-ntlm"]
@@ -35,7 +34,7 @@ def run(
 
 
 @pytest.fixture(params=MODES, ids=MODE_IDS)
-def any_lab(request: pytest.FixtureRequest, start_lab_factory: Callable[..., RunningLab]) -> RunningLab:
+def any_lab(request: pytest.FixtureRequest, start_lab_factory: LabFactory) -> RunningLab:
     auth, https = request.param
     return start_lab_factory(auth=auth, https=https)
 
@@ -162,7 +161,7 @@ def test_poll_invoke_sees_completion_of_a_slow_step(lab: RunningLab) -> None:
 
 @pytest.mark.parametrize(("auth", "https"), MODES[:2], ids=MODE_IDS[:2])
 def test_large_script_and_large_output_span_several_envelopes(
-    auth: str, https: bool, start_lab_factory: Callable[..., RunningLab]
+    auth: str, https: bool, start_lab_factory: LabFactory
 ) -> None:
     running = start_lab_factory(auth=auth, https=https)
     filler = "# " + ("x" * 200) + "\n"
