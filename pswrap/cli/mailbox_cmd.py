@@ -1,5 +1,327 @@
-"""Commands of this area register themselves on the root app (see pswrap/cli/__init__.py)."""
+"""`pswrap mailbox create|link`, `pswrap sync status|start|wait`, `pswrap resume`, `pswrap ops list|show`.
+
+A thin layer over `pswrap.api`: parse the options, build the call, print the result (text for people,
+`--output json` for runbook engines) and exit with the error's code. Heavy modules are imported inside
+the commands only (`pswrap --help` stays fast).
+
+Confirmation: in a terminal, without `--yes`, pswrap shows the plan and asks before changing anything.
+Without a terminal (a runbook engine, a pipe, cron) it applies without asking: that caller has no one to
+answer, the command names exactly what it wants, and every step is check-then-act, so a repeated call
+changes nothing. `--dry-run` is the way to see the plan from a runbook.
+"""
 
 from __future__ import annotations
 
-from pswrap.cli.app import app as app
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from pswrap.cli.app import OPTIONS, app
+from pswrap.errors import BadInput
+
+if TYPE_CHECKING:
+    from pswrap.api import Pswrap
+
+OUTPUTS = ("text", "json")
+
+mailbox_app = typer.Typer(
+    name="mailbox",
+    help="Create or link a room, equipment or shared mailbox managed from on-premises AD.",
+    no_args_is_help=True,
+)
+sync_app = typer.Typer(
+    name="sync", help="The directory sync server: status, start a cycle, wait.", no_args_is_help=True
+)
+ops_app = typer.Typer(name="ops", help="Operations in the local journal.", no_args_is_help=True)
+app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(sync_app, name="sync")
+app.add_typer(ops_app, name="ops")
+
+TARGET_OPT = typer.Option(
+    None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
+)
+OUTPUT_OPT = typer.Option("text", "--output", "-o", help="text or json.")
+
+
+def _output(output: str) -> str:
+    if output not in OUTPUTS:
+        raise BadInput(f"unknown output format {output!r}", hint="use --output text or --output json")
+    return output
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _progress_printer() -> Any:
+    """Progress on stderr in a terminal (or with --verbose); quiet for runbook engines."""
+    if sys.stderr.isatty() or OPTIONS.verbose:
+
+        def show(message: str) -> None:
+            typer.echo(f"pswrap: {message}", err=True)
+
+        return show
+    from pswrap.workflows.ports import no_progress
+
+    return no_progress
+
+
+def _client(target: str | None, *, yes: bool = True) -> Pswrap:
+    from pswrap.api import Pswrap
+
+    confirm = None
+    if not yes and _interactive():
+
+        def confirm(plan: Any) -> bool:
+            typer.echo(plan.to_text().replace("Dry run: nothing was changed.", ""), err=True)
+            return bool(typer.confirm("Apply these changes?", default=False, err=True))
+
+    return Pswrap(target, progress=_progress_printer(), confirm=confirm)
+
+
+def _emit(out: Any, output: str) -> None:
+    """Print a MailboxResult or a DryRun; exit with the result's code."""
+    from pswrap.workflows.results import MailboxResult
+
+    if output == "json":
+        typer.echo(json.dumps(out.to_json(), indent=2, sort_keys=False))
+    else:
+        typer.echo(out.to_text())
+    if isinstance(out, MailboxResult) and out.error is not None:
+        err = out.error
+        typer.echo(f"pswrap: error: {err}", err=True)
+        if err.hint:
+            typer.echo(f"hint: {err.hint}", err=True)
+        raise typer.Exit(out.exit_code)
+
+
+@mailbox_app.command("create")
+def create_command(
+    name: str = typer.Argument(..., metavar="NAME", help="The mailbox's name, e.g. 'Meeting Room 1'."),
+    alias: str = typer.Option(..., "--alias", help="The mailbox alias (mailNickname); its identity."),
+    type: str = typer.Option("room", "--type", help="room, equipment or shared."),
+    sam: str | None = typer.Option(None, "--sam", help="sAMAccountName (default: the alias, if it fits AD)."),
+    upn: str | None = typer.Option(None, "--upn", help="UPN (default: ALIAS@the target's UPN suffix)."),
+    email: str | None = typer.Option(None, "--email", help="Primary SMTP address (default: the UPN)."),
+    ou: str | None = typer.Option(
+        None, "--ou", help="OU for the account (default: the target's resource OU)."
+    ),
+    display_name: str | None = typer.Option(None, "--display-name", help="Display name (default: NAME)."),
+    capacity: int | None = typer.Option(None, "--capacity", help="Room capacity (rooms only)."),
+    profile: str | None = typer.Option(None, "--profile", help="modern, legacy or hybrid-tools."),
+    hold: str | None = typer.Option(
+        None, "--hold", help="anchor, staging-ou, scheduler or none (default: by the server's anchor)."
+    ),
+    match: str | None = typer.Option(None, "--match", help="hard (default) or soft."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal)."),
+    target: str | None = TARGET_OPT,
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
+    _output(output)
+    client = _client(target, yes=yes or dry_run)
+    with client:
+        out = client.create_mailbox(
+            name,
+            alias=alias,
+            type=type,
+            sam=sam,
+            upn=upn,
+            email=email,
+            ou=ou,
+            display_name=display_name,
+            capacity=capacity,
+            profile=profile,
+            hold=hold,
+            match=match,
+            wait=wait,
+            timeout=timeout,
+            dry_run=dry_run,
+            check=False,
+        )
+        _emit(out, output)
+
+
+@mailbox_app.command("link")
+def link_command(
+    mailbox: str = typer.Argument(
+        ..., metavar="MAILBOX", help="The existing cloud mailbox (alias or address)."
+    ),
+    ad_user: str | None = typer.Option(
+        None, "--ad-user", help="Link to this AD account: SAM, UPN or objectGUID."
+    ),
+    create_ad_user: bool = typer.Option(False, "--create-ad-user", help="Create the AD account for it."),
+    sam: str | None = typer.Option(None, "--sam", help="With --create-ad-user: sAMAccountName."),
+    upn: str | None = typer.Option(None, "--upn", help="With --create-ad-user: UPN."),
+    ou: str | None = typer.Option(None, "--ou", help="With --create-ad-user: OU."),
+    display_name: str | None = typer.Option(None, "--display-name", help="With --create-ad-user."),
+    profile: str | None = typer.Option(None, "--profile", help="modern (the only one that links)."),
+    hold: str | None = typer.Option(None, "--hold", help="anchor, staging-ou, scheduler or none."),
+    match: str | None = typer.Option(None, "--match", help="hard (default) or soft."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal)."),
+    target: str | None = TARGET_OPT,
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Link an existing cloud mailbox to an AD account (existing, or created now)."""
+    _output(output)
+    if ad_user is not None and (sam is not None or upn is not None):
+        raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
+    client = _client(target, yes=yes or dry_run)
+    with client:
+        out = client.link_mailbox(
+            mailbox,
+            ad_user=ad_user,
+            create_ad_user=create_ad_user,
+            sam=sam,
+            upn=upn,
+            ou=ou,
+            display_name=display_name,
+            profile=profile,
+            hold=hold,
+            match=match,
+            wait=wait,
+            timeout=timeout,
+            dry_run=dry_run,
+            check=False,
+        )
+        _emit(out, output)
+
+
+@app.command("resume")
+def resume_command(
+    operation: str = typer.Argument(..., metavar="OPERATION_ID", help="From `pswrap ops list`."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds to wait for sync (default: as before)."
+    ),
+    wait: bool | None = typer.Option(None, "--wait/--no-wait", help="Wait for sync (default: as before)."),
+    target: str | None = TARGET_OPT,
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
+    _output(output)
+    client = _client(target)
+    with client:
+        out = client.resume(operation, wait=wait, timeout=timeout, check=False)
+        _emit(out, output)
+
+
+# --- sync --------------------------------------------------------------------------------------------
+
+
+@sync_app.command("status")
+def sync_status_command(target: str | None = TARGET_OPT, output: str = OUTPUT_OPT) -> None:
+    """The sync server's anchor attribute, staging mode, scheduler and pswrap's leases."""
+    _output(output)
+    with _client(target) as client:
+        status = client.sync_status()
+    if output == "json":
+        typer.echo(json.dumps(status, indent=2))
+        return
+    s, sch = status["settings"], status["scheduler"]
+    typer.echo(f"anchor attribute:  {s['anchor_attribute']}")
+    typer.echo(f"staging mode:      {'on' if s['staging_mode'] else 'off'}")
+    typer.echo(f"connect version:   {s.get('connect_version') or '-'}")
+    typer.echo(
+        f"scheduler:         {'enabled' if sch['sync_cycle_enabled'] else 'PAUSED'}"
+        + (" (suspended)" if sch.get("scheduler_suspended") else "")
+    )
+    typer.echo(f"cycle in progress: {'yes' if sch['sync_cycle_in_progress'] else 'no'}")
+    typer.echo(f"next cycle (UTC):  {sch.get('next_sync_cycle_start_time_utc') or '-'}")
+    leases = (status.get("leases") or {}).get("leases") or []
+    for lease in leases:
+        typer.echo(f"lease:             {lease['name']} until {lease['deadline_utc']}")
+
+
+@sync_app.command("start")
+def sync_start_command(
+    initial: bool = typer.Option(False, "--initial", help="A full (Initial) cycle instead of Delta."),
+    target: str | None = TARGET_OPT,
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Start a sync cycle (Start-ADSyncSyncCycle)."""
+    _output(output)
+    with _client(target) as client:
+        out = client.start_sync(initial=initial)
+    if output == "json":
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        typer.echo(f"started a {out['policy']} cycle: {out['result']}")
+
+
+@sync_app.command("wait")
+def sync_wait_command(
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait (then exit 7)."),
+    target: str | None = TARGET_OPT,
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Wait until no sync cycle is in progress."""
+    _output(output)
+    with _client(target) as client:
+        out = client.wait_sync(timeout=timeout)
+    if output == "json":
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        typer.echo("no sync cycle in progress")
+
+
+# --- ops ---------------------------------------------------------------------------------------------
+
+
+@ops_app.command("list")
+def ops_list_command(
+    limit: int = typer.Option(50, "--limit", help="How many, newest first."),
+    output: str = OUTPUT_OPT,
+) -> None:
+    """Operations in the local journal, newest first."""
+    from pswrap.journal import Journal
+
+    _output(output)
+    ops = Journal().recent(limit)
+    if output == "json":
+        typer.echo(json.dumps([o.to_json() for o in ops], indent=2))
+        return
+    if not ops:
+        typer.echo("no operations in the journal")
+        return
+    for o in ops:
+        alias = o.args.get("alias", "")
+        typer.echo(f"{o.id}  {o.status:<13} {o.kind:<15} {alias:<20} {o.target or '-':<10} {o.updated}")
+
+
+@ops_app.command("show")
+def ops_show_command(
+    operation: str = typer.Argument(..., metavar="OPERATION_ID"),
+    output: str = OUTPUT_OPT,
+) -> None:
+    """One operation: its arguments, status, result and every step it ran."""
+    from pswrap.errors import NotFound
+    from pswrap.journal import Journal
+
+    _output(output)
+    journal = Journal()
+    op = journal.get(operation)
+    if op is None:
+        raise NotFound(
+            f"no operation {operation!r} in the journal ({journal.path})",
+            hint="`pswrap ops list` shows the operations on this machine",
+        )
+    steps = journal.steps(op.id)
+    if output == "json":
+        typer.echo(json.dumps({**op.to_json(), "steps": [s.to_json() for s in steps]}, indent=2))
+        return
+    typer.echo(f"operation {op.id}: {op.kind} {op.status} on {op.target or '-'}")
+    typer.echo(f"  created {op.created}, updated {op.updated}")
+    typer.echo("  args: " + json.dumps({k: v for k, v in op.args.items() if v is not None}))
+    for s in steps:
+        err = f"  {s.error}" if s.error else ""
+        typer.echo(f"  {s.seq:>3} {s.step_id:<26} {s.status:<11} {s.started}{err}")
+    if op.result and op.result.get("error"):
+        typer.echo(f"  error: {op.result['error'].get('message')}")

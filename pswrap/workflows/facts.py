@@ -1,0 +1,121 @@
+"""Facts: what the directory, the tenant and the sync server say now, read with read-only steps only.
+
+The plan is computed from these and nothing else (pyinfra's facts vs operations), which is why a
+re-run from another machine, without the journal, reaches the same plan: the world is the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pswrap.workflows.inputs import Resolved
+from pswrap.workflows.ports import Progress, StepSession, anchor_of, no_progress
+
+
+@dataclass
+class Facts:
+    anchor_attribute: str
+    staging_mode: bool
+    scheduler: Any
+    """SchedulerState."""
+    features: Any | None = None
+    """SyncFeatures (modern only)."""
+    ad_user: Any | None = None
+    """AdUser found by the sAMAccountName (or by `--ad-user`)."""
+    upn_holder: Any | None = None
+    """Another AD account holding our UPN (a conflict), when different from `ad_user`."""
+    mailbox: Any | None = None
+    recipients: list[Any] = field(default_factory=list)
+    cloud_user: Any | None = None
+    """The mailbox's cloud user (Graph)."""
+    upn_cloud_holder: Any | None = None
+    """Another cloud user holding our UPN (a conflict for graph/set-user)."""
+    anchor_holders: list[Any] = field(default_factory=list)
+    """Cloud users whose ImmutableId is the AD account's anchor."""
+    remote_mailbox: Any | None = None
+    """hybrid-tools: the remote mailbox with our alias."""
+    reads: int = 0
+
+    @property
+    def consistency_anchor(self) -> bool:
+        return self.anchor_attribute.lower() == "ms-ds-consistencyguid"
+
+    def ad_anchor(self) -> str | None:
+        if self.ad_user is None:
+            return None
+        return anchor_of(self.ad_user.object_guid, self.ad_user.consistency_guid, self.anchor_attribute)
+
+
+def _lower(value: str | None) -> str:
+    return (value or "").lower()
+
+
+def gather(
+    session: StepSession,
+    resolved: Resolved,
+    *,
+    ad_lookup: tuple[str, str] | None = None,
+    mailbox_identity: str | None = None,
+    progress: Progress = no_progress,
+) -> Facts:
+    """Read every fact the plan needs; `ad_lookup` = (by, value) for `mailbox link --ad-user`."""
+    progress("reading the sync server's settings")
+    settings = session.step("sync/get-settings")
+    scheduler = session.step("sync/get-scheduler")
+    facts = Facts(
+        anchor_attribute=settings.anchor_attribute,
+        staging_mode=bool(settings.staging_mode),
+        scheduler=scheduler,
+        reads=2,
+    )
+    by, value = ad_lookup if ad_lookup is not None else ("sam", resolved.sam)
+    progress(f"looking up the AD account {value}")
+    found = session.step("ad/find-user", choices={"by": by}, params={"Value": value})
+    facts.reads += 1
+    facts.ad_user = found.user if found.found else None
+
+    if resolved.profile == "hybrid-tools":
+        lookup = session.step("hybrid/find-remote-mailbox", params={"Identity": resolved.alias})
+        facts.reads += 1
+        facts.remote_mailbox = lookup.remote_mailbox if lookup.found else None
+        return facts
+
+    other_upn = facts.ad_user is None or _lower(facts.ad_user.user_principal_name) != _lower(resolved.upn)
+    if other_upn and ad_lookup is None:
+        holder = session.step("ad/find-user", choices={"by": "upn"}, params={"Value": resolved.upn})
+        facts.reads += 1
+        if holder.found and (facts.ad_user is None or holder.user.object_guid != facts.ad_user.object_guid):
+            facts.upn_holder = holder.user
+
+    progress(f"looking up the mailbox {mailbox_identity or resolved.alias}")
+    facts.features = session.step("graph/get-sync-features")
+    mailbox = session.step("exo/find-mailbox", params={"Identity": mailbox_identity or resolved.alias})
+    facts.reads += 2
+    facts.mailbox = mailbox.mailbox if mailbox.found else None
+    recipients = session.step(
+        "exo/find-recipients",
+        params={"Alias": resolved.alias, "Addresses": list(resolved.addresses)},
+    )
+    facts.reads += 1
+    facts.recipients = list(recipients.recipients)
+
+    if facts.mailbox is not None:
+        user_id = facts.mailbox.external_directory_object_id or facts.mailbox.user_principal_name
+        if user_id:
+            lookup = session.step("graph/get-user", params={"UserId": user_id})
+            facts.reads += 1
+            facts.cloud_user = lookup.user if lookup.found else None
+    cloud_upn = (facts.cloud_user.user_principal_name if facts.cloud_user else "") or ""
+    if cloud_upn.lower() != resolved.upn.lower():
+        lookup = session.step("graph/get-user", params={"UserId": resolved.upn})
+        facts.reads += 1
+        if lookup.found and (facts.cloud_user is None or lookup.user.id != facts.cloud_user.id):
+            facts.upn_cloud_holder = lookup.user
+
+    anchor = facts.ad_anchor()
+    if anchor is not None:
+        holders = session.step("graph/find-users", choices={"by": "immutableid"}, params={"Value": anchor})
+        facts.reads += 1
+        facts.anchor_holders = list(holders.users)
+    return facts

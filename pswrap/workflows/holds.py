@@ -1,0 +1,115 @@
+"""The holds: how pswrap keeps a new AD account from syncing before its cloud object carries its anchor.
+
+DESIGN.md, Workflows, describes three; this module holds what they need beyond ordering steps:
+- `anchor`: a GUID chosen once per operation (journaled, so a resumed run reuses it rather than
+  stamping a second one), written to the cloud first and born into the account's mS-DS-ConsistencyGuid.
+- `staging-ou`: nothing beyond the order (the account is born outside sync scope, moved in last).
+- `scheduler`: a lease. The scheduler is paused by a one-shot task on the sync server that restores the
+  prior state at a deadline if pswrap never comes back; pswrap removes the lease in a `finally`, so
+  every way out of the hold (success, refusal, error, Ctrl+C) restores the scheduler, and a killed
+  process is covered by the lease's deadline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pswrap.errors import PswrapError, Refused
+from pswrap.workflows.ports import Progress, StepSession, guid_for_immutable_id, no_progress
+from pswrap.workflows.sync_wait import Deadline, wait_until_idle
+
+LEASE_MARGIN_SECONDS = 300.0
+"""Slack past --timeout before the lease's task restores the scheduler on its own."""
+
+RunStep = Callable[..., Any]
+
+
+def lease_name(op_id: str) -> str:
+    return f"pswrap-lease-{op_id}"
+
+
+def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUID, str]:
+    """The GUID of the `anchor` hold: journaled one, else the one already on our cloud user, else new.
+
+    Adopting the cloud user's ImmutableId is what makes a re-run without the journal converge after a
+    run that stopped between `graph/set-user` and `ad/new-user`: the cloud object already waits for
+    an account with that anchor, so the account is born with it.
+    """
+    if state.get("anchor_guid"):
+        return uuid.UUID(str(state["anchor_guid"])), "journal"
+    if (
+        cloud_user is not None
+        and cloud_user.on_premises_immutable_id
+        and not cloud_user.on_premises_sync_enabled
+    ):
+        adopted = guid_for_immutable_id(cloud_user.on_premises_immutable_id)
+        if adopted is not None:
+            return adopted, "cloud"
+    return uuid.uuid4(), "new"
+
+
+def check_scheduler_hold(scheduler: Any, staging_mode: bool) -> None:
+    if staging_mode or scheduler.staging_mode_enabled:
+        raise Refused(
+            "--hold scheduler on a sync server in staging mode: it exports nothing, so pausing it holds "
+            "nothing back",
+            hint="run against the active sync server, or use --hold anchor / staging-ou",
+        )
+    if scheduler.scheduler_suspended:
+        raise Refused(
+            "--hold scheduler while the scheduler is suspended (Connect sets this during an upgrade or "
+            "while its wizard is open); pausing it now would record a state that is not the real one",
+            hint="close the Entra Connect wizard or finish the upgrade, or use --hold anchor / staging-ou",
+        )
+
+
+@contextmanager
+def scheduler_lease(
+    run: RunStep,
+    session: StepSession,
+    *,
+    op_id: str,
+    timeout: float,
+    deadline: Deadline,
+    progress: Progress = no_progress,
+    on_restore: Callable[[Any], None] | None = None,
+) -> Iterator[Any]:
+    """Pause the scheduler under a lease, wait until no cycle runs, yield; always end the lease."""
+    name = lease_name(op_id)
+    due = datetime.now(timezone.utc) + timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
+    progress("pausing the sync scheduler under a lease")
+    lease = run("sync/install-lease", params={"LeaseName": name, "DeadlineUtc": due})
+
+    def end() -> None:
+        progress("ending the lease (restores the scheduler's prior state)")
+        restored = run("sync/remove-lease", params={"LeaseName": name})
+        if on_restore is not None:
+            on_restore(restored)
+
+    try:
+        wait_until_idle(
+            session, deadline, progress, "waiting for the running sync cycle to end before working"
+        )
+        yield lease
+    except BaseException:
+        try:
+            end()
+        except PswrapError as exc:
+            # Keep the error that ended the work; the lease's own task restores the scheduler later.
+            progress(
+                f"could not end the lease {name} ({exc}); its task restores the scheduler at "
+                f"{due.isoformat()}, or `pswrap resume` ends it now"
+            )
+        raise
+    try:
+        end()
+    except PswrapError as exc:
+        exc.hint = (exc.hint + "; " if exc.hint else "") + (
+            f"the scheduler stays paused until the lease {name} fires at {due.isoformat()} "
+            "(or run `pswrap resume` to end it now)"
+        )
+        raise
