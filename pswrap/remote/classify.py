@@ -211,6 +211,13 @@ SHELL_GONE_CODES = {
 }
 
 
+TRANSIENT_FAULT_CODES = {
+    0x80004005,  # E_FAIL: the service failed internally (HTTP 500, subcode w:InternalError)
+    0x800705B4,  # ERROR_TIMEOUT
+    0x8007000E,  # E_OUTOFMEMORY: the server is short of memory for now
+}
+
+
 class ShellGone(e.ConnectionFailed):
     """The runspace pool's shell no longer exists on the server: reopen the pool once and reconnect."""
 
@@ -240,10 +247,12 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
         reason = str(exc.reason or "").strip()
         if exc.code in SHELL_GONE_CODES or "shell was not found" in reason.lower():
             return ShellGone(f"the PowerShell session on {where} is gone ({reason[:120]})")
+        code = exc.code if isinstance(exc.code, int) else -1
         err = e.ConnectionFailed(
-            f"{where} returned WS-Management fault {exc.code:#x} while {what}: {reason[:200]}"
+            f"{where} returned WS-Management fault {code:#x} while {what}: {reason[:200]}",
+            hint="a server-side failure; pswrap retries it" if code in TRANSIENT_FAULT_CODES else None,
         )
-        err.transient = False
+        err.transient = code in TRANSIENT_FAULT_CODES
         return err
     if isinstance(exc, requests.exceptions.SSLError):
         err = e.ConnectionFailed(

@@ -4,6 +4,8 @@ pypsrp has no per-command time limit (OperationTimeout only bounds each long-pol
 is started with `begin_invoke`, polled until a deadline, and stopped (Ctrl+C) when it runs over. A step
 fails when the pipeline failed *or* wrote anything to the error stream: pypsrp sets `had_errors` only
 for a failed pipeline, but a non-terminating error still means the step did not do all it should.
+Every pipeline is closed afterwards (what `with PowerShell(pool) as ps` does: TERMINATE, so the shell's
+command quota is not used up), except that a failing close never hides the step's own outcome.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
     except Exception as exc:
         raise NotSent(classify_transport(exc, where=ctx.where, what=f"preparing {step_id}")) from None
 
-    with PowerShell(pool) as ps:
+    ps = PowerShell(pool)
+    try:
         ps.add_script(script.text)
         if params:
             ps.add_parameters(params)
@@ -83,6 +86,18 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
         if ps.had_errors or errors or ps.state != PSInvocationState.COMPLETED:
             raise _failure(ps, errors, script, ctx)
         return list(ps.output)
+    finally:
+        _close(ps, step_id)
+
+
+def _close(ps: Any, step_id: str) -> None:
+    """`PowerShell.close()` (TERMINATE, so the shell's command quota is not exhausted, pypsrp #148),
+    never masking the step's own outcome: a pipeline that died with its shell cannot be closed."""
+    try:
+        ps.close()
+    except Exception:
+        ps.runspace_pool.pipelines.pop(ps.id, None)
+        log.debug("closing the pipeline of %s failed", step_id, exc_info=True)
 
 
 def _stop(ps: Any, step_id: str) -> None:

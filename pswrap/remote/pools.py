@@ -115,10 +115,11 @@ class Pools:
         p.last_used = time.monotonic()
         return p
 
-    def reopen(self, p: Pool) -> None:
-        log.info("the %s pool on %s is gone; reopening it once and reconnecting", p.need, p.host)
-        self._drop(p)
-        self._open(p)
+    def discard(self, need: Need) -> None:
+        """Forget a pool whose shell is gone; the next `get` opens a new one (and it is reconnected)."""
+        p = self._pools.get(need)
+        if p is not None:
+            self._drop(p)
 
     def _alive(self, p: Pool) -> bool:
         try:

@@ -215,33 +215,49 @@ class Session:
             raise
 
     def _attempt(self, step: Step, script: Script, limit: float) -> PSModel:
+        """One try: the pool (opened and connected), the pipeline, the parse.
+
+        A shell that died between steps is found when the pipeline cannot even start: the pool is
+        reopened once and reconnected, and the step runs again (nothing had run).
+        """
         from pswrap.remote.classify import ShellGone
         from pswrap.remote.parse import parse_output
 
         assert step.needs is not None
+        for last_try in (False, True):
+            pool: Pool | None = None
+            try:
+                pool = self._prepare(step)
+                output = run_script(pool.pool, script, limit=limit, ctx=self._context(pool))
+            except NotSent as ns:
+                if isinstance(ns.error, ShellGone):
+                    self._pools.discard(step.needs)
+                    if not last_try:
+                        self.reopened += 1
+                        log.info(
+                            "the %s pool's shell is gone; reopening it once and reconnecting", step.needs
+                        )
+                        continue
+                raise
+            except ShellGone:
+                self._pools.discard(step.needs)  # died while the step ran; a retry (if allowed) reopens
+                raise
+            except NotConnected:
+                if pool is not None:
+                    pool.connected = False  # lost its cloud connection: the next attempt reconnects
+                raise
+            return parse_output(step, output)
+        raise AssertionError("unreachable")
+
+    def _prepare(self, step: Step) -> Pool:
+        """The step's pool, open and connected; any failure here means the step itself was not sent."""
+        assert step.needs is not None
         try:
             pool = self._pools.get(step.needs)
             self._ensure_connected(pool, step)
+            return pool
         except PswrapError as err:
             raise NotSent(err) from None
-        ctx = self._context(pool)
-        try:
-            output = run_script(pool.pool, script, limit=limit, ctx=ctx)
-        except NotSent as ns:
-            if not isinstance(ns.error, ShellGone):
-                raise
-            # The shell died between steps: reopen once, reconnect, run again (nothing ran).
-            self.reopened += 1
-            try:
-                self._pools.reopen(pool)
-                self._ensure_connected(pool, step)
-            except PswrapError as err:
-                raise NotSent(err) from None
-            output = run_script(pool.pool, script, limit=limit, ctx=self._context(pool))
-        except NotConnected:
-            pool.connected = False  # lost its cloud connection: the next attempt reconnects
-            raise
-        return parse_output(step, output)
 
     def _context(self, pool: Pool) -> Context:
         return Context(
