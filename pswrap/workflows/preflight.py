@@ -405,6 +405,7 @@ def judge_cycle(scheduler: Any) -> Check:
 
 
 def judge_leases(leases: Any, now: datetime) -> Check:
+    """Leases never fail the preflight: each ends by itself (its one-shot task) or with `pswrap resume`."""
     name = "no pswrap lease left on the scheduler"
     items = list(getattr(leases, "leases", []) or [])
     if not items:
@@ -414,12 +415,12 @@ def judge_leases(leases: Any, now: datetime) -> Check:
         f"{lease.name} (until {_aware(lease.deadline_utc):%Y-%m-%d %H:%M} UTC)" for lease in items
     )
     if stale:
-        return failed(
+        return warned(
             "sync.leases",
             name,
-            f"{listing}; past its deadline: its restore task did not run, the scheduler may stay paused",
+            f"{listing}; past its deadline: its restore task has not run, the scheduler may stay paused",
             "run `pswrap resume` for that operation (it ends the lease and restores the scheduler), or "
-            "check the task of that name in Task Scheduler on the sync server",
+            "run the task of that name in Task Scheduler on the sync server",
         )
     return warned(
         "sync.leases",
@@ -538,30 +539,21 @@ def judge_soft_match(features: Any) -> Check:
     )
 
 
-def judge_hard_match(features: Any, profile: Profile) -> Check:
+def judge_hard_match(features: Any) -> Check:
+    """Only the modern profile reads the tenant (its runbook needs the hard match)."""
     name = "BlockCloudObjectTakeoverThroughHardMatch"
     check_id = "tenant.block-hard-match"
-    if profile == "modern":
-        if features.block_hard_match_takeover:
-            return failed(
-                check_id,
-                name,
-                "on: the sync engine cannot link the new AD account to the cloud mailbox; the export "
-                "fails with InvalidHardMatch",
-                "turn it off for the matching window (Update-MgDirectoryOnPremiseSynchronization, "
-                "Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $false), run the mailbox "
-                "command, then turn it back on (domain.md §3)",
-            )
-        return passed(check_id, name, "off: the hard match can link the AD account to the cloud mailbox")
     if features.block_hard_match_takeover:
-        return passed(check_id, name, "on (this profile needs no hard match)")
-    return warned(
-        check_id,
-        name,
-        "off: any synced account with a matching anchor can take over a cloud object",
-        "turn it on: Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $true with "
-        "Update-MgDirectoryOnPremiseSynchronization; this profile needs no hard match (domain.md §3)",
-    )
+        return failed(
+            check_id,
+            name,
+            "on: the sync engine cannot link the new AD account to the cloud mailbox; the export "
+            "fails with InvalidHardMatch",
+            "turn it off for the matching window (Update-MgDirectoryOnPremiseSynchronization, "
+            "Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $false), run the mailbox "
+            "command, then turn it back on (domain.md §3)",
+        )
+    return passed(check_id, name, "off: the hard match can link the AD account to the cloud mailbox")
 
 
 # --- 5. Active Directory -----------------------------------------------------------------------------
@@ -907,7 +899,7 @@ def _tenant_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
         if need == "graph" and check.status == "pass":
             features, error = run.step("graph/get-sync-features")
             if features is not None:
-                run.checks += [judge_soft_match(features), judge_hard_match(features, run.profile)]
+                run.checks += [judge_soft_match(features), judge_hard_match(features)]
                 features_read = True
             else:
                 run.checks += [
