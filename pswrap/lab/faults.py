@@ -19,12 +19,13 @@ can be changed with `pswrap lab set`). Counters live in memory, one set per serv
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 TRANSPORT_KINDS = frozenset({"http500", "drop", "slow", "kill-pool"})
@@ -170,9 +171,14 @@ class FaultSet:
 _CURRENT: contextvars.ContextVar[FaultSet | None] = contextvars.ContextVar("pswrap_lab_faults", default=None)
 
 
-def use(faults: FaultSet | None) -> contextvars.Token[FaultSet | None]:
+@contextlib.contextmanager
+def applied(faults: FaultSet | None) -> Iterator[None]:
     """Make `faults` the set `take()` consults in this thread/context (the server does it per pipeline)."""
-    return _CURRENT.set(faults)
+    token = _CURRENT.set(faults)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 def take(kind: str, step_id: str | None = None) -> Fault | None:

@@ -29,7 +29,7 @@ _BASE_TYPES = ["System.SystemException", "System.Exception", "System.Object"]
 
 def error_record(error: PSError) -> Any:
     """A psrpcore ErrorRecord with the message, FullyQualifiedErrorId, category, target and exception type."""
-    from psrpcore.types import ErrorCategory, ErrorCategoryInfo, ErrorRecord, NETException
+    from psrpcore.types import ErrorCategory, ErrorRecord, NETException
 
     exception = NETException(Message=error.message, HResult=-2146233087)
     type_names = [error.exception_type]
@@ -66,7 +66,7 @@ def _category_info_type() -> Any:
     if _CATEGORY_INFO is None:
         from psrpcore.types import ErrorCategoryInfo
 
-        class WindowsCategoryInfo(ErrorCategoryInfo):  # type: ignore[misc]
+        class WindowsCategoryInfo(ErrorCategoryInfo):
             def __str__(self) -> str:
                 return (
                     f"{self.Category.name!s}: ({self.TargetName or ''}:{self.TargetType or ''}) "
@@ -166,13 +166,13 @@ class LabPool:
             run.pipe.start()
             call = decode_call(run.pipe.metadata)
             self._flush()
-        token = faults_mod.use(self.faults)
         try:
-            outcome = run_handler(call, session=self.session, world=self.world, stopped=run.stop_event.is_set)
+            with faults_mod.applied(self.faults):
+                outcome = run_handler(
+                    call, session=self.session, world=self.world, stopped=run.stop_event.is_set
+                )
         except BaseException as exc:  # the server goes on whatever a handler does
             outcome = Outcome(failure=python_failure(exc))
-        finally:
-            faults_mod._CURRENT.reset(token)
         with self.cond:
             if run.finished or self.gone or run.pipe.state != PSInvocationState.Running:
                 return
