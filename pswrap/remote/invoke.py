@@ -39,7 +39,7 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
 
     step_id = script.step_id
     try:
-        params: dict[str, Any] = dict(script.parameters)
+        params: dict[str, Any] = {name: wire_value(v) for name, v in script.parameters.items()}
         if script.secrets:
             pool.exchange_keys()  # once per pool; pypsrp returns at once when already done
             for name, secret in script.secrets.items():
@@ -88,6 +88,24 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
         return list(ps.output)
     finally:
         _close(ps, step_id)
+
+
+def wire_value(value: Any) -> Any:
+    """A parameter value in a form pypsrp 0.9 serializes.
+
+    pypsrp cannot serialize a DateTime (its `DT` packer yields nothing), so a datetime travels as ISO 8601
+    text in UTC ("o" format), which the template's `[datetime]` parameter converts culture-invariantly.
+    Tuples become lists (an ArrayList on the far side, DESIGN.md).
+    """
+    from datetime import datetime, timezone
+
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    if isinstance(value, (list, tuple)):
+        return [wire_value(v) for v in value]
+    return value
 
 
 def _close(ps: Any, step_id: str) -> None:
