@@ -190,29 +190,28 @@ def _effective_choices(step: Step, given: Mapping[str, str]) -> dict[str, str]:
         if name not in known:
             listed = ", ".join(known) or "none"
             raise BadInput(
-                f"step {step.id} has no structural choice {name!r}",
-                hint=f"its choices are: {listed}",
+                f"step {step.id} has no structural choice {name!r}; its choices: {listed}",
+                hint="set a choice with --var NAME=VALUE",
             )
     effective: dict[str, str] = {}
     for choice in step.choices:
         value = given.get(choice.name, choice.default)
         if value is None:
             raise BadInput(
-                f"step {step.id} needs the choice {choice.name}",
-                hint=f"give {choice.name}= one of: {', '.join(choice.values)}",
+                f"step {step.id} needs the choice {choice.name}: one of {', '.join(choice.values)}",
+                hint=f"give --var {choice.name}=VALUE",
             )
         if value not in choice.values:
             raise BadInput(
-                f"{value!r} is not a value of {choice.name} for step {step.id}",
-                hint=f"allowed: {', '.join(choice.values)}",
+                f"{value!r} is not a value of {choice.name} for step {step.id}; "
+                f"allowed: {', '.join(choice.values)}",
+                hint=f"give --var {choice.name}=VALUE with an allowed value",
             )
         effective[choice.name] = value
     return effective
 
 
-def _bind_params(
-    step: Step, given: Mapping[str, object]
-) -> tuple[dict[str, object], dict[str, Secret]]:
+def _bind_params(step: Step, given: Mapping[str, object]) -> tuple[dict[str, object], dict[str, Secret]]:
     parameters: dict[str, object] = {}
     secrets: dict[str, Secret] = {}
     for raw_name, value in given.items():
@@ -221,8 +220,8 @@ def _bind_params(
         except KeyError:
             listed = ", ".join(p.name for p in step.params) or "none"
             raise BadInput(
-                f"step {step.id} has no parameter {raw_name!r}",
-                hint=f"its parameters are: {listed}",
+                f"step {step.id} has no parameter {raw_name!r}; its parameters: {listed}",
+                hint="`pswrap render --list --output json` shows each step's parameters",
             ) from None
         if value is None:  # None means "not given" for Python callers
             continue
@@ -281,11 +280,12 @@ def render(
     """Render one step: the text (marker line first, with the choices), its parameters, its secrets."""
     resolved = steps.get(step) if isinstance(step, str) else step
     if profile not in PROFILES:
-        raise BadInput(f"unknown profile {profile!r}", hint=f"profiles: {', '.join(PROFILES)}")
+        raise BadInput(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}", hint="give --profile")
     if profile not in resolved.profiles:
+        exists = ", ".join(resolved.profiles)
         raise BadInput(
-            f"step {resolved.id} does not exist in the {profile} profile",
-            hint=f"it exists in: {', '.join(resolved.profiles)}",
+            f"step {resolved.id} does not exist in the {profile} profile; it exists in: {exists}",
+            hint=f"render it with --profile {resolved.profiles[0]}",
         )
     effective = _effective_choices(resolved, choices or {})
     parameters, secrets = _bind_params(resolved, params or {})
