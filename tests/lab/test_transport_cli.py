@@ -1,0 +1,131 @@
+"""`pswrap lab serve|show|reset` as a user runs them, with an unmodified pypsrp client on the served lab."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.serializer import ObjectMeta
+
+from tests.lab.conftest import LAB_PASSWORD, ServedLab, pswrap_command, wsman_for
+
+
+def pswrap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(pswrap_command(*args), capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_serve_ntlm_with_encryption_and_stop_on_sigterm(lab_serve: Callable[..., ServedLab]) -> None:
+    served = lab_serve("--auth", "ntlm")
+    assert served.url.startswith("http://127.0.0.1:")
+    assert "auth:   ntlm as lab-admin (password from --user/--password)" in served.banner
+    assert LAB_PASSWORD not in served.banner
+    assert "CA:     none (plain HTTP)" in served.banner
+    endpoint = served.endpoint(auth="ntlm")
+    with wsman_for(endpoint) as wsman, RunspacePool(wsman) as pool:
+        assert wsman.transport.wrap_required  # pypsrp encrypts NTLM messages over HTTP
+        pool.exchange_keys()
+        ps = PowerShell(pool)
+        ps.add_script("# pswrap-step: lab/echo\n").add_parameters(
+            {"Secret": pool.serialize("pw", ObjectMeta("SS")), "Name": "x"}
+        )
+        assert json.loads(ps.invoke()[0])["params"] == {"Secret": "pw", "Name": "x"}
+        failing = PowerShell(pool)
+        failing.add_script("# pswrap-step: lab/fail\n").add_parameters({"Message": "nope", "ErrorId": "E1"})
+        failing.invoke()
+        assert failing.had_errors and str(failing.streams.error[0]) == "nope"
+    code, rest = served.terminate()
+    assert code == 0
+    assert "pswrap lab stopped; request counts written" in rest
+    counts = json.loads(served.state_path.read_text())["stats"]["requests"]
+    assert counts["Create"] == 1 and counts["Command"] == 2 and counts["Delete"] == 1
+
+
+def test_serve_https_validated_against_the_printed_ca(lab_serve: Callable[..., ServedLab]) -> None:
+    served = lab_serve("--https", "--auth", "ntlm")
+    assert served.url.startswith("https://127.0.0.1:")
+    assert served.ca_path is not None
+    assert served.ca_path == served.state_path.with_name("world.ca.pem")
+    assert served.ca_path.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    with wsman_for(served.endpoint(auth="ntlm")) as wsman, RunspacePool(wsman) as pool:
+        ps = PowerShell(pool)
+        ps.add_script("# pswrap-step: lab/echo\n").add_parameters({"Over": "tls"})
+        assert json.loads(ps.invoke()[0])["params"] == {"Over": "tls"}
+    assert served.terminate()[0] == 0
+
+
+def test_serve_with_faults_and_generated_credentials(lab_serve: Callable[..., ServedLab],
+                                                      lab_state: Path) -> None:
+    served = lab_serve("--auth", "basic", "--fault", "http500:Command@1", "--user", "ops",
+                       env={"PSWRAP_LAB_FAULTS": "slow:Get=0.1"})
+    creds_file = lab_state.parent / "lab-credentials.json"
+    assert f"generated and stored (0600) in {creds_file}" in served.banner
+    assert "faults: http500:Command@1, slow:Get=0.1" in served.banner
+    password = json.loads(creds_file.read_text())["password"]
+    assert password not in served.banner
+    endpoint = served.endpoint(auth="basic", username="ops", password=password)
+    with wsman_for(endpoint) as wsman, RunspacePool(wsman) as pool:
+        first = PowerShell(pool)
+        first.add_script("# pswrap-step: lab/echo\n")
+        try:
+            first.invoke()
+            raise AssertionError("http500:Command@1 did not fire")
+        except Exception as exc:
+            assert "http500" in str(exc)
+        second = PowerShell(pool)
+        second.add_script("# pswrap-step: lab/echo\n")
+        assert second.invoke()
+    served.terminate()
+
+
+def test_serve_refuses_a_bad_fault_spec(lab_state: Path) -> None:
+    result = pswrap("lab", "serve", "--state", str(lab_state), "--fault", "explode@1")
+    assert result.returncode == 2
+    assert "explode@1" in result.stderr and "lab serve --help" in result.stderr
+
+
+def test_serve_help_documents_the_fault_grammar() -> None:
+    result = pswrap("lab", "serve", "--help", env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "KIND[:TARGET][=ARG][@N[+] | %RATE]" in text
+    for kind in ("http500", "drop", "slow=SECONDS", "kill-pool", "throttle", "sync-busy", "fail:STEP",
+                 "error:STEP", "delay:STEP=SECONDS", "PSWRAP_LAB_FAULTS", "PSWRAP_LAB_SEED"):
+        assert kind in text
+
+
+def test_show_and_reset(lab_state: Path) -> None:
+    shown = pswrap("lab", "show")  # PSWRAP_LAB_STATE (from the fixture) names the file
+    assert shown.returncode == 0, shown.stderr
+    world = json.loads(shown.stdout)
+    assert world["stats"]["requests"] == {}
+    world["lab"] = {"changed": True}
+    world["stats"]["requests"] = {"Create": 5}
+    lab_state.write_text(json.dumps(world))
+    assert json.loads(pswrap("lab", "show", "--state", str(lab_state)).stdout)["lab"] == {"changed": True}
+    reset = pswrap("lab", "reset", "--state", str(lab_state))
+    assert reset.returncode == 0 and str(lab_state) in reset.stdout
+    after = json.loads(pswrap("lab", "show").stdout)
+    assert "lab" not in after
+    assert after["stats"]["requests"] == {}
+
+
+def test_show_reports_an_unreadable_world(lab_state: Path) -> None:
+    lab_state.parent.mkdir(parents=True, exist_ok=True)
+    lab_state.write_text("{not json")
+    result = pswrap("lab", "show")
+    assert result.returncode == 2
+    assert str(lab_state) in result.stderr and "pswrap lab reset" in result.stderr
+
+
+def test_cli_module_imports_no_heavy_libraries() -> None:
+    code = (
+        "import sys, pswrap.cli.lab_cmd; "
+        "heavy = ('pypsrp', 'psrpcore', 'spnego', 'cryptography', 'jinja2', 'pydantic'); "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
