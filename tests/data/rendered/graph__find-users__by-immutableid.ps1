@@ -1,0 +1,119 @@
+# pswrap-step: graph/find-users by=immutableid
+param(
+    [string]$Value
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+Import-Module Microsoft.Graph.Users -ErrorAction Stop
+
+# These are returned only when selected (domain.md section 1.5).
+$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses')
+
+function Get-PswrapDirectoryRoles {
+    # The directory (admin) roles among the user's memberships: matching skips admins (domain.md section 3).
+    param([string]$UserObjectId)
+    $roles = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    foreach ($membership in @(Get-MgUserMemberOf -UserId $UserObjectId -All -ErrorAction Stop)) {
+        $extra = Get-PswrapProperty $membership 'AdditionalProperties'
+        if ([string](Get-PswrapProperty $extra '@odata.type') -eq '#microsoft.graph.directoryRole') {
+            $roles.Add([string](Get-PswrapProperty $extra 'displayName'))
+        }
+    }
+    return ,$roles
+}
+
+function ConvertTo-PswrapCloudUser {
+    param($User)
+    return [ordered]@{
+        id = Get-PswrapProperty $User 'Id'
+        user_principal_name = Get-PswrapProperty $User 'UserPrincipalName'
+        display_name = Get-PswrapProperty $User 'DisplayName'
+        mail = Get-PswrapProperty $User 'Mail'
+        on_premises_immutable_id = Get-PswrapProperty $User 'OnPremisesImmutableId'
+        on_premises_sync_enabled = Get-PswrapProperty $User 'OnPremisesSyncEnabled'
+        on_premises_last_sync_date_time = Get-PswrapProperty $User 'OnPremisesLastSyncDateTime'
+        proxy_addresses = ConvertTo-PswrapList (Get-PswrapProperty $User 'ProxyAddresses')
+        directory_roles = Get-PswrapDirectoryRoles ([string](Get-PswrapProperty $User 'Id'))
+    }
+}
+
+# The OData filter is built here from the parameter, with ' doubled as OData string literals require.
+$quoted = $Value.Replace("'", "''")
+$filter = "onPremisesImmutableId eq '" + $quoted + "'"
+
+$users = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+foreach ($user in @(Get-MgUser -Filter $filter -Property $cloudUserProperties -All -ErrorAction Stop)) {
+    $users.Add((ConvertTo-PswrapCloudUser $user))
+}
+
+Write-PswrapResult ([ordered]@{ users = $users })

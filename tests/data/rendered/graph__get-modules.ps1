@@ -1,0 +1,105 @@
+# pswrap-step: graph/get-modules
+param(
+    [Parameter(Mandatory = $true)]
+    [string[]] $Name
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+
+# One entry per installed version, from every folder of $env:PSModulePath: an old or look-alike copy
+# is as visible as the module it shadows. A pattern that matches nothing is not an error.
+$modules = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+foreach ($module in @(Get-Module -ListAvailable -Name $Name -ErrorAction Stop)) {
+    $modules.Add([ordered]@{
+        name = $module.Name
+        version = $module.Version.ToString()
+        path = $module.ModuleBase
+        company_name = Get-PswrapProperty -InputObject $module -Name 'CompanyName'
+        author = Get-PswrapProperty -InputObject $module -Name 'Author'
+    })
+}
+
+# The Exchange management tools bring a snap-in, not a module (domain.md section 5: RecipientManagement).
+$snapins = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+foreach ($snapin in @(Get-PSSnapin -Registered -ErrorAction Stop)) {
+    $snapins.Add([ordered]@{
+        name = $snapin.Name
+        version = [string](Get-PswrapProperty -InputObject $snapin -Name 'Version')
+    })
+}
+
+Write-PswrapResult -Result ([ordered]@{
+    computer_name = $env:COMPUTERNAME
+    modules = $modules
+    snapins = $snapins
+})

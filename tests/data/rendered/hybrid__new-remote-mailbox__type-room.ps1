@@ -1,0 +1,118 @@
+# pswrap-step: hybrid/new-remote-mailbox type=room
+param(
+    [string]$Name
+    , [string]$Alias
+    , [string]$DisplayName
+    , [string]$PrimarySmtpAddress
+    , [string]$UserPrincipalName
+    , [string]$SamAccountName
+    , [string]$OnPremisesOrganizationalUnit
+    , [string]$RemoteRoutingAddress
+    , [string]$DomainController
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+
+function ConvertTo-PswrapRemoteMailbox {
+    param($Mailbox)
+    return [ordered]@{
+        alias = Get-PswrapProperty $Mailbox 'Alias'
+        name = Get-PswrapProperty $Mailbox 'Name'
+        display_name = Get-PswrapProperty $Mailbox 'DisplayName'
+        primary_smtp_address = [string](Get-PswrapProperty $Mailbox 'PrimarySmtpAddress')
+        user_principal_name = Get-PswrapProperty $Mailbox 'UserPrincipalName'
+        sam_account_name = Get-PswrapProperty $Mailbox 'SamAccountName'
+        distinguished_name = Get-PswrapProperty $Mailbox 'DistinguishedName'
+        remote_routing_address = [string](Get-PswrapProperty $Mailbox 'RemoteRoutingAddress')
+        recipient_type_details = [string](Get-PswrapProperty $Mailbox 'RecipientTypeDetails')
+        guid = Get-PswrapProperty $Mailbox 'Guid'
+    }
+}
+
+$newRemoteMailbox = @{
+    Name = $Name
+    Alias = $Alias
+    DisplayName = $DisplayName
+    PrimarySmtpAddress = $PrimarySmtpAddress
+    UserPrincipalName = $UserPrincipalName
+    SamAccountName = $SamAccountName
+    OnPremisesOrganizationalUnit = $OnPremisesOrganizationalUnit
+}
+$newRemoteMailbox['RemoteRoutingAddress'] = $RemoteRoutingAddress
+$newRemoteMailbox['DomainController'] = $DomainController
+
+# Creates the AD account as a remote mailbox; directory sync then creates the mailbox in Exchange Online,
+# so no hard match is needed (domain.md section 5).
+$created = New-RemoteMailbox @newRemoteMailbox -Room -ErrorAction Stop
+
+Write-PswrapResult (ConvertTo-PswrapRemoteMailbox $created)

@@ -1,0 +1,125 @@
+# pswrap-step: sync/list-leases
+param()
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+Import-Module ADSync -ErrorAction Stop
+Import-Module ScheduledTasks -ErrorAction Stop
+
+# A lease is a one-shot scheduled task in \pswrap\ named pswrap-lease-<operation>. Its Description
+# records the scheduler state from before the FIRST lease (copied from lease to lease), so overlapping
+# leases restore the original state, and only when the last one ends (DESIGN.md "scheduler" hold).
+$leaseFolder = '\pswrap\'
+$leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'
+
+function Get-PswrapLeaseTasks {
+    $tasks = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
+        if ($task.TaskPath -eq $leaseFolder -and $task.TaskName -match $leasePattern) { $tasks.Add($task) }
+    }
+    return ,$tasks
+}
+
+function ConvertTo-PswrapLease {
+    # Description: 'pswrap lease; prior_sync_cycle_enabled=True; deadline_utc=2026-11-27T12:00:00.0000000Z'
+    param($Task)
+    $description = [string](Get-PswrapProperty $Task 'Description')
+    $prior = $null
+    $deadline = $null
+    if ($description -match 'prior_sync_cycle_enabled=(True|False)') { $prior = ($Matches[1] -eq 'True') }
+    if ($description -match 'deadline_utc=(\S+)') { $deadline = $Matches[1] }
+    return [ordered]@{
+        name = [string]$Task.TaskName
+        deadline_utc = $deadline
+        prior_sync_cycle_enabled = $prior
+    }
+}
+
+function Get-PswrapLeaseSet {
+    param([bool]$Restored)
+    $leases = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    $prior = $null
+    foreach ($task in (Get-PswrapLeaseTasks)) {
+        $lease = ConvertTo-PswrapLease $task
+        if ($null -eq $prior) { $prior = $lease.prior_sync_cycle_enabled }
+        $leases.Add($lease)
+    }
+    $scheduler = Get-ADSyncScheduler -ErrorAction Stop
+    return [ordered]@{
+        leases = $leases
+        prior_sync_cycle_enabled = $prior
+        sync_cycle_enabled = [bool](Get-PswrapProperty $scheduler 'SyncCycleEnabled')
+        restored = $Restored
+    }
+}
+
+Write-PswrapResult (Get-PswrapLeaseSet -Restored $false)

@@ -1,0 +1,103 @@
+# pswrap-step: sync/set-scheduler
+param(
+    [bool]$SyncCycleEnabled
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+Import-Module ADSync -ErrorAction Stop
+
+function ConvertTo-PswrapSchedulerState {
+    # Get-ADSyncScheduler's documented fields (domain.md section 2) under the SchedulerState model's keys.
+    param($Scheduler)
+    $interval = Get-PswrapProperty $Scheduler 'CurrentlyEffectiveSyncCycleInterval'
+    $intervalSeconds = $null
+    if ($null -ne $interval) { $intervalSeconds = [int]([timespan]$interval).TotalSeconds }
+    $maintenance = Get-PswrapProperty $Scheduler 'MaintenanceEnabled'
+    if ($null -eq $maintenance) { $maintenance = $true }
+    return [ordered]@{
+        sync_cycle_enabled = [bool](Get-PswrapProperty $Scheduler 'SyncCycleEnabled')
+        scheduler_suspended = [bool](Get-PswrapProperty $Scheduler 'SchedulerSuspended')
+        sync_cycle_in_progress = [bool](Get-PswrapProperty $Scheduler 'SyncCycleInProgress')
+        staging_mode_enabled = [bool](Get-PswrapProperty $Scheduler 'StagingModeEnabled')
+        maintenance_enabled = [bool]$maintenance
+        next_sync_cycle_policy_type = Get-PswrapProperty $Scheduler 'NextSyncCyclePolicyType'
+        next_sync_cycle_start_time_utc = Get-PswrapProperty $Scheduler 'NextSyncCycleStartTimeInUTC'
+        currently_effective_sync_cycle_interval_seconds = $intervalSeconds
+    }
+}
+
+# The documented pause and resume of the scheduler (domain.md section 2), not stopping the ADSync service.
+Set-ADSyncScheduler -SyncCycleEnabled $SyncCycleEnabled -ErrorAction Stop
+
+$scheduler = Get-ADSyncScheduler -ErrorAction Stop
+Write-PswrapResult (ConvertTo-PswrapSchedulerState $scheduler)
