@@ -256,7 +256,10 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
             hint="give --ou 'OU=...,DC=...' or set resource_ou for the target",
         )
     addresses: list[str] = [primary]
-    if target.organization:
+    if target.organization and req.profile == "modern":
+        # The mailbox's own address on the tenant domain: AD must carry it too, or the first sync
+        # (on-premises is authoritative after the link) removes it from the mailbox. With
+        # hybrid-tools, New-RemoteMailbox sets the addresses (and the remote routing address).
         routing = f"{req.alias}@{target.organization}"
         if routing.lower() != primary.lower():
             addresses.append(routing)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pswrap.errors import BadInput, Conflict, NeedsHuman, NotFound, PswrapError, WaitTimeout
+from pswrap.errors import BadInput, ConfigError, Conflict, NeedsHuman, NotFound, PswrapError, WaitTimeout
 from pswrap.journal import Journal
 from pswrap.workflows import holds
 from pswrap.workflows.facts import Facts, gather
@@ -429,9 +429,7 @@ def plan_modern(
                 )
             )
         else:
-            step = set_user(
-                anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}"
-            )
+            step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
             if step:
                 steps.append(step)
         return plan
@@ -455,9 +453,7 @@ def plan_modern(
             )
             step = set_user(None, "link the cloud user: ImmutableId from the new account's objectGUID", True)
         else:
-            step = set_user(
-                anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}"
-            )
+            step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
         if step:
             steps.append(step)
         in_staging = new_ad or _lower(_parent(ad.distinguished_name)) == _lower(staging)
@@ -488,9 +484,7 @@ def plan_modern(
         )
         step = set_user(None, "link the cloud user: ImmutableId from the new account's anchor", True)
     else:
-        step = set_user(
-            anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}"
-        )
+        step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
     if step:
         steps.append(step)
     plan.lease = bool(steps)
@@ -1063,11 +1057,30 @@ class MailboxWorkflow:
             result.immutable_id = anchor_of(
                 ctx.ad_user.object_guid, ctx.ad_user.consistency_guid, plan.facts.anchor_attribute
             )
-        created = bool(plan.steps)
-        if not created:
-            # Nothing to create: the account exists. Its sync is visible only from the cloud side,
-            # which this profile does not reach, so a re-run reports it as it is.
+        cloud_reachable = True
+
+        def check() -> Any | None:
+            # The cloud side is read with the modern steps when the target has the tenant's app
+            # identity; without it, a cycle that ends with no export error for our account is the end.
+            nonlocal cloud_reachable
+            if not cloud_reachable or result.immutable_id is None:
+                return True
+            try:
+                found = self.session.step(
+                    "graph/find-users", choices={"by": "immutableid"}, params={"Value": result.immutable_id}
+                )
+            except ConfigError:
+                cloud_reachable = False
+                return True
+            for user in found.users:
+                if user.on_premises_sync_enabled:
+                    result.cloud_user = cloud_user_json(user)
+                    return user
+            return None
+
+        if not plan.steps and check() is not None:
             result.status = COMPLETED
+            self._read_back_hybrid(resolved, result, cloud_reachable)
             return
         if not req.wait:
             result.status = PENDING_SYNC
@@ -1077,12 +1090,25 @@ class MailboxWorkflow:
             runner,
             self.session,
             ours=ours,
-            check=lambda: True,
+            check=check,
             deadline=deadline,
             progress=self.progress,
             what=f"the account {resolved.sam}",
         )
         result.status = COMPLETED
+        self._read_back_hybrid(resolved, result, cloud_reachable)
+
+    def _read_back_hybrid(self, resolved: Resolved, result: MailboxResult, cloud_reachable: bool) -> None:
+        """The mailbox sync created in Exchange Online, when the cloud side is reachable."""
+        if not cloud_reachable:
+            return
+        try:
+            found = self.session.step("exo/find-mailbox", params={"Identity": resolved.alias})
+        except ConfigError:
+            return
+        if found.found:
+            result.mailbox = mailbox_json(found.mailbox)
+            result.drift = self._drift(resolved, found.mailbox)
 
 
 def _placeholder(step_id: str, name: str) -> Any:

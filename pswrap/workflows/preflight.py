@@ -808,11 +808,14 @@ def _sync_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
     run.progress("reading the sync server")
     settings, error = run.step("sync/get-settings")
     if settings is not None:
-        run.checks += [
-            judge_connect_version(settings),
-            judge_anchor(settings, run.hold),
-            judge_staging_mode(settings),
-        ]
+        anchor = (
+            judge_anchor(settings, run.hold)
+            if run.profile == "modern"
+            else passed(
+                "sync.anchor", names["sync.anchor"], f"{settings.anchor_attribute} (no hard match here)"
+            )
+        )
+        run.checks += [judge_connect_version(settings), anchor, judge_staging_mode(settings)]
     else:
         run.checks += [_unread(i, names[i], "sync/get-settings", error) for i in list(names)[:3]]
     scheduler, error = run.step("sync/get-scheduler")
