@@ -28,6 +28,20 @@ def describe() -> str:
     return f"world in {lab_state_path()}"
 
 
+_PASSWORD: list[str] = []
+
+
+def _process_password() -> str:
+    """One generated password per process, in memory only.
+
+    Per process and not per session: the lab's NTLM acceptor is process-wide and keeps every account it
+    was given, so a second session in the same process must present the same password for the same user.
+    """
+    if not _PASSWORD:
+        _PASSWORD.append(secrets.token_urlsafe(18))
+    return _PASSWORD[0]
+
+
 def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
     """Start the lab for `target` (is_lab) and return it (to stop later) and the target pointing at it."""
     from pswrap.lab.embedded import start_lab
@@ -35,7 +49,7 @@ def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
     path = lab_state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     username = target.username or "lab-admin"
-    password = secrets.token_urlsafe(18)
+    password = _process_password()
     lab = start_lab(
         path,
         host="127.0.0.1",

@@ -1,0 +1,226 @@
+"""Session.step against the lab over real HTTP: every step, pools per need, connects, typed results."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pytest
+
+from pswrap import errors as e
+from pswrap import steps
+from pswrap.lab.world import LAB_DEFAULTS as D
+from pswrap.remote.session import open_session
+from pswrap.results import models as m
+from tests.remote.conftest import request_counts
+
+
+def mailbox_params(alias: str) -> dict[str, object]:
+    return {
+        "Name": alias.title(),
+        "Alias": alias,
+        "DisplayName": alias.title(),
+        "PrimarySmtpAddress": f"{alias}@{D.upn_suffix}",
+    }
+
+
+def new_user_params(sam: str, **extra: object) -> dict[str, object]:
+    return {
+        "Name": sam.title(),
+        "Path": D.resource_ou,
+        "SamAccountName": sam,
+        "UserPrincipalName": f"{sam}@{D.upn_suffix}",
+        "DisplayName": sam.title(),
+        "EmailAddress": f"{sam}@{D.upn_suffix}",
+        "ProxyAddresses": [f"SMTP:{sam}@{D.upn_suffix}"],
+        "MailNickname": sam,
+        **extra,
+    }
+
+
+def test_every_step_runs_and_parses_into_its_model(lab_factory: Any, lab_target: Any) -> None:
+    """The happy path of every runnable step, in one session (one command run), typed results."""
+    lab = lab_factory()
+    target = lab_target(lab)
+    ran: dict[str, Any] = {}
+    with open_session(target) as s:
+
+        def run(step_id: str, **kw: Any) -> Any:
+            result = s.step(step_id, **kw)
+            assert type(result) is steps.get(step_id).result, step_id
+            ran[step_id] = result
+            return result
+
+        # adsync
+        assert run("sync/get-settings").anchor_attribute == D.anchor_attribute
+        assert run("sync/get-scheduler").sync_cycle_enabled is True
+        run("sync/get-scope")
+        run("sync/get-modules", params={"Name": ["ADSync"]})
+        lease = run(
+            "sync/install-lease",
+            params={"LeaseName": "pswrap-lease-t1", "DeadlineUtc": "2030-01-01T00:00:00Z"},
+        )
+        assert [x.name for x in lease.leases] == ["pswrap-lease-t1"] and lease.sync_cycle_enabled is False
+        assert len(run("sync/list-leases").leases) == 1
+        assert run("sync/remove-lease", params={"LeaseName": "pswrap-lease-t1"}).restored is True
+        assert run("sync/set-scheduler", params={"SyncCycleEnabled": True}).sync_cycle_enabled is True
+        assert run("sync/start-cycle", choices={"policy": "delta"}).result == "Success"
+        run("sync/get-run-results", params={"NumberRequested": 2})
+        # ad (Server filled in from the pinned DC)
+        domain = run("ad/get-domain")
+        assert domain.pdc_emulator == D.domain_controller
+        run("ad/get-modules", params={"Name": ["ActiveDirectory"]})
+        run("ad/get-ous", params={"Identity": D.resource_ou})
+        guid = str(uuid.uuid4())
+        user = run("ad/new-user", params=new_user_params("room1", ConsistencyGuid=guid))
+        assert user.distinguished_name.endswith(D.resource_ou)
+        assert run("ad/find-user", choices={"by": "sam"}, params={"Value": "room1"}).found is True
+        assert run("ad/get-anchor", params={"Identity": user.object_guid}).object_guid == user.object_guid
+        moved = run("ad/move-user", params={"Identity": user.object_guid, "TargetPath": D.staging_ou})
+        assert moved.distinguished_name.endswith(D.staging_ou)
+        # exo
+        run("exo/get-modules", params={"Name": ["ExchangeOnlineManagement"]})
+        run("exo/get-certificate")
+        mailbox = run("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params("room2"))
+        assert mailbox.recipient_type_details == "RoomMailbox"
+        assert run("exo/find-mailbox", params={"Identity": "room2"}).found is True
+        assert run("exo/find-recipients", params={"Alias": "room2"}).recipients
+        # graph
+        run("graph/get-modules", params={"Name": ["Microsoft.Graph.Authentication"]})
+        run("graph/get-certificate")
+        cloud_id = mailbox.external_directory_object_id
+        assert run("graph/get-user", params={"UserId": cloud_id}).found is True
+        run("graph/find-users", choices={"by": "proxy-address"}, params={"Value": f"room2@{D.upn_suffix}"})
+        linked = run(
+            "graph/set-user", params={"UserId": cloud_id, "OnPremisesImmutableId": "AAAAAAAAAAAAAAAAAAAAAA=="}
+        )
+        assert linked.on_premises_immutable_id == "AAAAAAAAAAAAAAAAAAAAAA=="
+        run("graph/get-sync-features")
+        # hybrid (a hybrid-tools step runs in its own profile even in a modern session)
+        run("hybrid/get-modules", params={"Name": ["RecipientManagement"]})
+        rm = run("hybrid/new-remote-mailbox", choices={"type": "shared"}, params={
+            **mailbox_params("shared3"),
+            "UserPrincipalName": f"shared3@{D.upn_suffix}",
+            "SamAccountName": "shared3",
+            "OnPremisesOrganizationalUnit": D.resource_ou,
+        })  # fmt: skip
+        assert rm.recipient_type_details == "RemoteSharedMailbox"
+        assert run("hybrid/find-remote-mailbox", params={"Identity": "shared3"}).found is True
+        # the connect steps, run explicitly (they do nothing when already connected)
+        for connect in ("exo/connect", "graph/connect", "hybrid/connect"):
+            assert run(connect).connected is True
+        assert sorted(s.opened_needs()) == ["ad", "adsync", "exo", "graph", "hybrid"]
+    runnable = {x.id for x in steps.all_steps() if not x.is_legacy}
+    assert runnable - set(ran) == set(), "a step was added: give it a happy path here"
+
+
+def test_one_pool_per_need_and_exo_graph_apart(lab_factory: Any, lab_target: Any, caplog: Any) -> None:
+    """EXO and Graph in one run use two pools even on one host; each need connects once."""
+    caplog.set_level(logging.INFO, logger="pswrap.remote")
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        for _ in range(3):
+            s.step("exo/find-mailbox", params={"Identity": "nobody"})
+            s.step("graph/get-sync-features")
+        assert request_counts(lab).get("Create") == 2
+        s.step("sync/get-settings")
+        s.step("sync/get-scheduler")
+        assert request_counts(lab).get("Create") == 3
+    connects = [r.getMessage() for r in caplog.records if r.getMessage().startswith("connected the")]
+    assert len(connects) == 2  # exo/connect and graph/connect, once each
+    assert request_counts(lab).get("Delete") == 3  # every pool closed at the end of the run
+
+
+def test_pinned_dc_read_once_from_the_pdc_emulator(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory()
+    target = lab_target(lab)
+    assert target.domain_controller is None
+    with open_session(target) as s:
+        assert s.pinned_dc == D.domain_controller
+        s.step("ad/find-user", params={"Value": "a"})
+        s.step("ad/find-user", params={"Value": "b"})
+        before = request_counts(lab).get("Command", 0)
+        assert s.pinned_dc == D.domain_controller
+        assert request_counts(lab).get("Command", 0) == before  # not read again
+
+
+def test_configured_dc_is_used(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory()
+    target = lab_target(lab, domain_controller="dc9.lab.example")
+    with open_session(target) as s, pytest.raises(e.RemoteError, match="Unable to contact the server"):
+        s.step("ad/find-user", params={"Value": "a"})  # the lab knows no dc9: -Server was passed
+
+
+def test_ad_credential_from_the_target(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+    lab = lab_factory()
+    with lab.store.transaction() as world:
+        world["ad"]["credential"] = {"user": "LAB\\svc-ad", "password": "Ad-Secret-3141"}
+    monkeypatch.setenv("AD_PW", "Ad-Secret-3141")
+    target = lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
+    with open_session(target) as s:
+        assert s.step("ad/find-user", params={"Value": "nobody"}).found is False
+        assert "Ad-Secret-3141" not in s.script("ad/find-user", params={"Value": "x"}).text
+    monkeypatch.setenv("AD_PW", "wrong")
+    with open_session(
+        lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
+    ) as s:
+        with pytest.raises(e.AccessDenied) as info:
+            s.step("ad/find-user", params={"Value": "nobody"})
+        assert info.value.category == "SecurityError" and s.retries == {}
+
+
+def test_script_fills_session_params_without_running(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        script = s.script("exo/connect")
+        assert script.parameters["AppId"] == D.app_id
+        assert script.parameters["Organization"] == D.tenant_domain
+        ad = s.script("ad/find-user", params={"Value": "x"})
+        assert "Server" in ad.parameters
+    assert request_counts(lab).get("Create", 0) == 0
+
+
+def test_legacy_step_refused_with_its_replacement(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s, pytest.raises(e.Refused) as info:
+        s.step("legacy/set-immutableid", params={"UserPrincipalName": "a", "NewUserPrincipalName": "b",
+                                                 "ImmutableId": "c"})  # fmt: skip
+    assert info.value.exit_code == 2
+    assert "MSOnline" in str(info.value) and "graph/set-user" in str(info.value)
+    assert request_counts(lab).get("Create", 0) == 0
+
+
+def test_missing_tenant_identity_is_a_config_error(
+    lab_factory: Any, lab_target: Any, monkeypatch: Any
+) -> None:
+    lab = lab_factory()
+    with open_session(lab_target(lab, app_id=None)) as s, pytest.raises(e.ConfigError, match="app_id"):
+        s.step("exo/find-mailbox", params={"Identity": "x"})
+
+
+def test_bad_input_fails_before_anything_is_sent(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        with pytest.raises(e.BadInput):
+            s.step("exo/find-mailbox")  # Identity is mandatory
+        assert s.retries == {}
+    assert request_counts(lab).get("Create", 0) == 0
+
+
+def test_closed_session_refuses(lab_factory: Any, lab_target: Any) -> None:
+    s = open_session(lab_target(lab_factory()))
+    s.close()
+    with pytest.raises(e.PswrapError, match="closed"):
+        s.step("sync/get-settings")
+
+
+def test_embedded_lab_is_the_default_and_says_so(capsys: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_STATE", str(tmp_path / "emb" / "world.json"))
+    with open_session() as s:
+        assert s.target.is_lab and s.target.port > 0
+        assert isinstance(s.step("sync/get-settings"), m.SyncSettings)
+        assert s.step("exo/find-mailbox", params={"Identity": "nobody"}).found is False
+    err = capsys.readouterr().err
+    assert "no target configured; using the embedded lab" in err
+    assert (tmp_path / "emb" / "world.json").exists()
