@@ -1,0 +1,431 @@
+"""Entra Connect Sync in the lab: the scheduler and cycles (domain.md §2, §7b item 12), the sourceAnchor
+and matching at a cycle's end (§3), export errors as Get-ADSyncRunProfileResult shows them (§7b item 13),
+leases (DESIGN.md workflows). Time moves with `advance` (the lab's clock), never by sleeping."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pswrap.lab.world import LAB_DEFAULTS, immutable_id
+from tests.lab.world_harness import Harness
+
+TENANT = LAB_DEFAULTS.tenant_domain
+SYNC_STACK_HEAD = "System.InvalidOperationException: "
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Harness:
+    harness = Harness(tmp_path / "world.json")
+    harness.connect_exo()
+    harness.connect_graph()
+    return harness
+
+
+# --- scheduler and cycles --------------------------------------------------------------------------
+
+
+def test_start_cycle_success_then_busy_while_it_runs(lab: Harness) -> None:
+    """§2 / §7b item 12: Start-ADSyncSyncCycle returns Result=Success; while a cycle runs it fails with
+    "Sync is already running. Cannot start a new run till this one completes." (community text)."""
+    assert lab.run("sync/start-cycle", pool="sync", policy="delta") == {"result": "Success"}
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is True
+    error = lab.fails("sync/start-cycle", pool="sync", policy="delta")
+    assert error.message.startswith(
+        SYNC_STACK_HEAD + "Sync is already running. Cannot start a new run till this one completes."
+    )
+    assert error.exception_type == "System.InvalidOperationException"
+    assert error.category == "WriteError"
+    assert error.fqid.endswith(",Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycle")
+    lab.advance(LAB_DEFAULTS.sync_cycle_seconds + 1)
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is False
+    assert lab.run("sync/start-cycle", pool="sync", policy="initial") == {"result": "Success"}
+
+
+def test_cycle_length_is_configurable(lab: Harness) -> None:
+    """A cycle takes `cycle_seconds` (`--sync-seconds`, PSWRAP_LAB_SYNC_SECONDS)."""
+    with lab.edit() as world:
+        world["sync"]["scheduler"]["cycle_seconds"] = 120
+    lab.run("sync/start-cycle", pool="sync", policy="delta")
+    lab.advance(60)
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is True
+    lab.advance(61)
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is False
+
+
+def test_run_results_newest_first(lab: Harness) -> None:
+    """§2 item 4: Get-ADSyncRunProfileResult; a cycle imports, synchronizes and exports per connector
+    (AAD connector named "<tenant>.onmicrosoft.com - AAD", tshoot-connect-sync-errors.md)."""
+    lab.sync_cycle()
+    runs = lab.run("sync/get-run-results", pool="sync")["runs"]
+    names = [(r["connector_name"], r["run_profile_name"]) for r in runs]
+    assert (f"{TENANT} - AAD", "Export") in names
+    assert names[-1] == (LAB_DEFAULTS.dns_root, "Delta Import")  # the cycle's first run is the oldest
+    assert all(r["result"] == "success" for r in runs)
+    lab.sync_cycle()
+    assert len(lab.run("sync/get-run-results", {"NumberRequested": 2}, pool="sync")["runs"]) == 2
+    newest = lab.run("sync/get-run-results", pool="sync")["runs"]
+    assert newest[0]["start_date"] > runs[0]["start_date"]
+
+
+def test_scheduler_starts_cycles_when_enabled_and_due(lab: Harness) -> None:
+    """§1.3/§2: the built-in scheduler runs a cycle every 30 minutes when SyncCycleEnabled is true; a paused
+    scheduler (Set-ADSyncScheduler -SyncCycleEnabled $false) starts none; NextSyncCycleStartTimeInUTC
+    advances when a cycle finishes (§2 item 3)."""
+    before = lab.run("sync/get-scheduler", pool="sync")
+    paused = lab.run("sync/set-scheduler", {"SyncCycleEnabled": False}, pool="sync")
+    assert paused["sync_cycle_enabled"] is False
+    lab.advance(1801)
+    assert lab.run("sync/get-run-results", pool="sync")["runs"] == []
+    resumed = lab.run("sync/set-scheduler", {"SyncCycleEnabled": True}, pool="sync")
+    assert resumed["sync_cycle_enabled"] is True
+    lab.advance(LAB_DEFAULTS.sync_cycle_seconds + 1)
+    state = lab.run("sync/get-scheduler", pool="sync")
+    assert lab.run("sync/get-run-results", pool="sync")["runs"]  # a cycle ran once the scheduler resumed
+    assert state["next_sync_cycle_start_time_utc"] > before["next_sync_cycle_start_time_utc"]
+
+
+def test_suspended_scheduler_starts_no_cycle(lab: Harness) -> None:
+    """§2: SchedulerSuspended (set by Connect during an upgrade) stops scheduled cycles."""
+    with lab.edit() as world:
+        world["sync"]["scheduler"]["suspended"] = True
+    lab.advance(3600)
+    assert lab.run("sync/get-scheduler", pool="sync")["scheduler_suspended"] is True
+    assert lab.run("sync/get-run-results", pool="sync")["runs"] == []
+
+
+def test_get_settings(lab: Harness) -> None:
+    assert lab.run("sync/get-settings", pool="sync") == {
+        "anchor_attribute": "mS-DS-ConsistencyGuid",
+        "staging_mode": False,
+        "connect_version": LAB_DEFAULTS.connect_version,
+    }
+
+
+# --- sourceAnchor and matching -----------------------------------------------------------------------
+
+
+def test_new_account_in_scope_gets_a_cloud_user_and_its_guid_written_back(lab: Harness) -> None:
+    """§3: with mS-DS-ConsistencyGuid as anchor and the attribute empty, Connect writes objectGUID into it
+    and the ImmutableId is Base64(objectGUID); no match, so a new cloud user (on_premises_sync_enabled)."""
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    cloud = lab.cloud_user("room1@lab.example")
+    assert cloud is not None
+    assert cloud["on_premises_immutable_id"] == immutable_id(user["object_guid"])
+    assert cloud["on_premises_sync_enabled"] is True
+    assert cloud["proxy_addresses"] == ["SMTP:room1@lab.example"]
+    ad = lab.world()["ad"]["users"][0]
+    assert ad["consistency_guid"] == user["object_guid"]
+
+
+def test_object_guid_anchor_ignores_consistency_guid(lab: Harness) -> None:
+    """§3: with objectGUID as anchor (DirSync heritage) the sourceAnchor is objectGUID and nothing is written
+    into mS-DS-ConsistencyGuid."""
+    with lab.edit() as world:
+        world["sync"]["settings"]["anchor_attribute"] = "objectGUID"
+    stamped = str(uuid.uuid4())
+    user = lab.new_ad_user("room1", ConsistencyGuid=stamped)
+    lab.new_ad_user("room2")
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example")["on_premises_immutable_id"] == immutable_id(
+        user["object_guid"]
+    )
+    assert lab.world()["ad"]["users"][1]["consistency_guid"] is None
+
+
+def test_prestamped_consistency_guid_hard_matches_the_cloud_mailbox(lab: Harness) -> None:
+    """DESIGN.md `anchor` hold + §3: a value written into mS-DS-ConsistencyGuid before the first sync is the
+    sourceAnchor; hard match first takes over the cloud object: it becomes synced, AD attributes flow (UPN,
+    display name, addresses, with mailNickname set), the mailbox becomes dir-synced."""
+    mailbox = lab.new_mailbox("room1", PrimarySmtpAddress="room1@lab.example")
+    anchor_guid = str(uuid.uuid4())
+    lab.run(
+        "graph/set-user",
+        {
+            "UserId": mailbox["external_directory_object_id"],
+            "OnPremisesImmutableId": immutable_id(anchor_guid),
+        },
+        pool="graph",
+    )
+    lab.new_ad_user(
+        "room1",
+        ConsistencyGuid=anchor_guid,
+        DisplayName="Room One (AD)",
+        ProxyAddresses=["SMTP:room1@lab.example", f"smtp:room1@{TENANT}"],
+    )
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    cloud = lab.run("graph/get-user", {"UserId": mailbox["external_directory_object_id"]}, pool="graph")[
+        "user"
+    ]
+    assert cloud["on_premises_sync_enabled"] is True
+    assert cloud["user_principal_name"] == "room1@lab.example"
+    assert cloud["display_name"] == "Room One (AD)"
+    assert len(lab.world()["cloud"]["users"]) == 1  # matched, no duplicate provisioned
+    after = lab.run("exo/find-mailbox", {"Identity": "room1"}, pool="exo")["mailbox"]
+    assert after["is_dir_synced"] is True
+    assert after["recipient_type_details"] == "RoomMailbox"
+    assert after["display_name"] == "Room One (AD)"
+    # Now on-prem-mastered: Graph refuses writes (§7b item 10).
+    error = lab.fails(
+        "graph/set-user", {"UserId": cloud["id"], "UserPrincipalName": "x@lab.example"}, pool="graph"
+    )
+    assert "on-premises mastered Directory Sync objects" in error.message
+
+
+def test_hard_match_blocked_is_an_invalid_hard_match_export_error(lab: Harness) -> None:
+    """§3 / §7b item 13: with BlockCloudObjectTakeoverThroughHardMatch, the hard match raises InvalidHardMatch
+    "Another cloud created object with the same source anchor already exists in Azure Active Directory" as an
+    export error of the run (not a cmdlet error); the cloud object is not taken over."""
+    mailbox = lab.new_mailbox("room1")
+    anchor_guid = str(uuid.uuid4())
+    lab.run(
+        "graph/set-user",
+        {
+            "UserId": mailbox["external_directory_object_id"],
+            "OnPremisesImmutableId": immutable_id(anchor_guid),
+        },
+        pool="graph",
+    )
+    with lab.edit() as world:
+        world["cloud"]["features"]["block_hard_match_takeover"] = True
+    lab.new_ad_user("room1", ConsistencyGuid=anchor_guid)
+    lab.sync_cycle()  # Start-ADSyncSyncCycle itself succeeds
+    (error,) = lab.export_errors()
+    assert error["error_type"] == "InvalidHardMatch"
+    assert error["error_literal"].startswith(
+        "Another cloud created object with the same source anchor already exists in Azure Active Directory"
+    )
+    assert error["dn"] == f"CN=room1,{LAB_DEFAULTS.resource_ou}"
+    assert error["source_anchor"] == immutable_id(anchor_guid)
+    export = next(
+        r
+        for r in lab.run("sync/get-run-results", pool="sync")["runs"]
+        if r["run_profile_name"] == "Export" and r["connector_name"].endswith("- AAD")
+    )
+    assert export["result"] == "completed-export-errors"
+    cloud = lab.cloud_user(f"room1@{TENANT}")
+    assert cloud is not None and not cloud["on_premises_sync_enabled"]
+
+
+def test_soft_match_on_primary_smtp(lab: Harness) -> None:
+    """§3: no hard match -> soft match on the primary SMTP address (SMTP: proxy value) first; the cloud
+    object is taken over and its ImmutableId stamped with the sourceAnchor."""
+    mailbox = lab.new_mailbox("room1")
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    cloud = lab.run("graph/get-user", {"UserId": mailbox["external_directory_object_id"]}, pool="graph")[
+        "user"
+    ]
+    assert cloud["on_premises_immutable_id"] == immutable_id(user["object_guid"])
+    assert cloud["on_premises_sync_enabled"] is True
+    assert len(lab.world()["cloud"]["users"]) == 1
+
+
+def test_soft_match_on_upn(lab: Harness) -> None:
+    """§3: then soft match on userPrincipalName (on for tenants syncing since 2016-03-30)."""
+    mailbox = lab.new_mailbox("room1", PrimarySmtpAddress="other@lab.example")
+    lab.run(
+        "graph/set-user",
+        {"UserId": mailbox["external_directory_object_id"], "UserPrincipalName": "room1@lab.example"},
+        pool="graph",
+    )
+    lab.new_ad_user("room1", ProxyAddresses=["SMTP:room1-ad@lab.example"])
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example")["on_premises_sync_enabled"] is True
+    assert len(lab.world()["cloud"]["users"]) == 1
+
+
+def test_soft_match_blocked_leaves_a_duplicate_value_error(lab: Harness) -> None:
+    """§3: BlockSoftMatch stops the soft match; the new object would need the address another object holds:
+    AttributeValueMustBeUnique (closest text: the "Unable to update this object because ..." family, §7b
+    item 13)."""
+    lab.new_mailbox("room1")
+    with lab.edit() as world:
+        world["cloud"]["features"]["block_soft_match"] = True
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    (error,) = lab.export_errors()
+    assert error["error_type"] == "AttributeValueMustBeUnique"
+    assert error["error_literal"].startswith(
+        "Unable to update this object because the following attributes associated with this object have "
+        "values that may already be associated with another object in your local directory services: "
+        "[ProxyAddresses SMTP:room1@lab.example"
+    )
+    assert len(lab.world()["cloud"]["users"]) == 1
+
+
+def test_soft_match_refused_when_the_cloud_object_has_an_immutable_id(lab: Harness) -> None:
+    """§3: soft match only works if the cloud object has no immutableId; otherwise InvalidSoftMatch (detail
+    verbatim incl. double spaces, terenceluk blog, §7b item 13)."""
+    mailbox = lab.new_mailbox("room1")
+    lab.run(
+        "graph/set-user",
+        {
+            "UserId": mailbox["external_directory_object_id"],
+            "OnPremisesImmutableId": immutable_id(str(uuid.uuid4())),
+        },
+        pool="graph",
+    )
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    (error,) = lab.export_errors()
+    assert error["error_type"] == "InvalidSoftMatch"
+    assert (
+        ";].  Correct or remove the duplicate values in your local directory.  Please refer to"
+        in (error["error_literal"])
+    )
+
+
+def test_admin_role_blocks_the_match(lab: Harness) -> None:
+    """§3: Entra ID won't match on-premises users with cloud users that hold an admin role ("Existing Admin
+    Role Conflict"; closest text from tshoot-connect-sync-errors.md, §7b item 13)."""
+    lab.new_mailbox("room1")
+    with lab.edit() as world:
+        world["cloud"]["users"][0]["directory_roles"] = ["Exchange Administrator"]
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    (error,) = lab.export_errors()
+    assert error["error_type"] == "ExistingAdminRoleConflict"
+    assert "isn't allowed to soft match a user object from on-premises AD" in error["error_literal"]
+
+
+def test_proxy_addresses_flow_only_with_mail_nickname(lab: Harness) -> None:
+    """§3 (Microsoft Japan support blog): Connect flows Exchange attributes only for users whose mailNickname
+    is set; the seed's account had proxyAddresses but no mailNickname."""
+    lab.new_ad_user("room1", MailNickname=None)
+    lab.sync_cycle()
+    cloud = lab.cloud_user("room1@lab.example")
+    assert cloud is not None and cloud["proxy_addresses"] == []
+
+
+def test_staging_ou_is_out_of_scope_until_moved(lab: Harness) -> None:
+    """DESIGN.md `staging-ou` hold: an account in an OU outside sync scope does not sync; moved into scope,
+    it does (OU filtering)."""
+    user = lab.new_ad_user("room1", ou=LAB_DEFAULTS.staging_ou)
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example") is None
+    lab.run(
+        "ad/move-user",
+        {
+            "Identity": user["object_guid"],
+            "TargetPath": LAB_DEFAULTS.resource_ou,
+            "Server": LAB_DEFAULTS.domain_controller,
+        },
+        pool="ad",
+    )
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example") is not None
+
+
+def test_staging_mode_suppresses_exports(lab: Harness) -> None:
+    """§7b item 12 (how-to-connect-sync-feature-scheduler.md): staging mode is no error; it suppresses the
+    exports but still runs import and synchronization."""
+    with lab.edit() as world:
+        world["sync"]["settings"]["staging_mode"] = True
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example") is None
+    assert lab.world()["ad"]["users"][0]["consistency_guid"] is None  # no export to AD either
+    runs = lab.run("sync/get-run-results", pool="sync")["runs"]
+    assert runs and all(r["run_profile_name"] != "Export" for r in runs)
+    assert lab.run("sync/get-scheduler", pool="sync")["staging_mode_enabled"] is True
+
+
+def test_retired_connect_version_does_not_sync(lab: Harness) -> None:
+    """§1.3: below 2.5.79.0 "All synchronization services in Microsoft Entra Connect Sync will fail" after
+    2026-09-30; the AAD connector's runs report no-start-connection (a documented Result value, §2 item 4)."""
+    with lab.edit() as world:
+        world["sync"]["settings"]["connect_version"] = "2.4.18.0"
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    assert lab.cloud_user("room1@lab.example") is None
+    runs = lab.run("sync/get-run-results", pool="sync")["runs"]
+    assert {r["result"] for r in runs if r["connector_name"].endswith("- AAD")} == {"no-start-connection"}
+
+
+def test_remote_mailbox_gets_its_cloud_mailbox_when_it_syncs(lab: Harness) -> None:
+    """§5 (New-RemoteMailbox.md): the AD account is created on-prem, the mailbox in EXO by directory sync."""
+    lab.run("hybrid/connect", pool="hybrid")
+    lab.run(
+        "hybrid/new-remote-mailbox",
+        {
+            "Name": "Conf 9",
+            "Alias": "conf9",
+            "DisplayName": "Conf 9",
+            "PrimarySmtpAddress": "conf9@lab.example",
+            "UserPrincipalName": "conf9@lab.example",
+            "SamAccountName": "conf9",
+            "OnPremisesOrganizationalUnit": LAB_DEFAULTS.resource_ou,
+        },
+        pool="hybrid",
+        type="room",
+    )
+    assert lab.run("exo/find-mailbox", {"Identity": "conf9"}, pool="exo")["found"] is False
+    lab.sync_cycle()
+    mailbox = lab.run("exo/find-mailbox", {"Identity": "conf9"}, pool="exo")["mailbox"]
+    assert mailbox["recipient_type_details"] == "RoomMailbox"
+    assert mailbox["is_dir_synced"] is True
+    assert mailbox["external_directory_object_id"] == lab.cloud_user("conf9@lab.example")["id"]
+
+
+# --- leases ---------------------------------------------------------------------------------------------
+
+
+def _deadline(lab: Harness, seconds: float) -> str:
+    from datetime import timedelta
+
+    from pswrap.lab.world import iso, now
+
+    return iso(now(lab.world()) + timedelta(seconds=seconds))
+
+
+def test_overlapping_leases_record_once_and_the_last_restores(lab: Harness) -> None:
+    """DESIGN.md (workflows, `scheduler` hold): the state before the first lease is recorded once; leases
+    pause the scheduler; only the end of the last lease restores the recorded state."""
+    first = lab.run(
+        "sync/install-lease",
+        {"LeaseName": "pswrap-lease-a", "DeadlineUtc": _deadline(lab, 3600)},
+        pool="sync",
+    )
+    assert first["prior_sync_cycle_enabled"] is True and first["sync_cycle_enabled"] is False
+    second = lab.run(
+        "sync/install-lease",
+        {"LeaseName": "pswrap-lease-b", "DeadlineUtc": _deadline(lab, 3600)},
+        pool="sync",
+    )
+    assert second["prior_sync_cycle_enabled"] is True  # recorded before the first, not the paused state
+    assert [lease["name"] for lease in second["leases"]] == ["pswrap-lease-a", "pswrap-lease-b"]
+    assert lab.run("sync/list-leases", pool="sync") == second
+    removed = lab.run("sync/remove-lease", {"LeaseName": "pswrap-lease-a"}, pool="sync")
+    assert removed["restored"] is False and removed["sync_cycle_enabled"] is False
+    last = lab.run("sync/remove-lease", {"LeaseName": "pswrap-lease-b"}, pool="sync")
+    assert last["restored"] is True and last["sync_cycle_enabled"] is True
+    assert last["leases"] == [] and last["prior_sync_cycle_enabled"] is None
+    assert lab.run("sync/remove-lease", {"LeaseName": "pswrap-lease-b"}, pool="sync")["restored"] is False
+
+
+def test_leases_restore_a_paused_prior_state(lab: Harness) -> None:
+    """The recorded state is restored as it was: a scheduler paused before the first lease stays paused."""
+    lab.run("sync/set-scheduler", {"SyncCycleEnabled": False}, pool="sync")
+    lab.run("sync/install-lease", {"LeaseName": "a", "DeadlineUtc": _deadline(lab, 60)}, pool="sync")
+    done = lab.run("sync/remove-lease", {"LeaseName": "a"}, pool="sync")
+    assert done["restored"] is True and done["sync_cycle_enabled"] is False
+
+
+def test_lease_fires_at_its_deadline_on_the_lab_clock(lab: Harness) -> None:
+    """DESIGN.md: the one-shot task restores the prior state at the deadline if pswrap never comes back;
+    an earlier lease firing does not restore while a later one remains."""
+    lab.run("sync/install-lease", {"LeaseName": "short", "DeadlineUtc": _deadline(lab, 60)}, pool="sync")
+    lab.run("sync/install-lease", {"LeaseName": "long", "DeadlineUtc": _deadline(lab, 600)}, pool="sync")
+    lab.advance(61)
+    state = lab.run("sync/list-leases", pool="sync")
+    assert [lease["name"] for lease in state["leases"]] == ["long"]
+    assert state["sync_cycle_enabled"] is False
+    lab.advance(540)
+    state = lab.run("sync/list-leases", pool="sync")
+    assert state["leases"] == [] and state["sync_cycle_enabled"] is True
