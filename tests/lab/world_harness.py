@@ -141,8 +141,5 @@ class Harness:
 def step_faults(*specs: str) -> Iterator[faults.FaultSet]:
     """Make these fault specs active for handlers run in this block (as a lab does per pipeline)."""
     fault_set = faults.FaultSet(list(specs), seed="7")
-    faults.use(fault_set)
-    try:
+    with faults.applied(fault_set):
         yield fault_set
-    finally:
-        faults.use(None)
