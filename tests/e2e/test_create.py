@@ -1,0 +1,308 @@
+"""`pswrap mailbox create` end to end against the lab: every type x valid profile/hold/match, both
+anchor attributes, dry-run, convergence with and without the journal, legacy and local refusals."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Ran, by
+
+RESOURCE_OU = "OU=Resources,DC=lab,DC=example"
+STAGING_OU = "OU=Staging,DC=lab,DC=example"
+
+MODERN = [
+    ("anchor", None),
+    ("staging-ou", None),
+    ("scheduler", None),
+    ("none", "soft"),
+]
+
+
+def b64_guid(guid: str) -> str:
+    return base64.b64encode(uuid.UUID(guid).bytes_le).decode()
+
+
+def assert_linked(w: dict[str, Any], alias: str, sam: str, out: dict[str, Any], rtype: str) -> None:
+    """One AD account, one mailbox of the type, one cloud user synced with the reported anchor."""
+    ad = by(w["ad"]["users"], "sam_account_name", sam)
+    assert len(ad) == 1
+    assert ad[0]["distinguished_name"].endswith("," + RESOURCE_OU)
+    assert ad[0]["mail_nickname"] == alias
+    assert ad[0]["proxy_addresses"][0] == f"SMTP:{alias}@lab.example"
+    mailboxes = by(w["exo"]["mailboxes"], "alias", alias)
+    assert len(mailboxes) == 1
+    assert mailboxes[0]["recipient_type_details"] == rtype
+    cloud = [u for u in w["cloud"]["users"] if u["id"] == mailboxes[0]["external_directory_object_id"]]
+    assert len(cloud) == 1
+    assert cloud[0]["on_premises_sync_enabled"] is True
+    assert cloud[0]["on_premises_immutable_id"] == out["immutable_id"]
+    assert len(by(w["cloud"]["users"], "user_principal_name", f"{alias}@lab.example")) == 1
+    assert out["status"] == "completed"
+    assert out["ad_user"]["object_guid"] == ad[0]["object_guid"]
+    assert out["ad_user"]["distinguished_name"] == ad[0]["distinguished_name"]
+    assert out["mailbox"] == {
+        "alias": alias,
+        "primary_smtp_address": f"{alias}@lab.example",
+        "recipient_type_details": rtype,
+    }
+    assert out["cloud_user"]["on_premises_sync_enabled"] is True
+    assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]
+    assert out["drift"] == []
+    assert w["sync"]["scheduler"]["sync_cycle_enabled"] is True
+    assert w["sync"]["leases"] == []
+
+
+RTYPE = {"room": "RoomMailbox", "equipment": "EquipmentMailbox", "shared": "SharedMailbox"}
+
+
+@pytest.mark.parametrize("mtype", ["room", "equipment", "shared"])
+@pytest.mark.parametrize(("hold", "match"), MODERN)
+def test_modern_creates_a_linked_mailbox(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], mtype: str, hold: str, match: str | None
+) -> None:
+    alias = f"{mtype[:2]}{hold[:3]}"
+    args = ["mailbox", "create", f"Res {alias}", "--alias", alias, "--type", mtype, "--hold", hold]
+    if match:
+        args += ["--match", match]
+    ran = cli(*args, "--output", "json")
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    assert out["changed"] is True
+    w = world()
+    assert_linked(w, alias, alias, out, RTYPE[mtype])
+    ad = by(w["ad"]["users"], "sam_account_name", alias)[0]
+    if hold == "anchor":
+        # Born with the anchor: mS-DS-ConsistencyGuid is a new GUID, not the objectGUID.
+        assert ad["consistency_guid"] != ad["object_guid"]
+        assert out["immutable_id"] == b64_guid(ad["consistency_guid"])
+    else:
+        # Connect wrote the objectGUID into mS-DS-ConsistencyGuid at the first sync (domain.md §3).
+        assert out["immutable_id"] == b64_guid(ad["object_guid"])
+
+
+@pytest.mark.parametrize("mtype", ["room", "equipment", "shared"])
+def test_hybrid_tools_creates_a_remote_mailbox_and_sync_creates_the_cloud_one(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], mtype: str
+) -> None:
+    alias = f"hy{mtype[:2]}"
+    ran = cli(
+        "mailbox",
+        "create",
+        f"Res {alias}",
+        "--alias",
+        alias,
+        "--type",
+        mtype,
+        "--profile",
+        "hybrid-tools",
+        "--output",
+        "json",
+    )
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    w = world()
+    ad = by(w["ad"]["users"], "sam_account_name", alias)
+    assert len(ad) == 1 and ad[0]["remote_mailbox"]
+    assert out["status"] == "completed" and out["changed"] is True
+    assert out["immutable_id"] == b64_guid(ad[0]["object_guid"])
+    assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]
+    assert out["mailbox"]["recipient_type_details"] == RTYPE[mtype]
+    assert out["drift"] == []
+    again = cli(
+        "mailbox",
+        "create",
+        f"Res {alias}",
+        "--alias",
+        alias,
+        "--type",
+        mtype,
+        "--profile",
+        "hybrid-tools",
+        "--output",
+        "json",
+    )
+    assert again.code == 0, again.err
+    assert again.json()["changed"] is False
+    assert len(by(world()["ad"]["users"], "sam_account_name", alias)) == 1
+
+
+def test_objectguid_anchor_defaults_to_staging_ou_and_refuses_the_anchor_hold(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
+) -> None:
+    lab_set("sync.settings.anchor_attribute=objectGUID")
+    refused = cli("mailbox", "create", "Room G", "--alias", "roomg", "--hold", "anchor")
+    assert refused.code == 2
+    assert "objectGUID" in refused.err and "staging-ou" in refused.err
+    assert by(world()["ad"]["users"], "sam_account_name", "roomg") == []
+    ran = cli("mailbox", "create", "Room G", "--alias", "roomg", "--output", "json")
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    w = world()
+    assert_linked(w, "roomg", "roomg", out, "RoomMailbox")
+    ad = by(w["ad"]["users"], "sam_account_name", "roomg")[0]
+    assert out["immutable_id"] == b64_guid(ad["object_guid"])
+    steps = cli("ops", "show", out["operation"], "--output", "json").json()["steps"]
+    assert "ad/move-user" in [s["step_id"] for s in steps]  # the staging-ou hold was the default
+
+
+@pytest.mark.parametrize("hold", ["staging-ou", "scheduler"])
+def test_objectguid_anchor_with_other_holds(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None], hold: str
+) -> None:
+    lab_set("sync.settings.anchor_attribute=objectGUID")
+    ran = cli("mailbox", "create", "Room H", "--alias", "roomh", "--hold", hold, "--output", "json")
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    w = world()
+    assert_linked(w, "roomh", "roomh", out, "RoomMailbox")
+    assert out["immutable_id"] == b64_guid(
+        by(w["ad"]["users"], "sam_account_name", "roomh")[0]["object_guid"]
+    )
+
+
+def _stable(w: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in w.items() if k not in ("stats",)}
+
+
+@pytest.mark.parametrize("hold", ["anchor", "staging-ou", "scheduler"])
+def test_dry_run_prints_every_script_and_changes_nothing(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], hold: str
+) -> None:
+    before = _stable(world())
+    ran = cli(
+        "mailbox",
+        "create",
+        "Meeting Room 1",
+        "--alias",
+        "room1",
+        "--capacity",
+        "8",
+        "--hold",
+        hold,
+        "--dry-run",
+    )
+    assert ran.code == 0, ran.err
+    assert _stable(world()) == before
+    text = ran.out
+    for step in ("exo/new-mailbox", "graph/set-user", "ad/new-user", "sync/start-cycle"):
+        assert f"# pswrap-step: {step}" in text
+    assert "-ResourceCapacity 8" in text
+    assert "Dry run: nothing was changed." in text
+    if hold == "scheduler":
+        assert "# pswrap-step: sync/install-lease" in text and "# pswrap-step: sync/remove-lease" in text
+    if hold == "staging-ou":
+        assert "# pswrap-step: ad/move-user" in text and "OU=Staging,DC=lab,DC=example" in text
+    js = cli(
+        "mailbox",
+        "create",
+        "Meeting Room 1",
+        "--alias",
+        "room1",
+        "--hold",
+        hold,
+        "--dry-run",
+        "--output",
+        "json",
+    )
+    plan = js.json()
+    assert plan["status"] == "planned" and plan["changed"] is False and plan["hold"] == hold
+    new_user = next(s for s in plan["steps"] if s["step"] == "ad/new-user")
+    assert new_user["parameters"]["ProxyAddresses"] == [
+        "SMTP:room1@lab.example",
+        "smtp:room1@labtenant.onmicrosoft.com",
+    ]
+    assert new_user["parameters"]["MailNickname"] == "room1"
+    assert _stable(world()) == before
+    assert cli("ops", "list", "--output", "json").json() == []  # a dry run is not an operation
+
+
+def test_rerun_converges_with_and_without_the_journal(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], env: dict[str, str]
+) -> None:
+    import pathlib
+
+    args = ("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--output", "json")
+    first = cli(*args)
+    assert first.code == 0, first.err
+    before = _stable(world())
+    again = cli(*args)
+    assert again.code == 0, again.err
+    assert again.json()["changed"] is False and again.json()["status"] == "completed"
+    assert again.json()["immutable_id"] == first.json()["immutable_id"]
+    pathlib.Path(env["PSWRAP_STATE_DIR"], "journal.sqlite3").unlink()
+    other_machine = cli(*args)
+    assert other_machine.code == 0, other_machine.err
+    out = other_machine.json()
+    assert out["changed"] is False and out["immutable_id"] == first.json()["immutable_id"]
+    after = _stable(world())
+    for path in (("ad", "users"), ("cloud", "users"), ("exo", "mailboxes")):
+        assert after[path[0]][path[1]] == before[path[0]][path[1]]
+
+
+def test_legacy_renders_the_seed_runbook_and_refuses_to_run(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    before = _stable(world())
+    ran = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--profile", "legacy", "--dry-run")
+    assert ran.code == 0, ran.err
+    for cmdlet in (
+        "Stop-Service",
+        "New-ADUser",
+        "New-Mailbox",
+        "Set-MsolUserPrincipalName",
+        "Start-OnlineCoexistenceSync",
+    ):
+        assert cmdlet in ran.out
+    refused = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--profile", "legacy")
+    assert refused.code == 2
+    assert "legacy/stop-dirsync" in refused.err and "sync/install-lease" in refused.err
+    assert "2025-05-30" in refused.err  # MSOnline's retirement
+    assert _stable(world()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--alias", "averyveryverylongalias1"], "--sam"),
+        (["--alias", "room1", "--sam", "bad[sam]"], "--sam"),
+        (["--alias", "room1", "--type", "shared", "--capacity", "4"], "rooms only"),
+        (["--alias", "room1", "--hold", "none"], "race"),
+        (["--alias", "room1", "--match", "soft", "--hold", "anchor"], "soft"),
+        (["--alias", "room1", "--profile", "hybrid-tools", "--hold", "anchor"], "hybrid-tools"),
+        (["--alias", "room 1"], "alias"),
+        (["--alias", "room1", "--email", "not-an-address"], "--email"),
+    ],
+)
+def test_invalid_input_is_refused_before_anything_remote(
+    cli: Callable[..., Ran], env: dict[str, str], args: list[str], needle: str
+) -> None:
+    import pathlib
+
+    ran = cli("mailbox", "create", "Room", *args)
+    assert ran.code == 2
+    assert needle in ran.err
+    assert not pathlib.Path(env["PSWRAP_LAB_STATE"]).exists()  # the lab never started
+
+
+def test_long_alias_works_with_sam(cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]) -> None:
+    ran = cli(
+        "mailbox",
+        "create",
+        "Board room",
+        "--alias",
+        "boardroom.third.floor",
+        "--sam",
+        "boardroom3",
+        "--output",
+        "json",
+    )
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    assert out["ad_user"]["sam_account_name"] == "boardroom3"
+    assert out["ad_user"]["user_principal_name"] == "boardroom.third.floor@lab.example"
+    assert out["status"] == "completed"
