@@ -1,7 +1,7 @@
 # pswrap-step: ad/get-ous
 param(
-    [string[]]$Identity
-    , [string]$Server
+    [string]$Server
+    , [string[]]$Identity
     , [string]$CredentialUser
     , [securestring]$CredentialPassword
 )
