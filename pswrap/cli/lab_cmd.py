@@ -136,9 +136,14 @@ def show(state: Path | None = _state_option()) -> None:
     from pswrap.errors import ConfigError
     from pswrap.lab.store import Store
 
+    from pswrap.lab.sync_engine import catch_up
+
     path = _state(state)
     try:
-        world = Store(path).read()
+        # The world as of the lab's clock: cycles that ended finish, due leases fire (issue #4; the lab's
+        # time is lazy, so catching up is written back like any handler's, under the store's lock).
+        with Store(path).transaction() as world:
+            catch_up(world)
     except (ValueError, OSError) as exc:
         raise ConfigError(f"cannot read the lab's world from {path}: {exc}",
                           hint="run `pswrap lab reset` to start from a fresh world") from None
