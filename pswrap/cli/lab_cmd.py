@@ -135,7 +135,6 @@ def show(state: Path | None = _state_option()) -> None:
     """Print the world as JSON (with stats.requests: HTTP requests by WSMan action). Safe while serving."""
     from pswrap.errors import ConfigError
     from pswrap.lab.store import Store
-
     from pswrap.lab.sync_engine import catch_up
 
     path = _state(state)
