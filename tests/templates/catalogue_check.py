@@ -349,8 +349,13 @@ def check_script(
     catalogue: dict[str, dict[str, Any]] | None = None,
     *,
     may_prompt: Iterable[str] = (),
+    platform: str | None = None,
 ) -> list[Problem]:
     """Every problem the catalogue check finds in one rendered script (empty list: it passes).
+
+    `platform`: where the Exchange cmdlets run ("Exchange Online", "Exchange Server 2019"); the Exchange
+    docs list per cmdlet and per parameter where each applies (`applicable`), and a script must use only
+    what applies where it runs (e.g. New-Mailbox -UserPrincipalName is on-premises only).
 
     `may_prompt`: cmdlets allowed to leave a mandatory parameter for PowerShell to prompt for (only the
     legacy `Get-Credential`, which the seed calls bare; the catalogue notes that it prompts).
@@ -370,6 +375,8 @@ def check_script(
             problems.append(Problem(use.line, use.name, "not in the cmdlet catalogue"))
             continue
         cmdlet = _cmdlet(entry)
+        if platform is not None and entry.get("applicable") and platform not in entry["applicable"]:
+            problems.append(Problem(use.line, use.name, f"does not apply to {platform}"))
         used: set[str] = set()
         has_error_action_stop = False
         positional = use.positional
@@ -407,6 +414,12 @@ def check_script(
                     problems.append(
                         Problem(use.line, use.name, f"has no parameter {hkey} (splatted from @{splat})")
                     )
+        if platform is not None:
+            details = entry.get("parameter_details") or {}
+            for name in sorted(used):
+                applicable = (details.get(name) or {}).get("applicable")
+                if applicable and platform not in applicable:
+                    problems.append(Problem(use.line, use.name, f"-{name} does not apply to {platform}"))
         ok, detail = _fits(cmdlet, used, positional, use.piped)
         if not ok and key in prompting:
             ok = _fits_when_prompted(cmdlet, used, positional)

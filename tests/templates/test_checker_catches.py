@@ -55,6 +55,19 @@ def test_a_wrong_script_is_caught(script: str, expected: str) -> None:
     assert any(expected in m for m in messages), messages
 
 
+def test_a_parameter_that_does_not_apply_where_the_script_runs_is_caught() -> None:
+    # domain.md section 4: in the Room set, -UserPrincipalName is on-premises only.
+    script = "New-Mailbox -Name $n -Room -UserPrincipalName $u -ErrorAction Stop\n"
+    assert check_script(script, platform="Exchange Server 2019") == []
+    problems = [str(p) for p in check_script(script, platform="Exchange Online")]
+    assert any("-UserPrincipalName does not apply to Exchange Online" in p for p in problems), problems
+    on_prem_only = "$m = Get-RemoteMailbox -Identity $i -ErrorAction Stop\n"
+    assert any(
+        "does not apply to Exchange Online" in str(p)
+        for p in check_script(on_prem_only, platform="Exchange Online")
+    )
+
+
 def test_functions_defined_in_the_script_are_not_cmdlets() -> None:
     script = "function Write-PswrapResult {\n    param($Result)\n}\nWrite-PswrapResult $x\n"
     assert _messages(script) == []

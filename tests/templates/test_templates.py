@@ -21,6 +21,13 @@ from tests.templates.variants import Variant, refusal, variants
 
 STEP_IDS = [s.id for s in all_steps()]
 
+# Where each area's Exchange cmdlets run: Exchange Online, or the Exchange 2019 CU12+ management tools.
+PLATFORM = {
+    "exo": "Exchange Online",
+    "hybrid": "Exchange Server 2019",
+    "legacy/new-mailbox": "Exchange Online",
+}
+
 PS_TYPES = {
     "string": "string",
     "string[]": "string[]",
@@ -76,7 +83,9 @@ def test_every_variant_passes_the_catalogue_check(step_id: str) -> None:
     may_prompt = ["Get-Credential"] if step.is_legacy else []
     failures = []
     for variant, script in _rendered(step_id):
-        for problem in check_script(script.text, may_prompt=may_prompt):
+        for problem in check_script(
+            script.text, may_prompt=may_prompt, platform=PLATFORM.get(step.id, PLATFORM.get(step.area))
+        ):
             failures.append(f"{variant.label}: {problem}")
     assert not failures, "\n".join(failures)
 

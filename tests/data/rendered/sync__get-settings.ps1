@@ -79,23 +79,32 @@ Import-Module ADSync -ErrorAction Stop
 $settings = Get-ADSyncGlobalSettings -ErrorAction Stop
 $anchorAttribute = $null
 $connectVersion = $null
+$stagingSetting = $null
 foreach ($setting in (ConvertTo-PswrapList (Get-PswrapProperty $settings 'Parameters'))) {
     $settingName = [string](Get-PswrapProperty $setting 'Name')
     if ($settingName -eq 'Microsoft.SynchronizationOption.AnchorAttribute') {
         $anchorAttribute = [string](Get-PswrapProperty $setting 'Value')
     } elseif ($settingName -eq 'Microsoft.Synchronize.ServerConfigurationVersion') {
         $connectVersion = [string](Get-PswrapProperty $setting 'Value')
+    } elseif ($settingName -eq 'Microsoft.Synchronize.StagingMode') {
+        $stagingSetting = [string](Get-PswrapProperty $setting 'Value')
     }
 }
 if ([string]::IsNullOrEmpty($anchorAttribute)) {
     throw 'Get-ADSyncGlobalSettings has no Microsoft.SynchronizationOption.AnchorAttribute parameter; pswrap cannot tell which attribute is the sourceAnchor. Check the Entra Connect Sync installation on this server.'
 }
 
-# Staging mode as the scheduler reports it (StagingModeEnabled, a documented Get-ADSyncScheduler field).
-$scheduler = Get-ADSyncScheduler -ErrorAction Stop
+# Staging mode from the settings' Microsoft.Synchronize.StagingMode when present, else as the scheduler
+# reports it (StagingModeEnabled, a documented Get-ADSyncScheduler field, domain.md section 2).
+if ([string]::IsNullOrEmpty($stagingSetting)) {
+    $scheduler = Get-ADSyncScheduler -ErrorAction Stop
+    $stagingMode = [bool](Get-PswrapProperty $scheduler 'StagingModeEnabled')
+} else {
+    $stagingMode = ($stagingSetting -eq 'True')
+}
 
 Write-PswrapResult ([ordered]@{
     anchor_attribute = $anchorAttribute
-    staging_mode = [bool](Get-PswrapProperty $scheduler 'StagingModeEnabled')
+    staging_mode = $stagingMode
     connect_version = $connectVersion
 })
