@@ -115,6 +115,24 @@ class Pools:
         p.last_used = time.monotonic()
         return p
 
+    def reset_transport(self, need: Need) -> None:
+        """After a dropped connection or a 5xx: authenticate again on a new connection, same shell.
+
+        NTLM/Kerberos message encryption belongs to one TCP connection; pypsrp would otherwise wrap the
+        next message with the old context on a new connection, which the server rejects (HTTP 400).
+        """
+        p = self._pools.get(need)
+        transport = getattr(p.wsman, "transport", None) if p is not None else None
+        if transport is None:
+            return
+        transport.encryption = None
+        if transport.session is not None:
+            try:
+                transport.session.close()
+            except Exception:
+                log.debug("closing the HTTP session of the %s pool failed", need, exc_info=True)
+            transport.session = None
+
     def discard(self, need: Need) -> None:
         """Forget a pool whose shell is gone; the next `get` opens a new one (and it is reconnected)."""
         p = self._pools.get(need)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from pswrap.errors import ConfigError, NotConnected, PswrapError, Refused
+from pswrap.errors import ConfigError, NotConnected, PswrapError, Refused, TransportError
 from pswrap.remote import embedded_lab
 from pswrap.remote.invoke import Context, run_script
 from pswrap.remote.pools import Pool, Pools
@@ -238,9 +238,14 @@ class Session:
                             "the %s pool's shell is gone; reopening it once and reconnecting", step.needs
                         )
                         continue
+                elif isinstance(ns.error, TransportError):
+                    self._pools.reset_transport(step.needs)
                 raise
             except ShellGone:
                 self._pools.discard(step.needs)  # died while the step ran; a retry (if allowed) reopens
+                raise
+            except TransportError:
+                self._pools.reset_transport(step.needs)
                 raise
             except NotConnected:
                 if pool is not None:
