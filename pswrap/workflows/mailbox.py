@@ -177,6 +177,16 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
             hint="give another --sam, or link that account explicitly with `pswrap mailbox link "
             f"{resolved.alias} --ad-user {resolved.sam}`",
         )
+    cloud = facts.cloud_user
+    anchor = facts.ad_anchor()
+    others = [u for u in facts.anchor_holders if cloud is None or u.id != cloud.id]
+    if others and facts.ad_user is not None:
+        o = others[0]
+        raise Conflict(
+            f"the AD account {facts.ad_user.sam_account_name} is already linked to another cloud user: "
+            f"{o.user_principal_name} (id {o.id}) carries its anchor {anchor}",
+            hint="link that cloud user's mailbox instead, or clear its ImmutableId if the link is wrong",
+        )
     if facts.upn_holder is not None:
         u = facts.upn_holder
         raise Conflict(
@@ -189,16 +199,6 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
         raise Conflict(
             f"the UPN {resolved.upn} is held in Entra ID by another cloud user (id {c.id})",
             hint="give another --upn, or remove that cloud user's UPN first",
-        )
-    cloud = facts.cloud_user
-    anchor = facts.ad_anchor()
-    others = [u for u in facts.anchor_holders if cloud is None or u.id != cloud.id]
-    if others and facts.ad_user is not None:
-        o = others[0]
-        raise Conflict(
-            f"the AD account {facts.ad_user.sam_account_name} is already linked to another cloud user: "
-            f"{o.user_principal_name} (id {o.id}) carries its anchor {anchor}",
-            hint="link that cloud user's mailbox instead, or clear its ImmutableId if the link is wrong",
         )
     if cloud is not None and cloud.on_premises_immutable_id:
         if anchor is not None and cloud.on_premises_immutable_id != anchor:

@@ -1,0 +1,152 @@
+"""What pswrap refuses (exit 6) and why: conflicts named with where they are, blocked matches, a
+role-holding cloud user, and an export error reported as the failure it is rather than waited out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.e2e.conftest import Ran, Spawned, by, journal_step_done
+
+RESOURCE_OU = "OU=Resources,DC=lab,DC=example"
+
+
+def new_cloud_mailbox(
+    cli: Callable[..., Ran], alias: str, mtype: str = "room", smtp: str | None = None
+) -> None:
+    ran = cli(
+        "run", "exo/new-mailbox", "--var", f"type={mtype}",
+        "--param", f"Name={alias}", "--param", f"Alias={alias}", "--param", f"DisplayName={alias}",
+        "--param", f"PrimarySmtpAddress={smtp or alias + '@lab.example'}",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+
+
+def new_ad_user(cli: Callable[..., Ran], sam: str, nickname: str, ou: str = RESOURCE_OU) -> None:
+    ran = cli(
+        "run", "ad/new-user",
+        "--param", f"Name={nickname}", "--param", f"Path={ou}", "--param", f"SamAccountName={sam}",
+        "--param", f"UserPrincipalName={nickname}@lab.example", "--param", f"DisplayName={nickname}",
+        "--param", f"EmailAddress={nickname}@lab.example",
+        "--param", f"ProxyAddresses=SMTP:{nickname}@lab.example", "--param", f"MailNickname={nickname}",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+
+
+def objects(w: dict[str, Any]) -> tuple[Any, ...]:
+    return (w["ad"]["users"], w["cloud"]["users"], w["exo"]["mailboxes"])
+
+
+def test_alias_held_by_another_recipient(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    new_cloud_mailbox(cli, "room1", "equipment", "projector@lab.example")
+    before = objects(world())
+    ran = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--output", "json")
+    assert ran.code == 6
+    out = ran.json()
+    assert out["status"] == "failed" and out["changed"] is False
+    assert (
+        "EquipmentMailbox" in out["error"]["message"] and "projector@lab.example" in out["error"]["message"]
+    )
+    assert objects(world()) == before
+
+
+def test_smtp_address_held_by_another_recipient(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    new_cloud_mailbox(cli, "frontdesk", "shared", "room3@lab.example")
+    before = objects(world())
+    ran = cli("mailbox", "create", "Room 3", "--alias", "room3")
+    assert ran.code == 6
+    assert "the address room3@lab.example" in ran.err and "SharedMailbox frontdesk" in ran.err
+    assert objects(world()) == before
+
+
+def test_sam_held_by_another_account(cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]) -> None:
+    new_ad_user(cli, "room2", "alice")
+    before = objects(world())
+    ran = cli("mailbox", "create", "Room 2", "--alias", "room2")
+    assert ran.code == 6
+    assert "sAMAccountName room2" in ran.err and "CN=alice,OU=Resources,DC=lab,DC=example" in ran.err
+    assert objects(world()) == before
+
+
+def test_account_already_linked_to_another_cloud_object(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    assert cli("mailbox", "create", "Room 4", "--alias", "room4").code == 0
+    new_cloud_mailbox(cli, "lonely")
+    before = objects(world())
+    ran = cli("mailbox", "link", "lonely", "--ad-user", "room4", "--output", "json")
+    assert ran.code == 6
+    message = ran.json()["error"]["message"]
+    assert "already linked to another cloud user" in message and "room4@lab.example" in message
+    assert objects(world()) == before
+
+
+def test_blocked_soft_match_is_refused_before_any_change(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
+) -> None:
+    lab_set("cloud.features.block_soft_match=true")
+    before = objects(world())
+    ran = cli("mailbox", "create", "Room 5", "--alias", "room5", "--match", "soft")
+    assert ran.code == 6
+    assert "blocks soft match" in ran.err and "--match hard" in ran.err
+    assert objects(world()) == before
+    assert world()["cloud"]["features"]["block_soft_match"] is True  # never changed by pswrap
+
+
+def test_blocked_hard_match_is_refused_before_any_change(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
+) -> None:
+    lab_set("cloud.features.block_hard_match_takeover=true")
+    before = objects(world())
+    for hold in ("anchor", "staging-ou", "scheduler"):
+        ran = cli("mailbox", "create", "Room 6", "--alias", "room6", "--hold", hold)
+        assert ran.code == 6
+        assert "BlockCloudObjectTakeoverThroughHardMatchEnabled" in ran.err
+        assert "hybrid-tools" in ran.err  # what the admin can do instead
+    assert objects(world()) == before
+    assert world()["cloud"]["features"]["block_hard_match_takeover"] is True
+    assert world()["sync"]["scheduler"]["sync_cycle_enabled"] is True
+
+
+def test_role_holding_cloud_user_is_refused(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
+) -> None:
+    new_cloud_mailbox(cli, "boss")
+    w = world()
+    mailbox = by(w["exo"]["mailboxes"], "alias", "boss")[0]
+    index = next(
+        i for i, u in enumerate(w["cloud"]["users"]) if u["id"] == mailbox["external_directory_object_id"]
+    )
+    lab_set(f'cloud.users.{index}.directory_roles=["Exchange Administrator"]')
+    before = objects(world())
+    ran = cli("mailbox", "link", "boss", "--create-ad-user")
+    assert ran.code == 6
+    assert "Exchange Administrator" in ran.err and "remove the role" in ran.err
+    assert objects(world()) == before
+
+
+def test_export_error_is_reported_not_waited_out(
+    spawn: Callable[..., Spawned], cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """The tenant starts blocking hard-match takeover after pswrap checked: the cycle's run results
+    carry InvalidHardMatch for our account (tshoot-connect-sync-errors.md), and pswrap reports that at
+    the end of the cycle (exit 6), long before --timeout."""
+    started = time.monotonic()
+    proc = spawn(
+        "mailbox", "create", "Room 7", "--alias", "room7", "--timeout", "120", "--output", "json",
+        extra={"PSWRAP_LAB_SYNC_SECONDS": "3"},
+    )  # fmt: skip
+    journal_step_done("sync/start-cycle")
+    assert cli("lab", "set", "cloud.features.block_hard_match_takeover=true").code == 0
+    ran = proc.finish()
+    assert ran.code == 6, ran.err
+    out = ran.json()
+    assert out["status"] == "failed"
+    assert "InvalidHardMatch" in out["error"]["message"]
+    assert "CN=Room 7,OU=Resources,DC=lab,DC=example" in out["error"]["message"]
+    assert time.monotonic() - started < 30
