@@ -58,16 +58,7 @@ class _PackageLoader(jinja2.BaseLoader):
 
 def _finalize(value: object) -> str:
     """Every `{{ }}` result becomes one PowerShell literal (a structural value cannot break out)."""
-    to_literal: Callable[[object], str] | None = getattr(literals, "to_literal", None)
-    if to_literal is not None:
-        return to_literal(value)
-    if isinstance(value, bool):
-        return "$true" if value else "$false"
-    if value is None:
-        return "$null"
-    if isinstance(value, int):
-        return str(value)
-    return literals.quote_string(str(value))
+    return literals.to_literal(value)
 
 
 def _fail(message: str) -> NoReturn:

@@ -273,3 +273,15 @@ def test_legacy_steps_render_with_what_replaced_them() -> None:
     assert lines[1].startswith("# LEGACY, render only")
     assert "DirSync (MSOnlineSyncScheduler service) (retired 2021-04-01)" in lines[2]
     assert "Set-ADSyncScheduler -SyncCycleEnabled $false under a lease" in lines[3]
+
+
+def test_structural_lists_and_dicts_stay_single_literals() -> None:
+    listed = environment().from_string("{{ v }}").render(v=["a'b", "$(x)"])
+    assert listed.startswith("@(") and "'a''b'" in listed and "'$(x)'" in listed
+    table = environment().from_string("{{ v }}").render(v={"k": "it's"})
+    assert table.startswith("@{") and "'it''s'" in table
+
+
+def test_a_secret_can_never_be_rendered_as_text() -> None:
+    with pytest.raises(BadInput, match="refusing to write a secret"):
+        environment().from_string("$p = {{ v }}").render(v=Secret("hunter2"))
