@@ -1,0 +1,188 @@
+"""`pswrap run` and `pswrap targets` as an admin or a runbook engine calls them: output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pswrap.cli import app
+from pswrap.cli.app import run_app
+from tests.remote.conftest import LAB_PASSWORD
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run_app(app, list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(autouse=True)
+def restore_pswrap_logger() -> Iterator[None]:
+    logger = logging.getLogger("pswrap")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_run_on_the_embedded_lab_prints_json(capsys: Any) -> None:
+    code, out, err = run(capsys, "run", "sync/get-settings", "--output", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["anchor_attribute"] == "mS-DS-ConsistencyGuid" and doc["staging_mode"] is False
+    assert "no target configured; using the embedded lab" in err
+
+
+def test_run_with_params_and_text_output(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory())
+    code, out, err = run(capsys, "run", "exo/find-mailbox", "--param", "Identity=nobody", "--target", "labx")
+    assert code == 0, err
+    assert "found: False" in out.splitlines()
+    assert "embedded lab" not in err
+
+
+def test_run_with_choices(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory())
+    args = ["run", "exo/new-mailbox", "--var", "type=equipment", "-t", "labx", "-o", "json"]
+    args += ["--param", "Name=Cart", "--param", "Alias=cart", "--param", "DisplayName=Cart"]
+    args += ["--param", "PrimarySmtpAddress=cart@lab.example"]
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert json.loads(out)["recipient_type_details"] == "EquipmentMailbox"
+
+
+def test_run_hybrid_tools_profile(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory())
+    args = ["run", "hybrid/find-remote-mailbox", "--profile", "hybrid-tools", "--param", "Identity=none"]
+    code, out, err = run(capsys, *args, "-t", "labx")
+    assert code == 0, err
+    assert "found: False" in out
+
+
+def test_legacy_step_refused_exit_2(capsys: Any) -> None:
+    code, out, err = run(capsys, "run", "legacy/stop-dirsync")
+    assert code == 2 and out == ""
+    assert "never run" in err and "Set-ADSyncScheduler" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_step_exit_2(capsys: Any) -> None:
+    code, _, err = run(capsys, "run", "exo/no-such-step")
+    assert code == 2 and "unknown step" in err
+
+
+def test_bad_input_exit_2(capsys: Any) -> None:
+    code, _, err = run(capsys, "run", "exo/find-mailbox", "--param", "Nope=1")
+    assert code == 2 and "has no parameter 'Nope'" in err
+
+
+def test_bad_credentials_exit_3_short_message(
+    capsys: Any, lab_factory: Any, lab_target: Any, monkeypatch: Any
+) -> None:
+    lab_target(lab_factory())
+    monkeypatch.setenv("LAB_TEST_PASSWORD", "not-it")
+    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx")
+    assert code == 3 and out == ""
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= 2 and lines[0].startswith("pswrap: error:") and "refused the credentials" in err
+    assert lines[-1].startswith("hint:")
+    assert "Traceback" not in err and "not-it" not in err
+
+
+def test_connection_refused_exit_4_after_retries(
+    capsys: Any, lab_factory: Any, lab_target: Any, caplog: Any
+) -> None:
+    lab = lab_factory()
+    lab_target(lab)
+    lab.stop()  # nothing listens on that port any more
+    caplog.set_level(logging.INFO, logger="pswrap.remote")
+    code, _, err = run(capsys, "run", "sync/get-settings", "-t", "labx")
+    assert code == 4 and "connection" in err and "Traceback" not in err
+    assert len([r for r in caplog.records if r.getMessage().startswith("retrying sync/get-settings")]) == 3
+
+
+def test_remote_error_exit_5_and_debug_traceback(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory(faults=["fail:sync/get-settings=Injected for the test@1+"]))
+    code, _, err = run(capsys, "run", "sync/get-settings", "-t", "labx")
+    assert code == 5 and "Injected for the test (step sync/get-settings on labx)" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "--debug", "run", "sync/get-settings", "-t", "labx")
+    assert code == 5 and "Traceback" in err
+
+
+def test_verbose_shows_retries(capsys: Any, lab_factory: Any, lab_target: Any, caplog: Any) -> None:
+    lab_target(lab_factory(faults=["http500@1"]))
+    code, _, _ = run(capsys, "--verbose", "run", "sync/get-settings", "-t", "labx")
+    assert code == 0
+    retries = [r for r in caplog.records if r.getMessage().startswith("retrying sync/get-settings")]
+    assert len(retries) == 1 and retries[0].levelno == logging.INFO
+
+
+def test_config_error_exit_2_names_the_file(capsys: Any, config_file: Path) -> None:
+    config_file.write_text('[targets.x]\nhost = "h"\nport = "eighty"\n')
+    code, _, err = run(capsys, "run", "sync/get-settings", "-t", "x")
+    assert code == 2 and str(config_file) in err and "port" in err
+
+
+# --- targets -----------------------------------------------------------------------------------------
+
+CONFIG = """
+default_target = "corp"
+[targets.corp]
+host = "sync01.corp.example"
+username = "CORP\\\\svc"
+password_env = "CORP_PW"
+ad_credential_user = "CORP\\\\ad"
+ad_credential_password_keyring = "pswrap-ad"
+[targets.corp.hosts]
+exo = "mgmt01.corp.example"
+[targets.spare]
+host = "spare.corp.example"
+scheme = "http"
+auth = "ntlm"
+"""
+
+
+def test_targets_list(capsys: Any, config_file: Path) -> None:
+    config_file.write_text(CONFIG)
+    code, out, _ = run(capsys, "targets", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("* corp") and "https://sync01.corp.example:5986" in lines[0]
+    assert any(line.startswith("  spare") for line in lines) and any("lab" in line for line in lines)
+    code, out, _ = run(capsys, "targets", "list", "-o", "json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["corp"]["default"] is True and rows["lab"]["is_lab"] is True
+
+
+def test_targets_show_masks_secrets_and_names_sources(
+    capsys: Any, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file.write_text(CONFIG)
+    monkeypatch.setenv("CORP_PW", LAB_PASSWORD)
+    monkeypatch.setenv("PSWRAP_DOMAIN_CONTROLLER", "dc07.corp.example")
+    code, out, _ = run(capsys, "targets", "show", "corp")
+    assert code == 0
+    assert LAB_PASSWORD not in out
+    password = next(line for line in out.splitlines() if line.strip().startswith("password "))
+    assert "********" in password and "environment variable CORP_PW" in password
+    ad = next(line for line in out.splitlines() if line.strip().startswith("ad_credential_password"))
+    assert "********" in ad and "keyring entry 'pswrap-ad'" in ad
+    dc = next(line for line in out.splitlines() if line.strip().startswith("domain_controller"))
+    assert "dc07.corp.example" in dc and "env PSWRAP_DOMAIN_CONTROLLER" in dc
+    exo = next(line for line in out.splitlines() if line.strip().startswith("hosts.exo"))
+    assert "mgmt01.corp.example" in exo
+    code, out, _ = run(capsys, "targets", "show", "corp", "-o", "json")
+    doc = json.loads(out)
+    assert doc["settings"]["host"] == "sync01.corp.example" and doc["sources"]["host"].startswith("file ")
+    assert LAB_PASSWORD not in out
+
+
+def test_targets_show_unknown_exit_2(capsys: Any, config_file: Path) -> None:
+    config_file.write_text(CONFIG)
+    code, _, err = run(capsys, "targets", "show", "nope")
+    assert code == 2 and "no target named 'nope'" in err
