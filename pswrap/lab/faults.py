@@ -143,10 +143,15 @@ class FaultSet:
                     continue  # a bad spec in the world file must not stop the lab; `lab set` validates
         return faults
 
-    def take(self, kind: str, target: str | None = None) -> Fault | None:
-        """Count one matching request/call for every spec of `kind`; the first that fires, or None."""
+    def take(
+        self, kind: str, target: str | None = None, *, active: list[Fault] | None = None
+    ) -> Fault | None:
+        """Count one matching request/call for every spec of `kind`; the first that fires, or None.
+
+        `active` (from `active()`) saves re-reading the sources when one request checks several kinds.
+        """
         fired: Fault | None = None
-        for fault in self.active():
+        for fault in self.active() if active is None else active:
             if fault.kind != kind:
                 continue
             if fault.target is not None and target is not None and fault.target.lower() != target.lower():

@@ -8,11 +8,14 @@ lock, so a slow step never blocks a Receive or a stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +80,37 @@ def _category_info_type() -> Any:
     return _CATEGORY_INFO
 
 
+class _Workers:
+    """Threads for running handlers, reused: `Thread.start()` waits for the new thread to run, a GIL hand-off
+    that costs about a millisecond per pipeline under load. Never capped (a step may run for minutes and
+    must not hold up the next), just kept for reuse once idle."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        self._queue.put(job)
+        if spawn:
+            threading.Thread(target=self._loop, name="lab-pipeline", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            with contextlib.suppress(Exception):  # _execute catches everything; never lose a worker
+                job()
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
+
+
 @dataclass
 class PipelineRun:
     pipe: Any
@@ -122,6 +156,7 @@ class LabPool:
         )
 
         stream = StreamType.prompt_response if prompt_response else StreamType.default
+        to_start: list[PipelineRun] = []
         with self.cond:
             self.pool.receive_data(PSRPPayload(data, stream, pipeline_id))
             while True:
@@ -132,17 +167,14 @@ class LabPool:
                     run = self.runs.get(event.pipeline_id)
                     if run is not None and not run.started:
                         run.started = True
-                        threading.Thread(
-                            target=self._execute,
-                            args=(run,),
-                            name=f"lab-pipeline-{run.command_id}",
-                            daemon=True,
-                        ).start()
+                        to_start.append(run)
                 elif isinstance(event, GetAvailableRunspacesEvent):
                     self.pool.runspace_availability_response(event.ci, 1)
                 elif isinstance(event, (SetMaxRunspacesEvent, SetMinRunspacesEvent, ResetRunspaceStateEvent)):
                     self.pool.runspace_availability_response(event.ci, True)
             self._flush()
+        for run in to_start:  # outside the lock: the worker's first act is to take it
+            _WORKERS.submit(lambda run=run: self._execute(run))  # type: ignore[misc]
 
     def new_pipeline(self, command_id: str) -> uuid.UUID:
         """Create the server pipeline before its CreatePipeline fragment is fed (psrpcore requires it)."""
@@ -163,7 +195,9 @@ class LabPool:
         with self.cond:
             if run.stop_event.is_set() or self.gone:
                 return
-            run.pipe.start()
+            # Running is not announced: clients act on the final PipelineState only (wsman-notes.md), and
+            # every message costs both sides a (de)serialization.
+            run.pipe._change_state(PSInvocationState.Running, emit=False)
             call = decode_call(run.pipe.metadata)
             self._flush()
         try:

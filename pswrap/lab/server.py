@@ -22,7 +22,7 @@ from typing import Any
 
 from pswrap.lab import wsman
 from pswrap.lab.auth import ENCRYPTED_CONTENT_TYPE, AuthFailed, ConnectionAuth, Credentials
-from pswrap.lab.faults import FaultSet
+from pswrap.lab.faults import TRANSPORT_KINDS, FaultSet
 from pswrap.lab.psrp_host import LabPool, ShellGone
 from pswrap.lab.store import Store
 
@@ -252,6 +252,7 @@ def _guid(text: str) -> uuid.UUID:
 
 class _Handler(BaseHTTPRequestHandler):
     server: LabServer
+    _headers_buffer: list[bytes]  # http.server's pending header lines (set by send_response)
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -269,9 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        # Headers and body in one write: one send per reply, not two (each costs a thread switch).
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     def do_GET(self) -> None:
         self._send(405, b"", {"Allow": "POST"})
@@ -318,15 +319,18 @@ class _Handler(BaseHTTPRequestHandler):
         action = request.short_action
         server.store.count_request(action)
         try:
-            if server.faults.take("drop", action):
+            faults = server.faults
+            active = [f for f in faults.active() if f.kind in TRANSPORT_KINDS]
+            if active and faults.take("drop", action, active=active):
                 raise _Drop
-            slow = server.faults.take("slow", action)
-            if server.faults.take("http500", action):
+            slow = faults.take("slow", action, active=active) if active else None
+            if active and faults.take("http500", action, active=active):
                 raise wsman.WSManFault(
                     2147500037, "The lab injected an HTTP 500 (fault http500).", subcode="w:InternalError"
                 )
-            if request.shell_id and action != "Create" and server.faults.take("kill-pool", action):
-                server.kill(request.shell_id)
+            shell_request = bool(request.shell_id) and action != "Create"
+            if active and shell_request and faults.take("kill-pool", action, active=active):
+                server.kill(request.shell_id or "")
             reply = server.dispatch(request)
             if slow is not None:
                 time.sleep(slow.seconds)

@@ -9,6 +9,7 @@ Windows error code.
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -25,6 +26,8 @@ NS = {
     "wsmanfault": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
     "ps": "http://schemas.microsoft.com/powershell",
 }
+
+_random = random.Random()  # message ids need uniqueness, not secrecy (os.urandom per reply is slower)
 
 TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
@@ -201,7 +204,7 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
         f'xmlns:x="{NS["wst"]}" xmlns:rsp="{NS["rsp"]}" xml:lang="en-US">'
         "<s:Header>"
         f"<a:Action>{escape(action)}</a:Action>"
-        f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
+        f"<a:MessageID>uuid:{str(uuid.UUID(int=_random.getrandbits(128), version=4)).upper()}</a:MessageID>"
         "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
         f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>"
         "</s:Header>"
