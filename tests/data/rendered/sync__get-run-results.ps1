@@ -89,7 +89,9 @@ function Get-PswrapExportErrors {
         if ($syncErrors -is [System.Xml.XmlNode]) { $xmlText = $syncErrors.OuterXml }
         elseif ($syncErrors -is [string]) { $xmlText = $syncErrors }
         if (-not [string]::IsNullOrEmpty($xmlText) -and $xmlText.TrimStart().StartsWith('<')) {
-            $document = [xml]('<pswrap>' + $xmlText + '</pswrap>')
+            # Wrapped in one root (a step may hold several top-level elements), its declaration dropped.
+            $body = $xmlText -replace '<\?xml[^>]*\?>', ''
+            $document = [xml]('<pswrap>' + $body + '</pswrap>')
             foreach ($exportError in @($document.SelectNodes('//export-error'))) {
                 $exportErrors.Add([ordered]@{
                     dn = $exportError.GetAttribute('dn')
