@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,10 +60,13 @@ def _serve_bare_forever() -> None:
     server.serve_forever()
 
 
-def bare_post_seconds(runs: int, in_process: bool) -> float:
+@contextlib.contextmanager
+def bare_server(in_process: bool) -> Iterator[Callable[[], float]]:
+    """A plain http.server; yields a function timing one keep-alive POST round trip."""
     import requests
 
     proc = None
+    server = None
     if in_process:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Bare)
         server.daemon_threads = True
@@ -77,20 +80,24 @@ def bare_post_seconds(runs: int, in_process: bool) -> float:
         port = int(proc.stdout.readline())
     url = f"http://127.0.0.1:{port}/wsman"
     payload = b"<s:Envelope>" + b"x" * 1500 + b"</s:Envelope>"
-    times = []
-    with requests.Session() as session:
-        session.post(url, data=payload)
-        for _ in range(runs):
-            start = time.perf_counter()
-            session.post(url, data=payload, headers={"Content-Type": "application/soap+xml;charset=UTF-8"})
-            times.append(time.perf_counter() - start)
-    if proc is not None:
-        proc.terminate()
-        proc.wait(10)
-    else:
-        server.shutdown()
-        server.server_close()
-    return statistics.median(times)
+    headers = {"Content-Type": "application/soap+xml;charset=UTF-8"}
+    try:
+        with requests.Session() as session:
+            session.post(url, data=payload, headers=headers)
+
+            def post() -> float:
+                start = time.perf_counter()
+                session.post(url, data=payload, headers=headers)
+                return time.perf_counter() - start
+
+            yield post
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
 
 
 @contextlib.contextmanager
@@ -127,11 +134,12 @@ def lab_endpoint(auth: str, https: bool, in_process: bool) -> Iterator[tuple[str
 USER, PASSWORD = "bench", "Bench-pass1"
 
 
-def lab_seconds(runs: int, opens: int, auth: str, https: bool, in_process: bool) -> tuple[float, float]:
+def measure(runs: int, opens: int, auth: str, https: bool, in_process: bool) -> tuple[float, float, float]:
+    """Medians of (bare POST, invoke, pool open); bare and lab runs alternate so load hits both alike."""
     from pypsrp.powershell import PowerShell, RunspacePool
     from pypsrp.wsman import WSMan
 
-    with lab_endpoint(auth, https, in_process) as (host, port, ca):
+    with bare_server(in_process) as post, lab_endpoint(auth, https, in_process) as (host, port, ca):
         kwargs: dict[str, Any] = {
             "port": port, "username": USER, "password": PASSWORD, "auth": auth, "ssl": https,
         }
@@ -139,9 +147,11 @@ def lab_seconds(runs: int, opens: int, auth: str, https: bool, in_process: bool)
             kwargs["cert_validation"] = ca
         elif auth == "basic":
             kwargs["encryption"] = "never"
+        bare_times: list[float] = []
         open_times = []
         for _ in range(opens):
             with WSMan(host, **kwargs) as wsman:
+                bare_times.append(post())
                 start = time.perf_counter()
                 pool = RunspacePool(wsman)
                 pool.open()
@@ -150,6 +160,7 @@ def lab_seconds(runs: int, opens: int, auth: str, https: bool, in_process: bool)
         invoke_times = []
         with WSMan(host, **kwargs) as wsman, RunspacePool(wsman) as pool:
             for i in range(runs + 5):
+                bare_times.append(post())
                 ps = PowerShell(pool)
                 ps.add_script("# pswrap-step: lab/echo\n").add_parameters({"N": i})
                 start = time.perf_counter()
@@ -157,7 +168,7 @@ def lab_seconds(runs: int, opens: int, auth: str, https: bool, in_process: bool)
                 elapsed = time.perf_counter() - start
                 if i >= 5:  # warm-up
                     invoke_times.append(elapsed)
-    return statistics.median(invoke_times), statistics.median(open_times)
+    return statistics.median(bare_times), statistics.median(invoke_times), statistics.median(open_times)
 
 
 def main() -> int:
@@ -171,8 +182,7 @@ def main() -> int:
     args = parser.parse_args()
 
     in_process = args.server == "inprocess"
-    bare = bare_post_seconds(args.runs, in_process)
-    invoke, pool_open = lab_seconds(args.runs, args.opens, args.auth, args.https, in_process)
+    bare, invoke, pool_open = measure(args.runs, args.opens, args.auth, args.https, in_process)
     ratio = invoke / (2 * bare)
     mode = f"{'https' if args.https else 'http'}+{args.auth}, {args.server}"
     print(f"bare HTTP POST round trip, {args.server} (median of {args.runs}): {bare * 1000:.2f} ms")
