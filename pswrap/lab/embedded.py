@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,13 +28,10 @@ def load_handlers() -> None:
     with _handlers_lock:
         if _handlers_loaded:
             return
-        import pswrap.lab.diagnostics
+        # Importing registers: the lab's own lab/* diagnostics, and the world's step handlers (issue #4).
+        for module in ("pswrap.lab.diagnostics", "pswrap.lab.handlers"):
+            importlib.import_module(module)
 
-        try:
-            import pswrap.lab.handlers  # noqa: F401  (the world's step handlers, issue #4)
-        except ModuleNotFoundError as exc:
-            if exc.name != "pswrap.lab.handlers":
-                raise
         _handlers_loaded = True
 
 

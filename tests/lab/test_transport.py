@@ -223,3 +223,12 @@ def test_execute_ps_style_invoke_expression_is_dispatched(lab: RunningLab) -> No
     output, _streams, had_errors = client.execute_ps("# pswrap-step: lab/session\n")
     assert had_errors is False
     assert json.loads(output) == {"calls": 1}
+
+
+def test_closing_a_pipeline_forgets_it_on_the_server(lab: RunningLab) -> None:
+    with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+        with PowerShell(pool) as ps:  # close() sends the Terminate signal
+            ps.add_script("# pswrap-step: lab/echo\n")
+            ps.invoke()
+            assert len(lab.server.pools[pool.shell.id].runs) == 1
+        assert lab.server.pools[pool.shell.id].runs == {}
