@@ -12,6 +12,7 @@ from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 
 from pswrap.lab.embedded import RunningLab
 from pswrap.lab.world import LAB_DEFAULTS, advance, immutable_id
+from pswrap.remote.invoke import wire_value
 from pswrap.render.engine import render
 from pswrap.steps import get
 from tests.lab.conftest import LabFactory, wsman_for
@@ -37,7 +38,8 @@ def call(
     ps = PowerShell(pool)
     ps.add_script(script.text)
     if script.parameters:
-        ps.add_parameters(dict(script.parameters))
+        # As pswrap's runner sends them (a DateTime as ISO 8601 text: pypsrp cannot serialize one).
+        ps.add_parameters({name: wire_value(value) for name, value in script.parameters.items()})
     ps.invoke()
     return ps
 
@@ -192,3 +194,22 @@ def test_delay_fault_can_be_stopped_over_the_wire(start_lab_factory: LabFactory)
         assert ps.state == PSInvocationState.STOPPED
         settings = result(call(pool, "sync/get-settings"), "sync/get-settings")
         assert settings.anchor_attribute == "mS-DS-ConsistencyGuid"
+
+
+def test_lease_over_the_wire_fires_at_its_deadline(lab: RunningLab) -> None:
+    """DESIGN.md `scheduler` hold: install-lease pauses the scheduler with a deadline (a DateTime parameter
+    over PSRP); when the lab's clock passes it, the lease fires and restores the recorded state."""
+    from datetime import datetime, timedelta, timezone
+
+    deadline = datetime.now(timezone.utc) + timedelta(minutes=10)
+    with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+        leased = result(
+            call(pool, "sync/install-lease", {"LeaseName": "pswrap-lease-op1", "DeadlineUtc": deadline}),
+            "sync/install-lease",
+        )
+        assert leased.sync_cycle_enabled is False and leased.prior_sync_cycle_enabled is True
+        assert abs((leased.leases[0].deadline_utc - deadline).total_seconds()) < 1
+        with lab.store.transaction() as world:
+            advance(world, 601)
+        after = result(call(pool, "sync/list-leases"), "sync/list-leases")
+        assert after.leases == [] and after.sync_cycle_enabled is True
