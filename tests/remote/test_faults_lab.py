@@ -294,3 +294,11 @@ def _mailbox(alias: str) -> dict[str, object]:
         "DisplayName": alias.title(),
         "PrimarySmtpAddress": f"{alias}@{D.upn_suffix}",
     }
+
+
+def test_slow_reply_within_the_timeouts_is_not_a_failure(lab_factory: Any, lab_target: Any) -> None:
+    lab = lab_factory(faults=["slow:Receive=1@2"])
+    with open_session(lab_target(lab)) as s:
+        assert isinstance(s.step("sync/get-settings"), m.SyncSettings)
+        assert s.retries == {}
+    assert lab.faults.fired == {"slow:Receive=1@2": 1}

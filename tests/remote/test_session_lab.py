@@ -39,9 +39,16 @@ def new_user_params(sam: str, **extra: object) -> dict[str, object]:
     }
 
 
-def test_every_step_runs_and_parses_into_its_model(lab_factory: Any, lab_target: Any) -> None:
+@pytest.mark.parametrize(
+    "transport",
+    [{"auth": "ntlm"}, {"auth": "basic"}, {"auth": "ntlm", "https": True}],
+    ids=["ntlm-http-encrypted", "basic-http", "ntlm-https"],
+)
+def test_every_step_runs_and_parses_into_its_model(
+    lab_factory: Any, lab_target: Any, transport: dict[str, Any]
+) -> None:
     """The happy path of every runnable step, in one session (one command run), typed results."""
-    lab = lab_factory()
+    lab = lab_factory(**transport)
     target = lab_target(lab)
     ran: dict[str, Any] = {}
     with open_session(target) as s:
