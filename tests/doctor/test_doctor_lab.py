@@ -1,0 +1,529 @@
+"""`pswrap doctor` against the lab: every check's pass, warn and fail, staged with `pswrap lab set`.
+
+The fresh lab is a healthy 2026 server (every check passes but BlockSoftMatch, which Microsoft leaves
+off by default); each test stages one fact and checks the one check that judges it, its status, what it
+reports and the fix it names, and the exit code (6 when anything fails).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from pswrap.lab.facts import look_alike_module
+
+from .conftest import DoctorRun
+
+Doctor = Callable[..., DoctorRun]
+Stage = Callable[..., None]
+World = Callable[[], dict[str, Any]]
+
+EXO = "modules.127.0.0.1.ExchangeOnlineManagement"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _without_module(world: World, name: str) -> str:
+    modules = [m for m in world()["host"]["modules"] if m["name"] != name]
+    return "host.modules=" + json.dumps(modules)
+
+
+def _with_module(world: World, module: dict[str, Any]) -> str:
+    return "host.modules=" + json.dumps([*world()["host"]["modules"], module])
+
+
+def test_fresh_lab_passes_everything_but_the_soft_match_block(doctor: Doctor) -> None:
+    run = doctor()
+    assert run.code == 0
+    assert run.failed() == []
+    assert [c["id"] for c in run.checks if c["status"] == "warn"] == ["tenant.block-soft-match"]
+    assert "pswrap: no target configured; using the embedded lab" in run.err
+
+
+# --- 1. connection ---------------------------------------------------------------------------------
+
+
+def test_ntlm_over_http_passes_encryption_and_reaches_the_host(doctor: Doctor) -> None:
+    run = doctor()
+    assert run.check("connection.encryption")["status"] == "pass"
+    assert "ntlm message encryption" in run.check("connection.encryption")["found"]
+    host = run.check("connection.host.127.0.0.1")
+    assert host["status"] == "pass", host
+    assert "adsync, ad, exo, graph" in host["name"]
+
+
+def _config(doctor_env: Any, text: str) -> None:
+    path = doctor_env / "config" / "pswrap" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_https_without_certificate_validation_warns(doctor: Doctor, doctor_env: Any) -> None:
+    _config(doctor_env, '[targets.lab]\nscheme = "https"\ncert_validation = false\n')
+    run = doctor()
+    check = run.check("connection.encryption")
+    assert check["status"] == "warn"
+    assert "unverified" in check["found"]
+    assert "ca_bundle" in check["fix"]
+    assert run.code == 0
+
+
+def test_basic_over_http_fails_encryption(doctor: Doctor, doctor_env: Any) -> None:
+    _config(
+        doctor_env,
+        '[targets.lab]\nauth = "basic"\nallow_basic_over_http = true\nencryption = "never"\n',
+    )
+    run = doctor()
+    check = run.check("connection.encryption")
+    assert check["status"] == "fail"
+    assert "in the clear" in check["found"]
+    assert 'scheme = "https"' in check["fix"]
+    assert run.code == 6
+
+
+def test_unreachable_host_fails_and_its_checks_are_not_checked(
+    doctor: Doctor, doctor_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _config(
+        doctor_env,
+        f'[targets.dead]\nhost = "127.0.0.1"\nport = {port}\nscheme = "http"\nauth = "ntlm"\n'
+        'username = "lab-admin"\npassword_env = "DEAD_PASSWORD"\nconnection_timeout = 2\n'
+        'certificate_thumbprint = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"\n',
+    )
+    monkeypatch.setenv("DEAD_PASSWORD", "x")
+    run = doctor("--target", "dead")
+    host = run.check("connection.host.127.0.0.1")
+    assert host["status"] == "fail"
+    assert "could not reach WinRM" in host["found"]
+    assert "Test-WSMan" in host["fix"]
+    assert run.check("sync.connect-version")["found"].startswith("not checked")
+    assert run.code == 6
+
+
+def test_wrong_password_fails_sign_in(
+    doctor: Doctor, doctor_env: Any, start_lab_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start_lab_factory(auth="ntlm")
+    port = running.endpoint.port
+    _config(
+        doctor_env,
+        f'[targets.wrong]\nhost = "127.0.0.1"\nport = {port}\nscheme = "http"\nauth = "ntlm"\n'
+        'username = "lab-admin"\npassword_env = "WRONG_PASSWORD"\n',
+    )
+    monkeypatch.setenv("WRONG_PASSWORD", "not-the-password")
+    run = doctor("--target", "wrong")
+    host = run.check("connection.host.127.0.0.1")
+    assert host["status"] == "fail"
+    assert "refused the credentials" in host["found"]
+    assert "password" in host["fix"]
+    assert "not-the-password" not in json.dumps(run.checks)
+    assert run.code == 6
+
+
+# --- 2. modules ----------------------------------------------------------------------------------
+
+
+def test_missing_exchange_online_module_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
+    lab_set(_without_module(world, "ExchangeOnlineManagement"))
+    run = doctor()
+    check = run.check(EXO)
+    assert check["status"] == "fail"
+    assert check["found"] == "not installed"
+    assert "Install-Module ExchangeOnlineManagement" in check["fix"]
+    assert run.code == 6
+
+
+def test_exchange_online_module_before_3_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
+    modules = world()["host"]["modules"]
+    index = next(i for i, m in enumerate(modules) if m["name"] == "ExchangeOnlineManagement")
+    lab_set(f"host.modules.{index}.version=2.0.5")
+    check = doctor().check(EXO)
+    assert check["status"] == "fail"
+    assert "2.0.5" in check["found"]
+    assert "-MinimumVersion 3.0.0" in check["fix"]
+
+
+def test_current_modules_pass_with_their_versions(doctor: Doctor) -> None:
+    run = doctor()
+    assert run.check(EXO) == {**run.check(EXO), "status": "pass", "found": "installed: 3.10.1"}
+    for module in (
+        "ActiveDirectory",
+        "ADSync",
+        "Microsoft.Graph.Users",
+        "Microsoft.Graph.Identity.DirectoryManagement",
+    ):
+        assert run.check(f"modules.127.0.0.1.{module}")["status"] == "pass"
+
+
+def test_missing_graph_module_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
+    lab_set(_without_module(world, "Microsoft.Graph.Identity.DirectoryManagement"))
+    check = doctor().check("modules.127.0.0.1.Microsoft.Graph.Identity.DirectoryManagement")
+    assert check["status"] == "fail"
+    assert "Install-Module Microsoft.Graph.Identity.DirectoryManagement" in check["fix"]
+
+
+@pytest.mark.parametrize(
+    "name", ["Exchange-OnlineManagement", "ExchangeOnlineManagment", "ExchangeOnlineMangement"]
+)
+def test_look_alike_module_fails(doctor: Doctor, lab_set: Stage, world: World, name: str) -> None:
+    lab_set(_with_module(world, look_alike_module(name)))
+    run = doctor()
+    check = run.check("modules.127.0.0.1.look-alikes")
+    assert check["status"] == "fail"
+    assert name in check["found"]
+    assert f"Uninstall-Module {name}" in check["fix"]
+    assert "ecosystem.md" in check["fix"]
+    assert run.check(EXO)["status"] == "pass"  # the real one is still there
+    assert run.code == 6
+
+
+def test_no_look_alike_passes(doctor: Doctor) -> None:
+    assert doctor().check("modules.127.0.0.1.look-alikes")["status"] == "pass"
+
+
+@pytest.mark.parametrize("name", ["MSOnline", "AzureAD"])
+def test_retired_module_warns(doctor: Doctor, lab_set: Stage, world: World, name: str) -> None:
+    lab_set(_with_module(world, {"name": name, "version": "1.1.183.81", "path": f"C:\\M\\{name}"}))
+    run = doctor()
+    check = run.check("modules.127.0.0.1.retired")
+    assert check["status"] == "warn"
+    assert name in check["found"]
+    assert "domain.md §1.1" in check["fix"]
+    assert run.code == 0
+
+
+def test_no_retired_module_passes(doctor: Doctor) -> None:
+    assert doctor().check("modules.127.0.0.1.retired")["status"] == "pass"
+
+
+def test_recipient_management_snapin_for_hybrid_tools(doctor: Doctor, lab_set: Stage) -> None:
+    snapin = "modules.127.0.0.1.Microsoft.Exchange.Management.PowerShell.RecipientManagement"
+    assert doctor("--profile", "hybrid-tools").check(snapin)["status"] == "pass"
+    lab_set("host.snapins=[]")
+    run = doctor("--profile", "hybrid-tools")
+    check = run.check(snapin)
+    assert check["status"] == "fail"
+    assert "management tools" in check["fix"]
+    assert run.code == 6
+
+
+def test_modern_profile_does_not_need_the_snapin(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("host.snapins=[]")
+    run = doctor()
+    assert run.code == 0
+    assert not [c for c in run.checks if "RecipientManagement" in c["id"]]
+
+
+# --- 3. the sync engine ----------------------------------------------------------------------------
+
+
+def test_connect_version_below_2_5_79_fails(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("sync.settings.connect_version=2.4.18.0")
+    run = doctor()
+    check = run.check("sync.connect-version")
+    assert check["status"] == "fail"
+    assert "2.4.18.0" in check["found"] and "2026-09-30" in check["found"]
+    assert "2.5.79.0" in check["fix"] and "domain.md §1.3" in check["fix"]
+    assert run.code == 6
+
+
+def test_connect_version_2_5_79_passes(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("sync.settings.connect_version=2.5.190.0")
+    assert doctor().check("sync.connect-version")["status"] == "pass"
+
+
+def test_connect_version_unknown_warns(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("sync.settings.connect_version=null")
+    check = doctor().check("sync.connect-version")
+    assert check["status"] == "warn"
+    assert "did not report" in check["found"]
+
+
+def test_object_guid_anchor_warns_and_fails_for_the_anchor_hold(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("sync.anchor")["status"] == "pass"
+    lab_set("sync.settings.anchor_attribute=objectGUID")
+    check = doctor().check("sync.anchor")
+    assert check["status"] == "warn"
+    assert "staging-ou" in check["fix"]
+    run = doctor("--hold", "anchor")
+    assert run.check("sync.anchor")["status"] == "fail"
+    assert run.code == 6
+
+
+def test_staging_mode_fails(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("sync.staging-mode")["status"] == "pass"
+    lab_set("sync.settings.staging_mode=true")
+    run = doctor()
+    check = run.check("sync.staging-mode")
+    assert check["status"] == "fail"
+    assert "never exports" in check["found"]
+    assert run.code == 6
+
+
+def test_disabled_scheduler_warns(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("sync.scheduler")["status"] == "pass"
+    lab_set("sync.scheduler.sync_cycle_enabled=false")
+    check = doctor().check("sync.scheduler")
+    assert check["status"] == "warn"
+    assert "Set-ADSyncScheduler -SyncCycleEnabled $true" in check["fix"]
+
+
+def test_suspended_scheduler_warns_and_fails_for_the_scheduler_hold(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("sync.scheduler.suspended=true")
+    assert doctor().check("sync.scheduler")["status"] == "warn"
+    run = doctor("--hold", "scheduler")
+    check = run.check("sync.scheduler")
+    assert check["status"] == "fail"
+    assert "wizard" in check["fix"]
+    assert run.code == 6
+
+
+def test_cycle_in_progress_warns(doctor: Doctor, lab_set: Stage, cli: Any) -> None:
+    assert doctor().check("sync.cycle")["status"] == "pass"
+    lab_set("sync.scheduler.cycle_seconds=3600")
+    assert cli("lab", "advance", "1801").code == 0  # the scheduled cycle starts and runs an hour
+    check = doctor().check("sync.cycle")
+    assert check["status"] == "warn"
+    assert "running now" in check["found"]
+
+
+def test_lease_left_warns(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("sync.leases")["status"] == "pass"
+    deadline = _iso(datetime.now(timezone.utc) + timedelta(hours=2))
+    lease = {"name": "pswrap-lease-op1", "deadline_utc": deadline, "prior_sync_cycle_enabled": True}
+    lab_set("sync.leases=" + json.dumps([lease]), 'sync.lease_prior={"sync_cycle_enabled": true}')
+    run = doctor()
+    check = run.check("sync.leases")
+    assert check["status"] == "warn"
+    assert "pswrap-lease-op1" in check["found"]
+    assert "pswrap resume" in check["fix"]
+    assert run.code == 0
+
+
+# --- 4. the tenant -----------------------------------------------------------------------------------
+
+CERT = "tenant.certificate.127.0.0.1"
+
+
+def test_certificate_valid_passes(doctor: Doctor) -> None:
+    check = doctor().check(CERT)
+    assert check["status"] == "pass"
+    assert "private key usable" in check["found"]
+
+
+def test_certificate_expiring_within_30_days_warns(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my.0.not_after=" + _iso(datetime.now(timezone.utc) + timedelta(days=10)))
+    run = doctor()
+    check = run.check(CERT)
+    assert check["status"] == "warn"
+    assert "in 9 days" in check["found"] or "in 10 days" in check["found"]
+    assert "renew" in check["fix"]
+    assert run.code == 0
+
+
+def test_expired_certificate_fails_and_so_do_the_connects(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my.0.not_after=" + _iso(datetime.now(timezone.utc) - timedelta(days=1)))
+    run = doctor()
+    assert run.check(CERT)["status"] == "fail"
+    assert "expired" in run.check(CERT)["found"]
+    for need in ("exo", "graph"):
+        connect = run.check(f"tenant.connect.{need}")
+        assert connect["status"] == "fail"
+        assert "not found in certificate store or has expired" in connect["found"]
+        assert "certificate check above" in connect["fix"]
+    assert run.code == 6
+
+
+def test_certificate_in_current_user_store_only_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
+    cert = world()["certs"]["local_machine_my"][0]
+    lab_set("certs.local_machine_my=[]", "certs.current_user_my=" + json.dumps([cert]))
+    check = doctor().check(CERT)
+    assert check["status"] == "fail"
+    assert "CurrentUser\\My" in check["found"]
+    assert "LocalMachine\\My" in check["fix"]
+
+
+def test_certificate_missing_fails(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my=[]")
+    check = doctor().check(CERT)
+    assert check["status"] == "fail"
+    assert "no certificate with thumbprint" in check["found"]
+
+
+def test_certificate_without_private_key_fails(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my.0.has_private_key=false")
+    check = doctor().check(CERT)
+    assert check["status"] == "fail"
+    assert "no private key" in check["found"]
+    assert ".pfx" in check["fix"]
+
+
+def test_private_key_the_remoting_account_cannot_open_fails(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my.0.private_key_usable=false")
+    check = doctor().check(CERT)
+    assert check["status"] == "fail"
+    assert "Keyset does not exist" in check["found"]
+    assert "Manage Private Keys" in check["fix"]
+
+
+def test_connects_pass(doctor: Doctor) -> None:
+    run = doctor()
+    assert run.check("tenant.connect.exo")["status"] == "pass"
+    assert "labtenant.onmicrosoft.com" in run.check("tenant.connect.exo")["found"]
+    assert run.check("tenant.connect.graph")["status"] == "pass"
+
+
+@pytest.mark.parametrize(("need", "step"), [("exo", "exo/connect"), ("graph", "graph/connect")])
+def test_connect_failure_fails_with_the_app_registration_fix(
+    doctor: Doctor, lab_set: Stage, need: str, step: str
+) -> None:
+    lab_set(f'faults=["fail:{step}=AADSTS700027: Client assertion contains an invalid signature."]')
+    run = doctor()
+    check = run.check(f"tenant.connect.{need}")
+    assert check["status"] == "fail"
+    assert "AADSTS700027" in check["found"]
+    assert "app registration" in check["fix"]
+    assert run.check(CERT)["status"] == "pass"
+    assert run.code == 6
+
+
+def test_graph_not_connected_leaves_tenant_switches_unchecked(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set('faults=["fail:graph/connect"]')
+    run = doctor()
+    assert run.check("tenant.block-hard-match")["found"].startswith("not checked")
+    assert run.check("tenant.block-soft-match")["status"] == "fail"
+
+
+def test_soft_match_block(doctor: Doctor, lab_set: Stage) -> None:
+    check = doctor().check("tenant.block-soft-match")
+    assert check["status"] == "warn"
+    assert "BlockSoftMatchEnabled" in check["fix"] and "domain.md §3" in check["fix"]
+    lab_set("cloud.features.block_soft_match=true")
+    assert doctor().check("tenant.block-soft-match")["status"] == "pass"
+
+
+def test_hard_match_takeover_block_fails_the_modern_profile(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("tenant.block-hard-match")["status"] == "pass"
+    lab_set("cloud.features.block_hard_match_takeover=true")
+    run = doctor()
+    check = run.check("tenant.block-hard-match")
+    assert check["status"] == "fail"
+    assert "InvalidHardMatch" in check["found"]
+    assert "BlockCloudObjectTakeoverThroughHardMatchEnabled = $false" in check["fix"]
+    assert run.code == 6
+
+
+def test_hybrid_tools_profile_reads_no_tenant(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("cloud.features.block_hard_match_takeover=true", "certs.local_machine_my=[]")
+    run = doctor("--profile", "hybrid-tools")
+    assert run.code == 0
+    assert not [c for c in run.checks if c["id"].startswith("tenant.")]
+
+
+# --- 5. Active Directory -----------------------------------------------------------------------------
+
+
+def test_pinned_dc_answers(doctor: Doctor) -> None:
+    check = doctor().check("ad.dc")
+    assert check["status"] == "pass"
+    assert "dc1.lab.example answered for DC=lab,DC=example" in check["found"]
+
+
+def test_pinned_dc_down_fails_and_ous_are_not_checked(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set('ad.domain.domain_controllers=["dc2.lab.example"]')
+    run = doctor()
+    check = run.check("ad.dc")
+    assert check["status"] == "fail"
+    assert "Unable to contact the server" in check["found"]
+    assert "domain_controller" in check["fix"]
+    assert "not checked" in run.check("ad.ou.resource")["found"]
+    assert run.code == 6
+
+
+def test_missing_staging_ou_fails(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("ad.ous.1.dn=OU=Elsewhere,DC=lab,DC=example")
+    run = doctor()
+    check = run.check("ad.ou.staging")
+    assert check["status"] == "fail"
+    assert "OU=Staging,DC=lab,DC=example does not exist" in check["found"]
+    assert "New-ADOrganizationalUnit" in check["fix"]
+    assert run.check("ad.ou.resource")["status"] == "pass"
+
+
+def test_resource_ou_outside_sync_scope_fails(doctor: Doctor, lab_set: Stage) -> None:
+    assert doctor().check("ad.scope.resource")["status"] == "pass"
+    lab_set("ad.ous.0.in_sync_scope=false")
+    run = doctor()
+    check = run.check("ad.scope.resource")
+    assert check["status"] == "fail"
+    assert "outside sync scope" in check["found"]
+    assert "OU filtering" in check["fix"]
+    assert run.code == 6
+
+
+def test_staging_ou_in_sync_scope_warns_and_fails_for_the_staging_hold(
+    doctor: Doctor, lab_set: Stage
+) -> None:
+    assert doctor().check("ad.scope.staging")["status"] == "pass"
+    lab_set("ad.ous.1.in_sync_scope=true")
+    assert doctor().check("ad.scope.staging")["status"] == "warn"
+    run = doctor("--hold", "staging-ou")
+    check = run.check("ad.scope.staging")
+    assert check["status"] == "fail"
+    assert "syncs before" in check["found"]
+    assert run.code == 6
+
+
+# --- the text checklist ------------------------------------------------------------------------------
+
+
+def test_text_output_is_a_checklist_with_the_fix_under_each_problem(cli: Any, lab_set: Stage) -> None:
+    lab_set("sync.settings.connect_version=2.4.18.0")
+    result = cli("doctor")
+    assert result.code == 6
+    lines = result.out.splitlines()
+    assert lines[0] == "pswrap doctor: target lab (embedded lab), profile modern"
+    for title in (
+        "Connection",
+        "Modules and snap-ins",
+        "Sync engine (Entra Connect Sync)",
+        "Active Directory",
+    ):
+        assert title in lines
+    failed = next(i for i, line in enumerate(lines) if line.startswith("  [FAIL]"))
+    assert lines[failed] == (
+        "  [FAIL] Entra Connect Sync version: 2.4.18.0: below 2.5.79.0, synchronization stopped for it "
+        "after 2026-09-30"
+    )
+    assert lines[failed + 1].startswith("         fix: upgrade Entra Connect Sync to 2.5.79.0 or later")
+    assert "  [ OK ] sync server not in staging mode: active server (staging mode off)" in lines
+    warn = next(i for i, line in enumerate(lines) if line.startswith("  [WARN]"))
+    assert lines[warn + 1].startswith("         fix: ")
+    ok = [i for i, line in enumerate(lines) if line.startswith("  [ OK ]")]
+    assert all(not lines[i + 1].startswith("         fix:") for i in ok)
+    assert lines[-1].startswith("1 failed, 1 warning(s), ")
+    assert lines[-1].endswith("Do the fix of each FAIL line, then run `pswrap doctor` again.")
+
+
+def test_text_output_of_a_healthy_target_says_the_runbook_can_run(cli: Any, lab_set: Stage) -> None:
+    lab_set("cloud.features.block_soft_match=true")
+    result = cli("doctor")
+    assert result.code == 0
+    assert result.out.splitlines()[-1].endswith("passed. The runbook can run on this target.")
+    assert "[WARN]" not in result.out and "[FAIL]" not in result.out
+
+
+def test_bad_options_are_refused_before_connecting(cli: Any) -> None:
+    assert cli("doctor", "--output", "yaml").code == 2
+    assert cli("doctor", "--profile", "legacy").code == 2
+    assert cli("doctor", "--hold", "none").code == 2
