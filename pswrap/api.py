@@ -233,13 +233,11 @@ class Pswrap:
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)
-        changes: dict[str, Any] = {}
-        if wait is not None:
-            changes["wait"] = wait
+        # Resuming means finishing: it waits for sync unless told not to, even for a --no-wait run.
+        changes: dict[str, Any] = {"wait": True if wait is None else wait}
         if timeout is not None:
             changes["timeout"] = timeout
-        if changes:
-            req = req.with_(**changes)
+        req = req.with_(**changes)
         if op.target is not None and self.target_name is None:
             self.target_name = op.target
         wf = self._workflow(req.profile)

@@ -201,7 +201,7 @@ def resume_command(
     timeout: float | None = typer.Option(
         None, "--timeout", help="Seconds to wait for sync (default: as before)."
     ),
-    wait: bool | None = typer.Option(None, "--wait/--no-wait", help="Wait for sync (default: as before)."),
+    wait: bool | None = typer.Option(None, "--wait/--no-wait", help="Wait for sync (default: wait)."),
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
 ) -> None:

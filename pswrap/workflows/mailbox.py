@@ -928,6 +928,8 @@ class MailboxWorkflow:
                 apply_steps()
         else:
             apply_steps()
+            if plan.hold == "scheduler" and op_id is not None:
+                self._end_leftover_lease(runner, op_id)
 
         resolved = plan.resolved
         if resolved.profile == "hybrid-tools":
@@ -995,6 +997,14 @@ class MailboxWorkflow:
             result.ad_user = ad_user_json(ad.user)
         result.drift = self._drift(resolved, ctx.mailbox)
         result.status = COMPLETED
+
+    def _end_leftover_lease(self, runner: JournaledRunner, op_id: str) -> None:
+        """A killed run of this operation left its lease: end it now rather than at its deadline."""
+        name = holds.lease_name(op_id)
+        leases = self.session.step("sync/list-leases")
+        if any(lease.name == name for lease in leases.leases):
+            self.progress(f"ending the lease {name} left by an interrupted run")
+            runner("sync/remove-lease", params={"LeaseName": name})
 
     def _refresh_cloud(self, ctx: Ctx, result: MailboxResult) -> None:
         if ctx.cloud_user_id is None:

@@ -1,0 +1,192 @@
+"""Interrupted operations: a process killed at a step, a timeout, a busy engine, failures under the
+scheduler hold. Each ends in the same state as an uninterrupted run, with no duplicate object, and
+with the scheduler back in its prior state (by pswrap, or by the lease's own deadline)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Ran, Spawned, by, journal_step_running
+
+
+def assert_one_linked(w: dict[str, Any], alias: str) -> None:
+    assert len(by(w["ad"]["users"], "sam_account_name", alias)) == 1
+    mailboxes = by(w["exo"]["mailboxes"], "alias", alias)
+    assert len(mailboxes) == 1
+    cloud = [u for u in w["cloud"]["users"] if u["user_principal_name"].startswith(alias + "@")]
+    assert len(cloud) == 1 and cloud[0]["on_premises_sync_enabled"] is True
+    assert cloud[0]["id"] == mailboxes[0]["external_directory_object_id"]
+    assert w["sync"]["scheduler"]["sync_cycle_enabled"] is True
+    assert w["sync"]["leases"] == []
+
+
+KILL_POINTS = [
+    ("anchor", "exo/new-mailbox"),
+    ("anchor", "graph/set-user"),
+    ("anchor", "ad/new-user"),
+    ("anchor", "sync/start-cycle"),
+    ("staging-ou", "ad/new-user"),
+    ("staging-ou", "graph/set-user"),
+    ("staging-ou", "ad/move-user"),
+    ("scheduler", "sync/install-lease"),
+    ("scheduler", "ad/new-user"),
+    ("scheduler", "graph/set-user"),
+    ("scheduler", "sync/remove-lease"),
+]
+
+
+@pytest.mark.parametrize(("hold", "step"), KILL_POINTS)
+def test_killed_at_a_step_then_resumed(
+    spawn: Callable[..., Spawned],
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    hold: str,
+    step: str,
+) -> None:
+    proc = spawn(
+        "mailbox", "create", "Room K", "--alias", "roomk", "--hold", hold, "--timeout", "60",
+        extra={"PSWRAP_LAB_FAULTS": f"delay:{step}=30"},
+    )  # fmt: skip
+    op = journal_step_running(step)
+    proc.proc.send_signal(signal.SIGKILL)
+    proc.proc.wait(10)
+    ran = cli("resume", op, "--output", "json")
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    assert out["operation"] == op and out["status"] == "completed"
+    w = world()
+    assert_one_linked(w, "roomk")
+    assert (
+        out["immutable_id"]
+        == by(w["cloud"]["users"], "id", out["cloud_user"]["id"])[0]["on_premises_immutable_id"]
+    )
+    status = cli("ops", "show", op, "--output", "json").json()
+    assert status["status"] == "completed"
+
+
+def test_lease_fires_after_a_killed_run(
+    spawn: Callable[..., Spawned], cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    proc = spawn(
+        "mailbox", "create", "Room L", "--alias", "rooml", "--hold", "scheduler", "--timeout", "30",
+        extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"},
+    )  # fmt: skip
+    op = journal_step_running("ad/new-user")
+    proc.proc.send_signal(signal.SIGKILL)
+    proc.proc.wait(10)
+    paused = world()["sync"]
+    assert paused["scheduler"]["sync_cycle_enabled"] is False
+    assert [lease["name"] for lease in paused["leases"]] == [f"pswrap-lease-{op}"]
+    assert cli("lab", "advance", "400").code == 0  # past --timeout + the lease's margin
+    restored = world()["sync"]
+    assert restored["scheduler"]["sync_cycle_enabled"] is True
+    assert restored["leases"] == []
+    ran = cli("resume", op, "--output", "json")
+    assert ran.code == 0, ran.err
+    assert_one_linked(world(), "rooml")
+
+
+def test_timeout_then_resume_and_the_same_command_continues(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "3")
+    args = ("mailbox", "create", "Room T", "--alias", "roomt", "--output", "json")
+    ran = cli(*args, "--timeout", "1")
+    assert ran.code == 7, ran.err
+    out = ran.json()
+    assert out["status"] == "pending-sync"
+    assert out["changed"] is True
+    op = out["operation"]
+    assert f"pswrap resume {op}" in ran.err
+    listed = cli("ops", "list", "--output", "json").json()
+    assert [(o["id"], o["status"]) for o in listed] == [(op, "pending-sync")]
+    again = cli(*args, "--timeout", "30")  # the same command continues the same operation
+    assert again.code == 0, again.err
+    assert again.json()["operation"] == op and again.json()["status"] == "completed"
+    assert again.json()["changed"] is False
+    assert_one_linked(world(), "roomt")
+    resumed = cli("resume", op, "--output", "json")
+    assert resumed.code == 0 and resumed.json()["changed"] is False
+
+
+def test_no_wait_ends_pending_sync_then_resume_waits(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    ran = cli("mailbox", "create", "Room N", "--alias", "roomn", "--no-wait", "--output", "json")
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    assert out["status"] == "pending-sync"
+    assert out["cloud_user"]["on_premises_sync_enabled"] is False
+    assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]
+    resumed = cli("resume", out["operation"], "--output", "json")
+    assert resumed.code == 0, resumed.err
+    assert resumed.json()["status"] == "completed"
+    assert_one_linked(world(), "roomn")
+
+
+def test_busy_engine_is_waited_for_then_a_new_cycle_started(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_FAULTS", "sync-busy@1")
+    ran = cli("mailbox", "create", "Room B", "--alias", "roomb", "--output", "json")
+    assert ran.code == 0, ran.err
+    steps = cli("ops", "show", ran.json()["operation"], "--output", "json").json()["steps"]
+    starts = [s["status"] for s in steps if s["step_id"] == "sync/start-cycle"]
+    assert starts[:2] == ["failed", "done"]
+    assert "SyncBusy" in next(s["error"] for s in steps if s["step_id"] == "sync/start-cycle")
+    assert_one_linked(world(), "roomb")
+
+
+def test_cycle_already_running_is_waited_for(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "1.5")
+    assert cli("sync", "start").code == 0
+    ran = cli("mailbox", "create", "Room R", "--alias", "roomr", "--output", "json")
+    assert ran.code == 0, ran.err
+    assert_one_linked(world(), "roomr")
+
+
+@pytest.mark.parametrize("step", ["ad/new-user", "graph/set-user", "exo/new-mailbox"])
+def test_scheduler_restored_after_a_failed_step(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_FAULTS", f"fail:{step}@1")
+    ran = cli("mailbox", "create", "Room F", "--alias", "roomf", "--hold", "scheduler", "--output", "json")
+    assert ran.code == 5, ran.err
+    out = ran.json()
+    assert out["status"] == "failed" and out["error"]["step"] == step
+    sync = world()["sync"]
+    assert sync["scheduler"]["sync_cycle_enabled"] is True
+    assert sync["leases"] == []
+    monkeypatch.delenv("PSWRAP_LAB_FAULTS")
+    resumed = cli("resume", out["operation"], "--output", "json")
+    assert resumed.code == 0, resumed.err
+    assert_one_linked(world(), "roomf")
+
+
+def test_scheduler_left_paused_by_the_admin_stays_paused(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
+) -> None:
+    """The lease restores the state before it, not 'enabled' (DESIGN.md: restore the prior state)."""
+    lab_set("sync.scheduler.sync_cycle_enabled=false")
+    ran = cli("mailbox", "create", "Room P", "--alias", "roomp", "--hold", "scheduler", "--output", "json")
+    assert ran.code == 0, ran.err
+    sync = world()["sync"]
+    assert sync["scheduler"]["sync_cycle_enabled"] is False
+    assert sync["leases"] == []
+
+
+@pytest.mark.parametrize("setting", ["sync.settings.staging_mode=true", "sync.scheduler.suspended=true"])
+def test_scheduler_hold_refused_in_staging_mode_or_when_suspended(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None], setting: str
+) -> None:
+    lab_set(setting)
+    ran = cli("mailbox", "create", "Room S", "--alias", "rooms", "--hold", "scheduler")
+    assert ran.code == 2
+    w = world()
+    assert w["ad"]["users"] == [] and w["exo"]["mailboxes"] == [] and w["sync"]["leases"] == []
