@@ -93,6 +93,11 @@ def run_command(
     step = steps.get(step_id)
     if profile is not None and profile not in PROFILES:
         raise BadInput(f"unknown profile {profile!r}", hint=f"profiles: {', '.join(PROFILES)}")
+    if profile is not None and profile not in step.profiles and not step.is_legacy:
+        raise BadInput(
+            f"step {step.id} does not exist in the {profile} profile",
+            hint=f"it exists in: {', '.join(step.profiles)}",
+        )
     choices = _choices(var)
     params = _run_params(step, param)
     refuse_legacy(step)

@@ -1,10 +1,11 @@
 """When a failed step is tried again, and how long pswrap keeps trying.
 
-Only transient failures are retried — a dropped connection, an HTTP 5xx, throttling, and (when the
-caller asks) a busy sync engine — never bad input, bad credentials or an ordinary remote error. A step
-that is not idempotent (creating an object twice is not the same as once) is retried only when pswrap
-knows it did not apply: the failure came before the pipeline reached the server, the service itself
-refused it (throttled, sync busy: the cmdlet did not run its change), or the caller's read-back says so.
+Only transient failures are retried — a dropped connection, an HTTP 5xx, throttling, a lost cloud
+connection (reconnected first), and (when the caller asks) a busy sync engine — never bad input, bad
+credentials or an ordinary remote error. A step that is not idempotent (creating an object twice is not
+the same as once) is retried only when pswrap knows it did not apply: the failure came before the
+pipeline reached the server, the service itself refused it (throttled, sync busy, not connected: the
+cmdlet did not run its change), or the caller's read-back says so.
 
 Backoff is exponential with jitter, capped in attempts and in total time. Defaults suit a real tenant;
 `PSWRAP_RETRY_ATTEMPTS`, `PSWRAP_RETRY_MAX_TIME`, `PSWRAP_RETRY_INITIAL` and `PSWRAP_RETRY_MAX_WAIT`
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pswrap.errors import ConfigError, PswrapError, SyncBusy, Throttled, TransportError
+from pswrap.errors import ConfigError, NotConnected, PswrapError, SyncBusy, Throttled, TransportError
 
 log = logging.getLogger("pswrap.remote")
 T = TypeVar("T")
@@ -76,6 +77,8 @@ def backoff(policy: RetryPolicy, attempt: int) -> float:
 def is_transient(exc: BaseException, *, retry_busy: bool) -> bool:
     if isinstance(exc, SyncBusy):
         return retry_busy
+    if isinstance(exc, NotConnected):
+        return True  # the cloud session expired or was lost: the next attempt connects again
     if isinstance(exc, (Throttled, TransportError)):
         return bool(getattr(exc, "transient", False))
     return False
@@ -83,7 +86,7 @@ def is_transient(exc: BaseException, *, retry_busy: bool) -> bool:
 
 def refused_by_service(exc: BaseException) -> bool:
     """The service said no before doing anything (so even a non-idempotent step did not apply)."""
-    return isinstance(exc, (Throttled, SyncBusy))
+    return isinstance(exc, (Throttled, SyncBusy, NotConnected))
 
 
 def call_with_retries(

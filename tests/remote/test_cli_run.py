@@ -186,3 +186,8 @@ def test_targets_show_unknown_exit_2(capsys: Any, config_file: Path) -> None:
     config_file.write_text(CONFIG)
     code, _, err = run(capsys, "targets", "show", "nope")
     assert code == 2 and "no target named 'nope'" in err
+
+
+def test_explicit_profile_must_have_the_step(capsys: Any) -> None:
+    code, _, err = run(capsys, "run", "exo/new-mailbox", "--profile", "hybrid-tools")
+    assert code == 2 and "does not exist in the hybrid-tools profile" in err

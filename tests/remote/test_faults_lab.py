@@ -302,3 +302,21 @@ def test_slow_reply_within_the_timeouts_is_not_a_failure(lab_factory: Any, lab_t
         assert isinstance(s.step("sync/get-settings"), m.SyncSettings)
         assert s.retries == {}
     assert lab.faults.fired == {"slow:Receive=1@2": 1}
+
+
+def test_idle_pool_checked_and_reopened_before_the_step(
+    lab_factory: Any, lab_target: Any, monkeypatch: Any
+) -> None:
+    """A pool idle past IDLE_CHECK_SECONDS is asked is_alive() first; a dead one is replaced quietly."""
+    from pswrap.remote import pools
+
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        s.step("sync/get-settings")
+        monkeypatch.setattr(pools, "IDLE_CHECK_SECONDS", 0.0)
+        set_faults(lab, "kill-pool:Get@1")
+        assert isinstance(s.step("sync/get-settings"), m.SyncSettings)
+        assert s.retries == {} and s.reopened == 0  # found dead before the step was sent
+    counts = request_counts(lab)
+    assert counts["Get"] >= 1 and counts["Create"] == 2
+    assert lab.faults.fired == {"kill-pool:Get@1": 1}

@@ -121,3 +121,9 @@ def test_policy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PSWRAP_RETRY_ATTEMPTS", "lots")
     with pytest.raises(e.ConfigError, match="PSWRAP_RETRY_ATTEMPTS"):
         RetryPolicy.from_env()
+
+
+def test_lost_cloud_connection_retried_even_for_a_create() -> None:
+    f = Flaky([e.NotConnected("Authentication needed. Please call Connect-MgGraph.")])
+    assert call_with_retries(f, step_id="graph/x", idempotent=False, policy=FAST) == "ok"
+    assert f.calls == 2
