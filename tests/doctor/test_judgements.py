@@ -1,0 +1,206 @@
+"""The preflight's judgements on canned step results (the models parsed from each template's JSON), for
+the outcomes the lab cannot stage and the boundaries of each rule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from pswrap import errors as e
+from pswrap.results.models import LeaseSet, SyncFeatures, SyncSettings
+from pswrap.results.preflight import CertificateInfo, ModuleInventory, OuReport, SyncScope
+from pswrap.workflows import preflight as p
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+THUMB = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"
+
+
+def _inventory(*modules: tuple[str, str], snapins: tuple[str, ...] = ()) -> ModuleInventory:
+    return ModuleInventory.model_validate(
+        {
+            "computer_name": "SYNC1",
+            "modules": [{"name": n, "version": v, "path": f"C:\\M\\{n}"} for n, v in modules],
+            "snapins": [{"name": s, "version": "15.2"} for s in snapins],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ExchangeOnlineManagement", False),
+        ("Exchange-OnlineManagement", True),
+        ("ExchangeOnlineManagment", True),
+        ("ExchangeOnlineMangement", True),
+        ("exchangeonlinemanagement2", True),  # one edit away, not on the 2026 list: still refused
+        ("ExchangeOnlineManagement.Helpers", False),
+        ("ExchangePowerShell", False),
+        ("MicrosoftTeams", False),
+    ],
+)
+def test_look_alike_names(name: str, expected: bool) -> None:
+    assert p.is_look_alike(name) is expected
+
+
+def test_modules_of_each_need_on_its_host_only() -> None:
+    inventory = _inventory(("ActiveDirectory", "1.0.1.0"))
+    checks = {c.id: c for c in p.judge_modules("dc1", ["ad"], inventory)}
+    assert checks["modules.dc1.ActiveDirectory"].status == "pass"
+    assert "modules.dc1.ExchangeOnlineManagement" not in checks
+    assert checks["modules.dc1.look-alikes"].status == "pass"
+
+
+def test_highest_version_of_several_is_judged() -> None:
+    inventory = _inventory(("ExchangeOnlineManagement", "2.0.5"), ("ExchangeOnlineManagement", "3.10.1"))
+    check = next(
+        c for c in p.judge_modules("h", ["exo"], inventory) if c.id.endswith("ExchangeOnlineManagement")
+    )
+    assert check.status == "pass"
+    assert check.found == "installed: 3.10.1, 2.0.5"
+
+
+def test_graph_needs_all_three_modules() -> None:
+    inventory = _inventory(("Microsoft.Graph.Authentication", "2.32.0"), ("Microsoft.Graph.Users", "2.32.0"))
+    statuses = {c.id: c.status for c in p.judge_modules("h", ["graph"], inventory)}
+    assert statuses["modules.h.Microsoft.Graph.Users"] == "pass"
+    assert statuses["modules.h.Microsoft.Graph.Identity.DirectoryManagement"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [("2.5.79.0", "pass"), ("2.5.78.99", "fail"), ("2.10.1.0", "pass"), ("1.6.16.0", "fail"), (None, "warn")],
+)
+def test_connect_version_is_compared_as_numbers(version: str | None, status: str) -> None:
+    settings = SyncSettings(anchor_attribute="objectGUID", staging_mode=False, connect_version=version)
+    assert p.judge_connect_version(settings).status == status
+
+
+def test_unknown_anchor_attribute_fails() -> None:
+    check = p.judge_anchor(SyncSettings(anchor_attribute="employeeID", staging_mode=False))
+    assert check.status == "fail"
+    assert "employeeID" in check.found
+
+
+def _cert(**fields: object) -> CertificateInfo:
+    base: dict[str, object] = {
+        "thumbprint": THUMB,
+        "found": True,
+        "subject": "CN=app",
+        "not_after": (NOW + timedelta(days=200)).isoformat(),
+        "has_private_key": True,
+        "private_key_usable": True,
+    }
+    return CertificateInfo.model_validate({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("days", "status"), [(31, "pass"), (30, "pass"), (29, "warn"), (1, "warn"), (0, "fail"), (-3, "fail")]
+)
+def test_certificate_expiry_boundaries(days: int, status: str) -> None:
+    cert = _cert(not_after=(NOW + timedelta(days=days)).isoformat())
+    assert p.judge_certificate("h", cert, NOW).status == status
+
+
+def test_certificate_date_in_windows_powershell_form_is_read() -> None:
+    millis = int((NOW + timedelta(days=5)).timestamp() * 1000)
+    cert = _cert(not_after=f"/Date({millis})/")
+    assert p.judge_certificate("h", cert, NOW).status == "warn"
+
+
+def test_leases_past_their_deadline_say_the_task_did_not_run() -> None:
+    leases = LeaseSet.model_validate(
+        {"leases": [{"name": "pswrap-lease-1", "deadline_utc": (NOW - timedelta(hours=1)).isoformat(),
+                     "prior_sync_cycle_enabled": True}]}
+    )  # fmt: skip
+    check = p.judge_leases(leases, NOW)
+    assert check.status == "warn"
+    assert "has not run" in check.found
+
+
+def test_hard_match_block() -> None:
+    assert (
+        p.judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=True)).status
+        == "fail"
+    )
+    assert (
+        p.judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=False)).status
+        == "pass"
+    )
+
+
+@pytest.mark.parametrize(
+    ("dn", "expected"),
+    [
+        ("OU=Rooms,OU=Resources,DC=lab,DC=example", True),  # under an inclusion
+        ("OU=Old,OU=Resources,DC=lab,DC=example", False),  # a deselected sub-OU
+        ("OU=Keep,OU=Old,OU=Resources,DC=lab,DC=example", True),  # reselected below it
+        ("ou=rooms, ou=resources, dc=lab, dc=example", True),  # DN case and spacing
+        ("OU=Staging,DC=lab,DC=example", False),  # under nothing selected
+    ],
+)
+def test_sync_scope_nearest_container_wins(dn: str, expected: bool) -> None:
+    scope = SyncScope.model_validate(
+        {"connectors": [{"connector": "lab.example", "inclusions": ["OU=Resources,DC=lab,DC=example",
+                         "OU=Keep,OU=Old,OU=Resources,DC=lab,DC=example"],
+                         "exclusions": ["OU=Old,OU=Resources,DC=lab,DC=example"]}]}
+    )  # fmt: skip
+    assert p.in_scope(dn, scope.connectors) is expected
+
+
+def test_unconfigured_ous() -> None:
+    report = OuReport(server="dc1", ous=[])
+    (resource,) = p.judge_ou("resource", None, report, None, None)
+    assert resource.status == "warn"
+    assert "resource_ou" in (resource.fix or "")
+    assert p.judge_ou("staging", None, report, None, None)[0].status == "warn"
+    assert p.judge_ou("staging", None, report, None, "staging-ou")[0].status == "fail"
+
+
+def test_scope_unreadable_warns_but_the_ou_still_exists() -> None:
+    report = OuReport.model_validate(
+        {"server": "dc1", "ous": [{"distinguished_name": "OU=R,DC=x", "exists": True}]}
+    )
+    checks = p.judge_ou("resource", "OU=R,DC=x", report, None, None)
+    assert [c.status for c in checks] == ["pass", "warn"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "words"),
+    [
+        (None, "pass", "signed in"),
+        (e.AuthenticationError("401 from the server"), "fail", "refused the credentials"),
+        (e.ConnectionFailed("connection refused"), "fail", "could not reach"),
+        (e.TransportTimeout("no answer in 30 s"), "fail", "could not reach"),
+        (e.RemoteError("Get-Module failed"), "pass", "first script failed"),
+    ],
+)
+def test_host_reachability(error: Exception | None, status: str, words: str) -> None:
+    check = p.judge_host_error("h", ["adsync"], error)
+    assert check.status == status
+    assert words in check.found
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"scheme": "https", "auth": "negotiate", "cert_validation": True}, "pass"),
+        ({"scheme": "https", "auth": "basic", "cert_validation": True}, "pass"),
+        ({"scheme": "https", "auth": "ntlm", "cert_validation": False}, "warn"),
+        ({"scheme": "http", "auth": "kerberos", "encryption": "auto"}, "pass"),
+        ({"scheme": "http", "auth": "ntlm", "encryption": "never"}, "fail"),
+        ({"scheme": "http", "auth": "basic", "encryption": "never"}, "fail"),
+    ],
+)
+def test_encryption(fields: dict[str, object], status: str) -> None:
+    target = SimpleNamespace(**{"cert_validation": True, "encryption": "auto", **fields})
+    assert p.judge_encryption(target).status == status
+
+
+def test_exit_status() -> None:
+    ok = p.passed("a", "a", "fine")
+    warn = p.warned("b", "b", "meh", "do x")
+    bad = p.failed("c", "c", "broken", "do y")
+    assert p.exit_status([ok, warn]) == 0
+    assert p.exit_status([ok, warn, bad]) == 6

@@ -1,0 +1,227 @@
+"""run_checks and blocking_failures against a fake session: which steps go to which host, what is not
+sent after a host failed, and which failures block `mailbox create`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pswrap import errors as e
+from pswrap.results import models as m
+from pswrap.results import preflight as r
+from pswrap.steps import get
+from pswrap.workflows import preflight as p
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+THUMB = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"
+MODULES = [
+    ("ActiveDirectory", "1.0.1.0"),
+    ("ADSync", "2.5.79.0"),
+    ("ExchangeOnlineManagement", "3.10.1"),
+    ("Microsoft.Graph.Authentication", "2.32.0"),
+    ("Microsoft.Graph.Users", "2.32.0"),
+    ("Microsoft.Graph.Identity.DirectoryManagement", "2.32.0"),
+]
+
+
+def _healthy() -> dict[str, Any]:
+    inventory = r.ModuleInventory.model_validate(
+        {
+            "modules": [{"name": n, "version": v} for n, v in MODULES],
+            "snapins": [{"name": p.RECIPIENT_SNAPIN}],
+        }
+    )
+    return {
+        "modules": inventory,
+        "sync/get-settings": m.SyncSettings(
+            anchor_attribute="mS-DS-ConsistencyGuid", staging_mode=False, connect_version="2.5.79.0"
+        ),
+        "sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True),
+        "sync/list-leases": m.LeaseSet(),
+        "certificate": r.CertificateInfo(
+            thumbprint=THUMB,
+            found=True,
+            subject="CN=app",
+            not_after=NOW + timedelta(days=300),
+            has_private_key=True,
+            private_key_usable=True,
+        ),
+        "exo/connect": m.Connection(connected=True, detail="t.onmicrosoft.com"),
+        "graph/connect": m.Connection(connected=True, detail="tenant"),
+        "graph/get-sync-features": m.SyncFeatures(block_soft_match=True, block_hard_match_takeover=False),
+        "ad/get-ous": r.OuReport.model_validate(
+            {
+                "server": "dc1.corp",
+                "domain": "DC=corp",
+                "ous": [
+                    {"distinguished_name": "OU=Res,DC=corp", "exists": True},
+                    {"distinguished_name": "OU=Stage,DC=corp", "exists": True},
+                ],
+            }
+        ),
+        "sync/get-scope": r.SyncScope.model_validate(
+            {"connectors": [{"connector": "corp", "inclusions": ["OU=Res,DC=corp"], "exclusions": []}]}
+        ),
+    }
+
+
+class FakeSession:
+    def __init__(self, hosts: Mapping[str, str], answers: dict[str, Any], down: Mapping[str, Exception] = {}):
+        self.target = SimpleNamespace(
+            name="corp",
+            host="sync.corp",
+            hosts=dict(hosts),
+            scheme="https",
+            auth="negotiate",
+            cert_validation=True,
+            encryption="auto",
+            certificate_thumbprint=THUMB,
+            domain_controller="dc1.corp",
+            resource_ou="OU=Res,DC=corp",
+            staging_ou="OU=Stage,DC=corp",
+            profile="modern",
+        )
+        self.answers = answers
+        self.down = dict(down)
+        self.calls: list[tuple[str, str]] = []
+
+    @property
+    def pinned_dc(self) -> str:
+        return "dc1.corp"
+
+    def step(self, step_id: str, *, choices: Any = None, params: Any = None) -> Any:
+        step = get(step_id)
+        assert step.needs is not None
+        host = self.target.hosts[step.needs]
+        self.calls.append((step_id, host))
+        if host in self.down:
+            raise self.down[host]
+        key = step_id
+        if step_id.endswith("/get-modules"):
+            key = "modules"
+            assert params == {"Name": list(p.MODULE_PATTERNS)}
+        if step_id.endswith("/get-certificate"):
+            key = "certificate"
+            assert params == {"CertificateThumbprint": THUMB}
+        answer = self.answers[key]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+ALL_ON_SYNC = dict.fromkeys(("ad", "adsync", "exo", "graph", "hybrid"), "sync.corp")
+
+
+def test_one_host_gets_one_module_step_before_any_connect() -> None:
+    session = FakeSession(ALL_ON_SYNC, _healthy())
+    checks = p.run_checks(session, now=NOW)
+    assert p.exit_status(checks) == 0
+    steps = [s for s, _ in session.calls]
+    assert steps[0] == "sync/get-modules"
+    assert steps.count("sync/get-modules") == 1
+    assert not [s for s in steps if s.endswith("/get-modules") and s != "sync/get-modules"]
+    assert steps.index("exo/get-certificate") < steps.index("exo/connect")
+
+
+def test_each_host_is_probed_with_a_step_of_a_need_it_serves() -> None:
+    hosts = {**ALL_ON_SYNC, "ad": "dc-tools.corp", "exo": "cloud.corp", "graph": "cloud.corp"}
+    session = FakeSession(hosts, _healthy())
+    checks = p.run_checks(session, now=NOW)
+    module_calls = [(s, h) for s, h in session.calls if s.endswith("/get-modules")]
+    assert module_calls == [
+        ("sync/get-modules", "sync.corp"),
+        ("ad/get-modules", "dc-tools.corp"),
+        ("exo/get-modules", "cloud.corp"),
+    ]
+    assert get("exo/get-modules").before_connect  # so the runner does not connect Exchange Online first
+    ids = {c.id for c in checks}
+    assert "modules.cloud.corp.ExchangeOnlineManagement" in ids
+    assert "modules.cloud.corp.Microsoft.Graph.Users" in ids
+    assert "modules.sync.corp.ExchangeOnlineManagement" not in ids
+    assert ("exo/get-certificate", "cloud.corp") in session.calls
+    assert "tenant.certificate.cloud.corp" in ids
+
+
+def test_nothing_more_is_sent_to_a_host_that_refused_the_sign_in() -> None:
+    hosts = {**ALL_ON_SYNC, "exo": "cloud.corp", "graph": "cloud.corp"}
+    session = FakeSession(hosts, _healthy(), down={"cloud.corp": e.AuthenticationError("HTTP 401")})
+    checks = {c.id: c for c in p.run_checks(session, now=NOW)}
+    assert [s for s, h in session.calls if h == "cloud.corp"] == ["exo/get-modules"]
+    assert checks["connection.host.cloud.corp"].status == "fail"
+    assert checks["connection.host.sync.corp"].status == "pass"
+    assert checks["tenant.connect.exo"].found.startswith("not checked: cloud.corp")
+    assert checks["tenant.block-hard-match"].status == "fail"
+    assert checks["sync.connect-version"].status == "pass"
+
+
+def test_a_step_error_fails_only_its_checks() -> None:
+    answers = _healthy()
+    answers["sync/get-scheduler"] = e.ModuleMissing("The term 'Get-ADSyncScheduler' is not recognized")
+    checks = {c.id: c for c in p.run_checks(FakeSession(ALL_ON_SYNC, answers), now=NOW)}
+    assert checks["sync.scheduler"].status == "fail"
+    assert "Get-ADSyncScheduler" in checks["sync.scheduler"].found
+    assert checks["sync.cycle"].status == "fail"
+    assert checks["sync.staging-mode"].status == "pass"
+
+
+def test_dc_failure_when_pinning() -> None:
+    class NoDc(FakeSession):
+        @property
+        def pinned_dc(self) -> str:
+            raise e.RemoteError("Unable to contact the server.")
+
+    session = NoDc(ALL_ON_SYNC, _healthy())
+    checks = {c.id: c for c in p.run_checks(session, now=NOW)}
+    assert checks["ad.dc"].status == "fail"
+    assert "Unable to contact the server" in checks["ad.dc"].found
+    assert "ad/get-ous" not in [s for s, _ in session.calls]
+
+
+@pytest.mark.parametrize(
+    ("change", "hold", "blocking"),
+    [
+        ({}, None, []),
+        ({"graph/get-sync-features": m.SyncFeatures(block_soft_match=False, block_hard_match_takeover=True)},
+         None, ["tenant.block-hard-match"]),
+        ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
+         None, []),
+        ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
+         "scheduler", ["sync.scheduler"]),
+        ({"sync/get-settings": m.SyncSettings(anchor_attribute="objectGUID", staging_mode=False,
+                                               connect_version="2.4.18.0")},
+         "anchor", ["sync.connect-version", "sync.anchor"]),
+    ],
+)  # fmt: skip
+def test_blocking_failures_for_mailbox_create(
+    change: dict[str, Any], hold: str | None, blocking: list[str]
+) -> None:
+    answers = {**_healthy(), **change}
+    found = p.blocking_failures(FakeSession(ALL_ON_SYNC, answers), profile="modern", hold=hold)
+    assert [c.id for c in found] == blocking
+    assert all(c.status == "fail" and c.fix for c in found)
+
+
+def test_hybrid_tools_is_not_blocked_by_the_tenant_or_the_anchor() -> None:
+    answers = {
+        **_healthy(),
+        "sync/get-settings": m.SyncSettings(
+            anchor_attribute="objectGUID", staging_mode=False, connect_version="2.5.79.0"
+        ),
+    }
+    session = FakeSession(ALL_ON_SYNC, answers)
+    assert p.blocking_failures(session, profile="hybrid-tools", hold=None) == []
+    assert not [s for s, _ in session.calls if s.startswith(("exo/", "graph/"))]
+
+
+def test_blocking_message_lists_each_failure_with_its_fix() -> None:
+    check = p.failed(
+        "sync.staging-mode", "sync server not in staging mode", "staging mode is on", "use the active one"
+    )
+    text = p.describe_blocking([check])
+    assert "1 preflight check(s) failed" in text
+    assert "[FAIL] sync server not in staging mode: staging mode is on" in text
+    assert "fix: use the active one" in text
