@@ -166,10 +166,8 @@ def test_get_and_set_unknown_user(lab: Harness) -> None:
         "Resource 'ghost@lab.example' does not exist or one of its queried reference-property objects are "
         "not present.\r\nStatus: 404 (NotFound)\r\nErrorCode: Request_ResourceNotFound"
     )
-    assert (
-        error.fqid
-        == "Request_ResourceNotFound,Microsoft.Graph.PowerShell.Cmdlets.UpdateMgUser_UpdateExpanded"
-    )
+    # The template reads the user first (Get-MgUser), so the 404 is Get-MgUser's.
+    assert error.fqid == "Request_ResourceNotFound,Microsoft.Graph.PowerShell.Cmdlets.GetMgUser_Get"
 
 
 def test_sync_features_follow_the_tenant(lab: Harness) -> None:

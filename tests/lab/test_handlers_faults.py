@@ -30,7 +30,7 @@ def test_exo_throttle_on_the_nth_call(lab: Harness) -> None:
     assert error.message.startswith("Error while querying REST service. HttpStatusCode=429 ErrorMessage=")
     assert '"code":"TooManyRequests"' in error.message
     assert error.category == "ProtocolError"
-    assert error.fqid.endswith("Microsoft.Exchange.Management.RestApiClient.GetMailbox")
+    assert error.fqid.endswith("Microsoft.Exchange.Management.RestApiClient.GetExoMailbox")
     assert faults.fired == {"throttle:exo/find-mailbox@2": 1}
 
 

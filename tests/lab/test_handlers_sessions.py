@@ -36,9 +36,18 @@ def test_exo_cmdlet_before_connect_is_command_not_found(lab: Harness) -> None:
     assert error.fqid == "CommandNotFoundException"
     assert error.category == "ObjectNotFound"
     assert error.exception_type == "System.Management.Automation.CommandNotFoundException"
-    assert lab.fails("exo/find-mailbox", {"Identity": "r"}, pool="exo").message == NOT_RECOGNIZED.format(
-        "Get-Mailbox"
+    recipients = lab.fails("exo/find-recipients", {"Alias": "r"}, pool="exo")
+    assert recipients.message == NOT_RECOGNIZED.format("Get-Recipient")
+
+
+def test_get_exomailbox_before_connect_asks_for_the_connection(lab: Harness) -> None:
+    """§7b item 2, CLOSEST only: Get-EXOMailbox is exported by the module itself; community notes quote "You
+    must call the Connect-ExchangeOnline cmdlet before calling any other cmdlets." (no primary transcript)."""
+    error = lab.fails("exo/find-mailbox", {"Identity": "r"}, pool="exo")
+    assert (
+        error.message == "You must call the Connect-ExchangeOnline cmdlet before calling any other cmdlets."
     )
+    assert error.activity == "Get-EXOMailbox"
 
 
 def test_graph_cmdlet_before_connect_needs_authentication(lab: Harness) -> None:
@@ -71,9 +80,8 @@ def test_connect_is_a_no_op_when_connected_and_sessions_are_per_pool(lab: Harnes
         "found": False,
         "mailbox": None,
     }
-    assert (
-        lab.fails("exo/find-mailbox", {"Identity": "nobody"}, pool="other").fqid == "CommandNotFoundException"
-    )
+    other = lab.fails("exo/find-recipients", {"Alias": "nobody"}, pool="other")
+    assert other.fqid == "CommandNotFoundException"
     graph = lab.connect_graph(pool="graph")
     assert graph["detail"] == LAB_DEFAULTS.tenant_id
     assert lab.connect_graph(pool="graph")["already_connected"] is True
@@ -124,17 +132,21 @@ def test_exo_connect_after_graph_in_one_pool_fails_as_reported(lab: Harness) -> 
 
 
 @pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
-def test_connect_with_unknown_or_expired_certificate(lab: Harness, step_id: str) -> None:
-    """§7b item 14 (Graph 2.x, ErrorConstants.cs CertificateNotFound; the closest text for EXO, whose own is
-    not documented): "Certificate with thumbprint '<t>' was not found in certificate store or has expired."
-    Graph searches unexpired certificates only."""
+def test_connect_with_missing_malformed_or_expired_certificate(lab: Harness, step_id: str) -> None:
+    """The connect templates read the certificate with Get-Item Cert:\\LocalMachine\\My\\<thumbprint>
+    (DESIGN.md), so a missing one is Get-Item's "Cannot find path '<path>' because it does not exist."
+    (PathNotFound); a malformed thumbprint is the template's own refusal; an expired one gets §7b item 14
+    (Graph 2.x, ErrorConstants.cs CertificateNotFound, "unexpired certs only"; the closest text for EXO, whose
+    own is not documented): "Certificate with thumbprint '<t>' was not found in certificate store or has
+    expired."."""
     unknown = "00" * 20
-    params = _connect_params(step_id, unknown)
-    error = lab.fails(step_id, params, pool="p1")
+    error = lab.fails(step_id, _connect_params(step_id, unknown), pool="p1")
     assert (
-        error.message
-        == f"Certificate with thumbprint '{unknown}' was not found in certificate store or has expired."
+        error.message == f"Cannot find path 'Cert:\\LocalMachine\\My\\{unknown}' because it does not exist."
     )
+    assert error.fqid == "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand"
+    malformed = lab.fails(step_id, _connect_params(step_id, "not-a-thumbprint"), pool="p1")
+    assert malformed.message.startswith("CertificateThumbprint must be the 40 hexadecimal digits")
     with lab.edit() as world:
         world["certs"]["local_machine_my"][0]["not_after"] = iso(
             datetime.now(timezone.utc) - timedelta(days=1)
@@ -159,6 +171,12 @@ def test_connect_without_private_key(lab: Harness) -> None:
     exo = lab.fails("exo/connect", _connect_params("exo/connect", thumb), pool="e")
     assert exo.message == (
         "Error Acquiring Token:\r\nSystem.Security.Cryptography.CryptographicException: Keyset does not exist"
+    )
+    # A key the remoting account may not open (the doctor's `private_key_usable` fact) fails the same way.
+    with lab.edit() as world:
+        world["certs"]["local_machine_my"][0].update(has_private_key=True, private_key_usable=False)
+    assert (
+        "Keyset does not exist" in lab.fails("graph/connect", _connect_params("graph/connect", thumb)).message
     )
 
 

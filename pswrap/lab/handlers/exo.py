@@ -28,7 +28,7 @@ def _matches(mailbox: dict[str, Any], identity: str) -> bool:
 
 @step("exo/find-mailbox", need="exo")
 def find_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Get-Mailbox -Identity; the template catches ManagementObjectNotFoundException (§7b item 9), so not
+    """Get-EXOMailbox -Identity; the template catches ManagementObjectNotFoundException (§7b item 9), so not
     found is `found: false`. Several matches is the documented "matches multiple entries" error."""
     identity = str(inv.params.get("Identity") or "")
     hits = [m for m in world["exo"]["mailboxes"] if _matches(m, identity)]
@@ -36,7 +36,7 @@ def find_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[s
         # §7b item 9 (community, verbatim): Ex9E65A2|...ManagementObjectNotFoundException|...
         # matches multiple entries.
         raise records.exo_v3_error(
-            "Get-Mailbox",
+            "Get-EXOMailbox",
             "Ex9E65A2",
             "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
             f"The operation couldn't be performed because object: '{identity}' matches multiple entries.",

@@ -44,9 +44,10 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     identity = str(inv.params.get("UserId") or "")
     user = cloud_user_by(world, identity)
     if user is None:
+        # The template reads the user first (Get-MgUser -UserId), so the 404 comes from Get-MgUser_Get.
         raise records.graph_rest_error(
-            cmdlet,
-            parameter_set,
+            "Get-MgUser",
+            "Get",
             records.resource_not_found(identity),
             status=404,
             reason="NotFound",

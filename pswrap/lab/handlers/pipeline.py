@@ -23,7 +23,7 @@ StepBody = Callable[[Invocation, dict[str, Any], datetime], Any]
 # The cmdlet each step calls first (the one a missing session or a throttled service reports), and its
 # Graph parameter set. The templates call these cmdlets; the lab names them in its error records.
 FIRST_CMDLET: dict[str, tuple[str, str]] = {
-    "exo/find-mailbox": ("Get-Mailbox", ""),
+    "exo/find-mailbox": ("Get-EXOMailbox", ""),
     "exo/find-recipients": ("Get-Recipient", ""),
     "exo/new-mailbox": ("New-Mailbox", ""),
     "graph/get-user": ("Get-MgUser", "Get"),

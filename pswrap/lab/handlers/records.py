@@ -157,6 +157,24 @@ def proxy_address_in_use(cmdlet: str, address: str) -> PSError:
     )
 
 
+def exo_connect_first(cmdlet: str) -> PSError:
+    """§7b item 2, CLOSEST only: a cmdlet the ExchangeOnlineManagement module exports itself (Get-EXOMailbox)
+    before Connect-ExchangeOnline: "You must call the Connect-ExchangeOnline cmdlet before calling any other
+    cmdlets." (community troubleshooting notes; no primary transcript)."""
+    return PSError(
+        "You must call the Connect-ExchangeOnline cmdlet before calling any other cmdlets.",
+        fqid=f"System.Exception,Microsoft.Exchange.Management.RestApiClient.{rest_noun(cmdlet)}",
+        category="NotSpecified",
+        exception_type="System.Exception",
+        activity=cmdlet,
+    )
+
+
+def rest_noun(cmdlet: str) -> str:
+    """The REST cmdlet class name as the module spells it (`GetExoMailbox`, §7b item 7)."""
+    return cmdlet.replace("-", "").replace("EXO", "Exo")
+
+
 def exo_throttled(cmdlet: str) -> PSError:
     """§7b item 7, CLOSEST only: no verbatim surfaced 429 exists; the REST envelope of
     office-docs-powershell#4333 with HttpStatusCode=429 and code TooManyRequests."""
@@ -170,7 +188,7 @@ def exo_throttled(cmdlet: str) -> PSError:
             },
         }
     }
-    noun = cmdlet.replace("-", "")
+    noun = rest_noun(cmdlet)
     return PSError(
         "Error while querying REST service. HttpStatusCode=429 ErrorMessage="
         + json.dumps(body, separators=(",", ":")),
@@ -319,6 +337,32 @@ def certificate_not_found(thumbprint: str, cmdlet: str) -> PSError:
         category="InvalidArgument" if cmdlet != "Connect-MgGraph" else "NotSpecified",
         exception_type="System.ArgumentException",
         activity=cmdlet,
+    )
+
+
+BAD_THUMBPRINT = (
+    "CertificateThumbprint must be the 40 hexadecimal digits of a certificate in Cert:\\LocalMachine\\My"
+)
+"""The connect templates' own check before they read the store (ps_templates/exo|graph/connect.ps1.j2)."""
+
+
+def bad_thumbprint() -> PSError:
+    """A `throw 'text'` in the template: RuntimeException, FQID = the text, category OperationStopped."""
+    return PSError(BAD_THUMBPRINT, fqid=BAD_THUMBPRINT, category="OperationStopped", target=BAD_THUMBPRINT)
+
+
+def certificate_path_not_found(thumbprint: str) -> PSError:
+    """The connect templates read the certificate with `Get-Item Cert:\\LocalMachine\\My\\<thumbprint>`
+    (DESIGN.md: passed as -Certificate), so a missing one is Get-Item's ItemNotFoundException (PowerShell's
+    PathNotFound resource text: "Cannot find path '<path>' because it does not exist.")."""
+    path = f"Cert:\\LocalMachine\\My\\{thumbprint}"
+    return PSError(
+        f"Cannot find path '{path}' because it does not exist.",
+        fqid="PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand",
+        category="ObjectNotFound",
+        target=path,
+        exception_type="System.Management.Automation.ItemNotFoundException",
+        activity="Get-Item",
     )
 
 

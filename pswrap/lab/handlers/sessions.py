@@ -9,6 +9,7 @@ Exchange login libraries clash in one Windows PowerShell process (§7b item 4, m
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,9 @@ def require(inv: Invocation, need: str) -> None:
     cmdlet, parameter_set = FIRST_CMDLET.get(inv.step_id, ("", ""))
     session = state(inv)
     if need == "exo" and not session.get("exo"):
+        if cmdlet.startswith("Get-EXO"):
+            # §7b item 2 (closest): the module's own REST cmdlets exist, and ask for the connection.
+            raise records.exo_connect_first(cmdlet)
         # §7b item 2: V3 cmdlets exist only in the temporary module Connect-ExchangeOnline creates.
         raise records.command_not_found(cmdlet or "Get-Mailbox")
     if need == "graph" and not session.get("graph"):
@@ -48,15 +52,20 @@ def require(inv: Invocation, need: str) -> None:
 
 
 def load_certificate(world: dict[str, Any], thumbprint: str, cmdlet: str, at: datetime) -> dict[str, Any]:
-    """The app certificate from LocalMachine\\My by thumbprint: missing or expired, and without a usable
-    private key, fail as §7b item 14 documents."""
-    wanted = "".join(str(thumbprint).split()).upper()
+    """The app certificate from LocalMachine\\My by thumbprint, as the connect templates load it: a malformed
+    thumbprint is the template's own refusal; a missing certificate is Get-Item's not-found error (the
+    template reads the store with Get-Item); an expired one is §7b item 14's "not found in certificate store
+    or has expired"; no private key, or one the remoting account cannot open (`private_key_usable`, the
+    doctor's fact), is §7b item 14's "Keyset does not exist"."""
+    text = str(thumbprint)
+    if not re.fullmatch(r"[0-9A-Fa-f]{40}", text):
+        raise records.bad_thumbprint()
     for cert in world.get("certs", {}).get("local_machine_my", []):
-        if str(cert.get("thumbprint", "")).upper() != wanted:
+        if str(cert.get("thumbprint", "")).upper() != text.upper():
             continue
         if parse_time(cert["not_after"]) < at:
-            break  # Graph searches "unexpired certs only" (§7b item 14): an expired one is not found
-        if not cert.get("has_private_key"):
+            raise records.certificate_not_found(text, cmdlet)
+        if not cert.get("has_private_key") or cert.get("private_key_usable") is False:
             raise records.keyset_missing(cmdlet)
         return dict(cert)
-    raise records.certificate_not_found(thumbprint, cmdlet)
+    raise records.certificate_path_not_found(text)
