@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pswrap.errors import BadInput, ConfigError, Conflict, NeedsHuman, NotFound, PswrapError, WaitTimeout
+from pswrap.errors import BadInput, ConfigError, Conflict, NeedsHuman, PswrapError, WaitTimeout
 from pswrap.journal import Journal
 from pswrap.workflows import holds
 from pswrap.workflows.facts import Facts, gather
@@ -706,7 +706,7 @@ class MailboxWorkflow:
             )
         found = self.session.step("exo/find-mailbox", params={"Identity": mailbox})
         if not found.found:
-            raise NotFound(
+            raise BadInput(
                 f"there is no mailbox {mailbox!r} in Exchange Online to link",
                 hint="`pswrap mailbox create` creates it and its account together",
             )
@@ -733,7 +733,7 @@ class MailboxWorkflow:
             by, value = identify_ad_user(ad_user)
             account = self.session.step("ad/find-user", choices={"by": by}, params={"Value": value})
             if not account.found:
-                raise NotFound(
+                raise BadInput(
                     f"there is no AD account {ad_user!r} (looked up by {by})",
                     hint="give its sAMAccountName, UPN or objectGUID, or use --create-ad-user",
                 )
