@@ -89,7 +89,7 @@ def doctor_command(
         if OPTIONS.verbose:
             typer.echo(f"pswrap: {message}", err=True)
 
-    with open_session(target, verbose=OPTIONS.verbose) as session:
+    with open_session(target, profile=profile, verbose=OPTIONS.verbose) as session:  # type: ignore[arg-type]
         chosen = profile or session.target.profile
         if chosen == "legacy":
             chosen = "modern"
