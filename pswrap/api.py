@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
-from pswrap.errors import BadInput, NotFound, SyncBusy
+from pswrap.errors import BadInput, SyncBusy
 from pswrap.journal import Journal, Operation, StepRecord
 from pswrap.render.script import Script
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
@@ -225,7 +225,7 @@ class Pswrap:
         """Finish an interrupted operation to the same end state: re-plan from the facts and the journal."""
         op = self.journal.get(operation_id)
         if op is None:
-            raise NotFound(
+            raise BadInput(
                 f"no operation {operation_id!r} in the journal ({self.journal.path})",
                 hint="`pswrap ops list` shows the operations on this machine; on another machine, run the "
                 "same command again (it converges without the journal)",
@@ -294,7 +294,7 @@ class Pswrap:
     def operation(self, operation_id: str) -> tuple[Operation, list[StepRecord]]:
         op = self.journal.get(operation_id)
         if op is None:
-            raise NotFound(
+            raise BadInput(
                 f"no operation {operation_id!r} in the journal ({self.journal.path})",
                 hint="`pswrap ops list` shows the operations on this machine",
             )

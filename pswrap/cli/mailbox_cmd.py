@@ -302,14 +302,13 @@ def ops_show_command(
     output: str = OUTPUT_OPT,
 ) -> None:
     """One operation: its arguments, status, result and every step it ran."""
-    from pswrap.errors import NotFound
     from pswrap.journal import Journal
 
     _output(output)
     journal = Journal()
     op = journal.get(operation)
     if op is None:
-        raise NotFound(
+        raise BadInput(
             f"no operation {operation!r} in the journal ({journal.path})",
             hint="`pswrap ops list` shows the operations on this machine",
         )
