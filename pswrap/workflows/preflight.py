@@ -972,19 +972,29 @@ BLOCKING_PREFIXES: dict[Profile, tuple[str, ...]] = {
     "hybrid-tools": ("connection.", "modules.", "sync.connect-version", "sync.staging-mode", "ad."),
     "legacy": (),
 }
+JUDGED_BY_THE_WORKFLOW = ("tenant.block-hard-match",)
+"""Failures the mailbox workflow judges itself, with what it knows and the doctor does not (the match
+mode: a soft match does not care about the hard-match block), and refuses with its own message."""
 
 
 def blocking_failures(session: DoctorSession, *, profile: Profile, hold: str | None) -> list[Check]:
     """The failed checks that would make `mailbox create` fail or leave a half-done mailbox.
 
-    Run before planning: a workflow refuses to start (exit 6) when this is not empty. Warnings never
-    block; the hold is passed so its own prerequisites (anchor attribute, staging OU, scheduler state)
-    count as failures only when that hold is the one chosen.
+    A workflow refuses to start (exit 6) when this is not empty. Warnings never block; the hold is
+    passed so its own prerequisites (anchor attribute, staging OU, scheduler state) count as failures
+    only when that hold is the one chosen. A session that carries no `target` (the workflow's in-memory
+    test doubles) is not checked: the checks need the target's hosts and tenant settings.
     """
-    if profile == "legacy":
+    if profile == "legacy" or getattr(session, "target", None) is None:
         return []
     checks = run_checks(session, profile=profile, hold=hold)
-    return [c for c in checks if c.status == "fail" and c.id.startswith(BLOCKING_PREFIXES[profile])]
+    return [
+        c
+        for c in checks
+        if c.status == "fail"
+        and c.id.startswith(BLOCKING_PREFIXES[profile])
+        and c.id not in JUDGED_BY_THE_WORKFLOW
+    ]
 
 
 def describe_blocking(checks: Sequence[Check]) -> str:
@@ -997,11 +1007,24 @@ def describe_blocking(checks: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
+def refuse_when_blocked(session: DoctorSession, *, profile: str, hold: str | None) -> None:
+    """Raise NeedsHuman (exit 6) listing each blocking failure with its fix; the workflow's one call."""
+    if profile not in ("modern", "hybrid-tools"):
+        return
+    blocking = blocking_failures(session, profile=profile, hold=hold)  # type: ignore[arg-type]
+    if blocking:
+        raise e.NeedsHuman(
+            describe_blocking(blocking),
+            hint="nothing was changed; `pswrap doctor` shows every check, with what passed",
+        )
+
+
 __all__ = [
     "STATUSES",
     "Check",
     "blocking_failures",
     "describe_blocking",
     "exit_status",
+    "refuse_when_blocked",
     "run_checks",
 ]

@@ -185,8 +185,10 @@ def test_dc_failure_when_pinning() -> None:
     ("change", "hold", "blocking"),
     [
         ({}, None, []),
+        # the workflow judges the hard-match block itself (a soft match does not care)
         ({"graph/get-sync-features": m.SyncFeatures(block_soft_match=False, block_hard_match_takeover=True)},
-         None, ["tenant.block-hard-match"]),
+         None, []),
+        ({"certificate": e.ConnectionFailed("dropped")}, None, ["tenant.certificate.sync.corp"]),
         ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
          None, []),
         ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
@@ -225,3 +227,25 @@ def test_blocking_message_lists_each_failure_with_its_fix() -> None:
     assert "1 preflight check(s) failed" in text
     assert "[FAIL] sync server not in staging mode: staging mode is on" in text
     assert "fix: use the active one" in text
+
+
+def test_refuse_when_blocked_raises_needs_human_with_each_fix() -> None:
+    answers = {**_healthy(), "sync/get-settings": m.SyncSettings(
+        anchor_attribute="mS-DS-ConsistencyGuid", staging_mode=True, connect_version="2.5.79.0")}  # fmt: skip
+    with pytest.raises(e.NeedsHuman) as raised:
+        p.refuse_when_blocked(FakeSession(ALL_ON_SYNC, answers), profile="modern", hold="anchor")
+    assert raised.value.exit_code == 6
+    assert "[FAIL] sync server not in staging mode" in raised.value.message
+    assert "fix: point the target's adsync host at the active sync server" in raised.value.message
+    assert raised.value.hint and "pswrap doctor" in raised.value.hint
+
+
+def test_refuse_when_blocked_passes_a_healthy_target_and_skips_sessions_without_one() -> None:
+    p.refuse_when_blocked(FakeSession(ALL_ON_SYNC, _healthy()), profile="modern", hold=None)
+
+    class Double:
+        def step(self, step_id: str, **_: Any) -> Any:
+            raise AssertionError(f"no step may run: {step_id}")
+
+    assert p.blocking_failures(Double(), profile="modern", hold=None) == []  # type: ignore[arg-type]
+    p.refuse_when_blocked(Double(), profile="legacy", hold=None)  # type: ignore[arg-type]
