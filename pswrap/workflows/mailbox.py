@@ -17,6 +17,7 @@ The order of the changing steps is the hold (DESIGN.md, Workflows):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -853,7 +854,9 @@ class MailboxWorkflow:
         runner = JournaledRunner(self.session, journal, op_id, self.progress)
         result = MailboxResult(operation=op_id, status=FAILED, target=self.target.name)
         try:
+            started = time.monotonic()
             plan = self._plan(req, resolved, state)
+            result.timings["facts"] = time.monotonic() - started
             result.hold = plan.hold
             if dry_run:
                 return self._render(plan)
@@ -916,6 +919,7 @@ class MailboxWorkflow:
                 if step.after is not None:
                     step.after(ctx, out)
 
+        started = time.monotonic()
         if plan.lease:
             with holds.scheduler_lease(
                 runner,
@@ -931,6 +935,23 @@ class MailboxWorkflow:
             if plan.hold == "scheduler" and op_id is not None:
                 self._end_leftover_lease(runner, op_id)
 
+        result.timings["apply"] = time.monotonic() - started
+        started = time.monotonic()
+        try:
+            self._finish(req, plan, ctx, runner, result, deadline)
+        finally:
+            result.timings["wait"] = time.monotonic() - started
+
+    def _finish(
+        self,
+        req: MailboxRequest,
+        plan: Plan,
+        ctx: Ctx,
+        runner: JournaledRunner,
+        result: MailboxResult,
+        deadline: Deadline,
+    ) -> None:
+        facts = plan.facts
         resolved = plan.resolved
         if resolved.profile == "hybrid-tools":
             self._finish_hybrid(req, plan, ctx, runner, result, deadline)

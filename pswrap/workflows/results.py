@@ -32,6 +32,8 @@ class MailboxResult:
     """Mutating steps this run performed, in order (text output only)."""
     hold: str | None = None
     target: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent reading facts, applying and waiting for sync (benchmarks/mailbox.py prints them)."""
 
     @property
     def exit_code(self) -> int:
