@@ -28,6 +28,10 @@ def describe() -> str:
     return f"world in {lab_state_path()}"
 
 
+EMBEDDED_USER = "pswrap-embedded"
+"""Its own account name: the lab's NTLM acceptor is process-wide and keeps the first password it was
+given for a name, so the embedded target must not share a name with a lab someone else started."""
+
 _PASSWORD: list[str] = []
 
 
@@ -48,7 +52,7 @@ def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
 
     path = lab_state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    username = target.username or "lab-admin"
+    username = target.username or EMBEDDED_USER
     password = _process_password()
     lab = start_lab(
         path,

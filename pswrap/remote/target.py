@@ -352,7 +352,7 @@ def _build(
     auth: Auth = get("auth", "negotiate" if not is_lab else "ntlm")
     default_port = 5986 if scheme == "https" else 5985
     port = 0 if is_lab else get("port", default_port)
-    username = get("username", None) if not is_lab else values.get("username", "lab-admin")
+    username = get("username", None) if not is_lab else values.get("username", "pswrap-embedded")
     allow_basic = get("allow_basic_over_http", False)
     if auth == "basic" and scheme == "http" and not allow_basic:
         raise ConfigError(
