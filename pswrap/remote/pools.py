@@ -19,6 +19,7 @@ from typing import Any
 from pswrap.errors import ConfigError, MissingExtra
 from pswrap.remote.classify import classify_transport
 from pswrap.remote.target import Target
+from pswrap.secrets import Secret
 from pswrap.steps.model import Need
 
 log = logging.getLogger("pswrap.remote")
@@ -37,8 +38,12 @@ def _require_extra(auth: str) -> None:
         )
 
 
-def make_wsman(target: Target, host: str) -> Any:
-    """A pypsrp WSMan for one host of the target; the only place a password is revealed to pypsrp."""
+def make_wsman(target: Target, host: str, password: Secret | None = None) -> Any:
+    """A pypsrp WSMan for one host of the target; the only place a password is revealed to pypsrp.
+
+    `password`: already resolved (a session resolves it once, so a prompt is not repeated per pool);
+    None resolves it from the target now.
+    """
     from pypsrp.wsman import WSMan
 
     _require_extra(target.auth)
@@ -47,7 +52,7 @@ def make_wsman(target: Target, host: str) -> Any:
             f"target {target.name}: Basic authentication over plain HTTP is refused",
             hint="use https or ntlm; set allow_basic_over_http = true only for a lab on loopback",
         )
-    password = target.password
+    password = password if password is not None else target.password
     encryption = target.encryption
     if target.auth in ("basic", "certificate") and target.scheme == "http":
         encryption = "never"  # Basic cannot encrypt messages; allowed only with allow_basic_over_http
@@ -97,6 +102,7 @@ class Pools:
     def __init__(self, target: Target) -> None:
         self.target = target
         self._pools: dict[Need, Pool] = {}
+        self._password: Secret | None = None
 
     def where(self, need: Need) -> str:
         t = self.target
@@ -150,7 +156,9 @@ class Pools:
 
         try:
             if p.wsman is None:
-                p.wsman = make_wsman(self.target, p.host)
+                if self._password is None:
+                    self._password = self.target.password  # resolved once per session (may prompt)
+                p.wsman = make_wsman(self.target, p.host, self._password)
             pool = RunspacePool(p.wsman, configuration_name=self.target.configuration_name, no_profile=True)
             pool.open()
         except (ConfigError, MissingExtra):

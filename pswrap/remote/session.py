@@ -59,6 +59,7 @@ class Session:
         self._pools = Pools(target)
         self._lab = lab
         self._pinned_dc: str | None = target.domain_controller
+        self._ad_password: Secret | None = None
         self.retries: dict[str, int] = {}
         """Retries per step id during this session (what --verbose logs, countable by tests)."""
         self.reopened: int = 0
@@ -120,11 +121,12 @@ class Session:
             elif name == "CredentialPassword":
                 if self.target.ad_credential_user and self.target.ad_credential_password_source:
                     # For display the secret is not resolved (no prompt); it is masked either way.
-                    filled[name] = (
-                        Secret("<from the target's AD credential>")
-                        if for_display
-                        else self.target.ad_credential_password
-                    )
+                    if for_display:
+                        filled[name] = Secret("<from the target's AD credential>")
+                    else:
+                        if self._ad_password is None:  # resolved once per session (may prompt)
+                            self._ad_password = self.target.ad_credential_password
+                        filled[name] = self._ad_password
             elif name in TARGET_PARAMS:
                 attr, key = TARGET_PARAMS[name]
                 value = getattr(self.target, attr)

@@ -231,3 +231,25 @@ def test_embedded_lab_is_the_default_and_says_so(capsys: Any, tmp_path: Any, mon
     err = capsys.readouterr().err
     assert "no target configured; using the embedded lab" in err
     assert (tmp_path / "emb" / "world.json").exists()
+
+
+def test_password_resolved_once_per_session(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+    """A keyring lookup (or a prompt) happens once per run, not once per pool."""
+    import keyring
+
+    from tests.remote.conftest import LAB_PASSWORD
+
+    calls: list[tuple[str, str]] = []
+
+    def get_password(service: str, user: str) -> str:
+        calls.append((service, user))
+        return LAB_PASSWORD
+
+    monkeypatch.setattr(keyring, "get_password", get_password)
+    lab = lab_factory()
+    target = lab_target(lab, password_env=None, password_keyring="pswrap-lab-test")
+    with open_session(target) as s:
+        s.step("sync/get-settings")
+        s.step("ad/get-domain")
+        s.step("graph/get-sync-features")
+    assert calls == [("pswrap-lab-test", "lab-tester")]
