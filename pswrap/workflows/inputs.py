@@ -144,7 +144,7 @@ def check_sam(sam: str, *, given: bool) -> None:
     if given:
         raise BadInput(f"--sam {sam!r} {problem}", hint="choose another sAMAccountName with --sam")
     raise BadInput(
-        f"the alias {sam!r} cannot be the sAMAccountName: it {problem}",
+        f"the alias {sam!r} cannot be the sAMAccountName (it {problem}): --sam is required",
         hint="give one with --sam (at most 20 characters, none of " + SAM_FORBIDDEN + ")",
     )
 
@@ -242,7 +242,7 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
     else:
         if not target.upn_suffix:
             raise BadInput(
-                f"target {target.name!r} has no UPN suffix to build the default UPN from",
+                f"target {target.name!r} has no UPN suffix to build the default UPN from: --upn is required",
                 hint="give --upn, or set upn_suffix for the target in the configuration",
             )
         upn = f"{req.alias}@{target.upn_suffix}"
