@@ -1,15 +1,18 @@
 """HTTP authentication as WinRM does it: Basic, and NTLM (over `Negotiate`) with message encryption.
 
 NTLM belongs to one TCP connection (its session keys seal every later message on it), so the server keeps
-one `ConnectionAuth` per connection. pyspnego's NTLM acceptor reads the accepted accounts from the file
-named by NTLM_USER_FILE (`DOMAIN:user:password` lines); that variable is process-wide, so every lab in a
-process registers its account in one shared file (`register_ntlm_account`).
+one `ConnectionAuth` per connection. pyspnego's NTLM acceptor reads the accepted account from the file
+named by NTLM_USER_FILE (`DOMAIN:user:password` lines). That variable is process-wide, so each account
+gets its own file (`ntlm_account_file`) and every NTLM step runs under one lock with the variable pointing
+at its lab's file: labs in one process may accept the same user with different passwords.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
+import contextlib
 import hmac
 import os
 import re
@@ -42,33 +45,38 @@ class Credentials:
 # --- NTLM account file --------------------------------------------------------------------------
 
 _ntlm_lock = threading.Lock()
-_ntlm_accounts: dict[str, str] = {}
-_ntlm_file: str | None = None
+_ntlm_files: dict[str, str] = {}
 
 
 def _ntlm_line(username: str, password: str) -> str:
-    if "\\" in username:
-        domain, user = username.split("\\", 1)
-    elif "@" in username:
-        domain, user = "", username
-    else:
-        domain, user = "", username
+    domain, user = username.split("\\", 1) if "\\" in username else ("", username)
     return f"{domain}:{user}:{password}"
 
 
-def register_ntlm_account(creds: Credentials) -> None:
-    """Make pyspnego's NTLM acceptor accept this account (in this process)."""
-    global _ntlm_file
+def ntlm_account_file(creds: Credentials) -> str:
+    """A file (0600, removed at exit) holding this one account in pyspnego's NTLM_USER_FILE format."""
+    line = _ntlm_line(creds.username, creds.password)
     with _ntlm_lock:
-        _ntlm_accounts[_ntlm_line(creds.username, creds.password)] = creds.username
-        if _ntlm_file is None:
-            fd, _ntlm_file = tempfile.mkstemp(prefix="pswrap-lab-ntlm-", suffix=".txt")
-            os.close(fd)
-        tmp = _ntlm_file + ".tmp"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-            fh.write("\n".join(_ntlm_accounts) + "\n")
-        os.replace(tmp, _ntlm_file)
-        os.environ["NTLM_USER_FILE"] = _ntlm_file
+        path = _ntlm_files.get(line)
+        if path is None:
+            fd, path = tempfile.mkstemp(prefix="pswrap-lab-ntlm-", suffix=".txt")  # mode 0600
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            atexit.register(_remove, path)
+            _ntlm_files[line] = path
+        # pyspnego's acceptor refuses to start without the variable; each step sets it to its own file.
+        os.environ.setdefault("NTLM_USER_FILE", path)
+        return path
+
+
+def register_ntlm_account(creds: Credentials) -> None:
+    """Kept for callers of the first version: preparing the account's file is all that is needed."""
+    ntlm_account_file(creds)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 # --- per-connection state -----------------------------------------------------------------------
@@ -80,6 +88,7 @@ class ConnectionAuth:
 
     mode: str  # "basic" | "ntlm"
     creds: Credentials
+    ntlm_file: str | None = None
     context: Any = None
     authenticated: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -128,18 +137,23 @@ class ConnectionAuth:
             raise AuthFailed(self.challenge) from None
         # An NTLM NEGOTIATE message restarts authentication on this connection.
         raw_ntlm = token.startswith(b"NTLMSSP\x00")
-        if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
-            # Raw NTLM (pypsrp auth="ntlm") or NTLM inside SPNEGO (auth="negotiate" without Kerberos).
-            self.context = spnego.server(
-                protocol="ntlm" if raw_ntlm else "negotiate", options=spnego.NegotiateOptions.use_ntlm
-                if raw_ntlm else spnego.NegotiateOptions.use_negotiate,
-            )
-            self.authenticated = False
-        try:
-            out = self.context.step(token)
-        except (SpnegoError, KeyError, ValueError, struct.error):
-            self.context = None
-            raise AuthFailed(self.challenge) from None
+        if self.ntlm_file is None:
+            self.ntlm_file = ntlm_account_file(self.creds)
+        with _ntlm_lock:
+            os.environ["NTLM_USER_FILE"] = self.ntlm_file
+            try:
+                if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
+                    # Raw NTLM (pypsrp auth="ntlm") or NTLM inside SPNEGO (auth="negotiate", no Kerberos).
+                    self.context = spnego.server(
+                        protocol="ntlm" if raw_ntlm else "negotiate",
+                        options=spnego.NegotiateOptions.use_ntlm
+                        if raw_ntlm else spnego.NegotiateOptions.use_negotiate,
+                    )
+                    self.authenticated = False
+                out = self.context.step(token)
+            except (SpnegoError, KeyError, ValueError, struct.error):
+                self.context = None
+                raise AuthFailed(self.challenge) from None
         if self.context.complete:
             self.authenticated = True
             return base64.b64encode(out).decode() if out else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -193,3 +194,15 @@ def test_request_for_an_unknown_shell_gets_the_shell_not_found_fault(lab: Runnin
         with pytest.raises(WSManFaultError) as info:
             invoke(pool)
         assert info.value.code == 2150858843
+
+
+def test_two_ntlm_labs_in_one_process_keep_their_own_passwords(
+    start_lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    first = start_lab_factory(auth="ntlm", password="first-Passw0rd", state_path=tmp_path / "a" / "w.json")
+    second = start_lab_factory(auth="ntlm", password="second-Passw0rd", state_path=tmp_path / "b" / "w.json")
+    for lab in (first, second, first):
+        with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+            assert invoke(pool)
+    with wsman_for(first.endpoint, password="second-Passw0rd") as wsman, pytest.raises(AuthenticationError):
+        RunspacePool(wsman).open()
