@@ -75,7 +75,8 @@ def _client(target: str | None, *, yes: bool = True) -> Pswrap:
     if not yes and _interactive():
 
         def confirm(plan: Any) -> bool:
-            typer.echo(plan.to_text().replace("Dry run: nothing was changed.", ""), err=True)
+            typer.echo(plan.summary(), err=True)
+            typer.echo("(--dry-run prints every script in full)", err=True)
             return bool(typer.confirm("Apply these changes?", default=False, err=True))
 
     return Pswrap(target, progress=_progress_printer(), confirm=confirm)

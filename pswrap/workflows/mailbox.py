@@ -584,6 +584,26 @@ class DryRun:
             "notes": plan.notes if plan else [],
         }
 
+    def summary(self) -> str:
+        """The plan without the script bodies: what the confirmation prompt shows."""
+        full = self.to_text()
+        lines = []
+        skipping = False
+        for line in full.split("\n"):
+            if line.startswith("    script:"):
+                skipping = True
+                continue
+            if skipping and (line.startswith("      ") or line == ""):
+                if line == "":
+                    skipping = False
+                    lines.append(line)
+                continue
+            skipping = False
+            if line.startswith("Dry run:"):
+                continue
+            lines.append(line)
+        return "\n".join(lines).rstrip()
+
     def to_text(self) -> str:
         lines: list[str] = []
         plan = self.plan

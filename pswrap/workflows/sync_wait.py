@@ -62,9 +62,9 @@ class ObjectOfInterest:
 
 
 def wait_until_idle(
-    session: StepSession, deadline: Deadline, progress: Progress = no_progress, what: str = ""
+    session: StepSession, deadline: Deadline, progress: Progress = no_progress, what: str | None = ""
 ) -> Any:
-    """Poll the scheduler until no cycle is in progress; the last SchedulerState."""
+    """Poll the scheduler until no cycle is in progress; the last SchedulerState (`what`: None = quiet)."""
     interval = FIRST_POLL
     announced = False
     while True:
@@ -72,7 +72,8 @@ def wait_until_idle(
         if not state.sync_cycle_in_progress:
             return state
         if not announced:
-            progress(what or "a sync cycle is running; waiting for it to end")
+            if what is not None:
+                progress(what or "a sync cycle is running; waiting for it to end")
             announced = True
         if deadline.passed():
             raise WaitTimeout(
@@ -173,7 +174,7 @@ def wait_for_link(
         start_cycle(run, session, deadline, progress=progress)
         cycles += 1
         progress(f"sync cycle {cycles} started; waiting for it to end")
-        wait_until_idle(session, deadline, progress, "")
+        wait_until_idle(session, deadline, progress, None)
         errors = export_errors_for(session, ours, seen)
         if errors:
             raise export_error(errors[0], what)

@@ -92,3 +92,24 @@ def test_python_api_runbook_example(env: dict[str, str]) -> None:
         failed = ps.create_mailbox("Other", alias="room1", type="shared", check=False)
         assert failed.status == "failed" and failed.to_json()["error"]["type"] == "Conflict"
         assert [o.status for o in ps.operations()][:2] == ["failed", "completed"]
+
+
+def test_confirmation_declined_changes_nothing(env: dict[str, str]) -> None:
+    """What a terminal user answering 'no' gets: the plan was shown, nothing was applied."""
+    import pswrap.api
+    from pswrap.errors import Refused
+
+    shown: list[str] = []
+
+    def decline(plan: Any) -> bool:
+        shown.append(plan.summary())
+        return False
+
+    with pswrap.api.connect("lab", confirm=decline) as ps:
+        with pytest.raises(Refused, match="declined"):
+            ps.create_mailbox("Room C", alias="roomc")
+        assert "exo/new-mailbox" in shown[0] and "script:" not in shown[0]
+        assert ps.create_mailbox("Room C", alias="roomc", dry_run=True).plan.facts.mailbox is None
+    with pswrap.api.connect("lab", confirm=lambda plan: True) as ps:
+        assert ps.create_mailbox("Room C", alias="roomc").status == "completed"
+        assert ps.create_mailbox("Room C", alias="roomc").changed is False  # nothing to confirm
