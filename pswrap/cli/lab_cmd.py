@@ -101,6 +101,9 @@ def serve(
     except OSError as exc:
         raise BadInput(f"the lab could not listen on {host}:{port}: {exc.strerror or exc}",
                        hint="choose another --port, or stop the process using it") from None
+    except ValueError as exc:  # an unreadable world, or a setting the world refuses (--sync-seconds -1)
+        raise BadInput(f"the lab could not start on {_state(state)}: {exc}",
+                       hint="check the options, or run `pswrap lab reset` for a fresh world") from None
     from pswrap.lab.server import LabServer
 
     assert isinstance(server, LabServer)

@@ -129,3 +129,14 @@ def test_cli_module_imports_no_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_serve_refuses_an_unreadable_world_and_bad_settings(lab_state: Path) -> None:
+    lab_state.parent.mkdir(parents=True, exist_ok=True)
+    lab_state.write_text("[1, 2]")
+    result = pswrap("lab", "serve", "--state", str(lab_state))
+    assert result.returncode == 2
+    assert str(lab_state) in result.stderr and "pswrap lab reset" in result.stderr
+    lab_state.unlink()
+    result = pswrap("lab", "serve", "--state", str(lab_state), "--anchor", "employeeID")
+    assert result.returncode == 2 and "--anchor" in result.stderr
