@@ -232,3 +232,14 @@ def test_closing_a_pipeline_forgets_it_on_the_server(lab: RunningLab) -> None:
             ps.invoke()
             assert len(lab.server.pools[pool.shell.id].runs) == 1
         assert lab.server.pools[pool.shell.id].runs == {}
+
+
+def test_receive_long_poll_times_out_and_pypsrp_polls_again(start_lab_factory: LabFactory) -> None:
+    # WinRM answers a Receive that has nothing to deliver within OperationTimeout with the timeout fault
+    # (2150858793); pypsrp silently sends another Receive (reference/wsman-notes.md).
+    lab = start_lab_factory(auth="basic")
+    with wsman_for(lab.endpoint, operation_timeout=1) as wsman, RunspacePool(wsman) as pool:
+        before = lab.store.pending_requests().get("Receive", 0)
+        _, output = run(pool, "# pswrap-step: lab/sleep\n", {"Seconds": 2.5})
+        assert json.loads(output[0]) == {"completed": True}
+        assert lab.store.pending_requests()["Receive"] - before >= 3
