@@ -138,3 +138,24 @@ def test_move_user_changes_its_container(lab: Harness) -> None:
     )
     assert moved["distinguished_name"] == f"CN=room1,{LAB_DEFAULTS.resource_ou}"
     assert moved["object_guid"] == user["object_guid"]
+
+
+def test_path_must_name_an_existing_container(lab: Harness) -> None:
+    """A -Path or -TargetPath naming no OU: "Directory object not found" with ADIdentityNotFoundException
+    (verbatim for the AD module in dsccommunity/ActiveDirectoryDsc#298; for New-ADUser DERIVED, not in
+    domain.md). CN=Users and the domain root exist."""
+    missing = "OU=Nowhere,DC=lab,DC=example"
+    with pytest.raises(PSError) as caught:
+        lab.new_ad_user("room1", ou=missing)
+    assert caught.value.message == "Directory object not found"
+    assert caught.value.fqid.endswith(
+        "ADIdentityNotFoundException,Microsoft.ActiveDirectory.Management.Commands.NewADUser"
+    )
+    assert lab.new_ad_user("room2", ou=f"CN=Users,{LAB_DEFAULTS.domain_dn}")["distinguished_name"].startswith(
+        "CN=room2"
+    )
+    user = lab.new_ad_user("room3")
+    error = lab.fails(
+        "ad/move-user", {"Identity": user["object_guid"], "TargetPath": missing, "Server": DC}, pool="ad"
+    )
+    assert error.message == "Directory object not found"

@@ -228,3 +228,28 @@ def test_new_remote_mailbox_creates_the_ad_account(lab: Harness) -> None:
             pool="hybrid",
             type="room",
         )
+
+
+def test_new_remote_mailbox_in_a_missing_ou(lab: Harness) -> None:
+    """§7b item 9, the on-premises form: "The operation couldn't be performed because object '<id>' couldn't be
+    found on '<DC>'." (dpaulson45/HealthChecker#213)."""
+    lab.run("hybrid/connect", pool="hybrid")
+    error = lab.fails(
+        "hybrid/new-remote-mailbox",
+        {
+            "Name": "Conf 9",
+            "Alias": "conf9",
+            "DisplayName": "Conf 9",
+            "PrimarySmtpAddress": "conf9@lab.example",
+            "UserPrincipalName": "conf9@lab.example",
+            "SamAccountName": "conf9",
+            "OnPremisesOrganizationalUnit": "OU=Gone,DC=lab,DC=example",
+        },
+        pool="hybrid",
+        type="room",
+    )
+    assert error.message == (
+        "The operation couldn't be performed because object 'OU=Gone,DC=lab,DC=example' couldn't be found on "
+        f"'{LAB_DEFAULTS.domain_controller}'."
+    )
+    assert lab.world()["ad"]["users"] == []

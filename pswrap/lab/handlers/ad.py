@@ -54,6 +54,16 @@ def user_document(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def container_exists(world: dict[str, Any], dn: str) -> bool:
+    """A container accounts can be created in or moved to: a configured OU, the domain root or CN=Users."""
+    domain_dn = world["ad"]["domain"]["distinguished_name"]
+    known = {ou["dn"].lower() for ou in world["ad"]["ous"]} | {
+        domain_dn.lower(),
+        f"cn=users,{domain_dn}".lower(),
+    }
+    return dn.strip().lower() in known
+
+
 def find_by_guid(world: dict[str, Any], guid: Any) -> dict[str, Any] | None:
     wanted = str(guid).strip("{}").lower()
     for user in world["ad"]["users"]:
@@ -123,9 +133,8 @@ def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
         raise records.ad_account_exists(cmdlet, dn)
     if any(u["distinguished_name"].lower() == dn.lower() for u in world["ad"]["users"]):
         raise records.ad_name_in_use(cmdlet, dn)
-    domain_dn = world["ad"]["domain"]["distinguished_name"]
-    if not (path.lower() == domain_dn.lower() or path.lower().endswith("," + domain_dn.lower())):
-        raise records.ad_identity_not_found(cmdlet, path, domain_dn, "ADObject")
+    if not container_exists(world, path):
+        raise records.ad_container_not_found(cmdlet, path)
     consistency = p.get("ConsistencyGuid")
     user = {
         "sam_account_name": sam,
@@ -157,6 +166,8 @@ def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str,
     if user is None:
         raise records.ad_identity_not_found(cmdlet, str(identity), domain_dn, "ADObject")
     target = str(inv.params.get("TargetPath") or "")
+    if not container_exists(world, target):
+        raise records.ad_container_not_found(cmdlet, target)
     rdn = user["distinguished_name"][
         : len(user["distinguished_name"]) - len(parent_dn(user["distinguished_name"])) - 1
     ]

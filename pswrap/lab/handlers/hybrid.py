@@ -8,7 +8,7 @@ from typing import Any
 
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
-from pswrap.lab.handlers.ad import escape_rdn
+from pswrap.lab.handlers.ad import container_exists, escape_rdn
 from pswrap.lab.handlers.directory import bare
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.world import new_guid
@@ -73,6 +73,9 @@ def new_remote_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> 
     dn = f"CN={escape_rdn(name)},{ou}"
     primary = str(p.get("PrimarySmtpAddress") or "")
     tenant = world["cloud"]["tenant"]["initial_domain"]
+    if not container_exists(world, ou):
+        dc = str(inv.params.get("DomainController") or world["ad"]["domain"]["pdc_emulator"])
+        raise records.exchange_object_not_found(cmdlet, ou, dc)
     routing = str(
         p.get("RemoteRoutingAddress")
         or f"{alias}@{tenant.replace('.onmicrosoft.com', '.mail.onmicrosoft.com')}"

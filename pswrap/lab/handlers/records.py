@@ -293,6 +293,37 @@ def ad_identity_not_found(cmdlet: str, identity: str, under: str, target_type: s
     )
 
 
+def ad_container_not_found(cmdlet: str, dn: str) -> PSError:
+    """A -Path/-TargetPath naming no container: "Directory object not found" with the AD module's
+    ADIdentityNotFoundException FQID (verbatim for Get-ADOrganizationalUnit in public transcripts,
+    dsccommunity/ActiveDirectoryDsc#298, #408; for New-ADUser/Move-ADObject DERIVED, not in domain.md)."""
+    return PSError(
+        "Directory object not found",
+        fqid=(
+            "ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException,"
+            f"{_AD_COMMANDS}.{cmdlet.replace('-', '')}"
+        ),
+        category="ObjectNotFound",
+        target=dn,
+        exception_type="Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",
+        activity=cmdlet,
+    )
+
+
+def exchange_object_not_found(cmdlet: str, identity: str, server: str) -> PSError:
+    """§7b item 9, the on-premises (remote PowerShell / management tools) form, verbatim shape from
+    dpaulson45/HealthChecker#213: "The operation couldn't be performed because object '<id>' couldn't be
+    found on '<DC>'."."""
+    return PSError(
+        f"The operation couldn't be performed because object '{identity}' couldn't be found on '{server}'.",
+        fqid=f"[Server={server}] [FailureCategory=Cmdlet-ManagementObjectNotFoundException] 8288830C,"
+        f"Microsoft.Exchange.Management.RecipientTasks.{cmdlet.replace('-', '')}",
+        category="NotSpecified",
+        exception_type="Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        activity=cmdlet,
+    )
+
+
 def ad_server_down(cmdlet: str) -> PSError:
     """Not in domain.md: the ActiveDirectory module's ADServerDownException text (verbatim in public
     transcripts, e.g. microsoft/CSS-Exchange#2247, Orange-Cyberdefense/GOAD#19), given for a -Server that
