@@ -231,8 +231,8 @@ def test_new_remote_mailbox_creates_the_ad_account(lab: Harness) -> None:
 
 
 def test_new_remote_mailbox_in_a_missing_ou(lab: Harness) -> None:
-    """§7b item 9, the on-premises form: "The operation couldn't be performed because object '<id>' couldn't be
-    found on '<DC>'." (dpaulson45/HealthChecker#213)."""
+    """§7b item 9, the on-premises form: "The operation couldn't be performed because object '<id>'
+    couldn't be found on '<DC>'." (dpaulson45/HealthChecker#213)."""
     lab.run("hybrid/connect", pool="hybrid")
     error = lab.fails(
         "hybrid/new-remote-mailbox",
