@@ -198,8 +198,13 @@ class LabPool:
             # Running is not announced: clients act on the final PipelineState only (wsman-notes.md), and
             # every message costs both sides a (de)serialization.
             run.pipe._change_state(PSInvocationState.Running, emit=False)
-            call = decode_call(run.pipe.metadata)
-            self._flush()
+            try:
+                call = decode_call(run.pipe.metadata)
+            except Exception as exc:  # a pipeline the lab cannot read fails; it never hangs Running
+                run.pipe._change_state(PSInvocationState.Failed, error=error_record(python_failure(exc)))
+                run.finished = True
+                self._flush()
+                return
         try:
             with faults_mod.applied(self.faults):
                 outcome = run_handler(
