@@ -37,7 +37,8 @@ def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUI
 
     Adopting the cloud user's ImmutableId is what makes a re-run without the journal converge after a
     run that stopped between `graph/set-user` and `ad/new-user`: the cloud object already waits for
-    an account with that anchor, so the account is born with it.
+    an account with that anchor, so the account is born with it. (The caller has checked that the
+    pending ImmutableId is ours: it came with our UPN, in the same `graph/set-user`.)
     """
     if state.get("anchor_guid"):
         return uuid.UUID(str(state["anchor_guid"])), "journal"

@@ -324,6 +324,21 @@ def plan_modern(
     steps = plan.steps
     ad: Any = facts.ad_user
     new_ad = ad is None
+    # A pending link with no account yet: pswrap sets the ImmutableId and the UPN in one graph/set-user,
+    # so a pending ImmutableId under our UPN is ours (a run that stopped before ad/new-user); under
+    # another UPN it waits for some other account.
+    if (
+        new_ad
+        and cloud is not None
+        and cloud.on_premises_immutable_id
+        and _lower(cloud.user_principal_name) != _lower(resolved.upn)
+    ):
+        raise Conflict(
+            f"the cloud user of mailbox {resolved.alias} ({cloud.user_principal_name}) already waits "
+            f"for another on-premises account: its ImmutableId is {cloud.on_premises_immutable_id}",
+            hint="link that account with `pswrap mailbox link --ad-user`, or clear the cloud user's "
+            "ImmutableId if that link is abandoned",
+        )
     if facts.mailbox is None:
         params: dict[str, Any] = {
             "Name": resolved.name,

@@ -190,3 +190,43 @@ def test_scheduler_hold_refused_in_staging_mode_or_when_suspended(
     assert ran.code == 2
     w = world()
     assert w["ad"]["users"] == [] and w["exo"]["mailboxes"] == [] and w["sync"]["leases"] == []
+
+
+def test_killed_run_finished_from_another_machine_without_the_journal(
+    spawn: Callable[..., Spawned],
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    env: dict[str, str],
+) -> None:
+    """Killed after the cloud user got its ImmutableId, before the account exists: the same command
+    elsewhere (no journal) reads the pending anchor back from the cloud user and the account is born
+    with it, so there is still exactly one of everything."""
+    from pathlib import Path
+
+    args = ("mailbox", "create", "Room J", "--alias", "roomj", "--timeout", "60")
+    proc = spawn(*args, extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"})
+    journal_step_running("ad/new-user")
+    proc.proc.send_signal(signal.SIGKILL)
+    proc.proc.wait(10)
+    pending = by(world()["cloud"]["users"], "user_principal_name", "roomj@lab.example")[0]
+    assert pending["on_premises_immutable_id"] and not pending["on_premises_sync_enabled"]
+    Path(env["PSWRAP_STATE_DIR"], "journal.sqlite3").unlink()
+    ran = cli(*args, "--output", "json")
+    assert ran.code == 0, ran.err
+    assert ran.json()["immutable_id"] == pending["on_premises_immutable_id"]
+    assert_one_linked(world(), "roomj")
+
+
+def test_pending_link_for_another_account_is_a_conflict(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    from tests.e2e.test_refusals import new_ad_user, new_cloud_mailbox
+
+    new_cloud_mailbox(cli, "hall")
+    new_ad_user(cli, "hallacct", "hallway", "OU=Staging,DC=lab,DC=example")
+    assert cli("mailbox", "link", "hall", "--ad-user", "hallacct", "--no-wait").code == 0
+    before = world()["ad"]["users"]
+    ran = cli("mailbox", "link", "hall", "--create-ad-user")
+    assert ran.code == 6
+    assert "already waits for another on-premises account" in ran.err
+    assert world()["ad"]["users"] == before
