@@ -183,6 +183,14 @@ class Journal:
                     (status, now_iso(), json.dumps(result, sort_keys=True), op_id),
                 )
 
+    def set_args(self, op_id: str, args: dict[str, Any]) -> None:
+        """The arguments of the latest run of the operation (what `resume` re-runs)."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE operations SET args = ?, updated = ? WHERE id = ?",
+                (json.dumps(args, sort_keys=True), now_iso(), op_id),
+            )
+
     def update_state(self, op_id: str, **values: Any) -> dict[str, Any]:
         """Values the operation chose and must reuse when resumed (merged into what is there)."""
         with self._db() as db:

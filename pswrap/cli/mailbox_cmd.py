@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -98,6 +100,22 @@ def _emit(out: Any, output: str) -> None:
         raise typer.Exit(out.exit_code)
 
 
+@contextmanager
+def _json_errors(output: str) -> Iterator[None]:
+    """With --output json, a refusal before any operation exists still prints the result shape."""
+    from pswrap.errors import PswrapError
+
+    try:
+        yield
+    except PswrapError as exc:
+        if output == "json":
+            from pswrap.workflows.results import MailboxResult
+
+            failed = MailboxResult(operation=None, status="failed", error=exc)
+            typer.echo(json.dumps(failed.to_json(), indent=2))
+        raise
+
+
 @mailbox_app.command("create")
 def create_command(
     name: str = typer.Argument(..., metavar="NAME", help="The mailbox's name, e.g. 'Meeting Room 1'."),
@@ -126,7 +144,7 @@ def create_command(
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
     client = _client(target, yes=yes or dry_run)
-    with client:
+    with client, _json_errors(output):
         out = client.create_mailbox(
             name,
             alias=alias,
@@ -176,7 +194,7 @@ def link_command(
     if ad_user is not None and (sam is not None or upn is not None):
         raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
     client = _client(target, yes=yes or dry_run)
-    with client:
+    with client, _json_errors(output):
         out = client.link_mailbox(
             mailbox,
             ad_user=ad_user,
@@ -209,7 +227,7 @@ def resume_command(
     """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
     _output(output)
     client = _client(target)
-    with client:
+    with client, _json_errors(output):
         out = client.resume(operation, wait=wait, timeout=timeout, check=False)
         _emit(out, output)
 

@@ -879,6 +879,7 @@ class MailboxWorkflow:
                 if existing is not None:
                     op_id = existing.id
                     state = dict(existing.state)
+                    journal.set_args(op_id, req.to_json())
                     self.progress(f"continuing operation {op_id}")
             else:
                 existing = journal.get(op_id)

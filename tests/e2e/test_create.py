@@ -287,6 +287,14 @@ def test_invalid_input_is_refused_before_anything_remote(
     assert ran.code == 2
     assert needle in ran.err
     assert not pathlib.Path(env["PSWRAP_LAB_STATE"]).exists()  # the lab never started
+    as_json = cli("mailbox", "create", "Room", *args, "--output", "json")
+    assert as_json.code == 2
+    out = as_json.json()
+    assert (
+        out["status"] == "failed"
+        and out["operation"] is None
+        and needle in out["error"]["message"] + out["error"].get("hint", "")
+    )
 
 
 def test_long_alias_works_with_sam(cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]) -> None:
