@@ -76,6 +76,17 @@ def test_connect_is_a_no_op_when_connected_and_sessions_are_per_pool(lab: Harnes
     assert first == {"connected": True, "already_connected": False, "detail": LAB_DEFAULTS.tenant_domain}
     again = lab.connect_exo(pool="exo")
     assert again["already_connected"] is True
+    # Another organization is a new connection (the template compares Get-ConnectionInformation's).
+    other_org = lab.run(
+        "exo/connect",
+        {
+            "AppId": LAB_DEFAULTS.app_id,
+            "Organization": "other.onmicrosoft.com",
+            "CertificateThumbprint": LAB_DEFAULTS.certificate_thumbprint,
+        },
+        pool="exo",
+    )
+    assert other_org == {"connected": True, "already_connected": False, "detail": "other.onmicrosoft.com"}
     assert lab.run("exo/find-mailbox", {"Identity": "nobody"}, pool="exo") == {
         "found": False,
         "mailbox": None,

@@ -16,9 +16,10 @@ from pswrap.lab.handlers.sessions import SNAPIN, load_certificate, state
 def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Connect-ExchangeOnline -AppId -Organization -Certificate (domain.md §1.4)."""
     session = state(inv)
-    if session.get("exo"):
-        return {"connected": True, "already_connected": True, "detail": session["exo"]}
     organization = str(inv.params.get("Organization") or "")
+    # Already connected to this organization (the template compares Get-ConnectionInformation's).
+    if session.get("exo") and str(session["exo"]).lower() == organization.lower():
+        return {"connected": True, "already_connected": True, "detail": organization}
     load_certificate(world, str(inv.params.get("CertificateThumbprint") or ""), "Connect-ExchangeOnline", at)
     if session.get("graph"):
         # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
@@ -31,15 +32,18 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
 def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Connect-MgGraph -ClientId -TenantId -Certificate (domain.md §1.5)."""
     session = state(inv)
-    if session.get("graph"):
-        return {"connected": True, "already_connected": True, "detail": session["graph"]}
     tenant = str(inv.params.get("TenantId") or "")
+    client = str(inv.params.get("ClientId") or "")
+    # Already connected with this app to this tenant (the template compares Get-MgContext's).
+    if session.get("graph") and session.get("graph_client") == client and session["graph"] == tenant:
+        return {"connected": True, "already_connected": True, "detail": tenant}
     load_certificate(world, str(inv.params.get("CertificateThumbprint") or ""), "Connect-MgGraph", at)
     if session.get("exo"):
         # §7b item 4: Connect-MgGraph after Connect-ExchangeOnline in one process (msgraph-sdk-powershell
         # #3394; the WinPS 5.1 report in #2227).
         raise records.graph_after_exo()
     session["graph"] = tenant
+    session["graph_client"] = client
     return {"connected": True, "already_connected": False, "detail": tenant}
 
 
