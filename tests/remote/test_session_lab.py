@@ -253,3 +253,19 @@ def test_password_resolved_once_per_session(lab_factory: Any, lab_target: Any, m
         s.step("ad/get-domain")
         s.step("graph/get-sync-features")
     assert calls == [("pswrap-lab-test", "lab-tester")]
+
+
+def test_each_need_runs_on_its_configured_host(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+    """hosts.exo sends EXO steps elsewhere (nothing listens on 127.0.0.2) while other needs use host."""
+    monkeypatch.setenv("PSWRAP_RETRY_ATTEMPTS", "1")
+    lab = lab_factory()
+    target = lab_target(lab)
+    monkeypatch.setenv("PSWRAP_HOSTS_EXO", "127.0.0.2")
+    from pswrap.remote.target import load_target
+
+    target = load_target(target.name)
+    assert target.hosts["exo"] == "127.0.0.2" and target.hosts["graph"] == lab.endpoint.host
+    with open_session(target) as s:
+        assert isinstance(s.step("graph/get-sync-features"), m.SyncFeatures)
+        with pytest.raises(e.ConnectionFailed, match=r"127\.0\.0\.2"):
+            s.step("exo/find-mailbox", params={"Identity": "x"})
