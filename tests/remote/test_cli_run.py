@@ -191,3 +191,12 @@ def test_targets_show_unknown_exit_2(capsys: Any, config_file: Path) -> None:
 def test_explicit_profile_must_have_the_step(capsys: Any) -> None:
     code, _, err = run(capsys, "run", "exo/new-mailbox", "--profile", "hybrid-tools")
     assert code == 2 and "does not exist in the hybrid-tools profile" in err
+
+
+def test_secret_parameter_never_from_the_command_line(capsys: Any) -> None:
+    args = ["run", "ad/find-user", "--param", "Value=x", "--param", "CredentialPassword=Hunter2-Secret"]
+    code, out, err = run(capsys, *args)
+    assert code == 2 and "refusing the secret parameter CredentialPassword" in err
+    assert "Hunter2-Secret" not in err + out
+    code, _, err = run(capsys, "run", "ad/find-user", "--param", "Value=x", "--param", "CredentialPassword=")
+    assert code == 2 and "needs a terminal" in err
