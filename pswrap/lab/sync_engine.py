@@ -285,13 +285,57 @@ def export_error(user: dict[str, Any], anchor: str, error_type: str, literal: st
 def export_to_cloud(world: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
     """Export every in-scope AD account to Entra ID; returns the export errors of this run."""
     errors: list[dict[str, Any]] = []
+    anchors: set[str] = set()
     for user in world["ad"]["users"]:
         if not in_sync_scope(world, user["distinguished_name"]):
             continue
+        anchors.add(source_anchor(world, user))
         error = export_user(world, user, at)
         if error is not None:
             errors.append(error)
+    soft_delete_departed(world, anchors, at)
     return errors
+
+
+def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime) -> None:
+    """A synced object whose AD account left sync scope (or is gone) is soft-deleted in Entra ID, with
+    DirSyncEnabled false, and its mailbox becomes soft-deleted (domain.md §6.2 step 1, delete-or-restore-
+    mailboxes; tshoot-connect-sync-errors.md)."""
+    cloud = world["cloud"]
+    deleted = cloud.setdefault("deleted_users", [])
+    soft_deleted = world["exo"].setdefault("soft_deleted_mailboxes", [])
+    keep: list[dict[str, Any]] = []
+    for cloud_user in cloud["users"]:
+        anchor = cloud_user.get("on_premises_immutable_id")
+        if cloud_user.get("on_premises_sync_enabled") and anchor not in anchors:
+            cloud_user["on_premises_sync_enabled"] = False
+            cloud_user["deleted_date_time"] = iso(at)
+            deleted.append(cloud_user)
+            for mailbox in list(world["exo"]["mailboxes"]):
+                if mailbox.get("external_directory_object_id") == cloud_user["id"]:
+                    world["exo"]["mailboxes"].remove(mailbox)
+                    soft_deleted.append(mailbox)
+        else:
+            keep.append(cloud_user)
+    cloud["users"] = keep
+
+
+def restore_deleted(world: dict[str, Any], anchor: str) -> dict[str, Any] | None:
+    """An account back in scope within the retention time brings its soft-deleted object (and mailbox)
+    back: the match includes the deleted objects (inference from domain.md §6.2: restoring within 30
+    days reconnects the soft-deleted mailbox)."""
+    deleted = world["cloud"].get("deleted_users", [])
+    for cloud_user in list(deleted):
+        if cloud_user.get("on_premises_immutable_id") == anchor:
+            deleted.remove(cloud_user)
+            cloud_user.pop("deleted_date_time", None)
+            world["cloud"]["users"].append(cloud_user)
+            for mailbox in list(world["exo"].get("soft_deleted_mailboxes", [])):
+                if mailbox.get("external_directory_object_id") == cloud_user["id"]:
+                    world["exo"]["soft_deleted_mailboxes"].remove(mailbox)
+                    world["exo"]["mailboxes"].append(mailbox)
+            return dict_of(cloud_user)
+    return None
 
 
 def _find_cloud(world: dict[str, Any], **match: Any) -> list[dict[str, Any]]:
@@ -303,8 +347,13 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
     features = world["cloud"]["features"]
 
     # Hard match first: incoming sourceAnchor vs an existing object's immutableId (domain.md §3,
-    # how-to-connect-install-existing-tenant.md).
+    # how-to-connect-install-existing-tenant.md); a soft-deleted object it synced before comes back.
     hard = _find_cloud(world, on_premises_immutable_id=anchor)
+    if not hard:
+        restored = restore_deleted(world, anchor)
+        if restored is not None:
+            link(world, user, restored, anchor, at)
+            return None
     if hard:
         target = hard[0]
         if not target.get("on_premises_sync_enabled"):

@@ -165,8 +165,9 @@ def fresh_world() -> dict[str, Any]:
             },
             "features": {"block_soft_match": False, "block_hard_match_takeover": False},
             "users": [],
+            "deleted_users": [],
         },
-        "exo": {"mailboxes": []},
+        "exo": {"mailboxes": [], "soft_deleted_mailboxes": []},
         "sync": {
             "settings": {
                 "anchor_attribute": d.anchor_attribute,

@@ -429,3 +429,27 @@ def test_lease_fires_at_its_deadline_on_the_lab_clock(lab: Harness) -> None:
     lab.advance(540)
     state = lab.run("sync/list-leases", pool="sync")
     assert state["leases"] == [] and state["sync_cycle_enabled"] is True
+
+
+def test_leaving_scope_soft_deletes_and_returning_restores(lab: Harness) -> None:
+    """§6.2 step 1: a synced object moved out of sync scope is soft-deleted in Entra ID (DirSyncEnabled
+    false) and its mailbox becomes soft-deleted; back in scope, the deleted object returns (the restore
+    reconnects the mailbox, §6.2 step 3, inference) — same object id, no duplicate."""
+    mailbox = lab.new_mailbox("room1")
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    cloud_id = mailbox["external_directory_object_id"]
+    assert lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["user"]["on_premises_sync_enabled"]
+    move = {"Identity": user["object_guid"], "Server": LAB_DEFAULTS.domain_controller}
+    lab.run("ad/move-user", {**move, "TargetPath": LAB_DEFAULTS.staging_ou}, pool="ad")
+    lab.sync_cycle()
+    assert lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph") == {"found": False, "user": None}
+    assert lab.run("exo/find-mailbox", {"Identity": "room1"}, pool="exo")["found"] is False
+    (deleted,) = lab.world()["cloud"]["deleted_users"]
+    assert deleted["id"] == cloud_id and deleted["on_premises_sync_enabled"] is False
+    lab.run("ad/move-user", {**move, "TargetPath": LAB_DEFAULTS.resource_ou}, pool="ad")
+    lab.sync_cycle()
+    back = lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["user"]
+    assert back["on_premises_sync_enabled"] is True
+    assert lab.run("exo/find-mailbox", {"Identity": "room1"}, pool="exo")["mailbox"]["is_dir_synced"] is True
+    assert len(lab.world()["cloud"]["users"]) == 1 and lab.world()["cloud"]["deleted_users"] == []
