@@ -150,12 +150,15 @@ def test_objectguid_anchor_defaults_to_staging_ou_and_refuses_the_anchor_hold(
     assert "ad/move-user" in [s["step_id"] for s in steps]  # the staging-ou hold was the default
 
 
-@pytest.mark.parametrize("hold", ["staging-ou", "scheduler"])
+@pytest.mark.parametrize("route", [["--hold", "staging-ou"], ["--hold", "scheduler"], ["--match", "soft"]])
 def test_objectguid_anchor_with_other_holds(
-    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None], hold: str
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    lab_set: Callable[..., None],
+    route: list[str],
 ) -> None:
     lab_set("sync.settings.anchor_attribute=objectGUID")
-    ran = cli("mailbox", "create", "Room H", "--alias", "roomh", "--hold", hold, "--output", "json")
+    ran = cli("mailbox", "create", "Room H", "--alias", "roomh", *route, "--output", "json")
     assert ran.code == 0, ran.err
     out = ran.json()
     w = world()

@@ -36,7 +36,15 @@ KILL_POINTS = [
     ("scheduler", "ad/new-user"),
     ("scheduler", "graph/set-user"),
     ("scheduler", "sync/remove-lease"),
+    ("soft", "exo/new-mailbox"),
+    ("soft", "ad/new-user"),
+    ("hybrid-tools", "hybrid/new-remote-mailbox"),
+    ("hybrid-tools", "sync/start-cycle"),
 ]
+ROUTE = {
+    "soft": ["--match", "soft"],
+    "hybrid-tools": ["--profile", "hybrid-tools"],
+}
 
 
 @pytest.mark.parametrize(("hold", "step"), KILL_POINTS)
@@ -47,8 +55,9 @@ def test_killed_at_a_step_then_resumed(
     hold: str,
     step: str,
 ) -> None:
+    route = ROUTE.get(hold, ["--hold", hold])
     proc = spawn(
-        "mailbox", "create", "Room K", "--alias", "roomk", "--hold", hold, "--timeout", "60",
+        "mailbox", "create", "Room K", "--alias", "roomk", *route, "--timeout", "60",
         extra={"PSWRAP_LAB_FAULTS": f"delay:{step}=30"},
     )  # fmt: skip
     op = journal_step_running(step)
