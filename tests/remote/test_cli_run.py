@@ -200,3 +200,72 @@ def test_secret_parameter_never_from_the_command_line(capsys: Any) -> None:
     assert "Hunter2-Secret" not in err + out
     code, _, err = run(capsys, "run", "ad/find-user", "--param", "Value=x", "--param", "CredentialPassword=")
     assert code == 2 and "needs a terminal" in err
+
+
+CLI_SCENARIO: list[list[str]] = [
+    ["sync/get-settings"],
+    ["sync/get-scheduler"],
+    ["sync/get-scope"],
+    ["sync/get-modules", "--param", "Name=ADSync"],
+    ["sync/install-lease", "--param", "LeaseName=pswrap-lease-c1",
+     "--param", "DeadlineUtc=2030-01-01T00:00:00Z"],
+    ["sync/list-leases"],
+    ["sync/remove-lease", "--param", "LeaseName=pswrap-lease-c1"],
+    ["sync/set-scheduler", "--param", "SyncCycleEnabled=true"],
+    ["sync/start-cycle", "--var", "policy=delta"],
+    ["sync/get-run-results", "--param", "NumberRequested=1"],
+    ["ad/get-domain"],
+    ["ad/get-modules", "--param", "Name=ActiveDirectory"],
+    ["ad/get-ous"],
+    ["ad/new-user", "--param", "Name=Cli Room", "--param", "Path=OU=Resources,DC=lab,DC=example",
+     "--param", "SamAccountName=cliroom", "--param", "UserPrincipalName=cliroom@lab.example",
+     "--param", "DisplayName=Cli Room", "--param", "EmailAddress=cliroom@lab.example",
+     "--param", "ProxyAddresses=SMTP:cliroom@lab.example", "--param", "MailNickname=cliroom"],
+    ["ad/find-user", "--var", "by=upn", "--param", "Value=cliroom@lab.example"],
+    ["ad/get-anchor", "--param", "Identity={object_guid}"],
+    ["ad/move-user", "--param", "Identity={object_guid}",
+     "--param", "TargetPath=OU=Staging,DC=lab,DC=example"],
+    ["exo/get-modules", "--param", "Name=ExchangeOnlineManagement"],
+    ["exo/get-certificate"],
+    ["exo/connect"],
+    ["exo/new-mailbox", "--var", "type=shared", "--param", "Name=Cli Shared", "--param", "Alias=clishared",
+     "--param", "DisplayName=Cli Shared", "--param", "PrimarySmtpAddress=clishared@lab.example"],
+    ["exo/find-mailbox", "--param", "Identity=clishared"],
+    ["exo/find-recipients", "--param", "Addresses=clishared@lab.example"],
+    ["graph/get-modules", "--param", "Name=Microsoft.Graph.Authentication"],
+    ["graph/get-certificate"],
+    ["graph/connect"],
+    ["graph/get-sync-features"],
+    ["graph/find-users", "--var", "by=proxy-address", "--param", "Value=clishared@lab.example"],
+    ["graph/get-user", "--param", "UserId={external_directory_object_id}"],
+    ["graph/set-user", "--param", "UserId={external_directory_object_id}",
+     "--param", "OnPremisesImmutableId=AAAAAAAAAAAAAAAAAAAAAA=="],
+    ["hybrid/get-modules", "--param", "Name=RecipientManagement"],
+    ["hybrid/connect"],
+    ["hybrid/new-remote-mailbox", "--var", "type=room", "--param", "Name=Cli Hyb", "--param", "Alias=clihyb",
+     "--param", "DisplayName=Cli Hyb", "--param", "PrimarySmtpAddress=clihyb@lab.example",
+     "--param", "UserPrincipalName=clihyb@lab.example", "--param", "SamAccountName=clihyb",
+     "--param", "OnPremisesOrganizationalUnit=OU=Resources,DC=lab,DC=example"],
+    ["hybrid/find-remote-mailbox", "--param", "Identity=clihyb"],
+]  # fmt: skip
+
+
+def test_pswrap_run_every_step_prints_its_model_json(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    """`pswrap run` for every modern and hybrid-tools step, each its own command run, chained by ids."""
+    from pswrap import steps
+
+    lab_target(lab_factory())
+    seen: dict[str, str] = {}
+    for argv in CLI_SCENARIO:
+        filled = [arg.format(**seen) if "{" in arg else arg for arg in argv]
+        code, out, err = run(capsys, "run", *filled, "-t", "labx", "-o", "json")
+        assert code == 0, (filled, err)
+        model = steps.get(argv[0]).result
+        assert model is not None
+        doc = json.loads(out)
+        model.model_validate(doc)
+        for key in ("object_guid", "external_directory_object_id"):
+            if isinstance(doc.get(key), str):
+                seen[key] = doc[key]
+    runnable = {s.id for s in steps.all_steps() if not s.is_legacy}
+    assert runnable == {argv[0] for argv in CLI_SCENARIO}
