@@ -36,6 +36,7 @@ from pswrap.workflows.inputs import (
     resolve,
 )
 from pswrap.workflows.ports import Progress, StepSession, anchor_of, immutable_id_for_guid, no_progress
+from pswrap.workflows.preflight import refuse_when_blocked
 from pswrap.workflows.results import (
     COMPLETED,
     FAILED,
@@ -629,7 +630,8 @@ class DryRun:
         elif plan is not None:
             r = plan.resolved
             f = plan.facts
-            lines.append(f"Plan for {r.type} mailbox {r.alias} ({r.profile} profile, hold {plan.hold}):")
+            route = f"hold {plan.hold}" if r.profile == "modern" else "New-RemoteMailbox, no hold"
+            lines.append(f"Plan for {r.type} mailbox {r.alias} ({r.profile} profile, {route}):")
             lines.append(
                 f"  sync server anchors on {f.anchor_attribute}; "
                 f"staging mode {'on' if f.staging_mode else 'off'}"
@@ -903,6 +905,8 @@ class MailboxWorkflow:
                 and state.get("anchor_guid") != plan.anchor_guid
             ):
                 journal.update_state(op_id, anchor_guid=plan.anchor_guid)
+            if plan.steps:  # the preflight (pswrap doctor's checks): refuse before changing anything
+                refuse_when_blocked(self.session, profile=resolved.profile, hold=plan.hold)
             if plan.steps and self.confirm is not None and not self.confirm(self._render(plan)):
                 from pswrap.errors import Refused
 
