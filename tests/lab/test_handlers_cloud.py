@@ -253,3 +253,22 @@ def test_new_remote_mailbox_in_a_missing_ou(lab: Harness) -> None:
         f"'{LAB_DEFAULTS.domain_controller}'."
     )
     assert lab.world()["ad"]["users"] == []
+
+
+def test_upn_must_be_on_a_verified_domain(lab: Harness) -> None:
+    """Not in domain.md (Graph's widely quoted Request_BadRequest text): a UPN on a domain the tenant has not
+    verified is refused; the fresh tenant verifies its onmicrosoft.com domain and the UPN suffix."""
+    user_id = lab.new_mailbox("conf1")["external_directory_object_id"]
+    error = lab.fails(
+        "graph/set-user", {"UserId": user_id, "UserPrincipalName": "conf1@contoso.com"}, pool="graph"
+    )
+    assert error.message.startswith(
+        "The domain portion of the userPrincipalName property is invalid. You must use one of the verified "
+        "domain names in your organization.\r\nStatus: 400 (BadRequest)"
+    )
+    assert (
+        lab.run(
+            "graph/set-user", {"UserId": user_id, "UserPrincipalName": "conf1@lab.example"}, pool="graph"
+        )["user_principal_name"]
+        == "conf1@lab.example"
+    )

@@ -77,6 +77,9 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
         raise bad_request(records.duplicate_property("onPremisesImmutableId"))
     if upn and any(str(u["user_principal_name"]).lower() == str(upn).lower() for u in others):
         raise bad_request(records.duplicate_property("userPrincipalName"))
+    verified = [d.lower() for d in world["cloud"]["tenant"].get("verified_domains", [])]
+    if upn and verified and str(upn).rsplit("@", 1)[-1].lower() not in verified:
+        raise bad_request(records.UNVERIFIED_UPN_DOMAIN)
     if immutable:
         user["on_premises_immutable_id"] = str(immutable)
     if upn:

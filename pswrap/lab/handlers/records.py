@@ -116,6 +116,15 @@ def duplicate_property(prop: str) -> str:
     return f"Another object with the same value for property {prop} already exists."
 
 
+UNVERIFIED_UPN_DOMAIN = (
+    "The domain portion of the userPrincipalName property is invalid. You must use one of the verified "
+    "domain names in your organization."
+)
+"""Not in domain.md: Graph's Request_BadRequest text for a UPN on a domain the tenant has not verified
+(widely quoted from Graph responses); the lab's tenant verifies its onmicrosoft.com domain and the UPN
+suffix (`cloud.tenant.verified_domains`)."""
+
+
 def resource_not_found(identity: str) -> str:
     """§7b item 11, verbatim (microsoft-graph-docs#6059): the id or UPN echoed as passed."""
     return (
