@@ -40,6 +40,11 @@ class _LazySession:
     def _real(self) -> Any:
         return self._owner._session(self._profile)
 
+    @property
+    def target(self) -> Any:
+        """The connected target (the preflight reads its hosts and tenant settings)."""
+        return self._real().target
+
     def step(
         self,
         step_id: str,
