@@ -527,3 +527,32 @@ def test_bad_options_are_refused_before_connecting(cli: Any) -> None:
     assert cli("doctor", "--output", "yaml").code == 2
     assert cli("doctor", "--profile", "legacy").code == 2
     assert cli("doctor", "--hold", "none").code == 2
+
+
+# --- before mailbox create ---------------------------------------------------------------------------
+
+
+def test_mailbox_create_refuses_to_start_when_a_check_fails(cli: Any, lab_set: Stage, world: World) -> None:
+    lab_set("sync.settings.connect_version=2.4.18.0", "host.snapins=[]")  # the snap-in: not this profile's
+    before = world()
+    ran = cli("mailbox", "create", "Room 1", "--alias", "room1")
+    assert ran.code == 6
+    assert "1 preflight check(s) failed" in ran.err
+    assert "[FAIL] Entra Connect Sync version: 2.4.18.0" in ran.err
+    assert "fix: upgrade Entra Connect Sync to 2.5.79.0" in ran.err
+    after = world()
+    assert after["ad"]["users"] == before["ad"]["users"] == []
+    assert after["exo"]["mailboxes"] == before["exo"]["mailboxes"] == []
+    assert after["sync"]["leases"] == []
+
+
+def test_mailbox_create_is_not_blocked_by_warnings(cli: Any, lab_set: Stage, world: World) -> None:
+    lab_set(_with_module(world, {"name": "MSOnline", "version": "1.1.183.81"}))  # warns: retired
+    assert doctor_statuses(cli)["modules.127.0.0.1.retired"] == "warn"
+    ran = cli("mailbox", "create", "Room 2", "--alias", "room2", "--no-wait")
+    assert ran.code == 0, ran.err
+    assert [u["sam_account_name"] for u in world()["ad"]["users"]] == ["room2"]
+
+
+def doctor_statuses(cli: Any) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in json.loads(cli("doctor", "-o", "json").out)}
