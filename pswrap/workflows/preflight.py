@@ -839,8 +839,8 @@ def _unread(check_id: str, name: str, step_id: str, error: Exception | None) -> 
         check_id,
         name,
         f"could not be read ({step_id}): {error}",
-        "fix the module check of that host first; if it passes, run the step by hand: "
-        f"`pswrap render {step_id} --standalone`",
+        "fix the module check of that host first; if it passes, `pswrap run "
+        f"{step_id}` runs that step alone and shows its whole error",
     )
 
 
