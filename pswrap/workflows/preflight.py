@@ -773,7 +773,9 @@ def run_checks(
                     f"modules.{host}",
                     f"modules on {host}",
                     f"could not list them: {error}",
-                    "see the error; Get-Module -ListAvailable must run for the remoting account",
+                    "the endpoint must let the remoting account run scripts with Get-Module and "
+                    "Get-PSSnapin (a constrained JEA endpoint cannot); check configuration_name of the "
+                    f"target, then `pswrap run {MODULE_STEPS[host_needs[0]]} --param Name=*`",
                 )
             )
         else:
