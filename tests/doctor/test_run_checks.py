@@ -249,3 +249,13 @@ def test_refuse_when_blocked_passes_a_healthy_target_and_skips_sessions_without_
 
     assert p.blocking_failures(Double(), profile="modern", hold=None) == []  # type: ignore[arg-type]
     p.refuse_when_blocked(Double(), profile="legacy", hold=None)  # type: ignore[arg-type]
+
+
+def test_modules_that_cannot_be_listed_fail_but_the_host_was_reached() -> None:
+    answers = {**_healthy(), "modules": e.RemoteError("The term 'Get-Module' is not recognized")}
+    checks = {c.id: c for c in p.run_checks(FakeSession(ALL_ON_SYNC, answers), now=NOW)}
+    assert checks["connection.host.sync.corp"].status == "pass"
+    assert checks["modules.sync.corp"].status == "fail"
+    assert "Get-Module" in checks["modules.sync.corp"].found
+    assert "pswrap run sync/get-modules" in (checks["modules.sync.corp"].fix or "")
+    assert checks["sync.connect-version"].status == "pass"  # the other facts are still read
