@@ -795,9 +795,25 @@ class MailboxWorkflow:
         ad_lookup = identify_ad_user(req.link_ad_user) if req.link_ad_user else None
         facts = gather(self.session, resolved, ad_lookup=ad_lookup, progress=self.progress)
         if resolved.profile == "hybrid-tools":
-            return plan_hybrid(req, resolved, facts, self.target)
-        hold = choose_hold(resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode)
-        return plan_modern(req, resolved, facts, hold, state, self.target)
+            plan = plan_hybrid(req, resolved, facts, self.target)
+        else:
+            hold = choose_hold(
+                resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
+            )
+            plan = plan_modern(req, resolved, facts, hold, state, self.target)
+        if plan.steps:
+            # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
+            # engine, a certificate the connect steps cannot use, a staging OU in scope... Only when
+            # something is to change: a converged re-run stays fast and cannot be blocked.
+            from pswrap.workflows.preflight import refuse_when_blocked
+
+            self.progress("running the preflight checks")
+            refuse_when_blocked(
+                self.session,
+                profile=resolved.profile,
+                hold=plan.hold if resolved.profile == "modern" else None,
+            )
+        return plan
 
     def _render(self, plan: Plan) -> DryRun:
         scripts = []

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Ran, Spawned, by, journal_step_done
 
 RESOURCE_OU = "OU=Resources,DC=lab,DC=example"
@@ -150,3 +152,27 @@ def test_export_error_is_reported_not_waited_out(
     assert "InvalidHardMatch" in out["error"]["message"]
     assert "CN=Room 7,OU=Resources,DC=lab,DC=example" in out["error"]["message"]
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(
+    ("setting", "route", "needle"),
+    [
+        ("sync.settings.connect_version=2.4.18.0", [], "2.5.79.0"),
+        ("ad.ous.1.in_sync_scope=true", ["--hold", "staging-ou"], "OU=Staging"),
+    ],
+)
+def test_failed_preflight_check_blocks_before_any_change(
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    lab_set: Callable[..., None],
+    setting: str,
+    route: list[str],
+    needle: str,
+) -> None:
+    """Issue #7's checks are part of the plan: a check that matters to it fails -> exit 6, no change."""
+    lab_set(setting)
+    before = objects(world())
+    ran = cli("mailbox", "create", "Room 8", "--alias", "room8", *route)
+    assert ran.code == 6, ran.err
+    assert "preflight check(s) failed" in ran.err and needle in ran.err
+    assert objects(world()) == before
