@@ -556,3 +556,40 @@ def test_mailbox_create_is_not_blocked_by_warnings(cli: Any, lab_set: Stage, wor
 
 def doctor_statuses(cli: Any) -> dict[str, str]:
     return {c["id"]: c["status"] for c in json.loads(cli("doctor", "-o", "json").out)}
+
+
+# --- facts that cannot be read ----------------------------------------------------------------------
+
+
+def test_modules_that_cannot_be_listed_fail_and_the_rest_is_still_checked(
+    doctor: Doctor, lab_set: Stage
+) -> None:
+    lab_set('faults=["fail:sync/get-modules=Access is denied."]')
+    run = doctor()
+    check = run.check("modules.127.0.0.1")
+    assert check["status"] == "fail"
+    assert "Access is denied." in check["found"]
+    assert "pswrap run sync/get-modules" in check["fix"]
+    assert run.check("connection.host.127.0.0.1")["status"] == "pass"
+    assert run.check("sync.connect-version")["status"] == "pass"
+
+
+def test_unreadable_scheduler_fails_its_checks(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set('faults=["fail:sync/get-scheduler"]')
+    run = doctor()
+    for check_id in ("sync.scheduler", "sync.cycle"):
+        check = run.check(check_id)
+        assert check["status"] == "fail"
+        assert check["found"].startswith("could not be read (sync/get-scheduler)")
+        assert "pswrap run sync/get-scheduler" in check["fix"]
+    assert run.check("sync.staging-mode")["status"] == "pass"
+
+
+def test_unreadable_sync_scope_warns_but_the_ous_are_checked(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set('faults=["fail:sync/get-scope"]')
+    run = doctor()
+    assert run.check("ad.ou.resource")["status"] == "pass"
+    check = run.check("ad.scope.resource")
+    assert check["status"] == "warn"
+    assert "could not be read" in check["found"]
+    assert run.code == 0
