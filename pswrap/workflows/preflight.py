@@ -740,7 +740,7 @@ class _Run:
         return failed(
             check_id,
             name,
-            f"not checked: {host} could not be reached",
+            f"not checked: {host} could not be reached or refused the sign-in",
             f"fix the check 'reach and sign in to {host}' first",
         )
 
