@@ -65,9 +65,8 @@ MODULE_HOW: dict[str, str] = {
 MODULE_PATTERNS: tuple[str, ...] = (
     "ActiveDirectory",
     "ADSync",
-    "*Exchange*",
-    "*OnlineMan*",
-    "*OnlineMang*",
+    "*Exchang*",
+    "*Onlin*Man*",
     "Microsoft.Graph.Authentication",
     "Microsoft.Graph.Users",
     "Microsoft.Graph.Identity.DirectoryManagement",
