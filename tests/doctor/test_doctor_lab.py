@@ -593,3 +593,10 @@ def test_unreadable_sync_scope_warns_but_the_ous_are_checked(doctor: Doctor, lab
     assert check["status"] == "warn"
     assert "could not be read" in check["found"]
     assert run.code == 0
+
+
+def test_a_new_misspelling_is_caught_too(doctor: Doctor, lab_set: Stage, world: World) -> None:
+    lab_set(_with_module(world, look_alike_module("ExchnageOnlineManagement")))
+    check = doctor().check("modules.127.0.0.1.look-alikes")
+    assert check["status"] == "fail"
+    assert "ExchnageOnlineManagement 1.0.0" in check["found"]
