@@ -1,10 +1,13 @@
 """HTTP authentication as WinRM does it: Basic, and NTLM (over `Negotiate`) with message encryption.
 
 NTLM belongs to one TCP connection (its session keys seal every later message on it), so the server keeps
-one `ConnectionAuth` per connection. pyspnego's NTLM acceptor reads the accepted account from the file
-named by NTLM_USER_FILE (`DOMAIN:user:password` lines). That variable is process-wide, so each account
-gets its own file (`ntlm_account_file`) and every NTLM step runs under one lock with the variable pointing
-at its lab's file: labs in one process may accept the same user with different passwords.
+one `ConnectionAuth` per connection. pyspnego's NTLM acceptor (pyspnego 0.12) has no argument for the
+accepted account: it reads the file named by the NTLM_USER_FILE environment variable, checks that it
+exists when a context is created, and reads the account from it again when the client's AUTHENTICATE
+message arrives. The variable is process-wide, so each account gets its own file (`ntlm_account_file`) and
+every NTLM step runs under one lock with the variable pointing at its lab's file, restored afterwards
+(`_accepting_with`): labs in one process accept the same user with different passwords, and the variable
+never leaks into the process (or the programs it starts) outside a step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import struct
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,9 +68,22 @@ def ntlm_account_file(creds: Credentials) -> str:
                 fh.write(line + "\n")
             atexit.register(_remove, path)
             _ntlm_files[line] = path
-        # pyspnego's acceptor refuses to start without the variable; each step sets it to its own file.
-        os.environ.setdefault("NTLM_USER_FILE", path)
         return path
+
+
+@contextlib.contextmanager
+def _accepting_with(account_file: str) -> Iterator[None]:
+    """NTLM_USER_FILE names `account_file` for the duration of one acceptor step (under `_ntlm_lock`)."""
+    with _ntlm_lock:
+        previous = os.environ.get("NTLM_USER_FILE")
+        os.environ["NTLM_USER_FILE"] = account_file
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["NTLM_USER_FILE"]
+            else:
+                os.environ["NTLM_USER_FILE"] = previous
 
 
 def register_ntlm_account(creds: Credentials) -> None:
@@ -139,8 +156,7 @@ class ConnectionAuth:
         raw_ntlm = token.startswith(b"NTLMSSP\x00")
         if self.ntlm_file is None:
             self.ntlm_file = ntlm_account_file(self.creds)
-        with _ntlm_lock:
-            os.environ["NTLM_USER_FILE"] = self.ntlm_file
+        with _accepting_with(self.ntlm_file):
             try:
                 if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
                     # Raw NTLM (pypsrp auth="ntlm") or NTLM inside SPNEGO (auth="negotiate", no Kerberos).

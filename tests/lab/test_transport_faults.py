@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -195,12 +197,43 @@ def test_request_for_an_unknown_shell_gets_the_shell_not_found_fault(lab: Runnin
 
 
 def test_two_ntlm_labs_in_one_process_keep_their_own_passwords(
-    start_lab_factory: LabFactory, tmp_path: Path
+    start_lab_factory: LabFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # pyspnego's NTLM acceptor reads its account from the process-wide NTLM_USER_FILE; each lab must
+    # still accept only its own password for the same user name, whichever lab authenticated first.
+    monkeypatch.delenv("NTLM_USER_FILE", raising=False)
     first = start_lab_factory(auth="ntlm", password="first-Passw0rd", state_path=tmp_path / "a" / "w.json")
     second = start_lab_factory(auth="ntlm", password="second-Passw0rd", state_path=tmp_path / "b" / "w.json")
-    for lab in (first, second, first):
+    assert first.endpoint.username == second.endpoint.username
+    for lab in (second, first, second):
         with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
             assert invoke(pool)
-    with wsman_for(first.endpoint, password="second-Passw0rd") as wsman, pytest.raises(AuthenticationError):
-        RunspacePool(wsman).open()
+    for lab, other in ((first, second), (second, first)):
+        with wsman_for(lab.endpoint, password=other.endpoint.password) as wsman, \
+                pytest.raises(AuthenticationError):
+            RunspacePool(wsman).open()
+    assert "NTLM_USER_FILE" not in os.environ  # set only for the length of one acceptor step
+
+
+def test_two_ntlm_labs_authenticating_at_the_same_time(start_lab_factory: LabFactory, tmp_path: Path) -> None:
+    labs = [
+        start_lab_factory(auth="ntlm", password=f"Passw0rd-{n}", state_path=tmp_path / str(n) / "w.json")
+        for n in range(2)
+    ]
+    failures: list[BaseException] = []
+
+    def client(lab: RunningLab) -> None:
+        try:
+            for _ in range(3):  # a new connection, hence a new NTLM handshake, each time
+                with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+                    assert invoke(pool)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=(lab,)) for lab in labs for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures
+    assert all(lab.store.pending_requests()["Create"] == 6 for lab in labs)
