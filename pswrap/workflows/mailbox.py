@@ -36,7 +36,6 @@ from pswrap.workflows.inputs import (
     resolve,
 )
 from pswrap.workflows.ports import Progress, StepSession, anchor_of, immutable_id_for_guid, no_progress
-from pswrap.workflows.preflight import refuse_when_blocked
 from pswrap.workflows.results import (
     COMPLETED,
     FAILED,
@@ -921,8 +920,6 @@ class MailboxWorkflow:
                 and state.get("anchor_guid") != plan.anchor_guid
             ):
                 journal.update_state(op_id, anchor_guid=plan.anchor_guid)
-            if plan.steps:  # the preflight (pswrap doctor's checks): refuse before changing anything
-                refuse_when_blocked(self.session, profile=resolved.profile, hold=plan.hold)
             if plan.steps and self.confirm is not None and not self.confirm(self._render(plan)):
                 from pswrap.errors import Refused
 
@@ -1069,9 +1066,10 @@ class MailboxWorkflow:
         if mailbox.found:
             ctx.mailbox = mailbox.mailbox
             result.mailbox = mailbox_json(mailbox.mailbox)
-        ad = self.session.step("ad/find-user", choices={"by": "sam"}, params={"Value": resolved.sam})
-        if ad.found:
-            result.ad_user = ad_user_json(ad.user)
+        if ctx.ad_user is None:
+            ad = self.session.step("ad/find-user", choices={"by": "sam"}, params={"Value": resolved.sam})
+            if ad.found:
+                result.ad_user = ad_user_json(ad.user)
         result.drift = self._drift(resolved, ctx.mailbox)
         result.status = COMPLETED
 

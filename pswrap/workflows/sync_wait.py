@@ -20,7 +20,7 @@ from pswrap.workflows.ports import Progress, StepSession, no_progress
 
 FIRST_POLL = 0.1
 POLL_GROWTH = 1.5
-MAX_POLL = 0.8
+MAX_POLL = 0.5
 """Below a second: the end of a cycle is seen within a second of it (issue #6, performance)."""
 
 RunStep = Callable[..., Any]
@@ -93,16 +93,9 @@ def start_cycle(
     progress: Progress = no_progress,
 ) -> None:
     """Start a cycle of our own; if one is running (SyncBusy), wait for its end and start a new one."""
+    # Start-ADSyncSyncCycle itself says when a cycle is running ("Sync is already running", "AAD is
+    # busy": SyncBusy), so no scheduler read is spent before it in the common idle case.
     while True:
-        state = session.step("sync/get-scheduler")
-        if state.sync_cycle_in_progress:
-            wait_until_idle(
-                session,
-                deadline,
-                progress,
-                "a sync cycle is already running; waiting for "
-                "it to end, then starting a new one (it may be past its AD import)",
-            )
         try:
             run("sync/start-cycle", choices={"policy": policy})
             return
@@ -112,8 +105,13 @@ def start_cycle(
                     f"the sync engine stayed busy for {deadline.seconds:g} s",
                     hint="raise --timeout, or check the sync server with `pswrap sync status`",
                 ) from None
-            progress("the sync engine is busy; waiting for it to be idle")
-            deadline.nap(FIRST_POLL)
+            wait_until_idle(
+                session,
+                deadline,
+                progress,
+                "a sync cycle is already running; waiting for it to end, then starting a new one "
+                "(it may be past its AD import)",
+            )
 
 
 def export_errors_for(session: StepSession, ours: ObjectOfInterest, seen_runs: set[str]) -> list[Any]:
