@@ -122,14 +122,20 @@ def serve(
     def _terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # SIGINT explicitly too: a process started in the background (a runbook engine, `cmd &`) inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt for Ctrl+C.
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, _terminate) for signum in stop_signals}
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum in stop_signals:  # a second Ctrl+C must not cut the shutdown short
+            signal.signal(signum, signal.SIG_IGN)
         server.close_all()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         typer.echo(f"pswrap lab stopped; request counts written to {endpoint.state_path}")
 
 

@@ -113,12 +113,16 @@ class ServedLab:
             username=username, password=password, ca_path=self.ca_path, state_path=self.state_path,
         )
 
-    def terminate(self, timeout: float = 15) -> tuple[int, str]:
-        """SIGTERM, then wait; returns the exit code and everything printed after the banner."""
+    def terminate(self, timeout: float = 15, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        """SIGTERM (or `signum`), then wait; returns the exit code and everything printed after the banner."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         out, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, out
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def pswrap_command(*args: str) -> list[str]:
@@ -130,14 +134,17 @@ def lab_serve(lab_state: Path) -> Iterator[Callable[..., ServedLab]]:
     """Start `pswrap lab serve` with extra CLI arguments; waits for its banner (the URL line)."""
     served: list[ServedLab] = []
 
-    def serve(*args: str, env: dict[str, str] | None = None, state: Path | None = None) -> ServedLab:
+    def serve(*args: str, env: dict[str, str] | None = None, state: Path | None = None,
+              sigint_ignored: bool = False) -> ServedLab:
+        """`sigint_ignored`: start it as a shell starts a background job (SIGINT ignored on entry)."""
         state_path = state or lab_state
         full_env = {**os.environ, **(env or {})}
         cmd = pswrap_command("lab", "serve", "--port", "0", "--state", str(state_path), *args)
         if "--user" not in args:
             cmd += ["--user", LAB_USER, "--password", LAB_PASSWORD]
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
         lines: list[str] = []
         deadline = time.monotonic() + 30

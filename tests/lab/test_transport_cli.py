@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import ObjectMeta
 
@@ -42,6 +44,21 @@ def test_serve_ntlm_with_encryption_and_stop_on_sigterm(lab_serve: Callable[...,
     assert "pswrap lab stopped; request counts written" in rest
     counts = json.loads(served.state_path.read_text())["stats"]["requests"]
     assert counts["Create"] == 1 and counts["Command"] == 2 and counts["Delete"] == 1
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started-in-background"])
+def test_serve_stops_cleanly_on_ctrl_c(lab_serve: Callable[..., ServedLab], sigint_ignored: bool) -> None:
+    # Ctrl+C is SIGINT; a job started with `&` inherits SIGINT ignored and must still stop on it.
+    served = lab_serve("--auth", "basic", sigint_ignored=sigint_ignored)
+    with wsman_for(served.endpoint(auth="basic")) as wsman, RunspacePool(wsman) as pool:
+        ps = PowerShell(pool)
+        ps.add_script("# pswrap-step: lab/echo\n")
+        assert ps.invoke()
+    code, rest = served.terminate(signum=signal.SIGINT)
+    assert code == 0, rest
+    assert "Traceback" not in rest
+    assert "pswrap lab stopped; request counts written" in rest
+    assert json.loads(served.state_path.read_text())["stats"]["requests"]["Create"] == 1
 
 
 def test_serve_https_validated_against_the_printed_ca(lab_serve: Callable[..., ServedLab]) -> None:
