@@ -463,13 +463,29 @@ def link(
         cloud_user["display_name"] = user["display_name"]
     if user.get("mail_nickname"):
         if user.get("proxy_addresses"):
-            cloud_user["proxy_addresses"] = list(user["proxy_addresses"])
+            cloud_user["proxy_addresses"] = merged_addresses(user["proxy_addresses"], cloud_user)
         if user.get("mail"):
             cloud_user["mail"] = user["mail"]
     settings = world["sync"]["settings"]
     if settings["anchor_attribute"] == ANCHOR_CONSISTENCY_GUID and not user.get("consistency_guid"):
         user["consistency_guid"] = user["object_guid"]
     _flow_to_exchange(world, user, cloud_user)
+
+
+def merged_addresses(
+    on_prem: list[str], cloud_object: dict[str, Any], key: str = "proxy_addresses"
+) -> list[str]:
+    """The on-premises proxyAddresses win (domain.md §3: on a match every attribute with an on-prem value is
+    overwritten); the service keeps its own addresses on the tenant's *.onmicrosoft.com domains as secondary
+    ones (inference: Exchange Online stamps them on every recipient)."""
+    merged = list(on_prem)
+    have = {a.split(":", 1)[-1].lower() for a in merged}
+    for address in cloud_object.get(key) or []:
+        bare = address.split(":", 1)[-1]
+        if bare.lower().endswith(".onmicrosoft.com") and bare.lower() not in have:
+            merged.append(f"smtp:{bare}")
+            have.add(bare.lower())
+    return merged
 
 
 MAILBOX_TYPES = {"room": "RoomMailbox", "equipment": "EquipmentMailbox", "shared": "SharedMailbox"}
@@ -508,7 +524,7 @@ def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: d
     if user.get("mail_nickname"):
         mailbox["alias"] = user["mail_nickname"]
         if user.get("proxy_addresses"):
-            mailbox["email_addresses"] = list(user["proxy_addresses"])
+            mailbox["email_addresses"] = merged_addresses(user["proxy_addresses"], mailbox, "email_addresses")
             mailbox["primary_smtp_address"] = (
                 primary_smtp(user["proxy_addresses"]) or mailbox["primary_smtp_address"]
             )

@@ -224,6 +224,10 @@ def test_soft_match_on_primary_smtp(lab: Harness) -> None:
     assert cloud["on_premises_immutable_id"] == immutable_id(user["object_guid"])
     assert cloud["on_premises_sync_enabled"] is True
     assert len(lab.world()["cloud"]["users"]) == 1
+    # On-prem proxyAddresses win; the service keeps its onmicrosoft.com address as a secondary one.
+    assert cloud["proxy_addresses"] == ["SMTP:room1@lab.example", f"smtp:room1@{TENANT}"]
+    addresses = lab.run("exo/find-mailbox", {"Identity": "room1"}, pool="exo")["mailbox"]["email_addresses"]
+    assert addresses == ["SMTP:room1@lab.example", f"smtp:room1@{TENANT}"]
 
 
 def test_soft_match_on_upn(lab: Harness) -> None:
