@@ -83,6 +83,19 @@ def test_modern_creates_a_linked_mailbox(
     else:
         # Connect wrote the objectGUID into mS-DS-ConsistencyGuid at the first sync (domain.md §3).
         assert out["immutable_id"] == b64_guid(ad["object_guid"])
+    steps = cli("ops", "show", out["operation"], "--output", "json").json()["steps"]
+    changing = [s["step_id"] for s in steps if s["step_id"] != "sync/start-cycle"]
+    assert changing == ORDER[hold]  # the hold's order, DESIGN.md "Workflows"
+
+
+ORDER = {
+    "anchor": ["exo/new-mailbox", "graph/set-user", "ad/new-user"],
+    "staging-ou": ["exo/new-mailbox", "ad/new-user", "graph/set-user", "ad/move-user"],
+    "scheduler": [
+        "sync/install-lease", "exo/new-mailbox", "ad/new-user", "graph/set-user", "sync/remove-lease",
+    ],
+    "none": ["exo/new-mailbox", "ad/new-user"],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("mtype", ["room", "equipment", "shared"])
