@@ -330,3 +330,20 @@ def test_long_alias_works_with_sam(cli: Callable[..., Ran], world: Callable[[], 
     assert out["ad_user"]["sam_account_name"] == "boardroom3"
     assert out["ad_user"]["user_principal_name"] == "boardroom.third.floor@lab.example"
     assert out["status"] == "completed"
+
+
+def test_primary_address_other_than_the_upn(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    ran = cli(
+        "mailbox", "create", "Meeting Room 4", "--alias", "room4", "--email", "meeting4@lab.example",
+        "--display-name", "Meeting Room 4 (2nd floor)", "--output", "json",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    out = ran.json()
+    assert out["mailbox"]["primary_smtp_address"] == "meeting4@lab.example"
+    assert out["ad_user"]["user_principal_name"] == "room4@lab.example"
+    assert out["drift"] == []
+    ad = by(world()["ad"]["users"], "sam_account_name", "room4")[0]
+    assert ad["proxy_addresses"] == ["SMTP:meeting4@lab.example", "smtp:room4@labtenant.onmicrosoft.com"]
+    assert ad["display_name"] == "Meeting Room 4 (2nd floor)"
