@@ -27,7 +27,9 @@ from pswrap.steps.model import Profile, Step
 
 log = logging.getLogger("pswrap.remote")
 
-NOISY_LOGGERS = ("pypsrp", "psrpcore", "spnego", "urllib3", "requests_credssp", "requests_kerberos")
+NOISY_LOGGERS = (
+    "pypsrp", "psrpcore", "spnego", "requests", "urllib3", "requests_credssp", "requests_kerberos",
+)  # fmt: skip
 
 # Session parameter → how the target supplies it.
 TARGET_PARAMS: dict[str, tuple[str, str]] = {
@@ -324,8 +326,9 @@ def open_session(
     for name in NOISY_LOGGERS:
         # pypsrp logs whole messages at DEBUG; never let them through (DESIGN.md: secrets never in logs).
         logging.getLogger(name).setLevel(logging.WARNING)
-    if verbose:
-        logging.getLogger("pswrap").setLevel(logging.INFO)
+    ours = logging.getLogger("pswrap")
+    if verbose and not ours.isEnabledFor(logging.INFO):
+        ours.setLevel(logging.INFO)  # never lower it: --debug (DEBUG) implies --verbose
     if isinstance(target, Target):
         resolved = target
     else:

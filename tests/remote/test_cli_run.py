@@ -250,11 +250,35 @@ CLI_SCENARIO: list[list[str]] = [
 ]  # fmt: skip
 
 
-def test_pswrap_run_every_step_prints_its_model_json(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+# What some steps' JSON must say, beyond fitting the model: the step really did its work in the lab.
+EXPECT: dict[str, dict[str, object]] = {
+    "sync/install-lease": {"sync_cycle_enabled": False},
+    "sync/remove-lease": {"restored": True},
+    "sync/set-scheduler": {"sync_cycle_enabled": True},
+    "sync/start-cycle": {"result": "Success"},
+    "ad/find-user": {"found": True},
+    "exo/connect": {"connected": True},
+    "exo/new-mailbox": {"recipient_type_details": "SharedMailbox"},
+    "exo/find-mailbox": {"found": True},
+    "graph/get-user": {"found": True},
+    "graph/set-user": {"on_premises_immutable_id": "AAAAAAAAAAAAAAAAAAAAAA=="},
+    "hybrid/new-remote-mailbox": {"recipient_type_details": "RemoteRoomMailbox"},
+    "hybrid/find-remote-mailbox": {"found": True},
+}
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [{"auth": "ntlm"}, {"auth": "basic"}, {"auth": "ntlm", "https": True}],
+    ids=["ntlm-http-encrypted", "basic-http", "ntlm-https"],
+)
+def test_pswrap_run_every_step_prints_its_model_json(
+    capsys: Any, lab_factory: Any, lab_target: Any, transport: dict[str, Any]
+) -> None:
     """`pswrap run` for every modern and hybrid-tools step, each its own command run, chained by ids."""
     from pswrap import steps
 
-    lab_target(lab_factory())
+    lab_target(lab_factory(**transport))
     seen: dict[str, str] = {}
     for argv in CLI_SCENARIO:
         filled = [arg.format(**seen) if "{" in arg else arg for arg in argv]
@@ -264,8 +288,71 @@ def test_pswrap_run_every_step_prints_its_model_json(capsys: Any, lab_factory: A
         assert model is not None
         doc = json.loads(out)
         model.model_validate(doc)
+        for key, value in EXPECT.get(argv[0], {}).items():
+            assert doc[key] == value, (argv[0], key, doc)
+        if argv[0] == "ad/move-user":
+            assert doc["distinguished_name"].endswith("OU=Staging,DC=lab,DC=example")
         for key in ("object_guid", "external_directory_object_id"):
             if isinstance(doc.get(key), str):
                 seen[key] = doc[key]
     runnable = {s.id for s in steps.all_steps() if not s.is_legacy}
     assert runnable == {argv[0] for argv in CLI_SCENARIO}
+
+
+def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory())
+    args = ["run", "exo/new-mailbox", "--var", "type=room", "-t", "labx", "--param", "Name=Taken"]
+    args += ["--param", "DisplayName=Taken", "--param", "PrimarySmtpAddress=taken@lab.example"]
+    code, _, err = run(capsys, *args, "--param", "Alias=taken")
+    assert code == 0, err
+    code, out, err = run(capsys, *args, "--param", "Alias=taken2")  # the same address, another alias
+    assert code == 6 and out == "" and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "already being used" in lines[0] and lines[1].startswith("hint:")
+
+
+def test_step_time_limit_exit_4(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    lab_target(lab_factory(faults=["delay:sync/get-settings=5@1"]))
+    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--timeout", "1")
+    assert code == 4 and out == "" and "ran past its 1 s limit" in err and "Traceback" not in err
+
+
+def test_verbose_and_debug_on_stderr_keep_secrets_and_library_logs_out(
+    lab_factory: Any, lab_target: Any, config_file: Path, tmp_path: Path
+) -> None:
+    """A real `pswrap` process: --verbose shows the retry; --debug shows pswrap's DEBUG lines but never
+    pypsrp's, requests' or urllib3's (they carry message contents), and the password appears nowhere."""
+    import subprocess
+    import sys
+
+    outputs = {}
+    for flag in ("--verbose", "--debug"):
+        lab_target(lab_factory(faults=["http500:Command@1"]))  # a fresh lab: its fault fires once
+        done = subprocess.run(
+            [sys.executable, "-m", "pswrap", flag, "run", "sync/get-settings", "-t", "labx"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "anchor_attribute: mS-DS-ConsistencyGuid" in done.stdout
+        assert "retrying sync/get-settings after ConnectionFailed" in done.stderr
+        outputs[flag] = done.stdout + done.stderr
+    assert "opened the adsync pool" in outputs["--debug"]  # DEBUG is on for pswrap itself
+    assert "opened the adsync pool" not in outputs["--verbose"]
+    for library_line in ("Starting new HTTP connection", "Building requests session", "Sending message"):
+        assert library_line not in outputs["--debug"]
+    assert LAB_PASSWORD not in outputs["--debug"] + outputs["--verbose"]
+
+
+def test_the_password_is_never_written_to_disk(
+    capsys: Any, lab_factory: Any, lab_target: Any, tmp_path: Path
+) -> None:
+    """After runs that connect, fail and retry, no file under the config, state or lab directories
+    holds the password (Basic over HTTPS: the lab itself keeps no account file for Basic)."""
+    lab_target(lab_factory(auth="basic", https=True, faults=["http500@1"]))
+    for args in (["sync/get-settings"], ["ad/get-anchor", "--param", "Identity=nobody"]):
+        run(capsys, "run", *args, "-t", "labx", "-o", "json")
+    run(capsys, "targets", "show", "labx")
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".json") for p in files)  # the lab's world was written
+    for path in files:
+        assert LAB_PASSWORD.encode() not in path.read_bytes(), path

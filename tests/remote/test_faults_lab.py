@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from pswrap import errors as e
-from pswrap.lab.world import LAB_DEFAULTS as D
 from pswrap.remote.session import open_session
 from pswrap.results import models as m
 from tests.remote.conftest import LAB_PASSWORD, request_counts, set_faults
+from tests.remote.lab_inputs import mailbox_params as mailbox
+from tests.remote.lab_inputs import new_user_params
 
 
 def retry_logs(caplog: Any) -> list[str]:
@@ -59,7 +60,7 @@ def test_non_idempotent_step_not_retried_once_it_may_have_run(lab_factory: Any, 
     lab = lab_factory(faults=["http500:Command@2"])  # @1 is exo/connect's Command
     with open_session(lab_target(lab)) as s:
         with pytest.raises(e.ConnectionFailed):
-            s.step("exo/new-mailbox", choices={"type": "room"}, params=_mailbox("room5"))
+            s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room5"))
         assert s.retries == {}
 
 
@@ -75,7 +76,7 @@ def test_non_idempotent_step_retried_after_read_back_says_not_applied(
             reads.append("read")
             return found.mailbox if found.found else None
 
-        result = s.step("exo/new-mailbox", choices={"type": "room"}, params=_mailbox("room6"), verify=verify)
+        result = s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room6"), verify=verify)
         assert isinstance(result, m.Mailbox) and result.alias == "room6"
         assert reads == ["read"] and s.retries == {"exo/new-mailbox": 1}
 
@@ -90,7 +91,7 @@ def test_read_back_that_finds_the_change_returns_it(lab_factory: Any, lab_target
             found = s.step("exo/find-mailbox", params={"Identity": "room7"})
             return found.mailbox if found.found else None
 
-        result = s.step("exo/new-mailbox", choices={"type": "room"}, params=_mailbox("room7"), verify=verify)
+        result = s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room7"), verify=verify)
         assert isinstance(result, m.Mailbox) and result.alias == "room7"
         assert s.retries == {}  # not created twice
 
@@ -108,7 +109,7 @@ def test_throttled_create_is_retried_because_the_service_refused_it(
 ) -> None:
     lab = lab_factory(faults=["throttle:exo/new-mailbox@1"])
     with open_session(lab_target(lab)) as s:
-        assert s.step("exo/new-mailbox", choices={"type": "room"}, params=_mailbox("room8")).alias == "room8"
+        assert s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room8")).alias == "room8"
         assert s.retries == {"exo/new-mailbox": 1}
 
 
@@ -196,26 +197,17 @@ def test_error_stream_or_failed_pipeline_fails_the_step(
 def test_remote_error_classes_from_the_lab(lab_factory: Any, lab_target: Any) -> None:
     lab = lab_factory()
     with open_session(lab_target(lab)) as s:
-        params = {
-            "Name": "Dup",
-            "Path": D.resource_ou,
-            "SamAccountName": "dup",
-            "UserPrincipalName": f"dup@{D.upn_suffix}",
-            "DisplayName": "Dup",
-            "EmailAddress": f"dup@{D.upn_suffix}",
-            "ProxyAddresses": [f"SMTP:dup@{D.upn_suffix}"],
-            "MailNickname": "dup",
-        }
+        params = new_user_params("dup")
         s.step("ad/new-user", params=params)
         with pytest.raises(e.AlreadyExists) as exists:
             s.step("ad/new-user", params=params)
         assert exists.value.fqid and exists.value.fqid.startswith("ActiveDirectoryServer:1316")
         with pytest.raises(e.NotFound):
             s.step("ad/get-anchor", params={"Identity": "00000000-0000-0000-0000-000000000001"})
-        s.step("exo/new-mailbox", choices={"type": "room"}, params=_mailbox("room9"))
+        s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room9"))
         with pytest.raises(e.Conflict) as conflict:
             s.step(
-                "exo/new-mailbox", choices={"type": "room"}, params={**_mailbox("room9"), "Alias": "room9b"}
+                "exo/new-mailbox", choices={"type": "room"}, params={**mailbox("room9"), "Alias": "room9b"}
             )
         assert conflict.value.exit_code == e.EXIT_NEEDS_HUMAN
         assert s.retries == {}
@@ -285,15 +277,6 @@ def test_secret_never_in_logs_exceptions_or_output(
     assert "ad/find-user" in caplog.text  # the logs did see the step
     for secret in (ad_secret, LAB_PASSWORD):
         assert secret not in everything
-
-
-def _mailbox(alias: str) -> dict[str, object]:
-    return {
-        "Name": alias.title(),
-        "Alias": alias,
-        "DisplayName": alias.title(),
-        "PrimarySmtpAddress": f"{alias}@{D.upn_suffix}",
-    }
 
 
 def test_slow_reply_within_the_timeouts_is_not_a_failure(lab_factory: Any, lab_target: Any) -> None:

@@ -14,29 +14,7 @@ from pswrap.lab.world import LAB_DEFAULTS as D
 from pswrap.remote.session import open_session
 from pswrap.results import models as m
 from tests.remote.conftest import request_counts
-
-
-def mailbox_params(alias: str) -> dict[str, object]:
-    return {
-        "Name": alias.title(),
-        "Alias": alias,
-        "DisplayName": alias.title(),
-        "PrimarySmtpAddress": f"{alias}@{D.upn_suffix}",
-    }
-
-
-def new_user_params(sam: str, **extra: object) -> dict[str, object]:
-    return {
-        "Name": sam.title(),
-        "Path": D.resource_ou,
-        "SamAccountName": sam,
-        "UserPrincipalName": f"{sam}@{D.upn_suffix}",
-        "DisplayName": sam.title(),
-        "EmailAddress": f"{sam}@{D.upn_suffix}",
-        "ProxyAddresses": [f"SMTP:{sam}@{D.upn_suffix}"],
-        "MailNickname": sam,
-        **extra,
-    }
+from tests.remote.lab_inputs import mailbox_params, new_user_params
 
 
 @pytest.mark.parametrize(
