@@ -326,7 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
             slow = faults.take("slow", action, active=active) if active else None
             if active and faults.take("http500", action, active=active):
                 raise wsman.WSManFault(
-                    2147500037, "The lab injected an HTTP 500 (fault http500).", subcode="w:InternalError"
+                    wsman.ERROR_INTERNAL, "The lab injected an HTTP 500 (fault http500).",
+                    subcode="w:InternalError",
                 )
             shell_request = bool(request.shell_id) and action != "Create"
             if active and shell_request and faults.take("kill-pool", action, active=active):
@@ -338,3 +339,12 @@ class _Handler(BaseHTTPRequestHandler):
         except wsman.WSManFault as fault:
             fault.relates_to = request.message_id
             raise
+        except _Drop:
+            raise
+        except Exception:
+            # A request the lab cannot serve fails alone: the client gets a fault, not a dropped
+            # connection, and every other connection and shell goes on.
+            log.exception("lab: serving a %s request failed", action)
+            internal = wsman.internal_error_fault(action)
+            internal.relates_to = request.message_id
+            raise internal from None

@@ -57,6 +57,7 @@ COMMAND_STATE_RUNNING = SHELL + "CommandState/Running"
 ERROR_OPERATION_TIMEDOUT = 2150858793  # 0x80338029: Receive long poll ended with nothing to send
 ERROR_SHELL_NOT_FOUND = 2150858843  # 0x8033805B: "the shell was not found on the server"
 ERROR_ACTION_NOT_SUPPORTED = 2150858771  # 0x80338013
+ERROR_INTERNAL = 2147500037  # 0x80004005 E_FAIL
 ERROR_INVALID_BODY = 2150858817  # 0x80338041: the request body is not a valid WS-Management message
 
 
@@ -72,10 +73,14 @@ class WSManFault(Exception):
         value: str = "s:Receiver",
         detail: str = "",
         status: int = 500,
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The SOAP `s:Reason` text: Windows often puts a generic text there and the specific one in
+        # `f:Message` (which pypsrp reports as the fault's reason).
+        self.reason = reason or message
         self.subcode = subcode
         self.value = value
         self.detail = detail
@@ -95,7 +100,12 @@ def timeout_fault() -> WSManFault:
 
 
 def shell_not_found_fault(shell_id: str) -> WSManFault:
-    """Windows' fault for a request naming a shell it does not have (pypsrp's is_alive() reads it as gone)."""
+    """Windows' fault for a request naming a shell it does not have (pypsrp's is_alive() reads it as gone).
+
+    As Windows sends it (seen in pypsrp's and other WinRM clients' recorded responses): s:Sender,
+    w:InvalidSelectors, the generic invalid-selectors Reason, FaultDetail UnexpectedSelectors, and the
+    shell-not-found text in the WSManFault message.
+    """
     return WSManFault(
         ERROR_SHELL_NOT_FOUND,
         f"The request for the Windows Remote Shell with ShellId {shell_id} failed because the shell was not "
@@ -104,6 +114,18 @@ def shell_not_found_fault(shell_id: str) -> WSManFault:
         subcode="w:InvalidSelectors",
         value="s:Sender",
         detail="http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/UnexpectedSelectors",
+        reason="The WS-Management service cannot process the request because the request contained invalid "
+        "selectors for the resource. ",
+    )
+
+
+def internal_error_fault(action: str) -> WSManFault:
+    """What the lab answers when serving a request failed unexpectedly: a fault for this request only."""
+    return WSManFault(
+        ERROR_INTERNAL,
+        f"The lab failed to process the {action} request (an error in the lab itself, logged by "
+        "`pswrap lab serve`). Other requests and shells are not affected; retry, or report the log.",
+        subcode="w:InternalError",
     )
 
 
@@ -221,7 +243,7 @@ def fault_envelope(fault: WSManFault, relates_to: str = "", machine: str = "loca
     body = (
         "<s:Fault>"
         f"<s:Code><s:Value>{fault.value}</s:Value><s:Subcode><s:Value>{fault.subcode}</s:Value></s:Subcode></s:Code>"
-        f'<s:Reason><s:Text xml:lang="en-US">{escape(fault.message)}</s:Text></s:Reason>'
+        f'<s:Reason><s:Text xml:lang="en-US">{escape(fault.reason)}</s:Text></s:Reason>'
         f"<s:Detail>{detail}"
         f'<f:WSManFault xmlns:f="{NS["wsmanfault"]}" Code="{fault.code}" Machine="{escape(machine)}">'
         f"<f:Message>{escape(fault.message)}</f:Message></f:WSManFault>"
