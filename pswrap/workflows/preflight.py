@@ -29,6 +29,8 @@ MIN_CONNECT_VERSION = (2, 5, 79, 0)
 CONNECT_DEADLINE = "2026-09-30"
 CERT_WARN_DAYS = 30
 MIN_EXO_VERSION = (3, 0, 0)
+GRAPH_IMPORT_RISK = (2, 34)
+"""Microsoft.Graph 2.34+ can fail at import on Windows PowerShell 5.1 (domain.md §7b item 4, community)."""
 
 RECIPIENT_SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement"
 EXO_MODULE = "ExchangeOnlineManagement"
@@ -245,6 +247,17 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                         found + " (before 3.0.0: remote PowerShell, turned off in October 2023)",
                         "Install-Module ExchangeOnlineManagement -Scope AllUsers -MinimumVersion 3.0.0 "
                         "(3.x is REST-based; domain.md §1.4)",
+                    )
+                )
+                continue
+            if module.startswith("Microsoft.Graph.") and _version_tuple(versions[0]) >= GRAPH_IMPORT_RISK:
+                checks.append(
+                    warned(
+                        check_id,
+                        name,
+                        found + " (2.34 and later can fail to load in Windows PowerShell 5.1)",
+                        "if graph/connect fails with a TypeLoadException or 'could not be loaded', install "
+                        "a version before 2.34 of every Microsoft.Graph module (domain.md §7b item 4)",
                     )
                 )
                 continue

@@ -600,3 +600,18 @@ def test_a_new_misspelling_is_caught_too(doctor: Doctor, lab_set: Stage, world: 
     check = doctor().check("modules.127.0.0.1.look-alikes")
     assert check["status"] == "fail"
     assert "ExchnageOnlineManagement 1.0.0" in check["found"]
+
+
+def test_graph_from_2_34_warns_about_windows_powershell_5_1(
+    doctor: Doctor, lab_set: Stage, world: World
+) -> None:
+    modules = world()["host"]["modules"]
+    index = next(i for i, m in enumerate(modules) if m["name"] == "Microsoft.Graph.Users")
+    lab_set(f"host.modules.{index}.version=2.34.0")
+    run = doctor()
+    check = run.check("modules.127.0.0.1.Microsoft.Graph.Users")
+    assert check["status"] == "warn"
+    assert "2.34" in check["found"]
+    assert "domain.md §7b item 4" in check["fix"]
+    assert run.check("modules.127.0.0.1.Microsoft.Graph.Authentication")["status"] == "pass"
+    assert run.code == 0
