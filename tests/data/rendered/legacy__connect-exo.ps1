@@ -15,7 +15,11 @@ function Get-PswrapProperty {
     param([AllowNull()] $InputObject, [string] $Name)
     if ($null -eq $InputObject) { return $null }
     if ($InputObject -is [System.Collections.IDictionary]) {
-        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        # Through Keys, not .Contains(): a generic Dictionary (Graph's AdditionalProperties) implements
+        # IDictionary.Contains explicitly, and Windows PowerShell 5.1 does not find it by name.
+        foreach ($key in @($InputObject.Keys)) {
+            if ([string]$key -eq $Name) { return ,$InputObject[$key] }
+        }
         return $null
     }
     $property = $InputObject.PSObject.Properties[$Name]
@@ -44,7 +48,10 @@ function ConvertTo-PswrapValue {
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
-    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    # The casts drop any PSObject wrapper: Windows PowerShell 5.1's ConvertTo-Json writes a wrapped
+    # string's extended properties (e.g. Get-Content's PSPath) as an object instead of the string.
+    if ($Value -is [string]) { return [string]$Value }
+    if ($Value -is [bool]) { return [bool]$Value }
     if ($Value -is [guid]) { return $Value.ToString() }
     if ($Value -is [datetime]) {
         # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.

@@ -13,7 +13,11 @@ function Get-PswrapProperty {
     param([AllowNull()] $InputObject, [string] $Name)
     if ($null -eq $InputObject) { return $null }
     if ($InputObject -is [System.Collections.IDictionary]) {
-        if ($InputObject.Contains($Name)) { return ,$InputObject[$Name] }
+        # Through Keys, not .Contains(): a generic Dictionary (Graph's AdditionalProperties) implements
+        # IDictionary.Contains explicitly, and Windows PowerShell 5.1 does not find it by name.
+        foreach ($key in @($InputObject.Keys)) {
+            if ([string]$key -eq $Name) { return ,$InputObject[$key] }
+        }
         return $null
     }
     $property = $InputObject.PSObject.Properties[$Name]
@@ -42,7 +46,10 @@ function ConvertTo-PswrapValue {
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
-    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    # The casts drop any PSObject wrapper: Windows PowerShell 5.1's ConvertTo-Json writes a wrapped
+    # string's extended properties (e.g. Get-Content's PSPath) as an object instead of the string.
+    if ($Value -is [string]) { return [string]$Value }
+    if ($Value -is [bool]) { return [bool]$Value }
     if ($Value -is [guid]) { return $Value.ToString() }
     if ($Value -is [datetime]) {
         # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
@@ -129,19 +136,21 @@ if ($LeaseName -notmatch $leasePattern) {
     throw ('lease name ' + $LeaseName + ' does not match ' + $leasePattern + '; pswrap names leases pswrap-lease-<operation id>')
 }
 
-# What the task runs at the deadline if pswrap never comes back: remove itself and, if it was the last
-# pswrap lease, put the scheduler back as it was before the first lease.
+# What the task runs at the deadline if pswrap never comes back: if it is the last pswrap lease, put the
+# scheduler back as it was before the first lease; then remove itself. Restoring first means a failed
+# restore leaves the lease in place, visible to sync/list-leases, instead of a paused scheduler with no
+# lease left to say why.
 $restoreBlock = {
     param([string]$LeaseName, [bool]$PriorSyncCycleEnabled)
     $ErrorActionPreference = 'Stop'
     Import-Module ADSync -ErrorAction Stop
     Import-Module ScheduledTasks -ErrorAction Stop
-    Unregister-ScheduledTask -TaskName $LeaseName -TaskPath '\pswrap\' -Confirm:$false -ErrorAction Stop
-    $remaining = 0
+    $others = 0
     foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
-        if ($task.TaskPath -eq '\pswrap\' -and $task.TaskName -match '^pswrap-lease-[A-Za-z0-9-]+$') { $remaining++ }
+        if ($task.TaskPath -eq '\pswrap\' -and $task.TaskName -match '^pswrap-lease-[A-Za-z0-9-]+$' -and $task.TaskName -ne $LeaseName) { $others++ }
     }
-    if ($remaining -eq 0) { Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
+    if ($others -eq 0) { Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
+    Unregister-ScheduledTask -TaskName $LeaseName -TaskPath '\pswrap\' -Confirm:$false -ErrorAction Stop
 }
 
 $existing = Get-PswrapLeaseTasks
@@ -169,7 +178,10 @@ if ($null -eq $mine) {
     $arguments = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ' + $encoded
 
     $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -ErrorAction Stop
-    $trigger = New-ScheduledTaskTrigger -Once -At $DeadlineUtc -ErrorAction Stop
+    # The trigger is given in the server's local time: a task's start boundary is wall-clock time, and a
+    # local DateTime is read the same way whichever way the cmdlet formats it.
+    $deadlineLocal = $DeadlineUtc.ToLocalTime()
+    $trigger = New-ScheduledTaskTrigger -Once -At $deadlineLocal -ErrorAction Stop
     # SYSTEM as a service account: no password is stored with the task.
     $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -ErrorAction Stop
     $taskSettings = New-ScheduledTaskSettingsSet -StartWhenAvailable -ErrorAction Stop

@@ -1,0 +1,82 @@
+"""What a Windows admin checks in the rendered scripts that the catalogue cannot: Windows PowerShell 5.1
+quirks and the order of effects on a real server. No PowerShell engine runs here, so these read the
+rendered text (with tree-sitter where structure matters); each names the behaviour it protects."""
+
+from __future__ import annotations
+
+import re
+
+from pswrap.render.engine import render
+from tests.templates.catalogue_check import parse
+
+LEASE = {"LeaseName": "pswrap-lease-op1", "DeadlineUtc": "2026-11-27T12:00:00Z"}
+
+
+def _block(text: str, opener: str) -> str:
+    """The text of a `{ ... }` block that starts at `opener` (braces counted; templates quote none)."""
+    start = text.index(opener) + len(opener)
+    depth = 1
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start:index]
+    raise AssertionError(f"unbalanced block after {opener!r}")
+
+
+def test_the_lease_task_restores_the_scheduler_before_removing_itself() -> None:
+    # If Set-ADSyncScheduler fails at the deadline, the lease must still exist: sync/list-leases (and the
+    # admin in Task Scheduler) then still sees why the scheduler is paused.
+    block = _block(render("sync/install-lease", params=LEASE).text, "$restoreBlock = {")
+    assert block.index("Set-ADSyncScheduler") < block.index("Unregister-ScheduledTask")
+    # Counting the other leases: the running task is still registered when it decides to restore.
+    assert "-ne $LeaseName" in block
+
+
+def test_the_lease_trigger_gets_the_deadline_in_local_time() -> None:
+    # A task's start boundary is wall-clock time on the server; $DeadlineUtc arrives as UTC text.
+    text = render("sync/install-lease", params=LEASE).text
+    assert "$deadlineLocal = $DeadlineUtc.ToLocalTime()" in text
+    assert "New-ScheduledTaskTrigger -Once -At $deadlineLocal " in text
+
+
+def test_the_lease_name_is_checked_before_it_is_quoted_into_the_task_command() -> None:
+    text = render("sync/install-lease", params=LEASE).text
+    check = text.index("if ($LeaseName -notmatch $leasePattern)")
+    assert check < text.index("-LeaseName '\" + $LeaseName")
+    # Only letters, digits and hyphens: nothing that could end the single-quoted argument.
+    assert "$leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'" in text
+    # The task needs no stored password (DESIGN.md: lease principal) and runs if the server was down.
+    assert "-UserId 'NT AUTHORITY\\SYSTEM' -LogonType ServiceAccount" in text
+    assert "New-ScheduledTaskSettingsSet -StartWhenAvailable" in text
+
+
+def _method_calls(text: str) -> list[str]:
+    tree, source = parse(text)
+    names: list[str] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type == "invokation_expression":
+            member = next((c for c in node.children if c.type == "member_name"), None)
+            if member is not None:
+                names.append(source[member.start_byte : member.end_byte].decode())
+    return names
+
+
+def test_dictionary_lookups_work_on_generic_dictionaries() -> None:
+    # Graph's AdditionalProperties is a Dictionary[string,object]: it implements IDictionary.Contains
+    # explicitly, which Windows PowerShell 5.1 does not find by name, so the prologue reads Keys.
+    text = render("graph/get-user", params={"UserId": "room1@contoso.com"}).text
+    prologue = _block(text, "function Get-PswrapProperty {")
+    calls = _method_calls(prologue)
+    assert "Contains" not in calls and "ContainsKey" not in calls, calls
+    assert re.search(r"foreach \(\$key in @\(\$InputObject\.Keys\)\)", prologue)
+
+
+def test_the_emitter_unwraps_strings_and_booleans() -> None:
+    # 5.1's ConvertTo-Json writes a PSObject-wrapped string's note properties as an object.
+    text = render("graph/get-user", params={"UserId": "room1@contoso.com"}).text
+    emitter = _block(text, "function ConvertTo-PswrapValue {")
+    assert "if ($Value -is [string]) { return [string]$Value }" in emitter
+    assert "if ($Value -is [bool]) { return [bool]$Value }" in emitter
