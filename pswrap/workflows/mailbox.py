@@ -60,6 +60,8 @@ CHANGING = (
 """The steps that change a directory object (sync cycles and leases are not counted in `changed`)."""
 
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
+PLAN_RECORD = "pswrap/plan"
+"""The journal record of what the facts said and what was planned (not a remote step)."""
 
 
 # --- the plan ---------------------------------------------------------------------------------------
@@ -110,6 +112,22 @@ class Plan:
     expected_immutable_id: str | None
     notes: list[str] = field(default_factory=list)
     anchor_guid: str | None = None
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """What `pswrap ops show` tells an admin about why these steps ran."""
+    f = plan.facts
+    return {
+        "hold": plan.hold,
+        "anchor_attribute": f.anchor_attribute,
+        "staging_mode": f.staging_mode,
+        "ad_user": f.ad_user.distinguished_name if f.ad_user else None,
+        "mailbox": f.mailbox.primary_smtp_address if f.mailbox else None,
+        "cloud_user": f.cloud_user.id if f.cloud_user else None,
+        "linked": plan.linked,
+        "steps": [s.step_id for s in plan.steps],
+        "lease": plan.lease,
+    }
 
 
 # --- conflicts and blocks -------------------------------------------------------------------------
@@ -913,6 +931,9 @@ class MailboxWorkflow:
             result.hold = plan.hold
             if dry_run:
                 return self._render(plan)
+            if journal is not None and op_id is not None:
+                seq = journal.step_started(op_id, PLAN_RECORD)
+                journal.step_ended(op_id, seq, "done", summary=plan_summary(plan))
             if (
                 plan.anchor_guid
                 and journal is not None
