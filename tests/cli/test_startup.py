@@ -7,8 +7,10 @@ commands that use them (benchmarks/startup.py measures the result).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +45,17 @@ def test_version_and_help_import_no_heavy_dependency(args: list[str]) -> None:
     assert result["loaded"] == [], f"pswrap {' '.join(args)} imported {result['loaded']}"
     if args == ["--version"]:
         assert done.stdout.startswith("pswrap ")
+
+
+def test_the_startup_benchmark_prints_the_ratio_to_a_bare_typer_app() -> None:
+    """The issue's performance goal is read from this output; one run of each keeps the test quick."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "startup.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--runs", "1"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    ratio = re.search(r"^ratio\s+(\d+\.\d+) \(goal <= 1\.5\)$", done.stdout, re.MULTILINE)
+    assert ratio is not None, done.stdout
+    assert float(ratio.group(1)) > 0
+    assert re.search(r"^pswrap --version\s+median\s+\d+\.\d ms", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^bare Typer app\s+median\s+\d+\.\d ms", done.stdout, re.MULTILINE), done.stdout
