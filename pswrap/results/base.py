@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, TypeVar
 
@@ -69,6 +70,22 @@ def enum_by_name_or_number(enum_cls: type[E]) -> BeforeValidator:
             for member in members:
                 if member.name.lower() == value.lower() or str(member.value).lower() == value.lower():
                     return member
+        return value
+
+    return BeforeValidator(convert)
+
+
+def enum_text(names: Mapping[int, str]) -> BeforeValidator:
+    """A `str` field holding an enum's name that also accepts the number 5.1's ConvertTo-Json writes.
+
+    Mapped by the enum's documented values, not by position: flags enums such as RecipientTypeDetails
+    have values like 16 or 8589934592. An unknown number is left as it is, so the model rejects it
+    (naming the field) instead of guessing.
+    """
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return names.get(value, value)
         return value
 
     return BeforeValidator(convert)

@@ -8,7 +8,32 @@ always arrays.
 
 from __future__ import annotations
 
-from pswrap.results.base import PSDateTime, PSList, PSModel
+from typing import Annotated
+
+from pswrap.results.base import PSDateTime, PSList, PSModel, enum_text
+
+# Enum-typed fields stay `str` (the name our emitter writes); Windows PowerShell 5.1's ConvertTo-Json
+# writes an enum as its number, so these maps accept the documented values too.
+
+RECIPIENT_TYPE_DETAILS = {
+    1: "UserMailbox",
+    2: "LinkedMailbox",
+    4: "SharedMailbox",
+    16: "RoomMailbox",
+    32: "EquipmentMailbox",
+    128: "MailUser",
+    2147483648: "RemoteUserMailbox",
+    8589934592: "RemoteRoomMailbox",
+    17179869184: "RemoteEquipmentMailbox",
+    34359738368: "RemoteSharedMailbox",
+}
+"""Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails (msExchRecipientTypeDetails values,
+as the Exchange team's "Exchange 2007 and recipient type details" table lists them)."""
+RecipientTypeDetails = Annotated[str, enum_text(RECIPIENT_TYPE_DETAILS)]
+
+SYNCHRONIZATION_POLICY_TYPES = {0: "Unspecified", 1: "Delta", 2: "Initial"}
+"""ADSync's SynchronizationPolicyType, in its documented order (domain.md §2: Unspecified, Delta, Initial)."""
+SynchronizationPolicyType = Annotated[str, enum_text(SYNCHRONIZATION_POLICY_TYPES)]
 
 # --- shared -----------------------------------------------------------------------------------------
 
@@ -42,7 +67,7 @@ class SchedulerState(PSModel):
     sync_cycle_in_progress: bool = False
     staging_mode_enabled: bool = False
     maintenance_enabled: bool = True
-    next_sync_cycle_policy_type: str | None = None
+    next_sync_cycle_policy_type: SynchronizationPolicyType | None = None
     next_sync_cycle_start_time_utc: PSDateTime | None = None
     currently_effective_sync_cycle_interval_seconds: int | None = None
 
@@ -151,7 +176,7 @@ class Mailbox(PSModel):
     name: str | None = None
     display_name: str | None = None
     primary_smtp_address: str
-    recipient_type_details: str
+    recipient_type_details: RecipientTypeDetails
     """`RoomMailbox`, `EquipmentMailbox`, `SharedMailbox`, `UserMailbox`."""
     email_addresses: PSList[str] = []
     user_principal_name: str | None = None
@@ -172,7 +197,7 @@ class Recipient(PSModel):
     name: str | None = None
     alias: str | None = None
     primary_smtp_address: str | None = None
-    recipient_type_details: str
+    recipient_type_details: RecipientTypeDetails
     email_addresses: PSList[str] = []
     external_directory_object_id: str | None = None
 
@@ -231,7 +256,7 @@ class RemoteMailbox(PSModel):
     sam_account_name: str | None = None
     distinguished_name: str | None = None
     remote_routing_address: str | None = None
-    recipient_type_details: str
+    recipient_type_details: RecipientTypeDetails
     """`RemoteRoomMailbox`, `RemoteEquipmentMailbox`, `RemoteSharedMailbox`."""
     guid: str | None = None
 
