@@ -6,9 +6,10 @@ each field needs 5.1-tolerant coercion with errors that name the field; pydantic
 The contract (DESIGN.md): a template writes exactly one JSON document. What arrives may still be:
 - one string holding the document (our emitter), or several strings that together are one document
   (ConvertTo-Json output split by a host or by `Out-String -Stream`);
-- nothing at all, or only `''`/`$null`: "nothing" — a step that changes something and reports no data
-  (`Nothing`, `changed=True`); for any other model this is an OutputError, because a step that should
-  describe something and says nothing is a broken template, not an answer;
+- nothing at all, or only `''`/`$null`: "nothing" (5.1's ConvertTo-Json writes nothing for `@()` or
+  `$null`), which is the model built from its defaults — no leases, no runs, no recipients, or `Nothing`;
+  a model with a required field (a lookup's `found`) cannot be "nothing": an OutputError, because a step
+  that should describe something and says nothing is a broken template, not an answer;
 - an already-deserialized object (a caller's own script that returns a hashtable): used as is.
 """
 
@@ -18,7 +19,7 @@ import json
 from typing import Any
 
 from pswrap.errors import OutputError
-from pswrap.results.base import Nothing, PSModel
+from pswrap.results.base import PSModel
 from pswrap.steps.model import Step
 
 QUOTE_LIMIT = 200
@@ -81,20 +82,18 @@ def _plain(obj: Any) -> Any:
 def parse_output(step: Step, output: list[Any]) -> PSModel:
     """Validate the step's document against `step.result`; OutputError names the step and quotes the text."""
     assert step.result is not None, "legacy steps are never run"
-    doc = output_document(step.id, output)
-    model = step.result
-    if doc is None:
-        if issubclass(model, Nothing):
-            return model()
-        raise OutputError(
-            f"step {step.id} wrote no output; {model.__name__} was expected",
-            hint="the template must end with its JSON emitter",
-        )
     from pydantic import ValidationError
 
+    doc = output_document(step.id, output)
+    model = step.result
     try:
-        return model.model_validate(doc)
+        return model.model_validate({} if doc is None else doc)
     except ValidationError as exc:
+        if doc is None:
+            raise OutputError(
+                f"step {step.id} wrote no output; {model.__name__} was expected",
+                hint="the template must end with its JSON emitter",
+            ) from None
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "(document)"
         raw = json.dumps(doc, default=str)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,29 @@ def test_deserialized_object_is_accepted() -> None:
     doc = {"anchor_attribute": "objectGUID", "staging_mode": False}
     result = parse_output(steps.get("sync/get-settings"), [doc])
     assert isinstance(result, m.SyncSettings)
+
+
+# --- fixtures: captured output → parsed object (DESIGN.md: fixtures are data files) ---------------------
+
+FIXTURES = sorted((Path(__file__).parent / "data" / "parse").glob("*.json"))
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_fixture(fixture: Path) -> None:
+    case = json.loads(fixture.read_text(encoding="utf-8"))
+    step = steps.get(case["step"])
+    if "error" in case:
+        with pytest.raises(OutputError) as info:
+            parse_output(step, case["output"])
+        assert case["error"] in str(info.value)
+        return
+    result = parse_output(step, case["output"])
+    assert type(result) is step.result
+    assert result.model_dump(mode="json") == case["parsed"]
+
+
+def test_every_fixture_names_a_runnable_step() -> None:
+    assert len(FIXTURES) >= 9
+    for fixture in FIXTURES:
+        case = json.loads(fixture.read_text(encoding="utf-8"))
+        assert steps.get(case["step"]).result is not None and ("parsed" in case) != ("error" in case)
