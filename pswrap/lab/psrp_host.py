@@ -36,9 +36,14 @@ def error_record(error: PSError) -> Any:
 
     exception = NETException(Message=error.message, HResult=-2146233087)
     type_names = [error.exception_type]
-    if error.exception_type != "System.Management.Automation.RuntimeException":
+    # PowerShell's own exceptions (CommandNotFoundException, ParameterBindingException, ...) derive from
+    # RuntimeException; .NET's (System.InvalidOperationException, System.ArgumentException, ...) do not.
+    if error.exception_type.startswith("System.Management.Automation.") and (
+        error.exception_type != "System.Management.Automation.RuntimeException"
+    ):
         type_names.append("System.Management.Automation.RuntimeException")
-    exception.PSObject.type_names = [*type_names, *_BASE_TYPES]
+    bases = _BASE_TYPES[1:] if error.exception_type == "System.Exception" else _BASE_TYPES
+    exception.PSObject.type_names = [*type_names, *(b for b in bases if b not in type_names)]
     try:
         category = ErrorCategory[error.category]
     except KeyError:

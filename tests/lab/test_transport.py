@@ -73,7 +73,8 @@ def test_non_terminating_error_completes_the_pipeline(any_lab: RunningLab) -> No
         [error] = ps.streams.error
         assert str(error) == "soft problem"
         assert error.fq_error == "Soft,Lab"
-        assert error.message.startswith("InvalidData:")
+        assert error.category == 6  # InvalidData
+        assert error.message == "InvalidData: (:) [], RuntimeException"
 
 
 def test_terminating_error_fails_the_pipeline_with_its_error_record(any_lab: RunningLab) -> None:
@@ -90,8 +91,14 @@ def test_terminating_error_fails_the_pipeline_with_its_error_record(any_lab: Run
         assert error.exception.adapted_properties["Message"] == "The object already exists."
         assert error.fq_error == "AlreadyExists,Lab.NewThing"
         assert error.target_name == "room1"
+        assert error.target_object == "room1"
+        assert error.target_type == "String"
+        assert error.category == 20  # [System.Management.Automation.ErrorCategory]::ResourceExists
         assert error.reason == "InvalidOperationException"
         assert error.message == "ResourceExists: (room1:String) [], InvalidOperationException"
+        assert error.exception.types == [
+            "System.InvalidOperationException", "System.SystemException", "System.Exception", "System.Object",
+        ]
         # the pool survives a failed pipeline
         ps, output = run(pool, "# pswrap-step: lab/echo\n", {"X": 1})
         assert json.loads(output[0])["params"] == {"X": 1}
@@ -111,7 +118,12 @@ def test_unknown_step_and_unmarked_script_get_command_not_found(lab: RunningLab)
         [error] = ps.streams.error
         assert str(error) == expected.format("Set-StrictMode")
         assert error.fq_error == "CommandNotFoundException"
+        assert error.category == 13  # ObjectNotFound
         assert error.message == "ObjectNotFound: (Set-StrictMode:String) [], CommandNotFoundException"
+        assert error.exception.types[:2] == [
+            "System.Management.Automation.CommandNotFoundException",
+            "System.Management.Automation.RuntimeException",
+        ]
 
         ps, _ = run(pool, "<# no marker #>\n$x = 1\nConnect-ExchangeOnline -Organization x")
         assert str(ps.streams.error[0]) == expected.format("Connect-ExchangeOnline")
@@ -243,3 +255,24 @@ def test_receive_long_poll_times_out_and_pypsrp_polls_again(start_lab_factory: L
         _, output = run(pool, "# pswrap-step: lab/sleep\n", {"Seconds": 2.5})
         assert json.loads(output[0]) == {"completed": True}
         assert lab.store.pending_requests()["Receive"] - before >= 3
+
+
+@pytest.mark.parametrize(("exception_type", "expected"), [
+    ("System.Exception", ["System.Exception", "System.Object"]),
+    ("System.ArgumentException",
+     ["System.ArgumentException", "System.SystemException", "System.Exception", "System.Object"]),
+    ("System.Management.Automation.RuntimeException",
+     ["System.Management.Automation.RuntimeException", "System.SystemException", "System.Exception",
+      "System.Object"]),
+    ("System.Management.Automation.ParameterBindingException",
+     ["System.Management.Automation.ParameterBindingException",
+      "System.Management.Automation.RuntimeException", "System.SystemException", "System.Exception",
+      "System.Object"]),
+])
+def test_error_records_carry_the_exception_type_hierarchy_of_net(
+    exception_type: str, expected: list[str], lab: RunningLab
+) -> None:
+    # A client that checks `-is [System.Management.Automation.RuntimeException]` must get .NET's answer.
+    with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+        ps, _ = run(pool, "# pswrap-step: lab/fail\n", {"Message": "m", "ExceptionType": exception_type})
+        assert ps.streams.error[0].exception.types == expected
