@@ -80,3 +80,17 @@ def test_the_emitter_unwraps_strings_and_booleans() -> None:
     emitter = _block(text, "function ConvertTo-PswrapValue {")
     assert "if ($Value -is [string]) { return [string]$Value }" in emitter
     assert "if ($Value -is [bool]) { return [bool]$Value }" in emitter
+
+
+def test_graph_connect_recognises_a_tenant_given_by_its_domain() -> None:
+    # Get-MgContext reports TenantId as a GUID; the runbook's TenantId may be contoso.onmicrosoft.com.
+    # Without a record of the connection, a second connect step would sign in again every time.
+    params = {"ClientId": "app", "TenantId": "contoso.onmicrosoft.com", "CertificateThumbprint": "A" * 40}
+    text = render("graph/connect", params=params).text
+    record = (
+        "$global:PswrapGraphConnection = $ClientId + ' ' + [string](Get-PswrapProperty $connected 'TenantId')"
+    )
+    assert text.index("Connect-MgGraph -ClientId") < text.index(record)
+    assert "$recorded -eq ($ClientId + ' ' + $contextTenant + ' ' + $TenantId)" in text
+    # Read without tripping Set-StrictMode on a variable that does not exist yet.
+    assert "Get-Variable -Name 'PswrapGraphConnection*' -Scope Global -ErrorAction Stop" in text

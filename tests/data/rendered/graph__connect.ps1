@@ -86,10 +86,18 @@ function Write-PswrapResult {
 Import-Module Microsoft.Graph.Authentication -ErrorAction Stop
 
 # Connect steps do nothing when this session already holds a context for the same app and tenant.
+# Get-MgContext names the tenant by its id (a GUID); a tenant given by its onmicrosoft.com domain is
+# recognised by what this step recorded in the session when it connected. A wildcard name makes
+# Get-Variable return nothing, not an error, before the first connection.
 $context = Get-MgContext -ErrorAction Stop
+$recorded = $null
+foreach ($variable in @(Get-Variable -Name 'PswrapGraphConnection*' -Scope Global -ErrorAction Stop)) {
+    if ($variable.Name -eq 'PswrapGraphConnection') { $recorded = [string]$variable.Value }
+}
+$contextTenant = [string](Get-PswrapProperty $context 'TenantId')
 $alreadyConnected = ($null -ne $context -and
     [string](Get-PswrapProperty $context 'ClientId') -eq $ClientId -and
-    [string](Get-PswrapProperty $context 'TenantId') -eq $TenantId)
+    ($contextTenant -eq $TenantId -or $recorded -eq ($ClientId + ' ' + $contextTenant + ' ' + $TenantId)))
 
 if (-not $alreadyConnected) {
     if ($CertificateThumbprint -notmatch '^[0-9A-Fa-f]{40}$') {
@@ -98,6 +106,8 @@ if (-not $alreadyConnected) {
     # The certificate object from the machine store (a thumbprint alone reads CurrentUser's store).
     $certificate = Get-Item -Path (Join-Path -Path 'Cert:\LocalMachine\My' -ChildPath $CertificateThumbprint -ErrorAction Stop) -ErrorAction Stop
     $null = Connect-MgGraph -ClientId $ClientId -TenantId $TenantId -Certificate $certificate -NoWelcome -ErrorAction Stop
+    $connected = Get-MgContext -ErrorAction Stop
+    $global:PswrapGraphConnection = $ClientId + ' ' + [string](Get-PswrapProperty $connected 'TenantId') + ' ' + $TenantId
 }
 
 Write-PswrapResult ([ordered]@{
