@@ -115,6 +115,17 @@ def test_serve_help_documents_the_fault_grammar() -> None:
         assert kind in text
 
 
+def test_every_fault_kind_is_documented_in_help_and_readme_section() -> None:
+    from pswrap.lab import faults
+
+    help_text = pswrap("lab", "serve", "--help", env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}).stdout
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sections" / "lab.md").read_text()
+    for text in (" ".join(help_text.split()), docs):
+        assert faults.GRAMMAR in text
+        for kind in sorted(faults.KINDS):
+            assert re.search(rf"(?<![\w-]){re.escape(kind)}(?![\w-])", text), kind
+
+
 def test_show_and_reset(lab_state: Path) -> None:
     shown = pswrap("lab", "show")  # PSWRAP_LAB_STATE (from the fixture) names the file
     assert shown.returncode == 0, shown.stderr
