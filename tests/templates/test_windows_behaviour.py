@@ -94,3 +94,39 @@ def test_graph_connect_recognises_a_tenant_given_by_its_domain() -> None:
     assert "$recorded -eq ($ClientId + ' ' + $contextTenant + ' ' + $TenantId)" in text
     # Read without tripping Set-StrictMode on a variable that does not exist yet.
     assert "Get-Variable -Name 'PswrapGraphConnection*' -Scope Global -ErrorAction Stop" in text
+
+
+def _not_found_pattern(step_id: str, params: dict[str, object]) -> re.Pattern[str]:
+    """The .NET regex of the template's Test-PswrapNotFound (this one means the same in Python's re)."""
+    profile = "hybrid-tools" if step_id.startswith("hybrid/") else "modern"
+    text = render(step_id, profile=profile, params=params).text
+    body = _block(text, "function Test-PswrapNotFound {")
+    match = re.search(r'-match "([^"]+)"', body)
+    assert match is not None, body
+    return re.compile(match.group(1), re.IGNORECASE)  # PowerShell's -match ignores case
+
+
+def test_exchange_not_found_is_told_apart_from_several_matches() -> None:
+    # domain.md 7b item 9: the EXO and on-premises texts, the REST body form, and the sibling error of
+    # the same exception type that must stay an error.
+    cases = {
+        "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
+        "couldn't be performed because object 'room1@contoso.com' couldn't be found on "
+        "'DB6PR06A001DC06.EURPR06A001.prod.outlook.com'.": True,
+        "The operation couldn't be performed because object 'E15CAS-1' couldn't be found on "
+        "'Solo-DC1.Solo.net'.": True,
+        'Error while querying REST service. HttpStatusCode=404 ErrorMessage={"error":{"code":"NotFound",'
+        '"message":"The operation couldn\\u0027t be performed because object \\u0027room1\\u0027 '
+        'couldn\\u0027t be found on \\u0027EX1\\u0027."}}': True,
+        "Ex9E65A2|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
+        "couldn't be performed because object: 'room1' matches multiple entries.": False,
+        "The remote server returned an error: (401) Unauthorized.": False,
+    }
+    for step_id, params in (
+        ("exo/find-mailbox", {"Identity": "room1"}),
+        ("exo/find-recipients", {"Alias": "room1"}),
+        ("hybrid/find-remote-mailbox", {"Identity": "room1"}),
+    ):
+        pattern = _not_found_pattern(step_id, params)
+        for message, not_found in cases.items():
+            assert bool(pattern.search(message)) is not_found, (step_id, message)

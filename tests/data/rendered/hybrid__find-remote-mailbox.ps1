@@ -87,8 +87,10 @@ function Test-PswrapNotFound {
     # Exchange's not-found error (domain.md 7b item 9): ManagementObjectNotFoundException, "The operation
     # couldn't be performed because object '<id>' couldn't be found on '<server>'." Its sibling
     # "... matches multiple entries" is the same exception type and must NOT count as not found.
+    # Get-EXOMailbox's REST error carries the text inside a JSON body, where the apostrophe may be
+    # written as \u0027.
     param($ErrorRecord)
-    return ([string]$ErrorRecord.Exception.Message -match "couldn't be found")
+    return ([string]$ErrorRecord.Exception.Message -match "couldn(?:'|\\u0027)t be found")
 }
 
 function ConvertTo-PswrapRemoteMailbox {
