@@ -299,6 +299,10 @@ class LabPool:
             if run is None:
                 return
             run.stop_event.set()
+            if run.pipe.state == PSInvocationState.NotStarted:
+                # Ctrl+C before the worker took the pipeline: it still ends Stopped, with the state message
+                # a client waiting on the pipeline needs (it will never run).
+                run.pipe._change_state(PSInvocationState.Running, emit=False)
             if run.pipe.state in (PSInvocationState.Running, PSInvocationState.Stopping):
                 run.pipe.stop()
             run.finished = True

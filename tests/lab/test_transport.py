@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import ObjectMeta
 
+from pswrap.lab import psrp_host
 from pswrap.lab.embedded import RunningLab
 from tests.lab.conftest import LabFactory, wsman_for
 
@@ -149,16 +153,53 @@ def test_session_state_is_per_pool_and_kept_between_pipelines(lab: RunningLab) -
         assert json.loads(run(pool2, "# pswrap-step: lab/session\n")[1][0])["calls"] == 1
 
 
+def _pipeline_states(pool: RunspacePool, ps: PowerShell) -> list[int]:
+    """The PipelineState messages the server has for this pipeline (one Receive, as a client would send)."""
+    from pypsrp.messages import MessageType
+
+    raw = pool.shell.receive("stdout", command_id=ps._command_id, timeout=5)[2]["stdout"]
+    return [m.data.state for m in pool._fragmenter.defragment(raw)
+            if m.message_type == MessageType.PIPELINE_STATE]
+
+
+def _server_pipeline(lab: RunningLab, pool: RunspacePool, ps: PowerShell) -> Any:
+    return lab.server.pools[pool.shell.id.upper()].runs[uuid.UUID(str(ps.id))]
+
+
 def test_stop_ends_a_running_pipeline(lab: RunningLab) -> None:
     with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
         ps = PowerShell(pool)
         ps.add_script("# pswrap-step: lab/sleep\n").add_parameters({"Seconds": 30})
         ps.begin_invoke()
+        server_run = _server_pipeline(lab, pool, ps)
+        deadline = time.monotonic() + 10
+        while server_run.pipe.state.name != "Running":  # the handler is running
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         ps.stop()
         assert ps.state == PSInvocationState.STOPPED
-        # the pool is usable afterwards, and the server stopped the handler
+        assert server_run.stop_event.is_set()  # the handler was told (lab/sleep returns at once)
+        assert _pipeline_states(pool, ps) == [PSInvocationState.STOPPED]
+        # the pool is usable afterwards
         _, output = run(pool, "# pswrap-step: lab/echo\n", {"After": "stop"})
         assert json.loads(output[0])["params"] == {"After": "stop"}
+
+
+def test_stop_before_the_pipeline_started_still_ends_it_stopped(
+    lab: RunningLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl+C can reach the server before its worker took the pipeline; hold the worker to get there.
+    held: list[Callable[[], None]] = []
+    monkeypatch.setattr(psrp_host, "_WORKERS", type("Held", (), {"submit": staticmethod(held.append)})())
+    with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
+        ps = PowerShell(pool)
+        ps.add_script("# pswrap-step: lab/echo\n")
+        ps.begin_invoke()
+        ps.stop()
+        [job] = held
+        job()  # the worker comes late: it must not run the step
+        assert _server_pipeline(lab, pool, ps).pipe.state.name == "Stopped"
+        assert _pipeline_states(pool, ps) == [PSInvocationState.STOPPED]
 
 
 def test_poll_invoke_sees_completion_of_a_slow_step(lab: RunningLab) -> None:
