@@ -64,7 +64,12 @@ def record_from_pypsrp(err: Any) -> RemoteRecord:
     )
 
 
-Rule = tuple[type[e.RemoteError], Callable[[RemoteRecord, str], bool], str | None]
+Rule = tuple[type[e.RemoteError], Callable[[RemoteRecord, str], bool], str]
+
+NOT_FOUND_HINT = "check the identity (for AD, also the pinned domain controller) and run again"
+ACCESS_HINT = "grant the remoting account or the app the permission the step needs"
+REMOTE_HINT = "PowerShell's message says what failed; `pswrap --debug` shows the whole record"
+ALREADY_EXISTS_HINT = "the object exists already: find it and reuse it, or choose another name"
 
 
 def _has(*needles: str) -> Callable[[RemoteRecord, str], bool]:
@@ -134,7 +139,7 @@ RULES: tuple[Rule, ...] = (
             "already exists",
             "name that is already in use",
         ),
-        None,
+        ALREADY_EXISTS_HINT,
     ),
     # §7b 8 and 10: an address or ImmutableId held by another object; writes to a synced object.
     (
@@ -158,7 +163,7 @@ RULES: tuple[Rule, ...] = (
             "Cannot find an object with identity",
             "couldn't be found on",
         ),
-        None,
+        NOT_FOUND_HINT,
     ),
     (
         e.AccessDenied,
@@ -169,7 +174,7 @@ RULES: tuple[Rule, ...] = (
             "UnauthorizedAccessException",
             "accessDenied,",
         ),
-        "grant the remoting account or the app the permission the step needs",
+        ACCESS_HINT,
     ),
 )
 
@@ -179,18 +184,18 @@ def classify_record(
 ) -> e.RemoteError:
     """The typed error for one ErrorRecord (RemoteError when nothing more specific matches)."""
     cls: type[e.RemoteError] = e.RemoteError
-    hint: str | None = None
+    hint = REMOTE_HINT
     for candidate, test, candidate_hint in RULES:
         if test(record, need):
             cls, hint = candidate, candidate_hint
             break
     else:
-        if record.category == "PermissionDenied" or record.category == "SecurityError":
-            cls, hint = e.AccessDenied, "grant the remoting account or the app the permission the step needs"
+        if record.category in ("PermissionDenied", "SecurityError"):
+            cls, hint = e.AccessDenied, ACCESS_HINT
         elif record.category == "ObjectNotFound":
-            cls = e.NotFound
+            cls, hint = e.NotFound, NOT_FOUND_HINT
         elif record.category == "ResourceExists":
-            cls = e.AlreadyExists
+            cls, hint = e.AlreadyExists, ALREADY_EXISTS_HINT
     return cls(
         record.message or record.fqid or "the step failed without a message",
         step_id=step_id,
@@ -239,18 +244,26 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
     if isinstance(exc, px.WinRMTransportError):
         err = e.ConnectionFailed(
             f"{where} answered HTTP {exc.code} while {what}",
-            hint="the server had a problem; pswrap retries transient errors" if exc.code >= 500 else None,
+            hint="the server had a problem; pswrap retries transient errors"
+            if exc.code >= 500
+            else "check the target's scheme, port and configuration_name (`pswrap targets show`)",
         )
         err.transient = exc.code >= 500 or exc.code == 429
         return err
     if isinstance(exc, px.WSManFaultError):
         reason = str(exc.reason or "").strip()
         if exc.code in SHELL_GONE_CODES or "shell was not found" in reason.lower():
-            return ShellGone(f"the PowerShell session on {where} is gone ({reason[:120]})")
+            return ShellGone(
+                f"the PowerShell session on {where} is gone ({reason[:120]})",
+                hint="pswrap reopens a lost session once; if it keeps happening, check WinRM's IdleTimeout "
+                "and MaxShellsPerUser on the server",
+            )
         code = exc.code if isinstance(exc.code, int) else -1
         err = e.ConnectionFailed(
             f"{where} returned WS-Management fault {code:#x} while {what}: {reason[:200]}",
-            hint="a server-side failure; pswrap retries it" if code in TRANSIENT_FAULT_CODES else None,
+            hint="a server-side failure; pswrap retries it"
+            if code in TRANSIENT_FAULT_CODES
+            else "the fault's reason says what the server refused; `pswrap --debug` shows the exchange",
         )
         err.transient = code in TRANSIENT_FAULT_CODES
         return err
@@ -263,16 +276,25 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
         err.transient = False
         return err
     if isinstance(exc, (requests.exceptions.ReadTimeout, TimeoutError)):
-        return e.TransportTimeout(f"{where} did not answer in time while {what}")
+        return e.TransportTimeout(
+            f"{where} did not answer in time while {what}",
+            hint="the server is slow or unreachable; raise the target's read_timeout if it is just slow",
+        )
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, OSError)):
         return e.ConnectionFailed(
             f"the connection to {where} failed while {what} ({type(exc).__name__})",
             hint="check that WinRM listens there (host, port, scheme) and the network path is open",
         )
     if isinstance(exc, requests.exceptions.RequestException):
-        return e.ConnectionFailed(f"the request to {where} failed while {what} ({type(exc).__name__})")
+        return e.ConnectionFailed(
+            f"the request to {where} failed while {what} ({type(exc).__name__})",
+            hint="check the target's host, port and scheme (`pswrap targets show`)",
+        )
     if isinstance(exc, px.WinRMError):
-        err = e.ConnectionFailed(f"the PSRP conversation with {where} failed while {what}: {exc}"[:400])
+        err = e.ConnectionFailed(
+            f"the PSRP conversation with {where} failed while {what}: {exc}"[:400],
+            hint="check the target's configuration_name (a PowerShell endpoint); --debug shows more",
+        )
         err.transient = False
         return err
     raise exc

@@ -168,6 +168,7 @@ def test_classification(record: RemoteRecord, need: str, expected: type[e.Remote
     assert err.message == record.message  # PowerShell's own message, kept whole
     assert err.fqid == (record.fqid or None)
     assert "x/step" in str(err) and "corp" in str(err)
+    assert err.hint  # the CLI's second line: what to do next
 
 
 def test_exit_codes_follow_the_table() -> None:
@@ -197,3 +198,37 @@ def test_transport_classification() -> None:
     assert isinstance(tls, e.ConnectionFailed) and not tls.transient and tls.hint and "ca_bundle" in tls.hint
     slow = classify_transport(requests.exceptions.ReadTimeout("slow"), where="h", what="x")
     assert isinstance(slow, e.TransportTimeout)
+
+
+def test_every_transport_failure_says_what_to_do_next() -> None:
+    import requests
+    from pypsrp import exceptions as px
+
+    from pswrap.remote.classify import ShellGone
+
+    failures: list[BaseException] = [
+        px.AuthenticationError("401"),
+        px.WinRMTransportError("http", 500, "oops"),
+        px.WinRMTransportError("http", 404, "no such endpoint"),
+        # pypsrp's WSManFaultError(code, machine, reason, provider, provider_path, provider_fault)
+        px.WSManFaultError(0x80338043, "h", "The request for the Windows Remote Shell with ShellId x failed "
+                           "because the shell was not found on the server.", "", "", ""),
+        px.WSManFaultError(0x80004005, "h", "internal", "", "", ""),
+        px.WSManFaultError(0x80070005, "h", "Access is denied.", "", "", ""),
+        requests.exceptions.SSLError("verify failed"),
+        requests.exceptions.ReadTimeout("slow"),
+        requests.exceptions.ConnectionError("reset"),
+        requests.exceptions.TooManyRedirects("loop"),
+        px.WinRMError("unexpected PSRP message"),
+    ]  # fmt: skip
+    classified = [classify_transport(exc, where="h", what="x") for exc in failures]
+    assert [type(c) for c in classified] == [
+        e.AuthenticationError, e.ConnectionFailed, e.ConnectionFailed, ShellGone, e.ConnectionFailed,
+        e.ConnectionFailed, e.ConnectionFailed, e.TransportTimeout, e.ConnectionFailed, e.ConnectionFailed,
+        e.ConnectionFailed,
+    ]  # fmt: skip
+    assert [c.transient for c in classified] == [
+        False, True, False, True, True, False, False, True, True, True, False,
+    ]  # fmt: skip
+    for c in classified:
+        assert c.hint, c

@@ -356,3 +356,51 @@ def test_the_password_is_never_written_to_disk(
     assert any(p.name.endswith(".json") for p in files)  # the lab's world was written
     for path in files:
         assert LAB_PASSWORD.encode() not in path.read_bytes(), path
+
+
+# The documented table (issue #5, docs/sections/remote.md), per class: a new class must be placed here.
+EXIT_CODES: dict[str, int] = {
+    "PswrapError": 5, "ConfigError": 2, "BadInput": 2, "Refused": 2, "MissingExtra": 2,
+    "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
+    "ShellGone": 4, "RemoteError": 5, "AlreadyExists": 5, "NotFound": 5, "AccessDenied": 5,
+    "NotConnected": 5, "ModuleMissing": 5, "Throttled": 5, "SyncBusy": 5, "OutputError": 5,
+    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
+}  # fmt: skip
+
+
+def _error_classes() -> list[type[Exception]]:
+    from pswrap.errors import PswrapError
+    from pswrap.remote import classify  # noqa: F401  (ShellGone lives there)
+
+    found: list[type[Exception]] = [PswrapError]
+    for cls in found:
+        found.extend(
+            sub
+            for sub in cls.__subclasses__()
+            if sub.__module__ == "pswrap.errors" or sub.__module__.startswith("pswrap.remote.")
+        )
+    return found
+
+
+def test_every_error_class_gives_its_exit_code_in_two_lines(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pswrap.remote import session
+
+    classes = _error_classes()
+    assert {c.__name__ for c in classes} == set(EXIT_CODES)
+    for cls in classes:
+
+        def fail(*_args: object, _cls: type[Exception] = cls, **_kwargs: object) -> None:
+            raise _cls("what went wrong, while doing what", hint="what to do next")
+
+        monkeypatch.setattr(session, "open_session", fail)
+        code, out, err = run(capsys, "run", "sync/get-settings")
+        assert code == EXIT_CODES[cls.__name__], cls
+        assert out == "" and "Traceback" not in err
+        assert err.splitlines() == [
+            "pswrap: error: what went wrong, while doing what",
+            "hint: what to do next",
+        ]
+    code, _, err = run(capsys, "--debug", "run", "sync/get-settings")
+    assert code == EXIT_CODES[classes[-1].__name__] and "Traceback" in err  # --debug adds the traceback
