@@ -52,7 +52,7 @@ def standalone(script: Script) -> str:
         # Only the name is written: the value is typed by whoever runs the script.
         lines.append(
             f"{PARAMETERS_VARIABLE}[{quote_string(name)}] = "
-            f"Read-Host -AsSecureString -Prompt {quote_string(name)}"
+            f"Read-Host -AsSecureString -Prompt {quote_string(name)} -ErrorAction Stop"
         )
     lines.append("& {")
     body = script.text if script.text.endswith("\n") else script.text + "\n"

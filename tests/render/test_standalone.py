@@ -80,7 +80,7 @@ def test_secret_values_never_appear_and_are_asked_for() -> None:
     assert "Pa$$w0rd-correct-horse" not in out
     assert (
         f"{PARAMETERS_VARIABLE}['CredentialPassword'] = "
-        "Read-Host -AsSecureString -Prompt 'CredentialPassword'" in out.splitlines()
+        "Read-Host -AsSecureString -Prompt 'CredentialPassword' -ErrorAction Stop" in out.splitlines()
     )
     assert "CredentialPassword" not in _bound_parameters(out)
 

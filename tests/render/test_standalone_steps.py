@@ -16,6 +16,7 @@ from pswrap.render.standalone import PARAMETERS_VARIABLE, standalone
 from pswrap.secrets import Secret
 from pswrap.steps.model import Param, Step
 from tests.render import psmodel_tokenizer as ps
+from tests.templates.catalogue_check import check_script
 
 SECRET = "S3cret-'$(Get-Date)`\u2019-never-written"
 TRICKY = 'O\'Brien \u2018Room\u2019 "$env:USERNAME" `n #x; }) @{'
@@ -79,3 +80,13 @@ def test_standalone_of_every_variant(step: Step, profile: str, choices: dict[str
     ts = pytest.importorskip("tree_sitter_language_pack")
     tree = ts.get_parser("powershell").parse(out.encode())
     assert not tree.root_node.has_error, out
+
+    # The preamble keeps the template contract too (-ErrorAction Stop on every call; catalogued cmdlets);
+    # the one call the checker cannot name is `& { <template> }`, the template itself, checked elsewhere.
+    invoke_line = out.splitlines().index("& {") + 1
+    problems = [
+        str(p)
+        for p in check_script(out, may_prompt=["Get-Credential"])
+        if not str(p).startswith(f"line {invoke_line}: <dynamic invocation>")
+    ]
+    assert problems == [], problems
