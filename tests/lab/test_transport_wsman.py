@@ -91,6 +91,9 @@ def test_every_reply_and_fault_relates_to_its_request(start_lab_factory: LabFact
     assert {"Create", "Receive", "Command", "Get", "Signal", "Delete"} <= actions
     faults = [e for e in seen if e.fault]
     assert {f.action for f in faults} == {"Receive", "Get"}
+    for fault in faults:  # WinRM's OperationTimeout fault for the long poll, unknown shell for Get
+        code = "2150858793" if fault.action == "Receive" else "2150858843"
+        assert f'Code="{code}"'.encode() in fault.reply
     for exchange in seen:
         assert exchange.header("reply", "RelatesTo") == exchange.header("request", "MessageID")
 
