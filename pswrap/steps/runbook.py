@@ -66,7 +66,14 @@ SYNC_STEPS = (
         "Read the results of recent sync runs with their export errors (Get-ADSyncRunProfileResult)",
         needs="adsync",
         profiles=MODERN_HYBRID,
-        params=(Param("NumberRequested", "int", mandatory=False, help="how many recent runs"),),
+        params=(
+            Param(
+                "NumberRequested",
+                "int",
+                mandatory=False,
+                help="how many recent runs; without it, every run the server keeps (7 days by default)",
+            ),
+        ),
         result=m.RunResults,
     ),
     Step(
