@@ -404,3 +404,29 @@ def test_every_error_class_gives_its_exit_code_in_two_lines(
         ]
     code, _, err = run(capsys, "--debug", "run", "sync/get-settings")
     assert code == EXIT_CODES[classes[-1].__name__] and "Traceback" in err  # --debug adds the traceback
+
+
+def test_one_command_run_opens_one_pool_and_closes_it(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
+    """`pswrap run exo/find-mailbox`: one pool (Create), connect + step (two pipelines), closed (Delete)."""
+    from tests.remote.conftest import request_counts
+
+    lab = lab_factory()
+    lab_target(lab)
+    code, _, err = run(capsys, "run", "exo/find-mailbox", "--param", "Identity=nobody", "-t", "labx")
+    assert code == 0, err
+    counts = request_counts(lab)
+    assert (counts.get("Create"), counts.get("Command"), counts.get("Delete")) == (1, 2, 1)
+
+
+def test_benchmark_prints_the_ratio() -> None:
+    import re
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[2] / "benchmarks" / "step_overhead.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--runs", "3"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"^ratio: (\d+\.\d+) \(goal <= 1\.2\)$", done.stdout, re.MULTILINE)
+    assert match and float(match.group(1)) > 0
