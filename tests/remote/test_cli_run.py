@@ -430,3 +430,22 @@ def test_benchmark_prints_the_ratio() -> None:
     assert done.returncode == 0, done.stderr
     match = re.search(r"^ratio: (\d+\.\d+) \(goal <= 1\.2\)$", done.stdout, re.MULTILINE)
     assert match and float(match.group(1)) > 0
+
+
+def test_targets_show_masks_a_password_given_by_environment(
+    capsys: Any, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file.write_text(CONFIG)
+    monkeypatch.setenv("PSWRAP_PASSWORD", LAB_PASSWORD)
+    monkeypatch.setenv("PSWRAP_AD_CREDENTIAL_PASSWORD", LAB_PASSWORD + "-ad")
+    monkeypatch.setenv("PSWRAP_TARGET", "spare")
+    monkeypatch.setenv("PSWRAP_AD_CREDENTIAL_USER", "CORP\\ad2")  # an AD password needs its user
+    code, out, _ = run(capsys, "targets", "show")
+    assert code == 0 and out.startswith("target spare")
+    password = next(line for line in out.splitlines() if line.strip().startswith("password "))
+    assert "********" in password and "env PSWRAP_PASSWORD" in password
+    code, out_json, _ = run(capsys, "targets", "show", "corp", "-o", "json")
+    doc = json.loads(out_json)
+    assert doc["settings"]["ad_credential_password"].startswith("********")
+    assert doc["sources"]["ad_credential_password"] == "env PSWRAP_AD_CREDENTIAL_PASSWORD"
+    assert LAB_PASSWORD not in out + out_json

@@ -247,3 +247,30 @@ def test_each_need_runs_on_its_configured_host(lab_factory: Any, lab_target: Any
         assert isinstance(s.step("graph/get-sync-features"), m.SyncFeatures)
         with pytest.raises(e.ConnectionFailed, match=r"127\.0\.0\.2"):
             s.step("exo/find-mailbox", params={"Identity": "x"})
+
+
+def test_secret_arrives_as_a_securestring(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+    """On the wire the AD password is a PSRP SecureString (only possible after the key exchange), never
+    a plain string parameter; the lab's decoder is watched to see the type that arrived."""
+    from psrpcore.types import PSSecureString
+
+    from pswrap.lab import invoke as lab_invoke
+
+    arrived: list[tuple[str, str]] = []
+    decode = lab_invoke.to_python
+
+    def watch(value: Any) -> Any:
+        plain = decode(value)
+        if plain == "Ad-Secret-1618":
+            arrived.append((type(value).__name__, plain))
+        return plain
+
+    monkeypatch.setattr(lab_invoke, "to_python", watch)
+    lab = lab_factory()
+    with lab.store.transaction() as world:
+        world["ad"]["credential"] = {"user": "LAB\\svc-ad", "password": "Ad-Secret-1618"}
+    monkeypatch.setenv("AD_PW", "Ad-Secret-1618")
+    target = lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
+    with open_session(target) as s:
+        assert s.step("ad/find-user", params={"Value": "nobody"}).found is False
+    assert arrived and all(kind == PSSecureString.__name__ for kind, _ in arrived)
