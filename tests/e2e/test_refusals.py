@@ -176,3 +176,21 @@ def test_failed_preflight_check_blocks_before_any_change(
     assert ran.code == 6, ran.err
     assert "preflight check(s) failed" in ran.err and needle in ran.err
     assert objects(world()) == before
+
+
+def test_hybrid_tools_sam_held_by_an_account_without_remote_mailbox(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    new_ad_user(cli, "hyroom", "hyperson")
+    before = objects(world())
+    ran = cli("mailbox", "create", "Hy Room", "--alias", "hyroom", "--profile", "hybrid-tools")
+    assert ran.code == 6
+    assert "sAMAccountName hyroom" in ran.err and "no remote mailbox" in ran.err
+    assert objects(world()) == before
+
+
+def test_hybrid_tools_type_mismatch(cli: Callable[..., Ran]) -> None:
+    assert cli("mailbox", "create", "Hy Eq", "--alias", "hyeq", "--type", "equipment",
+               "--profile", "hybrid-tools").code == 0  # fmt: skip
+    ran = cli("mailbox", "create", "Hy Eq", "--alias", "hyeq", "--type", "room", "--profile", "hybrid-tools")
+    assert ran.code == 6 and "RemoteEquipmentMailbox" in ran.err

@@ -239,3 +239,20 @@ def test_pending_link_for_another_account_is_a_conflict(
     assert ran.code == 6
     assert "already waits for another on-premises account" in ran.err
     assert world()["ad"]["users"] == before
+
+
+def test_scheduler_restored_after_a_timeout_and_after_a_refusal(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "3")
+    ran = cli("mailbox", "create", "Room U", "--alias", "roomu", "--hold", "scheduler", "--timeout", "1")
+    assert ran.code == 7, ran.err
+    sync = world()["sync"]
+    assert sync["scheduler"]["sync_cycle_enabled"] is True and sync["leases"] == []
+    from tests.e2e.test_refusals import new_ad_user
+
+    new_ad_user(cli, "roomv", "someoneelse")
+    refused = cli("mailbox", "create", "Room V", "--alias", "roomv", "--hold", "scheduler")
+    assert refused.code == 6
+    sync = world()["sync"]
+    assert sync["scheduler"]["sync_cycle_enabled"] is True and sync["leases"] == []
