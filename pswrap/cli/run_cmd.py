@@ -98,9 +98,9 @@ def run_command(
             f"step {step.id} does not exist in the {profile} profile",
             hint=f"it exists in: {', '.join(step.profiles)}",
         )
+    refuse_legacy(step)  # before anything is asked for (a secret parameter prompts)
     choices = _choices(var)
     params = _run_params(step, param)
-    refuse_legacy(step)
     with open_session(target, profile=profile, verbose=OPTIONS.verbose) as session:
         result = session.step(step.id, choices=choices, params=params, timeout=timeout)
     if output == "json":

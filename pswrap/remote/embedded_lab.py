@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pswrap.remote.secret_sources import SecretSource
-from pswrap.remote.target import Target
+from pswrap.remote.target import EMBEDDED_USER, Target
 from pswrap.secrets import Secret
 
 
@@ -27,10 +27,6 @@ def lab_state_path() -> Path:
 def describe() -> str:
     return f"world in {lab_state_path()}"
 
-
-EMBEDDED_USER = "pswrap-embedded"
-"""Its own account name: the lab's NTLM acceptor is process-wide and keeps the first password it was
-given for a name, so the embedded target must not share a name with a lab someone else started."""
 
 _PASSWORD: list[str] = []
 

@@ -19,7 +19,7 @@ from pswrap.remote import embedded_lab
 from pswrap.remote.invoke import Context, run_script
 from pswrap.remote.pools import Pool, Pools
 from pswrap.remote.retry import NotSent, RetryPolicy, call_with_retries
-from pswrap.remote.target import Target, load_target, no_target_configured
+from pswrap.remote.target import Target, env_name, load_target, no_target_configured
 from pswrap.render.script import Script
 from pswrap.results.base import PSModel
 from pswrap.secrets import Secret
@@ -137,7 +137,7 @@ class Session:
                 elif name not in OPTIONAL_SESSION_PARAMS:
                     raise ConfigError(
                         f"target {self.target.name} has no {key}, which {step.id} needs (parameter {name})",
-                        hint=f'add {key} = "..." to [targets.{self.target.name}] or set {_env(key)}',
+                        hint=f'add {key} = "..." to [targets.{self.target.name}] or set {env_name(key)}',
                     )
         return filled
 
@@ -308,12 +308,6 @@ def refuse_legacy(step: Step) -> None:
             + (f"{r.service} was retired ({r.retired}); use {r.replacement}" if r else "it is retired"),
             hint="`pswrap render --profile legacy` shows the seed's script; run its replacement instead",
         )
-
-
-def _env(key: str) -> str:
-    from pswrap.remote.target import env_name
-
-    return env_name(key)
 
 
 def open_session(

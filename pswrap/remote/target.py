@@ -31,6 +31,9 @@ Auth = Literal["negotiate", "kerberos", "ntlm", "basic", "certificate", "credssp
 AUTHS: tuple[Auth, ...] = ("negotiate", "kerberos", "ntlm", "basic", "certificate", "credssp")
 LAB = "lab"
 DEFAULT_STEP_TIMEOUT = 300.0
+EMBEDDED_USER = "pswrap-embedded"
+"""The embedded lab's own account name: the lab's NTLM acceptor is process-wide and keeps the first password
+it was given for a name, so the embedded target must not share a name with a lab someone else started."""
 
 
 @dataclass(frozen=True)
@@ -352,7 +355,7 @@ def _build(
     auth: Auth = get("auth", "negotiate" if not is_lab else "ntlm")
     default_port = 5986 if scheme == "https" else 5985
     port = 0 if is_lab else get("port", default_port)
-    username = get("username", None) if not is_lab else values.get("username", "pswrap-embedded")
+    username = get("username", None) if not is_lab else values.get("username", EMBEDDED_USER)
     allow_basic = get("allow_basic_over_http", False)
     if auth == "basic" and scheme == "http" and not allow_basic:
         raise ConfigError(

@@ -68,6 +68,8 @@ def test_legacy_step_refused_exit_2(capsys: Any) -> None:
     assert code == 2 and out == ""
     assert "never run" in err and "Set-ADSyncScheduler" in err
     assert "Traceback" not in err
+    code, _, err = run(capsys, "run", "legacy/new-mailbox", "--param", "Nope=1")
+    assert code == 2 and "never run" in err  # refused before its inputs are even looked at
 
 
 def test_unknown_step_exit_2(capsys: Any) -> None:

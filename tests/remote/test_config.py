@@ -58,6 +58,22 @@ def test_file_settings_and_defaults(corp: Path) -> None:
     assert t.hosts["ad"] == "sync01.corp.example"  # every need defaults to host
     assert t.cert_validation is True and t.ca_bundle and t.ca_bundle.endswith("ca.pem")
     assert t.domain_controller == "dc01.corp.example"
+    assert t.profile == "modern" and t.username == "CORP\\svc-pswrap"
+    assert (t.organization, t.tenant_id, t.app_id, t.certificate_thumbprint) == (
+        "corp.onmicrosoft.com",
+        "11111111-2222-3333-4444-555555555555",
+        "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "ABCDEF0123456789ABCDEF0123456789ABCDEF01",
+    )
+    assert (t.staging_ou, t.resource_ou, t.upn_suffix) == (
+        "OU=Staging,DC=corp,DC=example",
+        "OU=Rooms,DC=corp,DC=example",
+        "corp.example",
+    )
+    assert t.password_source and t.password_source.describe() == "environment variable CORP_PW"
+    assert t.ad_credential_user == "CORP\\svc-ad"
+    src = t.ad_credential_password_source
+    assert src and src.describe() == "environment variable CORP_AD_PW"
     assert t.sources["host"] == f"file {corp}"
     assert t.sources["port"] == "default"
     assert t.sources["target"] == "file default_target"
@@ -210,3 +226,38 @@ def test_xdg_config_home_location(tmp_path: Path) -> None:
     path.write_text('[targets.only]\nhost = "only.example"\n')
     t = load_target()
     assert t.name == "only" and t.host == "only.example"
+
+
+def test_prompt_with_a_terminal_asks_once_and_echoes_nothing(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    asked: list[str] = []
+
+    def ask(prompt: str = "") -> str:
+        asked.append(prompt)
+        return "typed-secret"
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr(getpass, "getpass", ask)
+    config_file.write_text('[targets.p]\nhost = "h"\nusername = "svc"\n')
+    assert load_target("p").password == Secret("typed-secret")
+    assert asked == ["Password for svc@h: "]
+
+
+def test_ad_password_from_keyring(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+
+    monkeypatch.setattr(keyring, "get_password", lambda service, user: f"{service}/{user}")
+    config_file.write_text(
+        '[targets.k]\nhost = "h"\nad_credential_user = "CORP\\\\ad"\n'
+        'ad_credential_password_keyring = "pswrap-ad"\n'
+    )
+    assert load_target("k").ad_credential_password == Secret("pswrap-ad/CORP\\ad")

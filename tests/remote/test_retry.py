@@ -127,3 +127,26 @@ def test_lost_cloud_connection_retried_even_for_a_create() -> None:
     f = Flaky([e.NotConnected("Authentication needed. Please call Connect-MgGraph.")])
     assert call_with_retries(f, step_id="graph/x", idempotent=False, policy=FAST) == "ok"
     assert f.calls == 2
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    from pswrap.remote.retry import backoff
+
+    policy = RetryPolicy(attempts=10, max_time=100, initial=1.0, max_wait=4.0)
+    for attempt, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 4.0), (8, 4.0)]:
+        waits = [backoff(policy, attempt) for _ in range(30)]
+        assert all(base <= w <= base + policy.initial for w in waits), (attempt, waits)
+        assert len(set(waits)) > 1  # jitter: retries from many clients do not line up
+
+
+def test_retry_waits_follow_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    policy = RetryPolicy(attempts=4, max_time=100, initial=0.5, max_wait=1.5)
+    f = Flaky([drop(), drop(), drop()])
+    assert call_with_retries(f, step_id="s/x", idempotent=True, policy=policy) == "ok"
+    assert len(slept) == 3
+    for wait, base in zip(slept, [0.5, 1.0, 1.5], strict=True):
+        assert base <= wait <= base + 0.5
