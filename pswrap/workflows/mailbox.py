@@ -818,6 +818,8 @@ class MailboxWorkflow:
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
             plan = plan_modern(req, resolved, facts, hold, state, self.target)
+        if plan.steps and _lower(resolved.ou) != _lower(self.target.resource_ou):
+            self._check_ou_in_scope(resolved.ou)
         if plan.steps:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
             # engine, a certificate the connect steps cannot use, a staging OU in scope... Only when
@@ -831,6 +833,19 @@ class MailboxWorkflow:
                 hold=plan.hold if resolved.profile == "modern" else None,
             )
         return plan
+
+    def _check_ou_in_scope(self, ou: str) -> None:
+        """An --ou outside the connectors' OU filtering would never sync: the wait could only time out."""
+        from pswrap.workflows.preflight import in_scope
+
+        scope = self.session.step("sync/get-scope")
+        if not in_scope(ou, scope.connectors):
+            raise BadInput(
+                f"--ou {ou} is outside the sync server's OU filtering: an account there never syncs, so "
+                "it would never be linked to the mailbox",
+                hint="choose an OU in sync scope (`pswrap doctor` lists the scope), or leave --ou out for "
+                "the target's resource OU",
+            )
 
     def _render(self, plan: Plan) -> DryRun:
         scripts = []

@@ -194,3 +194,13 @@ def test_hybrid_tools_type_mismatch(cli: Callable[..., Ran]) -> None:
                "--profile", "hybrid-tools").code == 0  # fmt: skip
     ran = cli("mailbox", "create", "Hy Eq", "--alias", "hyeq", "--type", "room", "--profile", "hybrid-tools")
     assert ran.code == 6 and "RemoteEquipmentMailbox" in ran.err
+
+
+def test_ou_outside_sync_scope_is_refused(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    before = objects(world())
+    ran = cli("mailbox", "create", "Room O", "--alias", "roomo", "--ou", "OU=Staging,DC=lab,DC=example")
+    assert ran.code == 2
+    assert "outside the sync server's OU filtering" in ran.err
+    assert objects(world()) == before
