@@ -66,6 +66,34 @@ def test_proxy_address_in_use(lab: Harness) -> None:
     assert len(lab.world()["exo"]["mailboxes"]) == 1
 
 
+def test_new_mailbox_name_must_be_unique(lab: Harness) -> None:
+    """§4: New-Mailbox -Name is unique. domain.md has no text; CLOSEST: "The name is already being used.
+    Please try another name." (quoted by the CIAOPS find-name-conflict wiki) with the name in quotes, in the
+    V3 `Ex<hex>|ADObjectAlreadyExistsException|<text>` form (§7b item 9). A duplicate alias meets §7b item 8:
+    the service stamps <alias>@<tenant>.onmicrosoft.com, already another recipient's address."""
+    lab.new_mailbox("conf1")
+    error = lab.fails(
+        "exo/new-mailbox",
+        {"Name": "CONF1", "Alias": "conf9", "DisplayName": "x", "PrimarySmtpAddress": "conf9@lab.example"},
+        pool="exo",
+        type="room",
+    )
+    assert error.message.endswith(
+        '|Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException|The name "CONF1" is already being '
+        "used. Please try another name."
+    )
+    assert error.fqid.endswith(",Write-ErrorMessage")
+    alias = lab.fails(
+        "exo/new-mailbox",
+        {"Name": "conf2", "Alias": "conf1", "DisplayName": "x", "PrimarySmtpAddress": "conf2@lab.example"},
+        pool="exo",
+        type="room",
+    )
+    assert f'The proxy address "SMTP:conf1@{TENANT}" is already being used' in alias.message
+    assert [m["name"] for m in lab.world()["exo"]["mailboxes"]] == ["conf1"]
+    assert len(lab.world()["cloud"]["users"]) == 1
+
+
 def test_find_mailbox_and_recipients(lab: Harness) -> None:
     """Find steps: not found is `found: false` (the template catches ManagementObjectNotFoundException,
     §7b item 9); Get-Recipient lists every holder of the alias or an address."""

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from pswrap.lab.world import LAB_DEFAULTS, iso
+from pswrap.lab.world import LAB_DEFAULTS, fresh_world, iso
 from pswrap.steps import all_steps
 from tests.lab.world_harness import Harness
 
@@ -76,17 +77,18 @@ def test_connect_is_a_no_op_when_connected_and_sessions_are_per_pool(lab: Harnes
     assert first == {"connected": True, "already_connected": False, "detail": LAB_DEFAULTS.tenant_domain}
     again = lab.connect_exo(pool="exo")
     assert again["already_connected"] is True
-    # Another organization is a new connection (the template compares Get-ConnectionInformation's).
+    # Another organization name is a new connection (the template compares Get-ConnectionInformation's):
+    # here the tenant's other verified domain.
     other_org = lab.run(
         "exo/connect",
         {
             "AppId": LAB_DEFAULTS.app_id,
-            "Organization": "other.onmicrosoft.com",
+            "Organization": LAB_DEFAULTS.upn_suffix,
             "CertificateThumbprint": LAB_DEFAULTS.certificate_thumbprint,
         },
         pool="exo",
     )
-    assert other_org == {"connected": True, "already_connected": False, "detail": "other.onmicrosoft.com"}
+    assert other_org == {"connected": True, "already_connected": False, "detail": LAB_DEFAULTS.upn_suffix}
     assert lab.run("exo/find-mailbox", {"Identity": "nobody"}, pool="exo") == {
         "found": False,
         "mailbox": None,
@@ -234,3 +236,144 @@ def test_every_legacy_step_is_refused_and_never_changes_the_world(lab: Harness) 
     assert "legacy profile" in lab.fails("legacy/new-aduser").message
     after = lab.world()
     assert after["ad"] == before["ad"] and after["cloud"] == before["cloud"]
+
+
+AADSTS_TRAILER = re.compile(
+    r"\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\n"
+    r"Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$"
+)
+SIGN_IN_PREFIX = {
+    # §7b item 4/14: Connect-MgGraph's "<credential> authentication failed: " (msgraph-sdk-powershell#2474,
+    # #2503); EXO: "Error Acquiring Token:" + the inner exception, CLOSEST (Connect-IPPSSession of the same
+    # module, office-docs-powershell#10728).
+    "graph/connect": "ClientCertificateCredential authentication failed: ",
+    "exo/connect": "Error Acquiring Token:\r\nMicrosoft.Identity.Client.MsalServiceException: ",
+}
+
+
+@pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
+def test_connect_to_a_tenant_entra_id_does_not_know(lab: Harness, step_id: str) -> None:
+    """Not in domain.md, so the closest documented form: Entra ID's AADSTS90002 (verbatim in public
+    transcripts, azure-cli#22145) "Tenant '<t>' not found. Check to make sure you have the correct tenant
+    ID and are signing into the correct cloud. ..." with its Trace ID/Correlation ID/Timestamp trailer,
+    inside each connect cmdlet's sign-in failure text; the pool stays unconnected."""
+    key = "Organization" if step_id == "exo/connect" else "TenantId"
+    params = {**_connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), key: "other.onmicrosoft.com"}
+    error = lab.fails(step_id, params, pool="p")
+    assert error.message.startswith(
+        SIGN_IN_PREFIX[step_id] + "AADSTS90002: Tenant 'other.onmicrosoft.com' not found. Check to make sure "
+        "you have the correct tenant ID and are signing into the correct cloud. Check with your subscription "
+        "administrator, this may happen if there are no active subscriptions for the tenant.\r\nTrace ID: "
+    )
+    assert AADSTS_TRAILER.search(error.message)
+    if step_id == "exo/connect":  # still not connected: §7b item 2 / item 3
+        assert lab.fails("exo/find-recipients", {"Alias": "x"}, pool="p").fqid == "CommandNotFoundException"
+    else:
+        graph = lab.fails("graph/get-user", {"UserId": "x"}, pool="p")
+        assert graph.message == "Authentication needed. Please call Connect-MgGraph."
+
+
+@pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
+def test_connect_with_an_app_the_tenant_does_not_have(lab: Harness, step_id: str) -> None:
+    """Not in domain.md, so the closest documented form: AADSTS700016 (verbatim in public transcripts,
+    entra-powershell#1259 for Connect-MgGraph, powerbi-powershell#411 for the MSAL exception) "Application
+    with identifier '<app>' was not found in the directory '<dir>'. ...", for an -AppId/-ClientId that is
+    not the tenant's app registration (domain.md §1.4/§1.5: app-only sign-in needs the app)."""
+    key = "AppId" if step_id == "exo/connect" else "ClientId"
+    stranger = "11111111-2222-3333-4444-555555555555"
+    params = {**_connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), key: stranger}
+    error = lab.fails(step_id, params, pool="p")
+    assert error.message.startswith(
+        SIGN_IN_PREFIX[step_id] + f"AADSTS700016: Application with identifier '{stranger}' was not found in "
+        f"the directory '{LAB_DEFAULTS.tenant_domain}'. This can happen if the application has not been "
+        "installed by the administrator of the tenant or consented to by any user in the tenant. You may "
+        "have sent your authentication request to the wrong tenant.\r\nTrace ID: "
+    )
+    assert AADSTS_TRAILER.search(error.message)
+    # The right app in the same pool then connects (nothing was half-connected).
+    assert lab.run(step_id, _connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), pool="p")[
+        "connected"
+    ]
+
+
+def test_graph_tenant_by_id_or_domain_both_connect(lab: Harness) -> None:
+    """§1.5: Connect-MgGraph -TenantId takes the tenant's id or its domain (commit 9e98c3b: a tenant given
+    by its onmicrosoft.com domain is the same tenant)."""
+    by_domain = {**_connect_params("graph/connect", LAB_DEFAULTS.certificate_thumbprint)}
+    by_domain["TenantId"] = LAB_DEFAULTS.tenant_domain
+    assert lab.run("graph/connect", by_domain, pool="a")["detail"] == LAB_DEFAULTS.tenant_domain
+    assert lab.connect_graph(pool="b")["detail"] == LAB_DEFAULTS.tenant_id
+
+
+MODULE_MISSING = (
+    "The specified module '{}' was not loaded because no valid module file was found in any module directory."
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "step_id", "pool"),
+    [
+        ("ExchangeOnlineManagement", "exo/connect", "exo"),
+        ("Microsoft.Graph.Authentication", "graph/connect", "graph"),
+        ("Microsoft.Graph.Users", "graph/get-user", "graph"),
+        ("Microsoft.Graph.Identity.DirectoryManagement", "graph/get-sync-features", "graph"),
+        ("ADSync", "sync/start-cycle", "sync"),
+        ("ActiveDirectory", "ad/get-domain", "ad"),
+    ],
+)
+def test_step_fails_when_its_module_is_not_installed(
+    lab: Harness, module: str, step_id: str, pool: str
+) -> None:
+    """§7b item 1, "Module missing" (verbatim): the templates `Import-Module <name> -ErrorAction Stop`, so a
+    module removed from the host (`host.modules`, the doctor's facts) fails the step with `The specified
+    module '<name>' was not loaded because no valid module file was found in any module directory.`
+    (Modules_ModuleNotFound, FileNotFoundException), before any session rule."""
+    lab.connect_graph(pool="graph")  # a connected pool: the module error still comes first
+    with lab.edit() as world:
+        world["host"]["modules"] = [m for m in world["host"]["modules"] if m["name"] != module]
+    params = {**_connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), "UserId": "x"}
+    needs_params = "connect" in step_id or step_id == "graph/get-user"
+    error = lab.fails(step_id, params if needs_params else {}, pool=pool)
+    assert error.message == MODULE_MISSING.format(module)
+    assert error.fqid == "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand"
+    assert error.category == "ResourceUnavailable"
+    assert error.exception_type == "System.IO.FileNotFoundException"
+    assert error.activity == "Import-Module"
+
+
+def test_hybrid_connect_without_the_management_tools_snapin(lab: Harness) -> None:
+    """Not in domain.md: Add-PSSnapin's text for a snap-in that is not registered, "The Windows PowerShell
+    snap-in '<name>' is not installed on this computer." (PSArgumentException, AddPSSnapInRead); the tools
+    are the hybrid-tools profile's prerequisite (§5). With the snap-in back, the connect works."""
+    snapins = lab.world()["host"]["snapins"]
+    with lab.edit() as world:
+        world["host"]["snapins"] = []
+    error = lab.fails("hybrid/connect", pool="h")
+    assert error.message == (
+        "The Windows PowerShell snap-in 'Microsoft.Exchange.Management.PowerShell.RecipientManagement' is "
+        "not installed on this computer."
+    )
+    assert error.fqid == "AddPSSnapInRead,Microsoft.PowerShell.Commands.AddPSSnapinCommand"
+    with lab.edit() as world:
+        world["host"]["snapins"] = snapins
+    assert lab.run("hybrid/connect", pool="h")["connected"] is True
+
+
+def test_module_table_matches_the_templates() -> None:
+    """The lab's step -> module table is what each template (with its includes) imports first."""
+    from pswrap.lab.handlers.sessions import STEP_MODULES
+
+    root = Path(__file__).resolve().parents[2] / "ps_templates"
+    imports = re.compile(r"^Import-Module (\S+) -ErrorAction Stop", re.M)
+    includes = re.compile(r'{%\s*include "([^"]+)"\s*%}')
+
+    def text(name: str) -> str:
+        body = (root / name).read_text(encoding="utf-8")
+        return includes.sub(lambda m: text(m.group(1)), body)
+
+    modelled = {m["name"] for m in fresh_world()["host"]["modules"]}
+    for step in all_steps():
+        if step.is_legacy or not (root / f"{step.id}.ps1.j2").exists():
+            continue
+        first = [m for m in imports.findall(text(f"{step.id}.ps1.j2")) if m in modelled]
+        assert STEP_MODULES.get(step.id) == (first[0] if first else None), step.id

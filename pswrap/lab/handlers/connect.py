@@ -9,7 +9,7 @@ from typing import Any
 from pswrap.lab.dispatch import Invocation
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.pipeline import step
-from pswrap.lab.handlers.sessions import SNAPIN, load_certificate, state
+from pswrap.lab.handlers.sessions import SNAPIN, check_app_identity, load_certificate, state
 
 
 @step("exo/connect")
@@ -24,6 +24,8 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     if session.get("graph"):
         # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
         raise records.exo_after_graph()
+    # The clash above happens as the login library loads, before Entra ID answers the sign-in.
+    check_app_identity(world, "Connect-ExchangeOnline", str(inv.params.get("AppId") or ""), organization, at)
     session["exo"] = organization
     return {"connected": True, "already_connected": False, "detail": organization}
 
@@ -42,6 +44,7 @@ def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[
         # §7b item 4: Connect-MgGraph after Connect-ExchangeOnline in one process (msgraph-sdk-powershell
         # #3394; the WinPS 5.1 report in #2227).
         raise records.graph_after_exo()
+    check_app_identity(world, "Connect-MgGraph", client, tenant, at)
     session["graph"] = tenant
     session["graph_client"] = client
     return {"connected": True, "already_connected": False, "detail": tenant}

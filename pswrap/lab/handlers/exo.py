@@ -85,6 +85,11 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         )
     alias = str(p.get("Alias") or "")
     primary = str(p.get("PrimarySmtpAddress") or "")
+    name = str(p.get("Name") or "")
+    if any(str(m.get("name") or "").lower() == name.lower() for m in world["exo"]["mailboxes"]):
+        # -Name is unique (domain.md §4, New-Mailbox.md); the text is the closest (records.exo_name_in_use).
+        # A duplicate alias meets the proxy-address check below: the service stamps <alias>@<tenant>.
+        raise records.exo_name_in_use("New-Mailbox", name)
     tenant = world["cloud"]["tenant"]["initial_domain"]
     addresses = [f"SMTP:{primary}"]
     if bare(primary) != f"{alias}@{tenant}".lower():
@@ -112,8 +117,8 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     world["cloud"]["users"].append(cloud_user)
     mailbox = {
         "alias": alias,
-        "name": p.get("Name"),
-        "display_name": p.get("DisplayName") or p.get("Name"),
+        "name": name,
+        "display_name": p.get("DisplayName") or name,
         "primary_smtp_address": primary,
         "recipient_type_details": MAILBOX_TYPES[kind],
         "email_addresses": addresses,

@@ -40,6 +40,8 @@ def step(step_id: str, *, need: str | None = None) -> Callable[[StepBody], StepB
 
     def register(body: StepBody) -> StepBody:
         def run(inv: Invocation) -> Any:
+            # The template's Import-Module runs before any of its cmdlets (§7b item 1, module missing).
+            sessions.require_modules(inv, inv.world.read())
             if need is not None:
                 sessions.require(inv, need)
             apply_faults(inv)

@@ -166,6 +166,20 @@ def proxy_address_in_use(cmdlet: str, address: str) -> PSError:
     )
 
 
+def exo_name_in_use(cmdlet: str, name: str) -> PSError:
+    """CLOSEST (not in domain.md, which only says -Name is unique, §4): Exchange Online's text for a
+    recipient name already in use, "The name is already being used. Please try another name." (quoted
+    without the name by the CIAOPS find-name-conflict wiki, 2025); the lab puts the name in quotes as the
+    proxy-address text of §7b item 8 does, in the V3 `Ex<hex>|<type>|<text>` form (§7b item 9;
+    ADObjectAlreadyExistsException, the id `ExC4A5F0` is the lab's own)."""
+    return exo_v3_error(
+        cmdlet,
+        "ExC4A5F0",
+        "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
+        f'The name "{name}" is already being used. Please try another name.',
+    )
+
+
 def exo_connect_first(cmdlet: str) -> PSError:
     """§7b item 2, CLOSEST only: a cmdlet the ExchangeOnlineManagement module exports itself (Get-EXOMailbox)
     before Connect-ExchangeOnline: "You must call the Connect-ExchangeOnline cmdlet before calling any other
@@ -406,26 +420,85 @@ def certificate_path_not_found(thumbprint: str) -> PSError:
     )
 
 
-def keyset_missing(cmdlet: str) -> PSError:
-    """§7b item 14, no usable private key: Graph (verbatim, msgraph-sdk-powershell#2503)
-    `ClientCertificateCredential authentication failed: Keyset does not exist`; EXO (closest, the same
-    module's Connect-IPPSSession, office-docs-powershell#10728) `Error Acquiring Token:` +
-    `System.Security.Cryptography.CryptographicException: Keyset does not exist`."""
+def sign_in_failed(cmdlet: str, inner_type: str, text: str, *, exo_fqid: str | None = None) -> PSError:
+    """A failed app-only sign-in as each connect cmdlet reports it (domain.md §7b items 4 and 14):
+    Connect-MgGraph prefixes the credential type, `ClientCertificateCredential authentication failed: <text>`,
+    in its 5.1 record (NotSpecified, FQID ...Authentication.Cmdlets.ConnectMgGraph, msgraph-sdk-powershell
+    #2474); the ExchangeOnlineManagement module throws `Error Acquiring Token:` and the inner exception
+    (the module's Connect-IPPSSession transcript, office-docs-powershell#10728: CLOSEST for Connect-
+    ExchangeOnline, whose own transcript domain.md did not find)."""
     if cmdlet == "Connect-MgGraph":
         return PSError(
-            "ClientCertificateCredential authentication failed: Keyset does not exist",
+            f"ClientCertificateCredential authentication failed: {text}",
             fqid="Microsoft.Graph.PowerShell.Authentication.Cmdlets.ConnectMgGraph",
             category="NotSpecified",
             exception_type="Azure.Identity.AuthenticationFailedException",
             activity=cmdlet,
         )
     return PSError(
-        "Error Acquiring Token:\r\n"
-        "System.Security.Cryptography.CryptographicException: Keyset does not exist",
-        fqid="Keyset does not exist",
+        f"Error Acquiring Token:\r\n{inner_type}: {text}",
+        fqid=exo_fqid or text,
         category="OperationStopped",
-        exception_type="System.Security.Cryptography.CryptographicException",
+        exception_type=inner_type,
         activity=cmdlet,
+    )
+
+
+def keyset_missing(cmdlet: str) -> PSError:
+    """§7b item 14, no usable private key: Graph (verbatim, msgraph-sdk-powershell#2503)
+    `ClientCertificateCredential authentication failed: Keyset does not exist`; EXO (closest, the same
+    module's Connect-IPPSSession, office-docs-powershell#10728) `Error Acquiring Token:` +
+    `System.Security.Cryptography.CryptographicException: Keyset does not exist`."""
+    return sign_in_failed(
+        cmdlet, "System.Security.Cryptography.CryptographicException", "Keyset does not exist"
+    )
+
+
+def _aad_trace(at: datetime) -> str:
+    """The trailer Entra ID's token endpoint appends to every AADSTS description (azure-cli#22145)."""
+    return (
+        f"\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}\r\n"
+        f"Timestamp: {at.strftime('%Y-%m-%d %H:%M:%SZ')}"
+    )
+
+
+def tenant_not_found(cmdlet: str, tenant: str, at: datetime) -> PSError:
+    """NOT in domain.md; Entra ID's token-endpoint text for a tenant it does not know (verbatim in public
+    transcripts, azure-cli#22145, microsoft/cross-tenant#83): `AADSTS90002: Tenant '<t>' not found. ...`,
+    rendered as each connect cmdlet renders a failed sign-in (`sign_in_failed`, closest for EXO)."""
+    text = (
+        f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
+        "are signing into the correct cloud. Check with your subscription administrator, this may happen if "
+        "there are no active subscriptions for the tenant." + _aad_trace(at)
+    )
+    return sign_in_failed(cmdlet, "Microsoft.Identity.Client.MsalServiceException", text)
+
+
+def application_not_found(cmdlet: str, app_id: str, directory: str, at: datetime) -> PSError:
+    """NOT in domain.md; Entra ID's text for an app id the tenant does not have (verbatim in public
+    transcripts: `Connect-MgGraph: ClientSecretCredential authentication failed: AADSTS700016: ...`,
+    microsoft/entra-powershell#1259; the MSAL exception form, microsoft/powerbi-powershell#411), rendered as
+    each connect cmdlet renders a failed sign-in (`sign_in_failed`, closest for EXO)."""
+    text = (
+        f"AADSTS700016: Application with identifier '{app_id}' was not found in the directory '{directory}'. "
+        "This can happen if the application has not been installed by the administrator of the tenant or "
+        "consented to by any user in the tenant. You may have sent your authentication request to the wrong "
+        "tenant." + _aad_trace(at)
+    )
+    return sign_in_failed(cmdlet, "Microsoft.Identity.Client.MsalServiceException", text)
+
+
+def snapin_not_installed(name: str) -> PSError:
+    """NOT in domain.md; PowerShell's Add-PSSnapin text for a snap-in that is not registered (resource
+    AddPSSnapInRead / PSSnapInNotFound, verbatim in public transcripts of Exchange scripts run without the
+    management tools): `The Windows PowerShell snap-in '<name>' is not installed on this computer.`"""
+    return PSError(
+        f"The Windows PowerShell snap-in '{name}' is not installed on this computer.",
+        fqid="AddPSSnapInRead,Microsoft.PowerShell.Commands.AddPSSnapinCommand",
+        category="InvalidArgument",
+        target=name,
+        exception_type="System.Management.Automation.PSArgumentException",
+        activity="Add-PSSnapin",
     )
 
 

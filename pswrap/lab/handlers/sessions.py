@@ -51,6 +51,71 @@ def require(inv: Invocation, need: str) -> None:
         raise records.command_not_found(cmdlet or "Get-RemoteMailbox")
 
 
+_AD = "ActiveDirectory"
+_ADSYNC = "ADSync"
+STEP_MODULES: dict[str, str] = {
+    **{
+        f"ad/{name}": _AD
+        for name in ("get-domain", "get-ous", "find-user", "new-user", "move-user", "get-anchor")
+    },
+    "exo/connect": "ExchangeOnlineManagement",
+    "graph/connect": "Microsoft.Graph.Authentication",
+    **{f"graph/{name}": "Microsoft.Graph.Users" for name in ("get-user", "find-users", "set-user")},
+    "graph/get-sync-features": "Microsoft.Graph.Identity.DirectoryManagement",
+    **{
+        f"sync/{name}": _ADSYNC
+        for name in (
+            "get-settings",
+            "get-scheduler",
+            "set-scheduler",
+            "start-cycle",
+            "get-run-results",
+            "install-lease",
+            "remove-lease",
+            "list-leases",
+        )
+    },
+}
+"""The module each step's template imports first (`Import-Module <name> -ErrorAction Stop`, ps_templates/),
+among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/test_handlers_sessions.py
+checks this table against the templates."""
+
+
+def require_modules(inv: Invocation, world: dict[str, Any]) -> None:
+    """The template's Import-Module fails when the host lacks the module: §7b item 1, "Module missing"
+    (verbatim): `The specified module '<name>' was not loaded because no valid module file was found in any
+    module directory.`; hybrid/connect's Add-PSSnapin fails when the management tools' snap-in is not
+    registered (`host.snapins`). A world without host facts (an old state file) imports everything."""
+    host = world.get("host")
+    if not isinstance(host, dict):
+        return
+    module = STEP_MODULES.get(inv.step_id)
+    if module is not None and "modules" in host:
+        names = {str(m.get("name", "")).lower() for m in host["modules"] if isinstance(m, dict)}
+        if module.lower() not in names:
+            raise records.module_not_found(module)
+    if inv.step_id == "hybrid/connect" and "snapins" in host and not state(inv).get("hybrid"):
+        names = {str(s.get("name", "")).lower() for s in host["snapins"] if isinstance(s, dict)}
+        if SNAPIN.lower() not in names:
+            raise records.snapin_not_installed(SNAPIN)
+
+
+def check_app_identity(world: dict[str, Any], cmdlet: str, app_id: str, tenant: str, at: datetime) -> None:
+    """The app-only sign-in must name this tenant and its app registration (domain.md §1.4/§1.5:
+    Connect-ExchangeOnline -AppId -Organization, Connect-MgGraph -ClientId -TenantId). Entra ID answers an
+    unknown tenant with AADSTS90002 and an app the tenant does not have with AADSTS700016 (texts and
+    sources in records.tenant_not_found / records.application_not_found; not in domain.md). The tenant may
+    be named by its id, its onmicrosoft.com domain or another verified domain (inference: the token endpoint
+    resolves any of them to the tenant)."""
+    known = world["cloud"]["tenant"]
+    names = {str(known.get("tenant_id", "")).lower(), str(known.get("initial_domain", "")).lower()}
+    names |= {str(d).lower() for d in known.get("verified_domains", [])}
+    if tenant.strip().lower() not in names:
+        raise records.tenant_not_found(cmdlet, tenant, at)
+    if app_id.strip().lower() != str(known.get("app_id", "")).lower():
+        raise records.application_not_found(cmdlet, app_id, str(known.get("initial_domain", tenant)), at)
+
+
 def load_certificate(world: dict[str, Any], thumbprint: str, cmdlet: str, at: datetime) -> dict[str, Any]:
     """The app certificate from LocalMachine\\My by thumbprint, as the connect templates load it: a malformed
     thumbprint is the template's own refusal; a missing certificate is Get-Item's not-found error (the
