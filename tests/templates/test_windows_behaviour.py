@@ -130,3 +130,21 @@ def test_exchange_not_found_is_told_apart_from_several_matches() -> None:
         pattern = _not_found_pattern(step_id, params)
         for message, not_found in cases.items():
             assert bool(pattern.search(message)) is not_found, (step_id, message)
+
+
+def test_no_template_reads_the_script_scope() -> None:
+    # `pswrap render --standalone` runs the template inside `& { }`: there `$script:` is the scope of the
+    # file (or the prompt), not the template's, and Set-StrictMode makes reading an unset one an error.
+    # Shared state is passed to functions as a parameter instead.
+    from pswrap.steps import all_steps
+    from tests.templates.variants import refusal, variants
+
+    offenders = set()
+    for step in all_steps():
+        for variant in variants(step):
+            if refusal(variant) is not None:
+                continue
+            script = render(step, profile=variant.profile, choices=variant.choices, params=variant.params())
+            if re.search(r"\$script:", script.text, re.IGNORECASE):
+                offenders.add(step.id)
+    assert not offenders, sorted(offenders)

@@ -1,7 +1,7 @@
 # pswrap-step: exo/find-recipients
 param(
     [string]$Alias
-, [string[]]$Addresses
+    , [string[]]$Addresses
 )
 Set-StrictMode -Version 2 -ErrorAction Stop
 $ErrorActionPreference = 'Stop'
@@ -93,15 +93,17 @@ function Test-PswrapNotFound {
     return ([string]$ErrorRecord.Exception.Message -match "couldn(?:'|\\u0027)t be found")
 }
 
-# Each recipient once, whichever of the alias and addresses found it.
+# Each recipient once, whichever of the alias and addresses found it. The table is passed in rather than
+# read from the script scope: run by hand inside `& { }` (pswrap render --standalone), the script scope
+# is not this one, and under Set-StrictMode that read would fail.
 $found = [ordered]@{}
 
 function Add-PswrapRecipient {
-    param($Recipient)
+    param([System.Collections.IDictionary]$Seen, $Recipient)
     $key = [string](Get-PswrapProperty $Recipient 'Guid')
     if ([string]::IsNullOrEmpty($key)) { $key = [string](Get-PswrapProperty $Recipient 'PrimarySmtpAddress') }
-    if (-not $script:found.Contains($key)) {
-        $script:found[$key] = [ordered]@{
+    if ($null -eq (Get-PswrapProperty $Seen $key)) {
+        $Seen[$key] = [ordered]@{
             name = Get-PswrapProperty $Recipient 'Name'
             alias = Get-PswrapProperty $Recipient 'Alias'
             primary_smtp_address = [string](Get-PswrapProperty $Recipient 'PrimarySmtpAddress')
@@ -114,13 +116,13 @@ function Add-PswrapRecipient {
 
 # Ambiguous name resolution covers the alias; keep only exact alias matches.
 foreach ($recipient in @(Get-Recipient -Anr $Alias -ResultSize Unlimited -ErrorAction Stop)) {
-    if ([string](Get-PswrapProperty $recipient 'Alias') -eq $Alias) { Add-PswrapRecipient $recipient }
+    if ([string](Get-PswrapProperty $recipient 'Alias') -eq $Alias) { Add-PswrapRecipient $found $recipient }
 }
 
 # An SMTP address as -Identity finds the recipient holding it as any of its proxy addresses.
 foreach ($address in [string[]]$Addresses) {
     try {
-        foreach ($recipient in @(Get-Recipient -Identity $address -ErrorAction Stop)) { Add-PswrapRecipient $recipient }
+        foreach ($recipient in @(Get-Recipient -Identity $address -ErrorAction Stop)) { Add-PswrapRecipient $found $recipient }
     } catch {
         if (-not (Test-PswrapNotFound $_)) { throw }
     }
