@@ -148,3 +148,12 @@ def test_no_template_reads_the_script_scope() -> None:
             if re.search(r"\$script:", script.text, re.IGNORECASE):
                 offenders.add(step.id)
     assert not offenders, sorted(offenders)
+
+
+def test_run_results_read_optional_xml_elements_without_dereferencing_null() -> None:
+    # Under Set-StrictMode, `$node.SelectSingleNode('x').InnerText` fails when x is absent; an export
+    # error without a cd-error must still be reported, not crash the step.
+    text = render("sync/get-run-results", params={"NumberRequested": 10}).text
+    assert not re.search(r"SelectSingleNode\([^)]*\)\.", text), "a property of a node that may be absent"
+    helper = _block(text, "function Get-PswrapNodeText {")
+    assert "if ($null -eq $child) { return $null }" in helper

@@ -83,6 +83,15 @@ function Write-PswrapResult {
 }
 Import-Module ADSync -ErrorAction Stop
 
+function Get-PswrapNodeText {
+    # The text of a child element, or $null when it is absent: not every export error carries a
+    # cd-error, and under Set-StrictMode reading .InnerText of a missing node would fail the step.
+    param([System.Xml.XmlNode]$Node, [string]$Path)
+    $child = $Node.SelectSingleNode($Path)
+    if ($null -eq $child) { return $null }
+    return [string]$child.InnerText
+}
+
 function Get-PswrapExportErrors {
     # A match failure (InvalidHardMatch, AttributeValueMustBeUnique, ...) is an export error of a run
     # step, not a cmdlet error (DESIGN.md "Waiting for sync"). Each step's SyncErrors holds the run-history
@@ -103,9 +112,9 @@ function Get-PswrapExportErrors {
                 $exportErrors.Add([ordered]@{
                     dn = $exportError.GetAttribute('dn')
                     source_anchor = $null
-                    error_type = [string]$exportError.SelectSingleNode('error-type').InnerText
-                    error_code = [string]$exportError.SelectSingleNode('cd-error/error-code').InnerText
-                    error_literal = [string]$exportError.SelectSingleNode('cd-error/error-literal').InnerText
+                    error_type = [string](Get-PswrapNodeText $exportError 'error-type')
+                    error_code = Get-PswrapNodeText $exportError 'cd-error/error-code'
+                    error_literal = Get-PswrapNodeText $exportError 'cd-error/error-literal'
                 })
                 $stepErrors++
             }
