@@ -7,8 +7,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
@@ -55,11 +57,39 @@ def test_serve_stops_cleanly_on_ctrl_c(lab_serve: Callable[..., ServedLab], sigi
         ps = PowerShell(pool)
         ps.add_script("# pswrap-step: lab/echo\n")
         assert ps.invoke()
+    # a client still connected, its step running and its Receive (a long poll) sent, does not hold it up
+    busy_wsman = wsman_for(served.endpoint(auth="basic"), operation_timeout=30, read_timeout=40)
+    busy = RunspacePool(busy_wsman)
+    busy.open()
+    running = PowerShell(busy)
+    running.add_script("# pswrap-step: lab/sleep\n").add_parameters({"Seconds": 60})
+    running.begin_invoke()
+    receive_sent = threading.Event()
+    send = busy_wsman.transport.send
+
+    def sending(message: bytes, **kwargs: Any) -> bytes:
+        receive_sent.set()
+        return send(message, **kwargs)  # type: ignore[no-any-return]
+
+    busy_wsman.transport.send = sending
+    poll_error: list[BaseException] = []
+
+    def poll() -> None:
+        try:
+            running.poll_invoke()
+        except BaseException as exc:
+            poll_error.append(exc)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    assert receive_sent.wait(10)
     code, rest = served.terminate(signum=signal.SIGINT)
+    poller.join(30)
     assert code == 0, rest
     assert "Traceback" not in rest
     assert "pswrap lab stopped; request counts written" in rest
-    assert json.loads(served.state_path.read_text())["stats"]["requests"]["Create"] == 1
+    assert json.loads(served.state_path.read_text())["stats"]["requests"]["Create"] == 2
+    assert not poller.is_alive() and len(poll_error) == 1  # the waiting client is told, not left hanging
 
 
 def test_serve_https_validated_against_the_printed_ca(lab_serve: Callable[..., ServedLab]) -> None:
