@@ -103,7 +103,8 @@ if (-not $alreadyConnected) {
     if ($CertificateThumbprint -notmatch '^[0-9A-Fa-f]{40}$') {
         throw 'CertificateThumbprint must be the 40 hexadecimal digits of a certificate in Cert:\LocalMachine\My'
     }
-    # The certificate object from the machine store (a thumbprint alone reads CurrentUser's store).
+    # The certificate object, not -CertificateThumbprint: a thumbprint alone is looked up in the remoting
+    # account's CurrentUser store (DESIGN.md "Where steps run").
     $certificate = Get-Item -Path (Join-Path -Path 'Cert:\LocalMachine\My' -ChildPath $CertificateThumbprint -ErrorAction Stop) -ErrorAction Stop
     $null = Connect-MgGraph -ClientId $ClientId -TenantId $TenantId -Certificate $certificate -NoWelcome -ErrorAction Stop
     $connected = Get-MgContext -ErrorAction Stop
