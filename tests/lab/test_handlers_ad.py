@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pswrap.lab.dispatch import PSError
 from pswrap.lab.world import LAB_DEFAULTS
-from tests.lab.world_harness import Harness
+from tests.lab.world_harness import Harness, harness
 
 DC = LAB_DEFAULTS.domain_controller
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Harness:
-    return Harness(tmp_path / "world.json")
+@pytest.fixture(params=["direct", "wire"])
+def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from harness(request, tmp_path / "world.json")
 
 
 def test_get_domain_names_the_dc_to_pin_and_upn_suffixes(lab: Harness) -> None:

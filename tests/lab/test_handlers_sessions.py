@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from pswrap.lab.world import LAB_DEFAULTS, fresh_world, iso
-from pswrap.steps import all_steps
-from tests.lab.world_harness import Harness
+from pswrap.steps import all_steps, get
+from tests.lab.world_harness import Harness, harness
 
 NOT_RECOGNIZED = (
     "The term '{}' is not recognized as the name of a cmdlet, function, script file, or operable "
@@ -20,9 +21,9 @@ NOT_RECOGNIZED = (
 )
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Harness:
-    return Harness(tmp_path / "world.json")
+@pytest.fixture(params=["direct", "wire"])
+def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from harness(request, tmp_path / "world.json")
 
 
 def test_exo_cmdlet_before_connect_is_command_not_found(lab: Harness) -> None:
@@ -59,9 +60,9 @@ def test_graph_cmdlet_before_connect_needs_authentication(lab: Harness) -> None:
     assert error.fqid == "Microsoft.Graph.PowerShell.Cmdlets.GetMgUser_Get"
     assert error.exception_type.endswith("AuthenticationException")
     assert error.activity == "Get-MgUser_Get"
-    assert lab.fails("graph/set-user", {"UserId": "x"}, pool="graph").fqid.endswith(
-        "UpdateMgUser_UpdateExpanded"
-    )
+    assert lab.fails(
+        "graph/set-user", {"UserId": "x", "UserPrincipalName": "x@lab.example"}, pool="graph"
+    ).fqid.endswith("UpdateMgUser_UpdateExpanded")
 
 
 def test_hybrid_cmdlet_before_snapin_is_command_not_found(lab: Harness) -> None:
@@ -222,6 +223,24 @@ LEGACY_TEXTS = {
 }
 
 
+PLACEHOLDER = {
+    "string": "x",
+    "string[]": ["x"],
+    "int": 1,
+    "bool": True,
+    "switch": True,
+    "guid": "00000000-0000-0000-0000-000000000001",
+    "securestring": "placeholder-not-a-secret",
+    "datetime": "2026-01-01T00:00:00Z",
+}
+
+
+def _placeholders(step_id: str) -> dict[str, object]:
+    """A value for each mandatory parameter, so pswrap renders the legacy script (its values do not matter:
+    the lab refuses the step by its marker)."""
+    return {p.name: PLACEHOLDER[p.type] for p in get(step_id).params if p.mandatory}
+
+
 def test_every_legacy_step_is_refused_and_never_changes_the_world(lab: Harness) -> None:
     """DESIGN.md profiles: the legacy profile renders but never runs; each step gets its retired service's
     error (texts above; connect-exo: closest, Basic-auth remoting's access denied, §1.4)."""
@@ -229,11 +248,11 @@ def test_every_legacy_step_is_refused_and_never_changes_the_world(lab: Harness) 
     legacy = [s.id for s in all_steps() if s.is_legacy]
     assert legacy
     for step_id in legacy:
-        error = lab.fails(step_id, {})
+        error = lab.fails(step_id, _placeholders(step_id))
         if step_id in LEGACY_TEXTS:
             assert error.message == LEGACY_TEXTS[step_id], step_id
-    assert "Access is denied" in lab.fails("legacy/connect-exo").message
-    assert "legacy profile" in lab.fails("legacy/new-aduser").message
+    assert "Access is denied" in lab.fails("legacy/connect-exo", _placeholders("legacy/connect-exo")).message
+    assert "legacy profile" in lab.fails("legacy/new-aduser", _placeholders("legacy/new-aduser")).message
     after = lab.world()
     assert after["ad"] == before["ad"] and after["cloud"] == before["cloud"]
 

@@ -1,13 +1,19 @@
-"""Run lab handlers directly (fast): a real `Store` on a temp file, an `Invocation` per call, one session
-dict per simulated runspace pool, step faults through the lab's fault API. Used by test_world_* and
-test_handlers_*."""
+"""Run lab steps two ways with one API: `Harness` calls the handlers directly (fast: a real `Store` on a temp
+file, an `Invocation` per call, one session dict per simulated runspace pool, step faults through the lab's
+fault API); `WireHarness` renders pswrap's own template for the step and sends it with the unmodified
+pypsrp client to an in-process lab, one runspace pool per pool name (issue #4 item 6: behaviours tested
+through the client). Used by test_world_* and test_handlers_*; `harness(request)` picks by the fixture's
+parameter ("direct" or "wire")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import pswrap.lab.handlers  # noqa: F401  (registers every handler)
 from pswrap.lab import faults
@@ -143,3 +149,106 @@ def step_faults(*specs: str) -> Iterator[faults.FaultSet]:
     fault_set = faults.FaultSet(list(specs), seed="7")
     with faults.applied(fault_set):
         yield fault_set
+
+
+class WireHarness(Harness):
+    """The same calls over WinRM/PSRP: pswrap renders the step (marker, choices, typed param() block) and
+    the unmodified pypsrp client runs it with the values as PSRP parameters (secrets as SecureStrings), as
+    pswrap's runner does. A failed pipeline's error record comes back as a `PSError` with the fields a
+    client sees (message, FullyQualifiedErrorId, category, activity, exception type)."""
+
+    def __init__(self, lab: Any) -> None:
+        super().__init__(lab.endpoint.state_path)
+        self.lab = lab
+        self.pools: dict[str, Any] = {}
+        self._stack = ExitStack()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def _pool(self, name: str) -> Any:
+        from pypsrp.powershell import RunspacePool
+
+        from tests.lab.conftest import wsman_for
+
+        if name not in self.pools:
+            wsman = self._stack.enter_context(wsman_for(self.lab.endpoint))
+            self.pools[name] = self._stack.enter_context(RunspacePool(wsman))
+        return self.pools[name]
+
+    def run(
+        self,
+        step_id: str,
+        params: dict[str, Any] | None = None,
+        *,
+        pool: str = "main",
+        stopped: Callable[[], bool] = lambda: False,
+        **choices: str,
+    ) -> Any:
+        from pypsrp.complex_objects import ObjectMeta, PSInvocationState
+        from pypsrp.powershell import PowerShell
+
+        from pswrap.remote.invoke import wire_value
+        from pswrap.render.engine import render
+
+        step = get(step_id)
+        declared = {p.name for p in step.params}
+        given = {k: v for k, v in (params or {}).items() if k in declared}
+        script = render(step, profile=step.profiles[0], choices=choices, params=given)
+        runspace = self._pool(pool)
+        values: dict[str, Any] = {k: wire_value(v) for k, v in script.parameters.items()}
+        if script.secrets:
+            runspace.exchange_keys()
+            for name, secret in script.secrets.items():
+                values[name] = runspace.serialize(secret.reveal(), ObjectMeta("SS"))
+        ps = PowerShell(runspace)
+        ps.add_script(script.text)
+        if values:
+            ps.add_parameters(values)
+        ps.invoke()
+        records = [_ps_error(e, terminating=False) for e in ps.streams.error]
+        if ps.state != PSInvocationState.COMPLETED:
+            error = records[-1] if records else PSError(f"{step_id} ended {ps.state}", fqid="")
+            error.terminating = True
+            raise error
+        self.errors = records
+        (text,) = ps.output
+        result = json.loads(text)
+        model = step.result
+        if model is not None:
+            assert set(result) == set(model.model_fields), f"{step_id} keys differ from {model.__name__}"
+            model.model_validate(result)
+        return result
+
+
+def _ps_error(record: Any, *, terminating: bool) -> PSError:
+    """A client-side ErrorRecord (pypsrp) as the handler's PSError fields."""
+    from psrpcore.types import ErrorCategory
+
+    types = list(getattr(record.exception, "types", None) or [])
+    exception_type = types[0].removeprefix("Deserialized.") if types else ""
+    # $_.Exception.Message, what the handlers' messages are (the record's ToString is another rendering).
+    message = getattr(record.exception, "adapted_properties", {}).get("Message")
+    return PSError(
+        str(message if message is not None else record),
+        fqid=str(record.fq_error or ""),
+        category=ErrorCategory(int(record.category)).name,
+        target=str(record.target_name or ""),
+        exception_type=exception_type,
+        activity=str(record.activity or ""),
+        terminating=terminating,
+    )
+
+
+def harness(request: pytest.FixtureRequest, path: Path) -> Iterator[Harness]:
+    """For a `lab` fixture parametrized with "direct" / "wire": the harness of that kind (wire: a basic-auth
+    in-process lab on a loopback port, its state file the harness's store)."""
+    if request.param == "direct":
+        yield Harness(path)
+        return
+    factory = request.getfixturevalue("start_lab_factory")
+    wire = WireHarness(factory(auth="basic"))
+    try:
+        yield wire
+    finally:
+        wire.close()
