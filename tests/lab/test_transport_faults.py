@@ -237,3 +237,35 @@ def test_two_ntlm_labs_authenticating_at_the_same_time(start_lab_factory: LabFac
         thread.join(60)
     assert not failures
     assert all(lab.store.pending_requests()["Create"] == 6 for lab in labs)
+
+
+def test_a_receive_waiting_on_a_shell_that_goes_away_gets_the_fault_at_once(lab: RunningLab) -> None:
+    with wsman_for(lab.endpoint, operation_timeout=30, read_timeout=40) as wsman:
+        pool = RunspacePool(wsman)
+        pool.open()
+        ps = PowerShell(pool)
+        ps.add_script(ECHO.replace("lab/echo", "lab/sleep")).add_parameters({"Seconds": 60})
+        ps.begin_invoke()
+        receives = lab.store.pending_requests().get("Receive", 0)
+        failure: list[BaseException] = []
+
+        def poll() -> None:
+            try:
+                ps.poll_invoke()
+            except BaseException as exc:
+                failure.append(exc)
+
+        poller = threading.Thread(target=poll)
+        started = time.monotonic()
+        poller.start()
+        deadline = started + 10
+        while lab.store.pending_requests().get("Receive", 0) == receives:  # the long poll has arrived
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        lab.server.kill(pool.shell.id.upper())
+        poller.join(20)
+        assert not poller.is_alive()
+        # woken by the kill, not by the end of its 30 s OperationTimeout
+        assert time.monotonic() - started < 15
+        [error] = failure
+        assert isinstance(error, WSManFaultError) and error.code == 2150858843
