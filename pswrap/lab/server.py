@@ -278,7 +278,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(405, b"", {"Allow": "POST"})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError(length)
+        except ValueError:
+            # The body's end is unknown, so this connection cannot carry another request.
+            self.close_connection = True
+            self._send(400, b"", {"Connection": "close"})
+            return
         body = self.rfile.read(length) if length else b""
         try:
             token = self.auth.check(self.headers.get("Authorization"))

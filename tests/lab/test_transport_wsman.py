@@ -189,3 +189,18 @@ def test_a_request_the_lab_fails_on_is_a_fault_and_the_server_goes_on(
         monkeypatch.undo()
         # the same pool, on the same connection, goes on
         assert json.loads(invoke(pool, After="bug")[0])["params"] == {"After": "bug"}
+
+
+def test_a_request_without_a_usable_content_length_is_a_bad_request(
+    basic_connection: tuple[RunningLab, http.client.HTTPConnection],
+) -> None:
+    lab, conn = basic_connection
+    conn.putrequest("POST", "/wsman")
+    conn.putheader("Content-Length", "lots")
+    conn.endheaders()
+    reply = conn.getresponse()
+    reply.read()
+    assert reply.status == 400 and reply.will_close
+    conn.close()
+    status, _, _ = _post(lab, conn, b"")  # a new connection is served as usual
+    assert status == 200
