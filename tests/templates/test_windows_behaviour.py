@@ -157,3 +157,63 @@ def test_run_results_read_optional_xml_elements_without_dereferencing_null() -> 
     assert not re.search(r"SelectSingleNode\([^)]*\)\.", text), "a property of a node that may be absent"
     helper = _block(text, "function Get-PswrapNodeText {")
     assert "if ($null -eq $child) { return $null }" in helper
+
+
+# Cmdlets documented to write nothing to the output stream as pswrap calls them (no -PassThru).
+SILENT = {
+    "set-strictmode",
+    "import-module",
+    "add-pssnapin",
+    "move-adobject",
+    "unregister-scheduledtask",
+    "connect-exchangeonline",  # with -ShowBanner:$false; the banner is host output anyway
+    "write-output",  # the emitter's one document
+}
+
+
+def _bare_cmdlet_calls(text: str) -> list[str]:
+    """Cmdlets called as a statement of their own, whose output would join the step's output stream."""
+    from tests.templates.catalogue_check import defined_functions
+
+    tree, source = parse(text)
+    functions = {name.lower() for name in defined_functions(tree, source)}
+    found: list[str] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type != "pipeline" or node.parent is None or node.parent.type != "statement_list":
+            continue
+        holder = node.parent.parent
+        if holder is not None and holder.type in ("array_expression", "sub_expression"):
+            continue  # captured by @( ) or $( )
+        chain = node.children[0] if node.children else None
+        if chain is None or chain.type != "pipeline_chain":
+            continue  # an assignment
+        command = next((c for c in chain.children if c.type == "command"), None)
+        if command is None:
+            continue
+        name = source[command.start_byte : command.end_byte].decode().split()[0]
+        if name.lower() not in functions:
+            found.append(name)
+    return found
+
+
+def test_only_the_emitter_writes_to_the_output_stream() -> None:
+    # The runner parses exactly one JSON document: any other object on the output stream breaks it.
+    # A cmdlet not documented to be silent (Set-ADSyncScheduler's output is not documented) is
+    # discarded with `$null =`.
+    from pswrap.steps import all_steps
+    from tests.templates.variants import refusal, variants
+
+    loud: set[tuple[str, str]] = set()
+    for step in all_steps():
+        if step.is_legacy:
+            continue  # rendered for reading, never run
+        for variant in variants(step):
+            if refusal(variant) is not None:
+                continue
+            script = render(step, profile=variant.profile, choices=variant.choices, params=variant.params())
+            calls = _bare_cmdlet_calls(script.text)
+            loud |= {(step.id, name) for name in calls if name.lower() not in SILENT}
+    assert not loud, sorted(loud)

@@ -149,7 +149,7 @@ $restoreBlock = {
     foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
         if ($task.TaskPath -eq '\pswrap\' -and $task.TaskName -match '^pswrap-lease-[A-Za-z0-9-]+$' -and $task.TaskName -ne $LeaseName) { $others++ }
     }
-    if ($others -eq 0) { Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
+    if ($others -eq 0) { $null = Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
     Unregister-ScheduledTask -TaskName $LeaseName -TaskPath '\pswrap\' -Confirm:$false -ErrorAction Stop
 }
 
@@ -189,6 +189,6 @@ if ($null -eq $mine) {
 }
 
 # Pause the scheduler (domain.md section 2: Set-ADSyncScheduler -SyncCycleEnabled $false).
-Set-ADSyncScheduler -SyncCycleEnabled $false -ErrorAction Stop
+$null = Set-ADSyncScheduler -SyncCycleEnabled $false -ErrorAction Stop
 
 Write-PswrapResult (Get-PswrapLeaseSet -Restored $false)

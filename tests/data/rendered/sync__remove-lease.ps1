@@ -148,7 +148,7 @@ if ($null -ne $mine) {
     Unregister-ScheduledTask -TaskName $LeaseName -TaskPath $leaseFolder -Confirm:$false -ErrorAction Stop
     # Only the end of the last lease restores the state recorded before the first one.
     if ((Get-PswrapLeaseTasks).Count -eq 0 -and $null -ne $prior) {
-        Set-ADSyncScheduler -SyncCycleEnabled $prior -ErrorAction Stop
+        $null = Set-ADSyncScheduler -SyncCycleEnabled $prior -ErrorAction Stop
         $restored = $true
     }
 }

@@ -104,7 +104,7 @@ function ConvertTo-PswrapSchedulerState {
 }
 
 # The documented pause and resume of the scheduler (domain.md section 2), not stopping the ADSync service.
-Set-ADSyncScheduler -SyncCycleEnabled $SyncCycleEnabled -ErrorAction Stop
+$null = Set-ADSyncScheduler -SyncCycleEnabled $SyncCycleEnabled -ErrorAction Stop
 
 $scheduler = Get-ADSyncScheduler -ErrorAction Stop
 Write-PswrapResult (ConvertTo-PswrapSchedulerState $scheduler)
