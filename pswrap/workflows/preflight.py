@@ -54,8 +54,10 @@ REQUIRED_MODULES: dict[Need, tuple[str, ...]] = {
     "hybrid": (),
 }
 MODULE_HOW: dict[str, str] = {
-    "ActiveDirectory": "install the RSAT AD PowerShell feature (Install-WindowsFeature RSAT-AD-PowerShell)",
-    "ADSync": "run the checks on the Entra Connect Sync server (the ADSync module ships with it)",
+    "ActiveDirectory": "install the RSAT AD PowerShell feature on this host (Install-WindowsFeature "
+    "RSAT-AD-PowerShell), or point hosts.ad of the target at a host that has it (domain.md §0)",
+    "ADSync": "point hosts.adsync of the target at the Entra Connect Sync server: the ADSync module is "
+    "installed with Entra Connect, nowhere else (domain.md §2)",
     EXO_MODULE: "Install-Module ExchangeOnlineManagement -Scope AllUsers (3.x, domain.md §1.4)",
     "Microsoft.Graph.Authentication": "Install-Module Microsoft.Graph.Authentication -Scope AllUsers "
     "(domain.md §1.5)",
@@ -345,22 +347,47 @@ def judge_connect_version(settings: Any) -> Check:
     return passed("sync.connect-version", name, f"{version} (2.5.79.0 or later is required)")
 
 
+def default_hold(anchor_attribute: str | None) -> str:
+    """The hold `mailbox create` picks when none is given (the rule of `workflows.inputs.choose_hold`):
+    the anchor hold where the anchor is mS-DS-ConsistencyGuid, else the staging OU. The doctor judges
+    that hold's prerequisites when `--hold` is left out, so it fails where the command would refuse.
+    """
+    return "anchor" if str(anchor_attribute or "").lower() == "ms-ds-consistencyguid" else "staging-ou"
+
+
 def judge_anchor(settings: Any, hold: str | None = None) -> Check:
+    """`hold` None: none chosen, so `mailbox create` takes `default_hold` of this anchor."""
     name = "sourceAnchor attribute"
     anchor = str(getattr(settings, "anchor_attribute", "") or "")
     if anchor.lower() == "ms-ds-consistencyguid":
         return passed(
-            "sync.anchor", name, "mS-DS-ConsistencyGuid: the anchor hold can pre-stamp new accounts"
+            "sync.anchor",
+            name,
+            "mS-DS-ConsistencyGuid: new accounts can be created with their anchor already set (the anchor "
+            "hold, mailbox create's default here)",
         )
     if anchor.lower() == "objectguid":
-        fix = (
-            "use --hold staging-ou with a staging OU outside sync scope: with objectGUID as the anchor a "
-            "new account's anchor cannot be chosen in advance (domain.md §3)"
-        )
         if hold == "anchor":
-            return failed("sync.anchor", name, "objectGUID: the anchor hold cannot work", fix)
+            return failed(
+                "sync.anchor",
+                name,
+                "objectGUID: the anchor hold cannot work (a new account's objectGUID cannot be chosen in "
+                "advance)",
+                "leave --hold out (mailbox create then uses the staging OU here) or use --hold staging-ou; "
+                "the anchor attribute is chosen when Entra Connect is installed (domain.md §3)",
+            )
+        if hold is not None:
+            return passed(
+                "sync.anchor", name, f"objectGUID: the {hold} hold does not need the anchor chosen in advance"
+            )
         return warned(
-            "sync.anchor", name, "objectGUID (DirSync heritage): the anchor hold is unavailable", fix
+            "sync.anchor",
+            name,
+            "objectGUID (DirSync heritage): mailbox create holds new accounts in the staging OU "
+            "(its default here); the anchor hold is unavailable",
+            "keep staging_ou set to an OU outside sync scope (checked under Active Directory below); only "
+            "a server installed with mS-DS-ConsistencyGuid as its anchor allows the anchor hold "
+            "(domain.md §3)",
         )
     return failed(
         "sync.anchor",
@@ -513,7 +540,15 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
     )
 
 
-def judge_connect(need: Need, result: Any | None, error: Exception | None, cert_ok: bool) -> Check:
+def judge_connect(
+    need: Need,
+    result: Any | None,
+    error: Exception | None,
+    cert_ok: bool,
+    modules_failed: Sequence[str] = (),
+) -> Check:
+    """A failed connect's fix names the check it follows from: a module the connect imports (failed
+    above, on that host), else the certificate it reads, else the app registration."""
     service = "Exchange Online" if need == "exo" else "Microsoft Graph"
     check_id = f"tenant.connect.{need}"
     name = f"{service} connects app-only with the certificate"
@@ -521,7 +556,9 @@ def judge_connect(need: Need, result: Any | None, error: Exception | None, cert_
         detail = getattr(result, "detail", None)
         return passed(check_id, name, f"connected{f' ({detail})' if detail else ''}")
     message = str(error) if error is not None else "the connect step reported it is not connected"
-    if not cert_ok:
+    if modules_failed:
+        fix = f"fix the module check above first ({', '.join(modules_failed)}): the connect imports it"
+    elif not cert_ok:
         fix = "fix the certificate check above first; the connect reads that certificate"
     elif need == "exo":
         fix = (
@@ -538,6 +575,15 @@ def judge_connect(need: Need, result: Any | None, error: Exception | None, cert_
     return failed(check_id, name, message, fix)
 
 
+def _switch_command(feature: str, on: bool) -> str:
+    """The documented way to flip a tenant sync feature (domain.md §3), ready to paste."""
+    return (
+        f"$s = Get-MgDirectoryOnPremiseSynchronization; $s.Features.{feature} = ${str(on).lower()}; "
+        "Update-MgDirectoryOnPremiseSynchronization -OnPremisesDirectorySynchronizationId $s.Id "
+        "-Features $s.Features"
+    )
+
+
 def judge_soft_match(features: Any) -> Check:
     name = "BlockSoftMatch"
     if features.block_soft_match:
@@ -546,8 +592,10 @@ def judge_soft_match(features: Any) -> Check:
         "tenant.block-soft-match",
         name,
         "off: a new synced account can soft-match any cloud object by SMTP address or UPN",
-        "turn it on: Update-MgDirectoryOnPremiseSynchronization with Features.BlockSoftMatchEnabled = "
-        "$true; Microsoft advises both blocks on outside a matching window (domain.md §3)",
+        "turn it on (Microsoft advises both blocks on outside a matching window), in a Graph session "
+        "with OnPremDirectorySynchronization.ReadWrite.All: "
+        + _switch_command("BlockSoftMatchEnabled", True)
+        + " (domain.md §3)",
     )
 
 
@@ -561,9 +609,10 @@ def judge_hard_match(features: Any) -> Check:
             name,
             "on: the sync engine cannot link the new AD account to the cloud mailbox; the export "
             "fails with InvalidHardMatch",
-            "turn it off for the matching window (Update-MgDirectoryOnPremiseSynchronization, "
-            "Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $false), run the mailbox "
-            "command, then turn it back on (domain.md §3)",
+            "turn it off for the matching window, run the mailbox command, then turn it back on ($true); "
+            "in a Graph session with OnPremDirectorySynchronization.ReadWrite.All: "
+            + _switch_command("BlockCloudObjectTakeoverThroughHardMatchEnabled", False)
+            + " (domain.md §3)",
         )
     return passed(check_id, name, "off: the hard match can link the AD account to the cloud mailbox")
 
@@ -673,7 +722,8 @@ def judge_ou(
                     scope_name,
                     f"{dn} is outside sync scope: accounts there never reach Entra ID, so no hard match",
                     "select the OU in the Entra Connect wizard (Customize synchronization options > "
-                    "Domain and OU filtering), or use an OU that is selected",
+                    "Domain and OU filtering), or set resource_ou to an OU that is selected: only "
+                    "objects in scope reach Entra ID (domain.md §6.2)",
                 )
             )
         return checks
@@ -737,6 +787,9 @@ class _Run:
     now: datetime
     progress: Progress
     checks: list[Check] = field(default_factory=list)
+    effective_hold: str | None = None
+    """The hold whose prerequisites the AD checks judge: the one chosen, else mailbox create's default
+    for the sync server's anchor (`default_hold`), once the settings are read."""
     down: set[str] = field(default_factory=set)
     """Hosts that could not be reached or refused the sign-in: nothing more is sent to them."""
 
@@ -767,7 +820,7 @@ def run_checks(
 ) -> list[Check]:
     """Every check that applies to the profile, in checklist order (connection, modules, sync, tenant, AD)."""
     target = session.target
-    run = _Run(session, profile, hold, now or datetime.now(timezone.utc), progress)
+    run = _Run(session, profile, hold, now or datetime.now(timezone.utc), progress, effective_hold=hold)
     needs = PROFILE_NEEDS[profile]
     hosts = hosts_for(target, needs)
     run.checks.append(judge_encryption(target))
@@ -821,6 +874,8 @@ def _sync_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
         return
     run.progress("reading the sync server")
     settings, error = run.step("sync/get-settings")
+    if settings is not None and run.profile == "modern" and run.hold is None:
+        run.effective_hold = default_hold(settings.anchor_attribute)
     if settings is not None:
         anchor = (
             judge_anchor(settings, run.hold)
@@ -911,7 +966,13 @@ def _tenant_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
             continue
         run.progress(f"connecting to {svc}")
         result, error = run.step(connect_step)
-        check = judge_connect(need, result, error, cert_ok)
+        modules_failed = [
+            c.name
+            for c in run.checks
+            if c.status == "fail"
+            and c.id in {f"modules.{host}", *(f"modules.{host}.{m}" for m in REQUIRED_MODULES[need])}
+        ]
+        check = judge_connect(need, result, error, cert_ok, modules_failed)
         run.checks.append(check)
         if need == "graph" and check.status == "pass":
             features, error = run.step("graph/get-sync-features")
@@ -976,7 +1037,7 @@ def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
     if wanted and sync_host is not None and sync_host not in run.down:
         scope, _ = run.step("sync/get-scope")
     for role in ("resource", "staging"):
-        run.checks.extend(judge_ou(role, ous[role], report, scope, run.hold))  # type: ignore[arg-type]
+        run.checks.extend(judge_ou(role, ous[role], report, scope, run.effective_hold))  # type: ignore[arg-type]
 
 
 # --- what `mailbox create` calls -----------------------------------------------------------------------

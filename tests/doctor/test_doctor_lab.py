@@ -1,8 +1,10 @@
 """`pswrap doctor` against the lab: every check's pass, warn and fail, staged with `pswrap lab set`.
 
 The fresh lab is a healthy 2026 server (every check passes but BlockSoftMatch, which Microsoft leaves
-off by default); each test stages one fact and checks the one check that judges it, its status, what it
-reports and the fix it names, and the exit code (6 when anything fails).
+off by default): one shared run of it shows each check's pass. Each other test stages one fact and
+checks the one check that judges it, its status, what it reports and the fix it names, and the exit
+code (6 when anything fails). What the embedded lab target cannot show (several hosts, settings left
+unconfigured) runs against a configured target on a lab of the test's own (`served_target`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import pytest
 
 from pswrap.lab.facts import look_alike_module
 
-from .conftest import DoctorRun
+from .conftest import DoctorRun, write_config
 
 Doctor = Callable[..., DoctorRun]
 Stage = Callable[..., None]
 World = Callable[[], dict[str, Any]]
 
 EXO = "modules.127.0.0.1.ExchangeOnlineManagement"
+CERT = "tenant.certificate.127.0.0.1"
 
 
 def _iso(moment: datetime) -> str:
@@ -47,26 +50,53 @@ def test_fresh_lab_passes_everything_but_the_soft_match_block(doctor: Doctor) ->
     assert "pswrap: no target configured; using the embedded lab" in run.err
 
 
+@pytest.mark.parametrize(
+    ("check_id", "found"),
+    [
+        ("connection.encryption", "HTTP with ntlm message encryption"),
+        ("connection.host.127.0.0.1", "signed in and ran a script"),
+        ("modules.127.0.0.1.ActiveDirectory", "installed: 1.0.1.0"),
+        ("modules.127.0.0.1.ADSync", "installed: 2.5.79.0"),
+        (EXO, "installed: 3.10.1"),
+        ("modules.127.0.0.1.Microsoft.Graph.Authentication", "installed: 2.32.0"),
+        ("modules.127.0.0.1.Microsoft.Graph.Users", "installed: 2.32.0"),
+        ("modules.127.0.0.1.Microsoft.Graph.Identity.DirectoryManagement", "installed: 2.32.0"),
+        ("modules.127.0.0.1.look-alikes", "none installed"),
+        ("modules.127.0.0.1.retired", "none installed"),
+        ("sync.connect-version", "2.5.79.0 (2.5.79.0 or later is required)"),
+        ("sync.anchor", "mS-DS-ConsistencyGuid"),
+        ("sync.staging-mode", "staging mode off"),
+        ("sync.scheduler", "enabled, not suspended"),
+        ("sync.cycle", "idle"),
+        ("sync.leases", "none"),
+        (CERT, "private key usable, valid until"),
+        ("tenant.connect.exo", "connected (labtenant.onmicrosoft.com)"),
+        ("tenant.connect.graph", "connected"),
+        ("tenant.block-hard-match", "off"),
+        ("ad.dc", "dc1.lab.example answered for DC=lab,DC=example"),
+        ("ad.ou.resource", "OU=Resources,DC=lab,DC=example exists"),
+        ("ad.scope.resource", "OU=Resources,DC=lab,DC=example is in sync scope"),
+        ("ad.ou.staging", "OU=Staging,DC=lab,DC=example exists"),
+        ("ad.scope.staging", "OU=Staging,DC=lab,DC=example is outside sync scope"),
+    ],
+)
+def test_each_check_passes_on_a_healthy_server(fresh: DoctorRun, check_id: str, found: str) -> None:
+    check = fresh.check(check_id)
+    assert check["status"] == "pass", check
+    assert found in check["found"]
+
+
 # --- 1. connection ---------------------------------------------------------------------------------
 
 
-def test_ntlm_over_http_passes_encryption_and_reaches_the_host(doctor: Doctor) -> None:
-    run = doctor()
-    assert run.check("connection.encryption")["status"] == "pass"
-    assert "ntlm message encryption" in run.check("connection.encryption")["found"]
-    host = run.check("connection.host.127.0.0.1")
-    assert host["status"] == "pass", host
+def test_one_host_serves_every_need_of_the_lab(fresh: DoctorRun) -> None:
+    host = fresh.check("connection.host.127.0.0.1")
     assert "adsync, ad, exo, graph" in host["name"]
-
-
-def _config(doctor_env: Any, text: str) -> None:
-    path = doctor_env / "config" / "pswrap" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    assert [c["id"] for c in fresh.checks if c["id"].startswith("connection.host.")] == [host["id"]]
 
 
 def test_https_without_certificate_validation_warns(doctor: Doctor, doctor_env: Any) -> None:
-    _config(doctor_env, '[targets.lab]\nscheme = "https"\ncert_validation = false\n')
+    write_config(doctor_env, '[targets.lab]\nscheme = "https"\ncert_validation = false\n')
     run = doctor()
     check = run.check("connection.encryption")
     assert check["status"] == "warn"
@@ -76,7 +106,7 @@ def test_https_without_certificate_validation_warns(doctor: Doctor, doctor_env: 
 
 
 def test_basic_over_http_fails_encryption(doctor: Doctor, doctor_env: Any) -> None:
-    _config(
+    write_config(
         doctor_env,
         '[targets.lab]\nauth = "basic"\nallow_basic_over_http = true\nencryption = "never"\n',
     )
@@ -94,7 +124,7 @@ def test_unreachable_host_fails_and_its_checks_are_not_checked(
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    _config(
+    write_config(
         doctor_env,
         f'[targets.dead]\nhost = "127.0.0.1"\nport = {port}\nscheme = "http"\nauth = "ntlm"\n'
         'username = "lab-admin"\npassword_env = "DEAD_PASSWORD"\nconnection_timeout = 2\n'
@@ -115,7 +145,7 @@ def test_wrong_password_fails_sign_in(
 ) -> None:
     running = start_lab_factory(auth="ntlm")
     port = running.endpoint.port
-    _config(
+    write_config(
         doctor_env,
         f'[targets.wrong]\nhost = "127.0.0.1"\nport = {port}\nscheme = "http"\nauth = "ntlm"\n'
         'username = "lab-admin"\npassword_env = "WRONG_PASSWORD"\n',
@@ -153,18 +183,6 @@ def test_exchange_online_module_before_3_fails(doctor: Doctor, lab_set: Stage, w
     assert "-MinimumVersion 3.0.0" in check["fix"]
 
 
-def test_current_modules_pass_with_their_versions(doctor: Doctor) -> None:
-    run = doctor()
-    assert run.check(EXO) == {**run.check(EXO), "status": "pass", "found": "installed: 3.10.1"}
-    for module in (
-        "ActiveDirectory",
-        "ADSync",
-        "Microsoft.Graph.Users",
-        "Microsoft.Graph.Identity.DirectoryManagement",
-    ):
-        assert run.check(f"modules.127.0.0.1.{module}")["status"] == "pass"
-
-
 def test_missing_graph_module_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
     lab_set(_without_module(world, "Microsoft.Graph.Identity.DirectoryManagement"))
     check = doctor().check("modules.127.0.0.1.Microsoft.Graph.Identity.DirectoryManagement")
@@ -187,10 +205,6 @@ def test_look_alike_module_fails(doctor: Doctor, lab_set: Stage, world: World, n
     assert run.code == 6
 
 
-def test_no_look_alike_passes(doctor: Doctor) -> None:
-    assert doctor().check("modules.127.0.0.1.look-alikes")["status"] == "pass"
-
-
 @pytest.mark.parametrize("name", ["MSOnline", "AzureAD"])
 def test_retired_module_warns(doctor: Doctor, lab_set: Stage, world: World, name: str) -> None:
     lab_set(_with_module(world, {"name": name, "version": "1.1.183.81", "path": f"C:\\M\\{name}"}))
@@ -200,10 +214,6 @@ def test_retired_module_warns(doctor: Doctor, lab_set: Stage, world: World, name
     assert name in check["found"]
     assert "domain.md §1.1" in check["fix"]
     assert run.code == 0
-
-
-def test_no_retired_module_passes(doctor: Doctor) -> None:
-    assert doctor().check("modules.127.0.0.1.retired")["status"] == "pass"
 
 
 def test_recipient_management_snapin_for_hybrid_tools(doctor: Doctor, lab_set: Stage) -> None:
@@ -250,18 +260,31 @@ def test_connect_version_unknown_warns(doctor: Doctor, lab_set: Stage) -> None:
 
 
 def test_object_guid_anchor_warns_and_fails_for_the_anchor_hold(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("sync.anchor")["status"] == "pass"
     lab_set("sync.settings.anchor_attribute=objectGUID")
     check = doctor().check("sync.anchor")
     assert check["status"] == "warn"
-    assert "staging-ou" in check["fix"]
+    assert "holds new accounts in the staging OU" in check["found"]
+    assert "staging_ou" in check["fix"] and "domain.md §3" in check["fix"]
     run = doctor("--hold", "anchor")
-    assert run.check("sync.anchor")["status"] == "fail"
+    check = run.check("sync.anchor")
+    assert check["status"] == "fail"
+    assert "leave --hold out" in check["fix"]
+    assert run.code == 6
+    assert doctor("--hold", "scheduler").check("sync.anchor")["status"] == "pass"
+
+
+def test_object_guid_anchor_makes_the_staging_ou_a_must(doctor: Doctor, lab_set: Stage) -> None:
+    """Without --hold, mailbox create holds new accounts in the staging OU on an objectGUID server: a
+    staging OU in sync scope is then a failure, as `mailbox create` would refuse."""
+    lab_set("ad.ous.1.in_sync_scope=true")
+    assert doctor().check("ad.scope.staging")["status"] == "warn"  # the anchor hold: not needed
+    lab_set("sync.settings.anchor_attribute=objectGUID")
+    run = doctor()
+    assert run.check("ad.scope.staging")["status"] == "fail"
     assert run.code == 6
 
 
 def test_staging_mode_fails(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("sync.staging-mode")["status"] == "pass"
     lab_set("sync.settings.staging_mode=true")
     run = doctor()
     check = run.check("sync.staging-mode")
@@ -271,7 +294,6 @@ def test_staging_mode_fails(doctor: Doctor, lab_set: Stage) -> None:
 
 
 def test_disabled_scheduler_warns(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("sync.scheduler")["status"] == "pass"
     lab_set("sync.scheduler.sync_cycle_enabled=false")
     check = doctor().check("sync.scheduler")
     assert check["status"] == "warn"
@@ -289,7 +311,6 @@ def test_suspended_scheduler_warns_and_fails_for_the_scheduler_hold(doctor: Doct
 
 
 def test_cycle_in_progress_warns(doctor: Doctor, lab_set: Stage, cli: Any) -> None:
-    assert doctor().check("sync.cycle")["status"] == "pass"
     lab_set("sync.scheduler.cycle_seconds=3600")
     assert cli("lab", "advance", "1801").code == 0  # the scheduled cycle starts and runs an hour
     check = doctor().check("sync.cycle")
@@ -298,7 +319,6 @@ def test_cycle_in_progress_warns(doctor: Doctor, lab_set: Stage, cli: Any) -> No
 
 
 def test_lease_left_warns(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("sync.leases")["status"] == "pass"
     deadline = _iso(datetime.now(timezone.utc) + timedelta(hours=2))
     lease = {"name": "pswrap-lease-op1", "deadline_utc": deadline, "prior_sync_cycle_enabled": True}
     lab_set("sync.leases=" + json.dumps([lease]), 'sync.lease_prior={"sync_cycle_enabled": true}')
@@ -311,14 +331,6 @@ def test_lease_left_warns(doctor: Doctor, lab_set: Stage) -> None:
 
 
 # --- 4. the tenant -----------------------------------------------------------------------------------
-
-CERT = "tenant.certificate.127.0.0.1"
-
-
-def test_certificate_valid_passes(doctor: Doctor) -> None:
-    check = doctor().check(CERT)
-    assert check["status"] == "pass"
-    assert "private key usable" in check["found"]
 
 
 def test_certificate_expiring_within_30_days_warns(doctor: Doctor, lab_set: Stage) -> None:
@@ -376,13 +388,6 @@ def test_private_key_the_remoting_account_cannot_open_fails(doctor: Doctor, lab_
     assert "Manage Private Keys" in check["fix"]
 
 
-def test_connects_pass(doctor: Doctor) -> None:
-    run = doctor()
-    assert run.check("tenant.connect.exo")["status"] == "pass"
-    assert "labtenant.onmicrosoft.com" in run.check("tenant.connect.exo")["found"]
-    assert run.check("tenant.connect.graph")["status"] == "pass"
-
-
 @pytest.mark.parametrize(("need", "step"), [("exo", "exo/connect"), ("graph", "graph/connect")])
 def test_connect_failure_fails_with_the_app_registration_fix(
     doctor: Doctor, lab_set: Stage, need: str, step: str
@@ -404,22 +409,23 @@ def test_graph_not_connected_leaves_tenant_switches_unchecked(doctor: Doctor, la
     assert run.check("tenant.block-soft-match")["status"] == "fail"
 
 
-def test_soft_match_block(doctor: Doctor, lab_set: Stage) -> None:
-    check = doctor().check("tenant.block-soft-match")
+def test_soft_match_block(doctor: Doctor, fresh: DoctorRun, lab_set: Stage) -> None:
+    check = fresh.check("tenant.block-soft-match")
     assert check["status"] == "warn"
-    assert "BlockSoftMatchEnabled" in check["fix"] and "domain.md §3" in check["fix"]
+    command = "$s.Features.BlockSoftMatchEnabled = $true; Update-MgDirectoryOnPremiseSynchronization"
+    assert command in check["fix"]
+    assert "domain.md §3" in check["fix"]
     lab_set("cloud.features.block_soft_match=true")
     assert doctor().check("tenant.block-soft-match")["status"] == "pass"
 
 
 def test_hard_match_takeover_block_fails_the_modern_profile(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("tenant.block-hard-match")["status"] == "pass"
     lab_set("cloud.features.block_hard_match_takeover=true")
     run = doctor()
     check = run.check("tenant.block-hard-match")
     assert check["status"] == "fail"
     assert "InvalidHardMatch" in check["found"]
-    assert "BlockCloudObjectTakeoverThroughHardMatchEnabled = $false" in check["fix"]
+    assert "$s.Features.BlockCloudObjectTakeoverThroughHardMatchEnabled = $false;" in check["fix"]
     assert run.code == 6
 
 
@@ -431,12 +437,6 @@ def test_hybrid_tools_profile_reads_no_tenant(doctor: Doctor, lab_set: Stage) ->
 
 
 # --- 5. Active Directory -----------------------------------------------------------------------------
-
-
-def test_pinned_dc_answers(doctor: Doctor) -> None:
-    check = doctor().check("ad.dc")
-    assert check["status"] == "pass"
-    assert "dc1.lab.example answered for DC=lab,DC=example" in check["found"]
 
 
 def test_pinned_dc_down_fails_and_ous_are_not_checked(doctor: Doctor, lab_set: Stage) -> None:
@@ -461,7 +461,6 @@ def test_missing_staging_ou_fails(doctor: Doctor, lab_set: Stage) -> None:
 
 
 def test_resource_ou_outside_sync_scope_fails(doctor: Doctor, lab_set: Stage) -> None:
-    assert doctor().check("ad.scope.resource")["status"] == "pass"
     lab_set("ad.ous.0.in_sync_scope=false")
     run = doctor()
     check = run.check("ad.scope.resource")
@@ -474,7 +473,6 @@ def test_resource_ou_outside_sync_scope_fails(doctor: Doctor, lab_set: Stage) ->
 def test_staging_ou_in_sync_scope_warns_and_fails_for_the_staging_hold(
     doctor: Doctor, lab_set: Stage
 ) -> None:
-    assert doctor().check("ad.scope.staging")["status"] == "pass"
     lab_set("ad.ous.1.in_sync_scope=true")
     assert doctor().check("ad.scope.staging")["status"] == "warn"
     run = doctor("--hold", "staging-ou")
@@ -615,3 +613,110 @@ def test_graph_from_2_34_warns_about_windows_powershell_5_1(
     assert "domain.md §7b item 4" in check["fix"]
     assert run.check("modules.127.0.0.1.Microsoft.Graph.Authentication")["status"] == "pass"
     assert run.code == 0
+
+
+def test_a_connect_without_its_module_points_at_the_module_check(
+    doctor: Doctor, lab_set: Stage, world: World
+) -> None:
+    lab_set(_without_module(world, "ExchangeOnlineManagement"))
+    run = doctor()
+    connect = run.check("tenant.connect.exo")
+    assert connect["status"] == "fail"
+    assert "module ExchangeOnlineManagement on 127.0.0.1" in connect["fix"]
+    assert run.check("tenant.connect.graph")["status"] == "pass"
+
+
+def test_certificate_without_expiry_warns(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set("certs.local_machine_my.0.not_after=null")
+    check = doctor().check(CERT)
+    assert check["status"] == "warn"
+    assert "expiry unknown" in check["found"]
+    assert "NotAfter" in check["fix"]
+
+
+# --- a configured target: several hosts, settings left out -------------------------------------------
+
+
+def test_each_host_is_reached_and_checked_for_its_own_needs(
+    doctor: Doctor, served_target: Callable[..., str]
+) -> None:
+    # No domain_controller either: the run pins the PDC emulator the domain names (ad/get-domain).
+    run = doctor("--target", served_target(hosts={"ad": "localhost"}, domain_controller=None))
+    assert run.failed() == []
+    assert run.check("connection.host.localhost")["name"].endswith("(ad)")
+    assert run.check("connection.host.127.0.0.1")["name"].endswith("(adsync, exo, graph)")
+    ids = {c["id"] for c in run.checks}
+    assert {"modules.localhost.ActiveDirectory", "modules.localhost.look-alikes"} <= ids
+    assert "modules.localhost.ADSync" not in ids and "modules.127.0.0.1.ActiveDirectory" not in ids
+    assert run.check("modules.127.0.0.1.ADSync")["status"] == "pass"
+    assert run.check("ad.dc")["found"] == "dc1.lab.example answered for DC=lab,DC=example"
+
+
+def test_a_host_that_cannot_be_reached_fails_alone(doctor: Doctor, served_target: Callable[..., str]) -> None:
+    run = doctor("--target", served_target(hosts={"ad": "127.0.0.2"}))  # nothing listens there
+    down = run.check("connection.host.127.0.0.2")
+    assert down["status"] == "fail"
+    assert "could not reach WinRM" in down["found"]
+    assert run.check("connection.host.127.0.0.1")["status"] == "pass"
+    for check_id in ("modules.127.0.0.2", "ad.dc", "ad.ou.resource"):
+        assert run.check(check_id)["found"].startswith("not checked: 127.0.0.2"), check_id
+    assert run.check("sync.connect-version")["status"] == "pass"
+    assert run.check("tenant.connect.graph")["status"] == "pass"
+    assert run.code == 6
+
+
+def test_unconfigured_ous_warn_and_fail_for_the_hold_that_needs_one(
+    doctor: Doctor, served_target: Callable[..., str]
+) -> None:
+    target = served_target(resource_ou=None, staging_ou=None)
+    run = doctor("--target", target)
+    resource = run.check("ad.ou.resource")
+    assert resource["status"] == "warn"
+    assert "set resource_ou in the target" in resource["fix"]
+    staging = run.check("ad.ou.staging")
+    assert staging["status"] == "warn"
+    assert staging["found"] == "not configured: the staging-ou hold is unavailable"
+    assert run.code == 0
+    check = doctor("--target", target, "--hold", "staging-ou").check("ad.ou.staging")
+    assert check["status"] == "fail"
+    assert "set staging_ou" in check["fix"]
+
+
+def test_unconfigured_certificate_fails_and_the_connects_point_at_it(
+    doctor: Doctor, served_target: Callable[..., str]
+) -> None:
+    run = doctor("--target", served_target(certificate_thumbprint=None))
+    check = run.check(CERT)
+    assert check["status"] == "fail"
+    assert check["found"] == "certificate_thumbprint is not configured"
+    assert "set certificate_thumbprint" in check["fix"]
+    for need in ("exo", "graph"):
+        connect = run.check(f"tenant.connect.{need}")
+        assert connect["status"] == "fail"
+        assert "certificate check above" in connect["fix"]
+    assert run.code == 6
+
+
+def test_mailbox_create_with_hybrid_tools_refuses_when_a_check_fails(
+    cli: Any, lab_set: Stage, world: World
+) -> None:
+    lab_set("sync.settings.connect_version=2.4.18.0")
+    ran = cli("mailbox", "create", "Room 3", "--alias", "room3", "--profile", "hybrid-tools")
+    assert ran.code == 6, ran.err
+    assert "[FAIL] Entra Connect Sync version: 2.4.18.0" in ran.err
+    assert world()["ad"]["users"] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mailbox workflow (pswrap/workflows/mailbox.py, not the doctor's) reads its facts before the "
+    "preflight: a missing module fails that read first, exit 5 without the checklist",
+)
+def test_mailbox_create_refuses_with_the_checklist_when_a_module_is_missing(
+    cli: Any, lab_set: Stage, world: World
+) -> None:
+    lab_set(_without_module(world, "ExchangeOnlineManagement"))
+    ran = cli("mailbox", "create", "Room 4", "--alias", "room4")
+    assert ran.code == 6, ran.err
+    assert "[FAIL] module ExchangeOnlineManagement on 127.0.0.1: not installed" in ran.err
+    assert world()["ad"]["users"] == []
