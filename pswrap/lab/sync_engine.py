@@ -458,7 +458,7 @@ def link(
     cloud_user["on_premises_last_sync_date_time"] = iso(at)
     cloud_user["on_premises_distinguished_name"] = user["distinguished_name"]
     if user.get("user_principal_name"):
-        cloud_user["user_principal_name"] = user["user_principal_name"]
+        cloud_user["user_principal_name"] = _resilient_upn(world, cloud_user, user["user_principal_name"])
     if user.get("display_name"):
         cloud_user["display_name"] = user["display_name"]
     if user.get("mail_nickname"):
@@ -470,6 +470,21 @@ def link(
     if settings["anchor_attribute"] == ANCHOR_CONSISTENCY_GUID and not user.get("consistency_guid"):
         user["consistency_guid"] = user["object_guid"]
     _flow_to_exchange(world, user, cloud_user)
+
+
+def _resilient_upn(world: dict[str, Any], cloud_user: dict[str, Any], upn: str) -> str:
+    """The UPN a matched object takes: the account's, unless another object already holds it; then duplicate
+    attribute resiliency quarantines it as `<OriginalPrefix>+<4DigitNumber>@<InitialTenantDomain>`
+    (domain.md §7b item 13, how-to-connect-syncservice-duplicate-attribute-resiliency.md; the number is
+    derived from the object id here, so a lab run is repeatable)."""
+    taken = any(
+        u is not cloud_user and str(u.get("user_principal_name", "")).lower() == upn.lower()
+        for u in world["cloud"]["users"]
+    )
+    if not taken:
+        return upn
+    number = 1000 + uuid.UUID(cloud_user["id"]).int % 9000
+    return f"{upn.split('@', 1)[0]}+{number}@{world['cloud']['tenant']['initial_domain']}"
 
 
 def merged_addresses(

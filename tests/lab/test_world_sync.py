@@ -4,6 +4,7 @@ leases (DESIGN.md workflows). Time moves with `advance` (the lab's clock), never
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,17 +287,95 @@ def test_soft_match_refused_when_the_cloud_object_has_an_immutable_id(lab: Harne
     )
 
 
-def test_admin_role_blocks_the_match(lab: Harness) -> None:
+@pytest.mark.parametrize("match", ["soft", "hard"])
+def test_admin_role_blocks_the_match(lab: Harness, match: str) -> None:
     """§3: Entra ID won't match on-premises users with cloud users that hold an admin role ("Existing Admin
-    Role Conflict"; closest text from tshoot-connect-sync-errors.md, §7b item 13)."""
-    lab.new_mailbox("room1")
+    Role Conflict"; closest text from tshoot-connect-sync-errors.md, §7b item 13). domain.md: whether this
+    also blocks a hard match is not stated; the existing-tenant page words it generally, so treated as
+    blocked (both are export errors of the run, the cloud object is not taken over)."""
+    mailbox = lab.new_mailbox("room1")
+    anchor_guid = str(uuid.uuid4())
+    if match == "hard":
+        lab.run(
+            "graph/set-user",
+            {
+                "UserId": mailbox["external_directory_object_id"],
+                "OnPremisesImmutableId": immutable_id(anchor_guid),
+            },
+            pool="graph",
+        )
     with lab.edit() as world:
         world["cloud"]["users"][0]["directory_roles"] = ["Exchange Administrator"]
-    lab.new_ad_user("room1")
+    lab.new_ad_user("room1", **({"ConsistencyGuid": anchor_guid} if match == "hard" else {}))
     lab.sync_cycle()
     (error,) = lab.export_errors()
     assert error["error_type"] == "ExistingAdminRoleConflict"
     assert "isn't allowed to soft match a user object from on-premises AD" in error["error_literal"]
+    (cloud,) = lab.world()["cloud"]["users"]
+    assert not cloud["on_premises_sync_enabled"]
+
+
+def test_hard_match_comes_before_a_soft_match_candidate(lab: Harness) -> None:
+    """§3 matching order (how-to-connect-install-existing-tenant.md): hard match first — the object whose
+    ImmutableId is the sourceAnchor is taken over even though another object would soft-match on the UPN;
+    that object is left alone. The UPN the matched object would take is already held, so duplicate attribute
+    resiliency quarantines it as <prefix>+<4 digits>@<initial domain> (§7b item 13, doc)."""
+    by_upn = lab.new_mailbox("room1", PrimarySmtpAddress="room1-cloud@lab.example")
+    upn_id = by_upn["external_directory_object_id"]
+    lab.run("graph/set-user", {"UserId": upn_id, "UserPrincipalName": "room1@lab.example"}, pool="graph")
+    by_anchor = lab.new_mailbox("room2")["external_directory_object_id"]
+    anchor_guid = str(uuid.uuid4())
+    lab.run(
+        "graph/set-user",
+        {"UserId": by_anchor, "OnPremisesImmutableId": immutable_id(anchor_guid)},
+        pool="graph",
+    )
+    lab.new_ad_user("room1", ConsistencyGuid=anchor_guid, ProxyAddresses=["SMTP:room1-ad@lab.example"])
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    hard = lab.run("graph/get-user", {"UserId": by_anchor}, pool="graph")["user"]
+    assert hard["on_premises_sync_enabled"] is True
+    assert re.fullmatch(rf"room1\+\d{{4}}@{re.escape(TENANT)}", hard["user_principal_name"])
+    soft = lab.run("graph/get-user", {"UserId": upn_id}, pool="graph")["user"]
+    assert soft["on_premises_sync_enabled"] is None and soft["on_premises_immutable_id"] is None
+    assert soft["user_principal_name"] == "room1@lab.example"
+
+
+def test_soft_match_tries_primary_smtp_before_upn(lab: Harness) -> None:
+    """§3 (Set-MsolDirSyncFeature.md): soft match tries the primary SMTP address first, then the UPN. One
+    cloud object holds the account's primary SMTP, another its UPN: the first is matched and stamped with
+    the sourceAnchor; the second is left alone (and keeps its UPN: the matched one is quarantined)."""
+    by_smtp = lab.new_mailbox("room1")["external_directory_object_id"]
+    by_upn = lab.new_mailbox("other", PrimarySmtpAddress="other@lab.example")["external_directory_object_id"]
+    lab.run("graph/set-user", {"UserId": by_upn, "UserPrincipalName": "room1@lab.example"}, pool="graph")
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    matched = lab.run("graph/get-user", {"UserId": by_smtp}, pool="graph")["user"]
+    assert matched["on_premises_immutable_id"] == immutable_id(user["object_guid"])
+    assert matched["on_premises_sync_enabled"] is True
+    left = lab.run("graph/get-user", {"UserId": by_upn}, pool="graph")["user"]
+    assert left["on_premises_immutable_id"] is None
+    assert left["user_principal_name"] == "room1@lab.example"
+    assert len(lab.world()["cloud"]["users"]) == 2
+
+
+def test_cycles_need_no_thread(lab: Harness) -> None:
+    """Issue #4: time is simulated lazily from timestamps: starting a cycle starts no thread, and the cycle
+    ends when the lab's clock passes its end (here moved by `advance`), not by waiting."""
+    import threading
+
+    lab.new_ad_user("room1")
+    with lab.edit() as world:
+        world["sync"]["scheduler"]["cycle_seconds"] = 3600
+    lab.run("sync/get-scheduler", pool="sync")  # over the wire: the pool's connection (and its thread) exists
+    before = set(threading.enumerate())
+    lab.run("sync/start-cycle", pool="sync", policy="delta")
+    assert set(threading.enumerate()) - before == set()  # no new thread (others may have ended meanwhile)
+    assert lab.cloud_user("room1@lab.example") is None
+    lab.advance(3601)
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is False
+    assert lab.cloud_user("room1@lab.example") is not None
 
 
 def test_proxy_addresses_flow_only_with_mail_nickname(lab: Harness) -> None:
