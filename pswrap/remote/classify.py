@@ -129,6 +129,14 @@ RULES: tuple[Rule, ...] = (
         "install the module on the host (`pswrap doctor` checks every need)",
     ),
     (e.ModuleMissing, _command_not_found, "install the module on the host (`pswrap doctor` checks them)"),
+    # §7b 4 and 14: a failed app-only sign-in of a connect step (AADSTS codes from Entra ID, wrapped as
+    # Connect-MgGraph's "...Credential authentication failed:" or EXO's "Error Acquiring Token:").
+    (
+        e.RemoteError,
+        _has("AADSTS", "Error Acquiring Token", "ClientCertificateCredential authentication failed"),
+        "Entra ID refused the app-only sign-in: check tenant_id, app_id, organization and "
+        "certificate_thumbprint of the target (`pswrap doctor` checks them)",
+    ),
     # §7b 5: New-ADUser, account exists (1316) or the CN is in use (8305).
     (
         e.AlreadyExists,
@@ -138,6 +146,10 @@ RULES: tuple[Rule, ...] = (
             "ActiveDirectoryServer:8305",
             "already exists",
             "name that is already in use",
+            # Exchange: a recipient name in use (ADObjectAlreadyExistsException, "The name ... is already
+            # being used. Please try another name.", as the lab renders it after domain.md §4).
+            "ADObjectAlreadyExistsException",
+            "Please try another name",
         ),
         ALREADY_EXISTS_HINT,
     ),

@@ -105,6 +105,23 @@ def lab_target(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return write
 
 
+AD_USER = "LAB\\svc-ad"
+
+
+@pytest.fixture
+def ad_credential_target(lab_target: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A target for a running lab whose DC accepts only `AD_USER` with `secret`, which the target supplies
+    as its AD credential (password from an environment variable)."""
+
+    def make(lab: Any, secret: str, *, given: str | None = None) -> Any:
+        with lab.store.transaction() as world:
+            world["ad"]["credential"] = {"user": AD_USER, "password": secret}
+        monkeypatch.setenv("AD_PW", secret if given is None else given)
+        return lab_target(lab, ad_credential_user=AD_USER, ad_credential_password_env="AD_PW")
+
+    return make
+
+
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

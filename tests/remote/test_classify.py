@@ -157,6 +157,26 @@ CASES = [
     (RemoteRecord("Access is denied", "System.UnauthorizedAccessException"), "ad", e.AccessDenied),
     (RemoteRecord("Too many requests", "TooManyRequests,X"), "exo", e.Throttled),
     (RemoteRecord("Something else broke", "SomethingElse"), "ad", e.RemoteError),
+    # Exchange Online: a recipient name in use (the lab's rendering, V3 form of §7b 9).
+    (
+        RemoteRecord(
+            'ExC4A5F0|Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException|The name "Room9" is '
+            "already being used. Please try another name.",
+            "[Server=X],Write-ErrorMessage",
+        ),
+        "exo",
+        e.AlreadyExists,
+    ),
+    # A failed app-only sign-in (AADSTS700016 via Connect-MgGraph).
+    (
+        RemoteRecord(
+            "ClientCertificateCredential authentication failed: AADSTS700016: Application with identifier "
+            "'x' was not found in the directory 'lab.example'.",
+            "Microsoft.Graph.PowerShell.Authentication.Cmdlets.ConnectMgGraph",
+        ),
+        "graph",
+        e.RemoteError,
+    ),
 ]
 
 
@@ -169,6 +189,14 @@ def test_classification(record: RemoteRecord, need: str, expected: type[e.Remote
     assert err.fqid == (record.fqid or None)
     assert "x/step" in str(err) and "corp" in str(err)
     assert err.hint  # the CLI's second line: what to do next
+
+
+def test_sign_in_failure_points_at_the_app_identity() -> None:
+    record = RemoteRecord(
+        "Error Acquiring Token:\r\nMsalServiceException: AADSTS90002: Tenant 't' not found."
+    )
+    err = classify_record(record, step_id="exo/connect", target="corp", need="exo")
+    assert err.hint and "tenant_id" in err.hint and "app_id" in err.hint
 
 
 def test_exit_codes_follow_the_table() -> None:

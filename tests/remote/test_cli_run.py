@@ -307,7 +307,8 @@ def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None
     args += ["--param", "DisplayName=Taken", "--param", "PrimarySmtpAddress=taken@lab.example"]
     code, _, err = run(capsys, *args, "--param", "Alias=taken")
     assert code == 0, err
-    code, out, err = run(capsys, *args, "--param", "Alias=taken2")  # the same address, another alias
+    args = [a.replace("Name=Taken", "Name=Taken Two") for a in args]
+    code, out, err = run(capsys, *args, "--param", "Alias=taken2")  # another name and alias, same address
     assert code == 6 and out == "" and "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 2 and "already being used" in lines[0] and lines[1].startswith("hint:")

@@ -207,9 +207,14 @@ def test_remote_error_classes_from_the_lab(lab_factory: Any, lab_target: Any) ->
         s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox("room9"))
         with pytest.raises(e.Conflict) as conflict:
             s.step(
-                "exo/new-mailbox", choices={"type": "room"}, params={**mailbox("room9"), "Alias": "room9b"}
+                "exo/new-mailbox",
+                choices={"type": "room"},
+                params={**mailbox("room9b"), "PrimarySmtpAddress": mailbox("room9")["PrimarySmtpAddress"]},
             )
         assert conflict.value.exit_code == e.EXIT_NEEDS_HUMAN
+        with pytest.raises(e.AlreadyExists, match="already being used"):  # the same name (-Name is unique)
+            s.step("exo/new-mailbox", choices={"type": "room"}, params={**mailbox("room9"), "Alias": "room9c",
+                   "PrimarySmtpAddress": mailbox("room9c")["PrimarySmtpAddress"]})  # fmt: skip
         assert s.retries == {}
 
 
@@ -227,6 +232,29 @@ def test_not_connected_and_module_missing_from_real_records(lab_factory: Any, la
         legacy = render("legacy/start-sync", profile="legacy")
         with pytest.raises(e.ModuleMissing, match="DirSync"):
             run_script(pool.pool, legacy, limit=10, ctx=ctx)
+
+
+def test_missing_module_snapin_and_refused_sign_in_through_the_connect_step(
+    lab_factory: Any, lab_target: Any
+) -> None:
+    """The host lacks the ExchangeOnlineManagement module or the management tools' snap-in, or Entra ID does
+    not know the app: the connect step fails, the step is not sent, nothing is retried."""
+    lab = lab_factory()
+    with lab.store.transaction() as world:
+        host = world["host"]
+        host["modules"] = [x for x in host["modules"] if x["name"] != "ExchangeOnlineManagement"]
+        host["snapins"] = []
+    with open_session(lab_target(lab)) as s:
+        with pytest.raises(e.ModuleMissing, match="ExchangeOnlineManagement") as module:
+            s.step("exo/find-mailbox", params={"Identity": "x"})
+        assert module.value.step_id == "exo/connect" and module.value.hint
+        with pytest.raises(e.ModuleMissing, match="snap-in"):
+            s.step("hybrid/find-remote-mailbox", params={"Identity": "x"})
+        assert s.retries == {}
+    with open_session(lab_target(lab, app_id="00000000-0000-0000-0000-00000000dead")) as s:
+        with pytest.raises(e.RemoteError, match="AADSTS700016") as sign_in:
+            s.step("graph/get-user", params={"UserId": "x@y"})
+        assert sign_in.value.hint and "app_id" in sign_in.value.hint and s.retries == {}
 
 
 def test_https_validated_with_the_lab_ca_and_refused_without(lab_factory: Any, lab_target: Any) -> None:
@@ -251,15 +279,11 @@ def test_basic_over_http_works_only_when_allowed(lab_factory: Any, lab_target: A
 
 
 def test_secret_never_in_logs_exceptions_or_output(
-    lab_factory: Any, lab_target: Any, monkeypatch: Any, caplog: Any, capsys: Any
+    lab_factory: Any, ad_credential_target: Any, caplog: Any, capsys: Any
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ad_secret = "Ad-Known-Secret-2718"
-    lab = lab_factory(faults=["http500@1"])
-    with lab.store.transaction() as world:
-        world["ad"]["credential"] = {"user": "LAB\\svc-ad", "password": ad_secret}
-    monkeypatch.setenv("AD_PW", ad_secret)
-    target = lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
+    target = ad_credential_target(lab_factory(faults=["http500@1"]), ad_secret)
     texts: list[str] = []
     with open_session(target) as s:
         lookup = s.step("ad/find-user", params={"Value": "nobody"})

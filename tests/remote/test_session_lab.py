@@ -137,19 +137,12 @@ def test_configured_dc_is_used(lab_factory: Any, lab_target: Any) -> None:
         s.step("ad/find-user", params={"Value": "a"})  # the lab knows no dc9: -Server was passed
 
 
-def test_ad_credential_from_the_target(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+def test_ad_credential_from_the_target(lab_factory: Any, ad_credential_target: Any) -> None:
     lab = lab_factory()
-    with lab.store.transaction() as world:
-        world["ad"]["credential"] = {"user": "LAB\\svc-ad", "password": "Ad-Secret-3141"}
-    monkeypatch.setenv("AD_PW", "Ad-Secret-3141")
-    target = lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
-    with open_session(target) as s:
+    with open_session(ad_credential_target(lab, "Ad-Secret-3141")) as s:
         assert s.step("ad/find-user", params={"Value": "nobody"}).found is False
         assert "Ad-Secret-3141" not in s.script("ad/find-user", params={"Value": "x"}).text
-    monkeypatch.setenv("AD_PW", "wrong")
-    with open_session(
-        lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
-    ) as s:
+    with open_session(ad_credential_target(lab, "Ad-Secret-3141", given="wrong")) as s:
         with pytest.raises(e.AccessDenied) as info:
             s.step("ad/find-user", params={"Value": "nobody"})
         assert info.value.category == "SecurityError" and s.retries == {}
@@ -249,7 +242,9 @@ def test_each_need_runs_on_its_configured_host(lab_factory: Any, lab_target: Any
             s.step("exo/find-mailbox", params={"Identity": "x"})
 
 
-def test_secret_arrives_as_a_securestring(lab_factory: Any, lab_target: Any, monkeypatch: Any) -> None:
+def test_secret_arrives_as_a_securestring(
+    lab_factory: Any, ad_credential_target: Any, monkeypatch: Any
+) -> None:
     """On the wire the AD password is a PSRP SecureString (only possible after the key exchange), never
     a plain string parameter; the lab's decoder is watched to see the type that arrived."""
     from psrpcore.types import PSSecureString
@@ -266,11 +261,7 @@ def test_secret_arrives_as_a_securestring(lab_factory: Any, lab_target: Any, mon
         return plain
 
     monkeypatch.setattr(lab_invoke, "to_python", watch)
-    lab = lab_factory()
-    with lab.store.transaction() as world:
-        world["ad"]["credential"] = {"user": "LAB\\svc-ad", "password": "Ad-Secret-1618"}
-    monkeypatch.setenv("AD_PW", "Ad-Secret-1618")
-    target = lab_target(lab, ad_credential_user="LAB\\svc-ad", ad_credential_password_env="AD_PW")
+    target = ad_credential_target(lab_factory(), "Ad-Secret-1618")
     with open_session(target) as s:
         assert s.step("ad/find-user", params={"Value": "nobody"}).found is False
     assert arrived and all(kind == PSSecureString.__name__ for kind, _ in arrived)
