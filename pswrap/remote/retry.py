@@ -146,7 +146,11 @@ def call_with_retries(
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_time),
-        wait=lambda state: backoff(policy, state.attempt_number),
+        # A wait never reaches past max_time, so the last attempt still starts within the cap.
+        wait=lambda state: min(
+            backoff(policy, state.attempt_number),
+            max(0.0, policy.max_time - (state.seconds_since_start or 0.0)),
+        ),
         retry=retry_if_exception(should_retry),
         before_sleep=before_sleep,
         reraise=True,

@@ -150,3 +150,16 @@ def test_retry_waits_follow_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(slept) == 3
     for wait, base in zip(slept, [0.5, 1.0, 1.5], strict=True):
         assert base <= wait <= base + 0.5
+
+
+def test_no_wait_reaches_past_the_total_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    policy = RetryPolicy(attempts=5, max_time=0.5, initial=2.0, max_wait=20.0)
+    f = Flaky([drop() for _ in range(10)])
+    with pytest.raises(e.ConnectionFailed):
+        call_with_retries(f, step_id="s/x", idempotent=True, policy=policy)
+    assert f.calls == 5 and len(slept) == 4
+    assert all(0 <= w <= 0.5 for w in slept)  # the backoff alone would wait 2 s and more
