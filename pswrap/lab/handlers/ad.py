@@ -136,35 +136,74 @@ def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     if not container_exists(world, path):
         raise records.ad_container_not_found(cmdlet, path)
     consistency = p.get("ConsistencyGuid")
-    user = {
+    user = add_account(
+        world,
+        at,
+        sam=sam,
+        name=name,
+        dn=dn,
+        upn=p.get("UserPrincipalName"),
+        display_name=p.get("DisplayName"),
+        mail=p.get("EmailAddress"),
+        proxy_addresses=[str(a) for a in (p.get("ProxyAddresses") or [])],
+        mail_nickname=p.get("MailNickname"),
+        consistency_guid=str(consistency).strip("{}").lower() if consistency else None,
+    )
+    return user_document(user)
+
+
+def add_account(
+    world: dict[str, Any],
+    at: datetime,
+    *,
+    sam: str,
+    name: str,
+    dn: str,
+    upn: Any,
+    display_name: Any,
+    mail: Any,
+    proxy_addresses: list[str],
+    mail_nickname: Any,
+    consistency_guid: str | None = None,
+    remote_mailbox: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new AD user account with a fresh objectGUID (New-ADUser, or New-RemoteMailbox through the tools)."""
+    user: dict[str, Any] = {
         "sam_account_name": sam,
         "name": name,
         "object_guid": new_guid(),
-        "user_principal_name": p.get("UserPrincipalName") or None,
+        "user_principal_name": upn or None,
         "distinguished_name": dn,
-        "display_name": p.get("DisplayName") or None,
-        "mail": p.get("EmailAddress") or None,
-        "proxy_addresses": [str(a) for a in (p.get("ProxyAddresses") or [])],
-        "mail_nickname": p.get("MailNickname") or None,
-        "consistency_guid": str(consistency).strip("{}").lower() if consistency else None,
-        "remote_mailbox": None,
+        "display_name": display_name or None,
+        "mail": mail or None,
+        "proxy_addresses": proxy_addresses,
+        "mail_nickname": mail_nickname or None,
+        "consistency_guid": consistency_guid,
+        "remote_mailbox": remote_mailbox,
         "when_created_utc": at.isoformat(),
     }
     world["ad"]["users"].append(user)
-    return user_document(user)
+    return user
+
+
+def account_by_guid(inv: Invocation, world: dict[str, Any], cmdlet: str, target_type: str) -> dict[str, Any]:
+    """The account -Identity <objectGUID> names, on the pinned DC with the given credential, or the AD
+    module's not-found error (§7b item 6)."""
+    check_server(inv, world, cmdlet)
+    check_credential(inv, world, cmdlet)
+    identity = inv.params.get("Identity")
+    user = find_by_guid(world, identity)
+    if user is None:
+        domain_dn = world["ad"]["domain"]["distinguished_name"]
+        raise records.ad_identity_not_found(cmdlet, str(identity), domain_dn, target_type)
+    return user
 
 
 @step("ad/move-user", need="ad")
 def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Move-ADObject -Identity <objectGUID> -TargetPath <OU>."""
     cmdlet = "Move-ADObject"
-    check_server(inv, world, cmdlet)
-    check_credential(inv, world, cmdlet)
-    domain_dn = world["ad"]["domain"]["distinguished_name"]
-    identity = inv.params.get("Identity")
-    user = find_by_guid(world, identity)
-    if user is None:
-        raise records.ad_identity_not_found(cmdlet, str(identity), domain_dn, "ADObject")
+    user = account_by_guid(inv, world, cmdlet, "ADObject")
     target = str(inv.params.get("TargetPath") or "")
     if not container_exists(world, target):
         raise records.ad_container_not_found(cmdlet, target)
@@ -178,14 +217,5 @@ def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str,
 @step("ad/get-anchor", need="ad")
 def get_anchor(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (domain.md §3)."""
-    cmdlet = "Get-ADUser"
-    check_server(inv, world, cmdlet)
-    check_credential(inv, world, cmdlet)
-    identity = inv.params.get("Identity")
-    user = find_by_guid(world, identity)
-    if user is None:
-        raise records.ad_identity_not_found(
-            cmdlet, str(identity), world["ad"]["domain"]["distinguished_name"]
-        )
-    document = user_document(user)
+    document = user_document(account_by_guid(inv, world, "Get-ADUser", "ADUser"))
     return {"object_guid": document["object_guid"], "consistency_guid": document["consistency_guid"]}

@@ -8,10 +8,9 @@ from typing import Any
 
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
-from pswrap.lab.handlers.ad import container_exists, escape_rdn
+from pswrap.lab.handlers.ad import add_account, container_exists, escape_rdn
 from pswrap.lab.handlers.directory import bare
 from pswrap.lab.handlers.pipeline import step
-from pswrap.lab.world import new_guid
 
 REMOTE_TYPES = {
     "room": "RemoteRoomMailbox",
@@ -99,21 +98,19 @@ def new_remote_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> 
                 exception_type="Microsoft.Exchange.Data.ProxyAddressExistsException",
                 activity=cmdlet,
             )
-    user = {
-        "sam_account_name": sam,
-        "name": name,
-        "object_guid": new_guid(),
-        "user_principal_name": p.get("UserPrincipalName") or None,
-        "distinguished_name": dn,
-        "display_name": p.get("DisplayName") or name,
-        "mail": primary,
-        "proxy_addresses": addresses,
-        "mail_nickname": alias,
-        "consistency_guid": None,
-        "remote_mailbox": {"type": kind, "remote_routing_address": routing},
-        "when_created_utc": at.isoformat(),
-    }
-    world["ad"]["users"].append(user)
+    user = add_account(
+        world,
+        at,
+        sam=sam,
+        name=name,
+        dn=dn,
+        upn=p.get("UserPrincipalName"),
+        display_name=p.get("DisplayName") or name,
+        mail=primary,
+        proxy_addresses=addresses,
+        mail_nickname=alias,
+        remote_mailbox={"type": kind, "remote_routing_address": routing},
+    )
     return remote_document(user)
 
 
