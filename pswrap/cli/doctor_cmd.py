@@ -31,7 +31,12 @@ MARKS = {"pass": "[ OK ]", "warn": "[WARN]", "fail": "[FAIL]"}
 
 
 def render_text(checks: Sequence[Check], *, header: str) -> str:
-    """The checklist as an admin reads it: grouped, one line per check, the fix under anything not OK."""
+    """The checklist as an admin reads it: grouped, one line per check, the fix under anything not OK.
+
+    A check that could not run (it waits for another that failed) is one line naming that check: its
+    fix is that other check's, and repeating it under every waiting line would bury the fixes that
+    matter.
+    """
     lines = [header, ""]
     for prefix, title in SECTIONS:
         section = [c for c in checks if c.id.split(".", 1)[0] == prefix]
@@ -39,16 +44,25 @@ def render_text(checks: Sequence[Check], *, header: str) -> str:
             continue
         lines.append(title)
         for check in section:
+            if check.after:
+                lines.append(
+                    f"  {MARKS[check.status]} {check.name}: not checked until '{check.after}' passes"
+                )
+                continue
             lines.append(f"  {MARKS[check.status]} {check.name}: {check.found}")
             if check.status != "pass" and check.fix:
                 lines.append(f"         fix: {check.fix}")
         lines.append("")
     failed = sum(c.status == "fail" for c in checks)
+    waiting = sum(c.status == "fail" and c.after is not None for c in checks)
     warned = sum(c.status == "warn" for c in checks)
     passed = sum(c.status == "pass" for c in checks)
-    summary = f"{failed} failed, {warned} warning(s), {passed} passed."
+    summary = f"{failed} failed"
+    if waiting:
+        summary += f" ({waiting} of them not checked: each waits for a failed check)"
+    summary += f", {warned} warning(s), {passed} passed."
     if failed:
-        summary += " Do the fix of each FAIL line, then run `pswrap doctor` again."
+        summary += " Do the fix of each FAIL line, top down, then run `pswrap doctor` again."
     elif warned:
         summary += " Nothing blocks the runbook; the WARN lines say what is worth doing."
     else:

@@ -98,6 +98,8 @@ class Check:
     status: Status
     found: str
     fix: str | None = None
+    after: str | None = None
+    """Set when the check could not run: the name of the failed check it waits for."""
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "status": self.status, "found": self.found, "fix": self.fix}
@@ -113,6 +115,12 @@ def warned(check_id: str, name: str, found: str, fix: str) -> Check:
 
 def failed(check_id: str, name: str, found: str, fix: str) -> Check:
     return Check(check_id, name, "fail", found, fix)
+
+
+def not_checked(check_id: str, name: str, why: str, first: str) -> Check:
+    """A check that could not run because the check named `first` failed. It fails too (nothing shows
+    it would pass), and its one fix is that other check's."""
+    return Check(check_id, name, "fail", f"not checked: {why}", f"fix the check '{first}' first", first)
 
 
 def exit_status(checks: Iterable[Check]) -> int:
@@ -540,6 +548,11 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
     )
 
 
+def connect_check_name(need: Need) -> str:
+    service = "Exchange Online" if need == "exo" else "Microsoft Graph"
+    return f"{service} connects app-only with the certificate"
+
+
 def judge_connect(
     need: Need,
     result: Any | None,
@@ -549,9 +562,8 @@ def judge_connect(
 ) -> Check:
     """A failed connect's fix names the check it follows from: a module the connect imports (failed
     above, on that host), else the certificate it reads, else the app registration."""
-    service = "Exchange Online" if need == "exo" else "Microsoft Graph"
     check_id = f"tenant.connect.{need}"
-    name = f"{service} connects app-only with the certificate"
+    name = connect_check_name(need)
     if error is None and result is not None and getattr(result, "connected", False):
         detail = getattr(result, "detail", None)
         return passed(check_id, name, f"connected{f' ({detail})' if detail else ''}")
@@ -620,8 +632,13 @@ def judge_hard_match(features: Any) -> Check:
 # --- 5. Active Directory -----------------------------------------------------------------------------
 
 
+def dc_check_name(server: str | None) -> str:
+    """None: no DC configured and pinning it failed (the run pins the PDC emulator the domain names)."""
+    return f"pinned domain controller {server or '(the PDC emulator)'} answers"
+
+
 def judge_dc(server: str | None, report: Any | None, error: Exception | None) -> Check:
-    name = f"pinned domain controller {server or '(none)'} answers"
+    name = dc_check_name(server)
     if error is None and report is not None:
         return passed("ad.dc", name, f"{report.server} answered for {report.domain or 'the domain'}")
     return failed(
@@ -660,7 +677,9 @@ def judge_ou(
     report: Any | None,
     scope: Any | None,
     hold: str | None,
+    dc_check: str = "pinned domain controller answers",
 ) -> list[Check]:
+    """`dc_check`: the name of the DC check, which an OU check waits for when the DC did not answer."""
     name = f"{role} OU"
     check_id = f"ad.ou.{role}"
     key = f"{role}_ou"
@@ -683,11 +702,7 @@ def judge_ou(
             return [failed(check_id, name, "not configured, and the staging-ou hold needs it", status_fix)]
         return [warned(check_id, name, "not configured: the staging-ou hold is unavailable", status_fix)]
     if report is None:
-        return [
-            failed(
-                check_id, name, f"{dn}: not checked (the pinned DC did not answer)", "fix the DC check first"
-            )
-        ]
+        return [not_checked(check_id, name, f"the pinned domain controller did not answer ({dn})", dc_check)]
     entry = next((o for o in report.ous if o.distinguished_name.lower() == dn.lower()), None)
     if entry is None or not entry.exists:
         return [
@@ -791,6 +806,8 @@ class _Run:
     """The hold whose prerequisites the AD checks judge: the one chosen, else mailbox create's default
     for the sync server's anchor (`default_hold`), once the settings are read."""
     down: set[str] = field(default_factory=set)
+    host_checks: dict[str, str] = field(default_factory=dict)
+    """The name of each host's reach-and-sign-in check, which that host's other checks wait for."""
     """Hosts that could not be reached or refused the sign-in: nothing more is sent to them."""
 
     def step(self, step_id: str, **params: Any) -> tuple[Any | None, Exception | None]:
@@ -802,11 +819,11 @@ class _Run:
             return None, exc
 
     def not_checked(self, check_id: str, name: str, host: str) -> Check:
-        return failed(
+        return not_checked(
             check_id,
             name,
-            f"not checked: {host} could not be reached or refused the sign-in",
-            f"fix the check 'reach and sign in to {host}' first",
+            f"{host} could not be reached or refused the sign-in",
+            self.host_checks.get(host, f"reach and sign in to {host}"),
         )
 
 
@@ -828,7 +845,9 @@ def run_checks(
     for host, host_needs in hosts.items():
         progress(f"listing modules on {host}")
         inventory, error = run.step(MODULE_STEPS[host_needs[0]], Name=list(MODULE_PATTERNS))
-        run.checks.append(judge_host_error(host, host_needs, error))
+        host_check = judge_host_error(host, host_needs, error)
+        run.host_checks[host] = host_check.name
+        run.checks.append(host_check)
         if isinstance(error, e.TransportError):
             run.down.add(host)
             module_checks.append(run.not_checked(f"modules.{host}", f"modules on {host}", host))
@@ -958,11 +977,7 @@ def _tenant_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
             continue
         svc = "Exchange Online" if need == "exo" else "Microsoft Graph"
         if host in run.down:
-            run.checks.append(
-                run.not_checked(
-                    f"tenant.connect.{need}", f"{svc} connects app-only with the certificate", host
-                )
-            )
+            run.checks.append(run.not_checked(f"tenant.connect.{need}", connect_check_name(need), host))
             continue
         run.progress(f"connecting to {svc}")
         result, error = run.step(connect_step)
@@ -991,15 +1006,11 @@ def _tenant_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
                 ]
                 features_read = True
     if not features_read and _host_of(hosts, "graph") is not None:
-        fix = "fix the Microsoft Graph connect check first: the tenant's switches are read through Graph"
+        why = "Microsoft Graph did not connect (the tenant's switches are read through Graph)"
+        first = connect_check_name("graph")
         run.checks += [
-            failed("tenant.block-soft-match", "BlockSoftMatch", "not checked: Graph did not connect", fix),
-            failed(
-                "tenant.block-hard-match",
-                "BlockCloudObjectTakeoverThroughHardMatch",
-                "not checked: Graph did not connect",
-                fix,
-            ),
+            not_checked("tenant.block-soft-match", "BlockSoftMatch", why, first),
+            not_checked("tenant.block-hard-match", "BlockCloudObjectTakeoverThroughHardMatch", why, first),
         ]
 
 
@@ -1009,11 +1020,11 @@ def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
     if host is None:
         return
     server: str | None = getattr(target, "domain_controller", None)
-    ous = {"resource": getattr(target, "resource_ou", None), "staging": getattr(target, "staging_ou", None)}
+    ous = {"resource": getattr(target, "resource_ou", None)}
+    if run.profile == "modern":  # only the modern profile's staging-ou hold uses a staging OU
+        ous["staging"] = getattr(target, "staging_ou", None)
     if host in run.down:
-        run.checks.append(
-            run.not_checked("ad.dc", f"pinned domain controller {server or '(none)'} answers", host)
-        )
+        run.checks.append(run.not_checked("ad.dc", dc_check_name(server), host))
         for role in ous:
             run.checks.append(run.not_checked(f"ad.ou.{role}", f"{role} OU", host))
         return
@@ -1031,13 +1042,14 @@ def _ad_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
         report, error = run.step("ad/get-ous", Identity=wanted)
     if report is not None:
         server = report.server
-    run.checks.append(judge_dc(server, report, error))
+    dc_check = judge_dc(server, report, error)
+    run.checks.append(dc_check)
     scope = None
     sync_host = _host_of(hosts, "adsync")
     if wanted and sync_host is not None and sync_host not in run.down:
         scope, _ = run.step("sync/get-scope")
-    for role in ("resource", "staging"):
-        run.checks.extend(judge_ou(role, ous[role], report, scope, run.effective_hold))  # type: ignore[arg-type]
+    for role, dn in ous.items():
+        run.checks.extend(judge_ou(role, dn, report, scope, run.effective_hold, dc_check.name))  # type: ignore[arg-type]
 
 
 # --- what `mailbox create` calls -----------------------------------------------------------------------

@@ -429,11 +429,16 @@ def test_hard_match_takeover_block_fails_the_modern_profile(doctor: Doctor, lab_
     assert run.code == 6
 
 
-def test_hybrid_tools_profile_reads_no_tenant(doctor: Doctor, lab_set: Stage) -> None:
-    lab_set("cloud.features.block_hard_match_takeover=true", "certs.local_machine_my=[]")
+def test_hybrid_tools_profile_reads_no_tenant_and_needs_no_staging_ou(doctor: Doctor, lab_set: Stage) -> None:
+    lab_set(
+        "cloud.features.block_hard_match_takeover=true",
+        "certs.local_machine_my=[]",
+        "ad.ous.1.dn=OU=Elsewhere,DC=lab,DC=example",  # the staging OU is gone: no hold uses it here
+    )
     run = doctor("--profile", "hybrid-tools")
     assert run.code == 0
-    assert not [c for c in run.checks if c["id"].startswith("tenant.")]
+    assert not [c for c in run.checks if c["id"].startswith(("tenant.", "ad.ou.staging", "ad.scope.staging"))]
+    assert run.check("ad.ou.resource")["status"] == "pass"
 
 
 # --- 5. Active Directory -----------------------------------------------------------------------------
@@ -446,8 +451,24 @@ def test_pinned_dc_down_fails_and_ous_are_not_checked(doctor: Doctor, lab_set: S
     assert check["status"] == "fail"
     assert "Unable to contact the server" in check["found"]
     assert "domain_controller" in check["fix"]
-    assert "not checked" in run.check("ad.ou.resource")["found"]
+    resource = run.check("ad.ou.resource")
+    assert resource["found"].startswith("not checked: the pinned domain controller did not answer")
+    assert resource["fix"] == f"fix the check '{check['name']}' first"
     assert run.code == 6
+
+
+def test_text_output_shows_a_check_that_waits_for_another_on_one_line(cli: Any, lab_set: Stage) -> None:
+    lab_set('ad.domain.domain_controllers=["dc2.lab.example"]')
+    result = cli("doctor")
+    lines = result.out.splitlines()
+    waiting = (
+        "  [FAIL] resource OU: not checked until 'pinned domain controller dc1.lab.example answers' passes"
+    )
+    index = lines.index(waiting)
+    assert not lines[index + 1].startswith("         fix:")
+    dc = next(i for i, line in enumerate(lines) if line.startswith("  [FAIL] pinned domain controller"))
+    assert lines[dc + 1].startswith("         fix: set domain_controller")
+    assert lines[-1].startswith("3 failed (2 of them not checked: each waits for a failed check), ")
 
 
 def test_missing_staging_ou_fails(doctor: Doctor, lab_set: Stage) -> None:
@@ -510,7 +531,7 @@ def test_text_output_is_a_checklist_with_the_fix_under_each_problem(cli: Any, la
     ok = [i for i, line in enumerate(lines) if line.startswith("  [ OK ]")]
     assert all(not lines[i + 1].startswith("         fix:") for i in ok)
     assert lines[-1].startswith("1 failed, 1 warning(s), ")
-    assert lines[-1].endswith("Do the fix of each FAIL line, then run `pswrap doctor` again.")
+    assert lines[-1].endswith("Do the fix of each FAIL line, top down, then run `pswrap doctor` again.")
 
 
 def test_text_output_of_a_healthy_target_says_the_runbook_can_run(cli: Any, lab_set: Stage) -> None:

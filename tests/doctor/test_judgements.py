@@ -83,6 +83,51 @@ def test_unknown_anchor_attribute_fails() -> None:
     assert "employeeID" in check.found
 
 
+@pytest.mark.parametrize(
+    ("anchor", "hold", "status"),
+    [
+        ("mS-DS-ConsistencyGuid", None, "pass"),
+        ("mS-DS-ConsistencyGuid", "anchor", "pass"),
+        ("objectGUID", None, "warn"),  # mailbox create falls back to the staging OU
+        ("objectGUID", "anchor", "fail"),
+        ("objectGUID", "staging-ou", "pass"),
+        ("objectGUID", "scheduler", "pass"),
+    ],
+)
+def test_anchor_attribute_against_the_hold(anchor: str, hold: str | None, status: str) -> None:
+    settings = SyncSettings(anchor_attribute=anchor, staging_mode=False)
+    assert p.judge_anchor(settings, hold).status == status
+
+
+@pytest.mark.parametrize(
+    ("anchor", "hold"),
+    [("mS-DS-ConsistencyGuid", "anchor"), ("ms-ds-consistencyguid", "anchor"), ("objectGUID", "staging-ou")],
+)
+def test_default_hold_follows_the_anchor_like_mailbox_create(anchor: str, hold: str) -> None:
+    from pswrap.workflows.inputs import choose_hold
+
+    assert p.default_hold(anchor) == hold
+    resolved = SimpleNamespace(profile="modern", hold=None)
+    assert choose_hold(resolved, anchor_attribute=anchor, staging_mode=False) == hold  # type: ignore[arg-type]
+
+
+def test_failed_connect_points_at_the_first_cause() -> None:
+    error = e.RemoteError("boom")
+    module = p.judge_connect("exo", None, error, False, ["module ExchangeOnlineManagement on h"])
+    assert module.fix is not None and "module ExchangeOnlineManagement on h" in module.fix
+    certificate = p.judge_connect("exo", None, error, False)
+    assert certificate.fix is not None and "certificate check above" in certificate.fix
+    registration = p.judge_connect("graph", None, error, True)
+    assert registration.fix is not None and "app registration" in registration.fix
+
+
+def test_a_check_that_could_not_run_names_the_one_it_waits_for() -> None:
+    check = p.not_checked("ad.ou.resource", "resource OU", "the DC did not answer", "pinned DC answers")
+    assert (check.status, check.after) == ("fail", "pinned DC answers")
+    assert check.found == "not checked: the DC did not answer"
+    assert check.fix == "fix the check 'pinned DC answers' first"
+
+
 def _cert(**fields: object) -> CertificateInfo:
     base: dict[str, object] = {
         "thumbprint": THUMB,
