@@ -314,6 +314,11 @@ def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None
     assert len(lines) == 2 and "already being used" in lines[0] and lines[1].startswith("hint:")
 
 
+def test_timeout_must_be_positive(capsys: Any) -> None:
+    code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "0")
+    assert code == 2 and "--timeout must be a positive number" in err
+
+
 def test_step_time_limit_exit_4(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
     lab_target(lab_factory(faults=["delay:sync/get-settings=5@1"]))
     code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--timeout", "1")
