@@ -31,15 +31,15 @@ NOISY_LOGGERS = (
     "pypsrp", "psrpcore", "spnego", "requests", "urllib3", "requests_credssp", "requests_kerberos",
 )  # fmt: skip
 
-# Session parameter → how the target supplies it.
-TARGET_PARAMS: dict[str, tuple[str, str]] = {
-    "CredentialUser": ("ad_credential_user", "ad_credential_user"),
-    "AppId": ("app_id", "app_id"),
-    "ClientId": ("app_id", "app_id"),
-    "Organization": ("organization", "organization"),
-    "TenantId": ("tenant_id", "tenant_id"),
-    "CertificateThumbprint": ("certificate_thumbprint", "certificate_thumbprint"),
+TARGET_PARAMS: dict[str, str] = {
+    "CredentialUser": "ad_credential_user",
+    "AppId": "app_id",
+    "ClientId": "app_id",
+    "Organization": "organization",
+    "TenantId": "tenant_id",
+    "CertificateThumbprint": "certificate_thumbprint",
 }
+"""Session parameter → the target setting (attribute and configuration key) that supplies it."""
 OPTIONAL_SESSION_PARAMS = ("CredentialUser", "CredentialPassword")
 """Supplied only when configured (the AD credential for the second hop)."""
 
@@ -130,8 +130,8 @@ class Session:
                             self._ad_password = self.target.ad_credential_password
                         filled[name] = self._ad_password
             elif name in TARGET_PARAMS:
-                attr, key = TARGET_PARAMS[name]
-                value = getattr(self.target, attr)
+                key = TARGET_PARAMS[name]
+                value = getattr(self.target, key)
                 if value:
                     filled[name] = value
                 elif name not in OPTIONAL_SESSION_PARAMS:
