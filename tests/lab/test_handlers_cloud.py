@@ -218,15 +218,7 @@ def test_new_remote_mailbox_creates_the_ad_account(lab: Harness) -> None:
     lab.run("hybrid/connect", pool="hybrid")
     remote = lab.run(
         "hybrid/new-remote-mailbox",
-        {
-            "Name": "Conf 9",
-            "Alias": "conf9",
-            "DisplayName": "Conf 9",
-            "PrimarySmtpAddress": "conf9@lab.example",
-            "UserPrincipalName": "conf9@lab.example",
-            "SamAccountName": "conf9",
-            "OnPremisesOrganizationalUnit": LAB_DEFAULTS.resource_ou,
-        },
+        lab.remote_mailbox_params("conf9"),
         pool="hybrid",
         type="equipment",
     )
@@ -247,15 +239,7 @@ def test_new_remote_mailbox_creates_the_ad_account(lab: Harness) -> None:
     ):
         lab.run(
             "hybrid/new-remote-mailbox",
-            {
-                "Name": "Conf 10",
-                "Alias": "conf10",
-                "DisplayName": "Conf 10",
-                "PrimarySmtpAddress": "conf9@lab.example",
-                "UserPrincipalName": "conf10@lab.example",
-                "SamAccountName": "conf10",
-                "OnPremisesOrganizationalUnit": LAB_DEFAULTS.resource_ou,
-            },
+            lab.remote_mailbox_params("conf10", PrimarySmtpAddress="conf9@lab.example"),
             pool="hybrid",
             type="room",
         )
@@ -267,15 +251,7 @@ def test_new_remote_mailbox_in_a_missing_ou(lab: Harness) -> None:
     lab.run("hybrid/connect", pool="hybrid")
     error = lab.fails(
         "hybrid/new-remote-mailbox",
-        {
-            "Name": "Conf 9",
-            "Alias": "conf9",
-            "DisplayName": "Conf 9",
-            "PrimarySmtpAddress": "conf9@lab.example",
-            "UserPrincipalName": "conf9@lab.example",
-            "SamAccountName": "conf9",
-            "OnPremisesOrganizationalUnit": "OU=Gone,DC=lab,DC=example",
-        },
+        lab.remote_mailbox_params("conf9", OnPremisesOrganizationalUnit="OU=Gone,DC=lab,DC=example"),
         pool="hybrid",
         type="room",
     )

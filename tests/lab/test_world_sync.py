@@ -144,14 +144,7 @@ def test_prestamped_consistency_guid_hard_matches_the_cloud_mailbox(lab: Harness
     display name, addresses, with mailNickname set), the mailbox becomes dir-synced."""
     mailbox = lab.new_mailbox("room1", PrimarySmtpAddress="room1@lab.example")
     anchor_guid = str(uuid.uuid4())
-    lab.run(
-        "graph/set-user",
-        {
-            "UserId": mailbox["external_directory_object_id"],
-            "OnPremisesImmutableId": immutable_id(anchor_guid),
-        },
-        pool="graph",
-    )
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
     lab.new_ad_user(
         "room1",
         ConsistencyGuid=anchor_guid,
@@ -184,14 +177,7 @@ def test_hard_match_blocked_is_an_invalid_hard_match_export_error(lab: Harness) 
     export error of the run (not a cmdlet error); the cloud object is not taken over."""
     mailbox = lab.new_mailbox("room1")
     anchor_guid = str(uuid.uuid4())
-    lab.run(
-        "graph/set-user",
-        {
-            "UserId": mailbox["external_directory_object_id"],
-            "OnPremisesImmutableId": immutable_id(anchor_guid),
-        },
-        pool="graph",
-    )
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
     with lab.edit() as world:
         world["cloud"]["features"]["block_hard_match_takeover"] = True
     lab.new_ad_user("room1", ConsistencyGuid=anchor_guid)
@@ -269,14 +255,7 @@ def test_soft_match_refused_when_the_cloud_object_has_an_immutable_id(lab: Harne
     """§3: soft match only works if the cloud object has no immutableId; otherwise InvalidSoftMatch (detail
     verbatim incl. double spaces, terenceluk blog, §7b item 13)."""
     mailbox = lab.new_mailbox("room1")
-    lab.run(
-        "graph/set-user",
-        {
-            "UserId": mailbox["external_directory_object_id"],
-            "OnPremisesImmutableId": immutable_id(str(uuid.uuid4())),
-        },
-        pool="graph",
-    )
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], str(uuid.uuid4()))
     lab.new_ad_user("room1")
     lab.sync_cycle()
     (error,) = lab.export_errors()
@@ -296,14 +275,7 @@ def test_admin_role_blocks_the_match(lab: Harness, match: str) -> None:
     mailbox = lab.new_mailbox("room1")
     anchor_guid = str(uuid.uuid4())
     if match == "hard":
-        lab.run(
-            "graph/set-user",
-            {
-                "UserId": mailbox["external_directory_object_id"],
-                "OnPremisesImmutableId": immutable_id(anchor_guid),
-            },
-            pool="graph",
-        )
+        lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
     with lab.edit() as world:
         world["cloud"]["users"][0]["directory_roles"] = ["Exchange Administrator"]
     lab.new_ad_user("room1", **({"ConsistencyGuid": anchor_guid} if match == "hard" else {}))
@@ -325,11 +297,7 @@ def test_hard_match_comes_before_a_soft_match_candidate(lab: Harness) -> None:
     lab.run("graph/set-user", {"UserId": upn_id, "UserPrincipalName": "room1@lab.example"}, pool="graph")
     by_anchor = lab.new_mailbox("room2")["external_directory_object_id"]
     anchor_guid = str(uuid.uuid4())
-    lab.run(
-        "graph/set-user",
-        {"UserId": by_anchor, "OnPremisesImmutableId": immutable_id(anchor_guid)},
-        pool="graph",
-    )
+    lab.stamp_immutable_id(by_anchor, anchor_guid)
     lab.new_ad_user("room1", ConsistencyGuid=anchor_guid, ProxyAddresses=["SMTP:room1-ad@lab.example"])
     lab.sync_cycle()
     assert lab.export_errors() == []
@@ -440,15 +408,7 @@ def test_remote_mailbox_gets_its_cloud_mailbox_when_it_syncs(lab: Harness) -> No
     lab.run("hybrid/connect", pool="hybrid")
     lab.run(
         "hybrid/new-remote-mailbox",
-        {
-            "Name": "Conf 9",
-            "Alias": "conf9",
-            "DisplayName": "Conf 9",
-            "PrimarySmtpAddress": "conf9@lab.example",
-            "UserPrincipalName": "conf9@lab.example",
-            "SamAccountName": "conf9",
-            "OnPremisesOrganizationalUnit": LAB_DEFAULTS.resource_ou,
-        },
+        lab.remote_mailbox_params("conf9"),
         pool="hybrid",
         type="room",
     )

@@ -19,7 +19,7 @@ import pswrap.lab.handlers  # noqa: F401  (registers every handler)
 from pswrap.lab import faults
 from pswrap.lab.dispatch import HANDLERS, Invocation, PSError
 from pswrap.lab.store import Store
-from pswrap.lab.world import LAB_DEFAULTS, advance
+from pswrap.lab.world import LAB_DEFAULTS, advance, immutable_id
 from pswrap.steps import get
 
 
@@ -125,6 +125,26 @@ class Harness:
         }
         params.update(extra)
         return self.run("exo/new-mailbox", params, pool="exo", type=kind)
+
+    def remote_mailbox_params(self, alias: str, **extra: Any) -> dict[str, Any]:
+        """New-RemoteMailbox's values for `alias` in the resource OU (a test changes one with `extra`)."""
+        name = alias.replace("conf", "Conf ")
+        params: dict[str, Any] = {
+            "Name": name,
+            "Alias": alias,
+            "DisplayName": name,
+            "PrimarySmtpAddress": f"{alias}@{LAB_DEFAULTS.upn_suffix}",
+            "UserPrincipalName": f"{alias}@{LAB_DEFAULTS.upn_suffix}",
+            "SamAccountName": alias,
+            "OnPremisesOrganizationalUnit": LAB_DEFAULTS.resource_ou,
+        }
+        params.update(extra)
+        return params
+
+    def stamp_immutable_id(self, cloud_id: str, guid: str) -> Any:
+        """Update-MgUser -OnPremisesImmutableId Base64(guid) on a cloud user (the `anchor` hold's step)."""
+        value = immutable_id(guid)
+        return self.run("graph/set-user", {"UserId": cloud_id, "OnPremisesImmutableId": value}, pool="graph")
 
     def sync_cycle(self) -> None:
         """Start a delta cycle and move the clock past its end (no sleeping)."""
