@@ -116,3 +116,36 @@ def test_set_path_changes_a_setting_and_keeps_its_type() -> None:
         set_path(world, "sync.scheduler.sync_cycle_in_progress", True)
     with pytest.raises(ValueError, match="anchor_attribute"):
         set_path(world, "sync.settings.anchor_attribute", "cn")
+
+
+def test_every_modern_and_hybrid_tools_step_has_a_handler() -> None:
+    """Issue #4 item 3: a handler for every step of the modern and hybrid-tools profiles (and the legacy
+    ones, which refuse); no handler for a step id the foundation does not have."""
+    import pswrap.lab.handlers  # noqa: F401  (registers every handler)
+    from pswrap.lab.dispatch import HANDLERS
+    from pswrap.steps import all_steps
+
+    ids = {s.id for s in all_steps()}
+    for step in all_steps():
+        assert step.id in HANDLERS, step.id
+    assert set(HANDLERS) <= ids
+
+
+def test_embedded_lab_target_matches_the_fresh_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #4 item 2: the embedded `lab` target's settings (issue #5) are the fresh world's names: its DC,
+    tenant, app, certificate, the OU in sync scope and the one outside it, the UPN suffix."""
+    from pswrap.remote.target import load_target
+
+    monkeypatch.delenv("PSWRAP_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no config file: the embedded lab only
+    monkeypatch.delenv("PSWRAP_TARGET", raising=False)
+    target = load_target("lab")
+    world = fresh_world()
+    assert target.domain_controller in world["ad"]["domain"]["domain_controllers"]
+    assert target.organization == world["cloud"]["tenant"]["initial_domain"]
+    assert target.tenant_id == world["cloud"]["tenant"]["tenant_id"]
+    assert target.app_id == world["cloud"]["tenant"]["app_id"]
+    assert target.certificate_thumbprint in [c["thumbprint"] for c in world["certs"]["local_machine_my"]]
+    scopes = {ou["dn"]: ou["in_sync_scope"] for ou in world["ad"]["ous"]}
+    assert scopes[target.resource_ou] is True and scopes[target.staging_ou] is False
+    assert target.upn_suffix in world["ad"]["domain"]["upn_suffixes"]
