@@ -204,3 +204,28 @@ def test_ou_outside_sync_scope_is_refused(
     assert ran.code == 2
     assert "outside the sync server's OU filtering" in ran.err
     assert objects(world()) == before
+
+
+def test_preflight_runs_once_per_plan_that_changes_something(
+    cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preflight is wired once (in the plan): one run per planning that has steps to apply, with the
+    plan's profile and hold; none for a converged re-run (nothing to change, nothing to block)."""
+    from pswrap.workflows import preflight
+
+    calls: list[tuple[str, str | None]] = []
+    real = preflight.refuse_when_blocked
+
+    def counted(session: Any, *, profile: str, hold: str | None) -> None:
+        calls.append((profile, hold))
+        real(session, profile=profile, hold=hold)
+
+    monkeypatch.setattr(preflight, "refuse_when_blocked", counted)
+    assert cli("mailbox", "create", "Room 9", "--alias", "room9", "--dry-run").code == 0
+    assert calls == [("modern", "anchor")]
+    assert cli("mailbox", "create", "Room 9", "--alias", "room9", "--hold", "staging-ou").code == 0
+    assert calls[1:] == [("modern", "staging-ou")]
+    assert cli("mailbox", "create", "Room 9", "--alias", "room9", "--hold", "staging-ou").code == 0
+    assert len(calls) == 2  # converged: nothing planned, no preflight
+    assert cli("mailbox", "create", "Hy 9", "--alias", "hy9", "--profile", "hybrid-tools").code == 0
+    assert calls[2:] == [("hybrid-tools", None)]
