@@ -21,7 +21,19 @@ def test_ntlm_over_http_encrypts_messages(config_file: Path, monkeypatch: pytest
     assert wsman.transport.endpoint == "http://h.example:5985/wsman"
 
 
-def test_https_validates_against_the_ca_bundle(config_file: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def no_extras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optional extras' modules are not installed, whatever this machine has."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    extras = {"gssapi", "krb5", "requests_credssp"}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in extras else real(name, *a)
+    )
+
+
+def test_https_validates_against_the_ca_bundle(config_file: Path, tmp_path: Path, no_extras: None) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     config_file.write_text(f'[targets.t]\nhost = "h.example"\nca_bundle = "{ca}"\nauth = "kerberos"\n')
@@ -32,7 +44,7 @@ def test_https_validates_against_the_ca_bundle(config_file: Path, tmp_path: Path
     assert info.value.hint and "pip install" in info.value.hint and info.value.exit_code == 2
 
 
-def test_credssp_needs_its_extra(config_file: Path) -> None:
+def test_credssp_needs_its_extra(config_file: Path, no_extras: None) -> None:
     config_file.write_text('[targets.t]\nhost = "h.example"\nauth = "credssp"\nusername = "u"\n'
                            'password_env = "T_PW"\n')  # fmt: skip
     with pytest.raises(MissingExtra, match=r"pswrap\[credssp\]"):
