@@ -256,3 +256,25 @@ def test_scheduler_restored_after_a_timeout_and_after_a_refusal(
     assert refused.code == 6
     sync = world()["sync"]
     assert sync["scheduler"]["sync_cycle_enabled"] is True and sync["leases"] == []
+
+
+def test_ctrl_c_under_the_scheduler_hold_restores_the_scheduler(
+    spawn: Callable[..., Spawned], cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """Ctrl+C while a step runs under the lease: pswrap stops the step, ends the lease on its way out
+    (no waiting for the lease's deadline), and `pswrap resume` finishes the operation."""
+    proc = spawn(
+        "mailbox", "create", "Room I", "--alias", "roomi", "--hold", "scheduler", "--timeout", "60",
+        extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"},
+    )  # fmt: skip
+    op = journal_step_running("ad/new-user")
+    assert world()["sync"]["scheduler"]["sync_cycle_enabled"] is False  # paused under the lease
+    proc.proc.send_signal(signal.SIGINT)
+    ran = proc.finish()
+    assert ran.code == 130, ran.err
+    sync = world()["sync"]
+    assert sync["scheduler"]["sync_cycle_enabled"] is True and sync["leases"] == []
+    assert cli("ops", "show", op, "--output", "json").json()["status"] == "interrupted"
+    resumed = cli("resume", op, "--output", "json")
+    assert resumed.code == 0, resumed.err
+    assert_one_linked(world(), "roomi")
