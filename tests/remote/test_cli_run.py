@@ -29,12 +29,16 @@ def restore_pswrap_logger() -> Iterator[None]:
     logger.setLevel(level)
 
 
-def test_run_on_the_embedded_lab_prints_json(capsys: Any) -> None:
-    code, out, err = run(capsys, "run", "sync/get-settings", "--output", "json")
-    assert code == 0, err
-    doc = json.loads(out)
-    assert doc["anchor_attribute"] == "mS-DS-ConsistencyGuid" and doc["staging_mode"] is False
-    assert "no target configured; using the embedded lab" in err
+def test_run_on_the_embedded_lab_prints_json(capsys: Any, isolated: Path) -> None:
+    world = isolated / "state" / "lab" / "world.json"  # PSWRAP_STATE_DIR, no PSWRAP_LAB_STATE
+    for _ in range(2):  # the note comes on every run
+        code, out, err = run(capsys, "run", "sync/get-settings", "--output", "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["anchor_attribute"] == "mS-DS-ConsistencyGuid" and doc["staging_mode"] is False
+        assert f"pswrap: no target configured; using the embedded lab (world in {world})" in err
+    assert world.is_file()
+    assert [p.name for p in world.parent.iterdir() if "cred" in p.name] == []  # its password is not stored
 
 
 def test_run_with_params_and_text_output(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
