@@ -19,8 +19,21 @@ def test_ops_list_and_show_record_every_step_without_secrets(
     monkeypatch.setenv("PSWRAP_AD_CREDENTIAL_USER", "LAB\\svc")
     monkeypatch.setenv("PSWRAP_AD_CREDENTIAL_PASSWORD_ENV", "PSWRAP_TEST_ADPW")
     monkeypatch.setenv("PSWRAP_TEST_ADPW", secret)
+    from pswrap.lab import invoke as lab_invoke
+
+    arrived: list[str] = []
+    decode = lab_invoke.to_python
+
+    def watch(value: Any) -> Any:
+        plain = decode(value)
+        if plain == secret:
+            arrived.append(type(value).__name__)
+        return plain
+
+    monkeypatch.setattr(lab_invoke, "to_python", watch)  # the embedded lab runs in this process
     ran = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--output", "json")
     assert ran.code == 0, ran.err
+    assert arrived, "the AD credential was never sent: this test would prove nothing"
     op = ran.json()["operation"]
     listed = cli("ops", "list", "--output", "json").json()
     assert [o["id"] for o in listed] == [op]
