@@ -274,20 +274,29 @@ EXPECT: dict[str, dict[str, object]] = {
 
 
 @pytest.mark.parametrize(
-    "transport",
-    [{"auth": "ntlm"}, {"auth": "basic"}, {"auth": "ntlm", "https": True}],
-    ids=["ntlm-http-encrypted", "basic-http", "ntlm-https"],
+    ("transport", "profile"),
+    [
+        ({"auth": "ntlm"}, None),
+        ({"auth": "basic"}, None),
+        ({"auth": "ntlm", "https": True}, None),
+        ({"auth": "ntlm"}, "hybrid-tools"),
+    ],
+    ids=["ntlm-http-encrypted", "basic-http", "ntlm-https", "hybrid-tools-profile"],
 )
 def test_pswrap_run_every_step_prints_its_model_json(
-    capsys: Any, lab_factory: Any, lab_target: Any, transport: dict[str, Any]
+    capsys: Any, lab_factory: Any, lab_target: Any, transport: dict[str, Any], profile: str | None
 ) -> None:
-    """`pswrap run` for every modern and hybrid-tools step, each its own command run, chained by ids."""
+    """`pswrap run` for every modern and hybrid-tools step, each its own command run, chained by ids.
+
+    With `profile`, every step that exists in that profile is run with `--profile` (the others as usual)."""
     from pswrap import steps
 
     lab_target(lab_factory(**transport))
     seen: dict[str, str] = {}
     for argv in CLI_SCENARIO:
         filled = [arg.format(**seen) if "{" in arg else arg for arg in argv]
+        if profile in steps.get(argv[0]).profiles:
+            filled += ["--profile", profile]
         code, out, err = run(capsys, "run", *filled, "-t", "labx", "-o", "json")
         assert code == 0, (filled, err)
         model = steps.get(argv[0]).result
