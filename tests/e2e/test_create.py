@@ -27,8 +27,29 @@ def b64_guid(guid: str) -> str:
     return base64.b64encode(uuid.UUID(guid).bytes_le).decode()
 
 
+RESULT_KEYS = {
+    "operation", "status", "changed", "immutable_id", "ad_user", "mailbox", "cloud_user", "drift",
+}  # fmt: skip
+"""Issue #6 item 6, exactly (plus `error` when failed)."""
+AD_USER_KEYS = {"object_guid", "sam_account_name", "user_principal_name", "distinguished_name"}
+MAILBOX_KEYS = {"alias", "primary_smtp_address", "recipient_type_details"}
+CLOUD_USER_KEYS = {"id", "user_principal_name", "on_premises_sync_enabled", "on_premises_immutable_id"}
+
+
+def assert_result_shape(out: dict[str, Any]) -> None:
+    assert set(out) - {"error"} == RESULT_KEYS
+    assert out["status"] in ("completed", "pending-sync", "failed")
+    if out["status"] != "pending-sync":  # pending-sync carries the timeout (exit 7) or nothing (--no-wait)
+        assert ("error" in out) == (out["status"] == "failed")
+    for key, keys in (("ad_user", AD_USER_KEYS), ("mailbox", MAILBOX_KEYS), ("cloud_user", CLOUD_USER_KEYS)):
+        assert out[key] is None or set(out[key]) == keys, key
+    if out["status"] == "failed":
+        assert {"type", "message", "exit_code"} <= set(out["error"])
+
+
 def assert_linked(w: dict[str, Any], alias: str, sam: str, out: dict[str, Any], rtype: str) -> None:
     """One AD account, one mailbox of the type, one cloud user synced with the reported anchor."""
+    assert_result_shape(out)
     ad = by(w["ad"]["users"], "sam_account_name", sam)
     assert len(ad) == 1
     assert ad[0]["distinguished_name"].endswith("," + RESOURCE_OU)

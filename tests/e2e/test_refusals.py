@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Ran, Spawned, by, journal_step_done
+from tests.e2e.test_create import assert_result_shape
 
 RESOURCE_OU = "OU=Resources,DC=lab,DC=example"
 
@@ -47,7 +48,9 @@ def test_alias_held_by_another_recipient(
     ran = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--output", "json")
     assert ran.code == 6
     out = ran.json()
+    assert_result_shape(out)
     assert out["status"] == "failed" and out["changed"] is False
+    assert out["error"]["type"] == "Conflict" and out["error"]["exit_code"] == 6
     assert (
         "EquipmentMailbox" in out["error"]["message"] and "projector@lab.example" in out["error"]["message"]
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Ran, Spawned, by, journal_step_running
+from tests.e2e.test_create import assert_result_shape
 
 
 def assert_one_linked(w: dict[str, Any], alias: str) -> None:
@@ -107,7 +108,7 @@ def test_timeout_then_resume_and_the_same_command_continues(
     ran = cli(*args, "--timeout", "1")
     assert ran.code == 7, ran.err
     out = ran.json()
-    assert out["status"] == "pending-sync"
+    assert out["status"] == "pending-sync" and out["error"]["exit_code"] == 7
     assert out["changed"] is True
     op = out["operation"]
     assert f"pswrap resume {op}" in ran.err
@@ -128,7 +129,8 @@ def test_no_wait_ends_pending_sync_then_resume_waits(
     ran = cli("mailbox", "create", "Room N", "--alias", "roomn", "--no-wait", "--output", "json")
     assert ran.code == 0, ran.err
     out = ran.json()
-    assert out["status"] == "pending-sync"
+    assert_result_shape(out)
+    assert out["status"] == "pending-sync" and "error" not in out
     assert out["cloud_user"]["on_premises_sync_enabled"] is False
     assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]
     resumed = cli("resume", out["operation"], "--output", "json")
