@@ -212,6 +212,13 @@ def test_two_ntlm_labs_in_one_process_keep_their_own_passwords(
         with wsman_for(lab.endpoint, password=other.endpoint.password) as wsman, \
                 pytest.raises(AuthenticationError):
             RunspacePool(wsman).open()
+    third = start_lab_factory(auth="ntlm", username="other-admin", password="third-Passw0rd",
+                              state_path=tmp_path / "c" / "w.json")
+    with wsman_for(first.endpoint, username="other-admin", password="third-Passw0rd") as wsman, \
+            pytest.raises(AuthenticationError):
+        RunspacePool(wsman).open()  # another lab's account is not this lab's
+    with wsman_for(third.endpoint) as wsman, RunspacePool(wsman) as pool:
+        assert invoke(pool)
     assert "NTLM_USER_FILE" not in os.environ  # set only for the length of one acceptor step
 
 
