@@ -257,6 +257,20 @@ def test_two_clients_at_once(lab: RunningLab) -> None:
     assert results == {n: [{"N": n, "I": i} for i in range(5)] for n in range(2)}
 
 
+def test_pipelines_of_one_pool_run_at_once(lab: RunningLab) -> None:
+    with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman, max_runspaces=2) as pool:
+        slow = PowerShell(pool)
+        slow.add_script("# pswrap-step: lab/sleep\n").add_parameters({"Seconds": 60})
+        slow.begin_invoke()
+        quick = PowerShell(pool)
+        quick.add_script("# pswrap-step: lab/echo\n").add_parameters({"While": "slow runs"})
+        quick.begin_invoke()
+        quick.end_invoke()  # does not wait for the 60 s step
+        assert json.loads(quick.output[0])["params"] == {"While": "slow runs"}
+        assert _server_pipeline(lab, pool, slow).pipe.state.name == "Running"
+        slow.stop()
+
+
 def test_pool_liveness(lab: RunningLab) -> None:
     with wsman_for(lab.endpoint) as wsman:
         pool = RunspacePool(wsman)
