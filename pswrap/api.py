@@ -245,11 +245,9 @@ class Pswrap:
         req = req.with_(**changes)
         if op.target is not None and self.target_name is None:
             self.target_name = op.target
-        wf = self._workflow(req.profile)
-        from pswrap.workflows.inputs import resolve
-
-        resolved = resolve(req, self._target_facts())
-        out = wf._run(req, resolved, dry_run=False, op_id=op.id)
+        # The same run as the command that started it, under the same operation id: re-plan from the
+        # facts (what exists now) and the journal (the anchor GUID chosen once), apply what is missing.
+        out = self._workflow(req.profile).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
         result: MailboxResult = _checked(out, check)
         return result

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pswrap.errors import PswrapError, Refused
-from pswrap.workflows.ports import Progress, StepSession, guid_for_immutable_id, no_progress
+from pswrap.errors import BadInput, PswrapError, Refused
+from pswrap.immutableid import guid_for_immutable_id
+from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.sync_wait import Deadline, wait_until_idle
 
 LEASE_MARGIN_SECONDS = 300.0
@@ -47,9 +48,10 @@ def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUI
         and cloud_user.on_premises_immutable_id
         and not cloud_user.on_premises_sync_enabled
     ):
-        adopted = guid_for_immutable_id(cloud_user.on_premises_immutable_id)
-        if adopted is not None:
-            return adopted, "cloud"
+        try:
+            return guid_for_immutable_id(cloud_user.on_premises_immutable_id), "cloud"
+        except BadInput:  # not a GUID's 16 bytes: not an anchor pswrap chose
+            pass
     return uuid.uuid4(), "new"
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pswrap.errors import BadInput, ConfigError, Conflict, NeedsHuman, PswrapError, WaitTimeout
+from pswrap.immutableid import immutable_id_for_guid
 from pswrap.journal import Journal
 from pswrap.workflows import holds
 from pswrap.workflows.facts import Facts, gather
@@ -35,7 +36,7 @@ from pswrap.workflows.inputs import (
     identify_ad_user,
     resolve,
 )
-from pswrap.workflows.ports import Progress, StepSession, anchor_of, immutable_id_for_guid, no_progress
+from pswrap.workflows.ports import Progress, StepSession, anchor_of, no_progress
 from pswrap.workflows.results import (
     COMPLETED,
     FAILED,

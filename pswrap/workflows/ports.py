@@ -7,11 +7,10 @@ its planning logic be tested without a server, and the same code run against any
 
 from __future__ import annotations
 
-import base64
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from pswrap.immutableid import immutable_id_for_guid
 from pswrap.render.script import Script
 
 
@@ -42,24 +41,6 @@ Progress = Callable[[str], None]
 
 def no_progress(_message: str) -> None:
     return None
-
-
-def immutable_id_for_guid(guid: str | uuid.UUID) -> str:
-    """base64 of Guid.ToByteArray() (mixed-endian: Python's bytes_le), domain.md §3."""
-    try:
-        from pswrap import immutableid
-    except ImportError:  # pragma: no cover - the module ships with pswrap
-        return base64.b64encode(uuid.UUID(str(guid)).bytes_le).decode("ascii")
-    return immutableid.immutable_id_for_guid(guid if isinstance(guid, uuid.UUID) else str(guid))
-
-
-def guid_for_immutable_id(value: str) -> uuid.UUID | None:
-    """The GUID behind an ImmutableId, or None when it is not 16 bytes of base64."""
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (ValueError, TypeError):
-        return None
-    return uuid.UUID(bytes_le=raw) if len(raw) == 16 else None
 
 
 def anchor_of(object_guid: str, consistency_guid: str | None, anchor_attribute: str) -> str:

@@ -123,8 +123,8 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Spawned]]:
             proc.communicate()
 
 
-def journal_step_running(step_id: str, deadline_s: float = 30.0) -> str:
-    """Poll the journal (a condition with a deadline) until some operation is running `step_id`."""
+def journal_step(step_id: str, status: str, deadline_s: float = 30.0) -> str:
+    """Poll the journal (a condition with a deadline) until some operation has `step_id` in `status`."""
     from pswrap.journal import Journal
 
     journal = Journal()
@@ -132,24 +132,18 @@ def journal_step_running(step_id: str, deadline_s: float = 30.0) -> str:
     while time.monotonic() < deadline:
         for op in journal.recent(5):
             for record in journal.steps(op.id):
-                if record.step_id == step_id and record.status == "running":
+                if record.step_id == step_id and record.status == status:
                     return op.id
         time.sleep(0.05)
-    raise AssertionError(f"no operation reached {step_id} within {deadline_s} s")
+    raise AssertionError(f"no operation had {step_id} {status} within {deadline_s} s")
 
 
-def journal_step_done(step_id: str, deadline_s: float = 30.0) -> str:
-    from pswrap.journal import Journal
+def journal_step_running(step_id: str) -> str:
+    return journal_step(step_id, "running")
 
-    journal = Journal()
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        for op in journal.recent(5):
-            for record in journal.steps(op.id):
-                if record.step_id == step_id and record.status == "done":
-                    return op.id
-        time.sleep(0.05)
-    raise AssertionError(f"no operation finished {step_id} within {deadline_s} s")
+
+def journal_step_done(step_id: str) -> str:
+    return journal_step(step_id, "done")
 
 
 def by(items: list[dict[str, Any]], key: str, value: str) -> list[dict[str, Any]]:
