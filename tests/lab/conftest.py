@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -123,6 +124,27 @@ class ServedLab:
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class BackgroundPoll:
+    """`ps.poll_invoke()` on its own thread (a client waiting on a long-running step), keeping what it
+    raised, so a test can act on the server meanwhile."""
+
+    def __init__(self, ps: Any) -> None:
+        self.errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(ps,), daemon=True)
+        self._thread.start()
+
+    def _run(self, ps: Any) -> None:
+        try:
+            ps.poll_invoke()
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout`; True when the poll has returned or raised."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def pswrap_command(*args: str) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import ObjectMeta
 
-from tests.lab.conftest import LAB_PASSWORD, ServedLab, pswrap_command, wsman_for
+from tests.lab.conftest import LAB_PASSWORD, BackgroundPoll, ServedLab, pswrap_command, wsman_for
 
 
 def pswrap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,24 +72,14 @@ def test_serve_stops_cleanly_on_ctrl_c(lab_serve: Callable[..., ServedLab], sigi
         return send(message, **kwargs)  # type: ignore[no-any-return]
 
     busy_wsman.transport.send = sending
-    poll_error: list[BaseException] = []
-
-    def poll() -> None:
-        try:
-            running.poll_invoke()
-        except BaseException as exc:
-            poll_error.append(exc)
-
-    poller = threading.Thread(target=poll)
-    poller.start()
+    poll = BackgroundPoll(running)
     assert receive_sent.wait(10)
     code, rest = served.terminate(signum=signal.SIGINT)
-    poller.join(30)
     assert code == 0, rest
     assert "Traceback" not in rest
     assert "pswrap lab stopped; request counts written" in rest
     assert json.loads(served.state_path.read_text())["stats"]["requests"]["Create"] == 2
-    assert not poller.is_alive() and len(poll_error) == 1  # the waiting client is told, not left hanging
+    assert poll.join(30) and len(poll.errors) == 1  # the waiting client is told, not left hanging
 
 
 def test_serve_https_validated_against_the_printed_ca(lab_serve: Callable[..., ServedLab]) -> None:

@@ -19,7 +19,7 @@ from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 
 from pswrap.lab.embedded import RunningLab
-from tests.lab.conftest import LabFactory, wsman_for
+from tests.lab.conftest import BackgroundPoll, LabFactory, wsman_for
 
 ECHO = "# pswrap-step: lab/echo\n"
 
@@ -254,25 +254,15 @@ def test_a_receive_waiting_on_a_shell_that_goes_away_gets_the_fault_at_once(lab:
         ps.add_script(ECHO.replace("lab/echo", "lab/sleep")).add_parameters({"Seconds": 60})
         ps.begin_invoke()
         receives = lab.store.pending_requests().get("Receive", 0)
-        failure: list[BaseException] = []
-
-        def poll() -> None:
-            try:
-                ps.poll_invoke()
-            except BaseException as exc:
-                failure.append(exc)
-
-        poller = threading.Thread(target=poll)
         started = time.monotonic()
-        poller.start()
+        poll = BackgroundPoll(ps)
         deadline = started + 10
         while lab.store.pending_requests().get("Receive", 0) == receives:  # the long poll has arrived
             assert time.monotonic() < deadline
             time.sleep(0.01)
         lab.server.kill(pool.shell.id.upper())
-        poller.join(20)
-        assert not poller.is_alive()
+        assert poll.join(20)
         # woken by the kill, not by the end of its 30 s OperationTimeout
         assert time.monotonic() - started < 15
-        [error] = failure
+        [error] = poll.errors
         assert isinstance(error, WSManFaultError) and error.code == 2150858843
