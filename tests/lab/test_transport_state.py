@@ -203,3 +203,18 @@ def test_handlers_take_step_faults_of_the_lab_running_them() -> None:
     t.join()
     assert seen[0] is not None and seen[0].arg == "denied"
     assert seen[1] is None
+
+
+def test_a_restarted_https_lab_keeps_its_ca(start_lab_factory: LabFactory) -> None:
+    # A client configured once with the CA path keeps validating the lab after a restart.
+    first = start_lab_factory(auth="basic", https=True)
+    assert first.endpoint.ca_path is not None
+    ca = first.endpoint.ca_path.read_bytes()
+    first.stop()
+    second = start_lab_factory(auth="basic", https=True)
+    assert second.endpoint.ca_path == first.endpoint.ca_path
+    assert second.endpoint.ca_path.read_bytes() == ca
+    with wsman_for(second.endpoint) as wsman, RunspacePool(wsman) as pool:
+        ps = PowerShell(pool)
+        ps.add_script("# pswrap-step: lab/echo\n")
+        assert ps.invoke()
