@@ -470,3 +470,26 @@ def test_targets_show_masks_a_password_given_by_environment(
     assert doc["settings"]["ad_credential_password"].startswith("********")
     assert doc["sources"]["ad_credential_password"] == "env PSWRAP_AD_CREDENTIAL_PASSWORD"
     assert LAB_PASSWORD not in out + out_json
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['scheme = "https"', 'scheme = "https"\nauth = "basic"', 'auth = "basic"\nallow_basic_over_http = true'],
+    ids=["ntlm-https", "basic-https", "basic-http-allowed"],
+)
+def test_embedded_lab_with_https_or_basic(
+    capsys: Any, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    """`[targets.lab]` switches the embedded lab's transport; HTTPS is validated against the lab's own CA."""
+    monkeypatch.setenv("PSWRAP_LAB_STATE", str(tmp_path / "emb" / "world.json"))
+    config_file.write_text(f"[targets.lab]\n{table}\n")
+    code, out, err = run(capsys, "run", "exo/find-mailbox", "--param", "Identity=nobody", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["found"] is False
+    assert "embedded lab" not in err  # a target is configured (the lab, explicitly)
+
+
+def test_embedded_lab_basic_over_http_refused(capsys: Any, config_file: Path) -> None:
+    config_file.write_text('[targets.lab]\nauth = "basic"\n')
+    code, _, err = run(capsys, "run", "sync/get-settings")
+    assert code == 2 and "Basic over plain HTTP" in err
