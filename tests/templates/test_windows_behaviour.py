@@ -217,3 +217,26 @@ def test_only_the_emitter_writes_to_the_output_stream() -> None:
             calls = _bare_cmdlet_calls(script.text)
             loud |= {(step.id, name) for name in calls if name.lower() not in SILENT}
     assert not loud, sorted(loud)
+
+
+def _replace_pattern(text: str, variable: str) -> re.Pattern[str]:
+    """The regex of `<variable> -replace '<regex>', ''` in the text (PowerShell's -replace ignores case)."""
+    match = re.search(re.escape(variable) + r" -replace '([^']+)', ''", text)
+    assert match is not None, f"no -replace on {variable}"
+    return re.compile(match.group(1), re.IGNORECASE)
+
+
+def test_addresses_given_with_their_prefix_are_looked_up_without_it() -> None:
+    # A proxy address copied from AD or Exchange carries SMTP:/smtp:; the lookups want the address alone.
+    values = {"SMTP:room1@contoso.com": "room1@contoso.com", "smtp:room1@contoso.com": "room1@contoso.com"}
+    values["o'brien@contoso.com"] = "o'brien@contoso.com"
+    values["x400:c=US;a= ;p=Contoso;o=smtp:x;"] = "x400:c=US;a= ;p=Contoso;o=smtp:x;"
+
+    graph = render("graph/find-users", choices={"by": "proxy-address"}, params={"Value": "a@b.c"}).text
+    strip = _replace_pattern(graph, "($Value")
+    assert "$filter = \"proxyAddresses/any(x:x eq 'smtp:\" + $quoted + \"')\"" in graph
+    exo = render("exo/find-recipients", params={"Addresses": ["a@b.c"]}).text
+    assert strip.pattern == _replace_pattern(exo, "[string]$address").pattern
+    assert "Get-Recipient -Identity $plainAddress " in exo
+    for given, looked_up in values.items():
+        assert strip.sub("", given, count=1) == looked_up, given

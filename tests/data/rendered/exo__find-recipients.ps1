@@ -119,10 +119,12 @@ foreach ($recipient in @(Get-Recipient -Anr $Alias -ResultSize Unlimited -ErrorA
     if ([string](Get-PswrapProperty $recipient 'Alias') -eq $Alias) { Add-PswrapRecipient $found $recipient }
 }
 
-# An SMTP address as -Identity finds the recipient holding it as any of its proxy addresses.
+# An SMTP address as -Identity finds the recipient holding it as any of its proxy addresses. An address
+# given with its smtp: or SMTP: prefix is looked up without it.
 foreach ($address in [string[]]$Addresses) {
+    $plainAddress = [string]$address -replace '^smtp:', ''
     try {
-        foreach ($recipient in @(Get-Recipient -Identity $address -ErrorAction Stop)) { Add-PswrapRecipient $found $recipient }
+        foreach ($recipient in @(Get-Recipient -Identity $plainAddress -ErrorAction Stop)) { Add-PswrapRecipient $found $recipient }
     } catch {
         if (-not (Test-PswrapNotFound $_)) { throw }
     }

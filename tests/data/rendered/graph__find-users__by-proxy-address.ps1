@@ -115,7 +115,9 @@ function ConvertTo-PswrapCloudUser {
 }
 
 # The OData filter is built here from the parameter, with ' doubled as OData string literals require.
-$quoted = $Value.Replace("'", "''")
+# An address given with its smtp: or SMTP: prefix is the same address (the filter adds the prefix, and
+# Graph compares proxy addresses without regard to case).
+$quoted = ($Value -replace '^smtp:', '').Replace("'", "''")
 $filter = "proxyAddresses/any(x:x eq 'smtp:" + $quoted + "')"
 
 $users = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
