@@ -203,7 +203,7 @@ EXO_STEPS = (
         profiles=MODERN,
         params=(
             Param("Alias", mandatory=False, help="recipients whose alias is exactly this"),
-            Param("Addresses", "string[]", mandatory=False, help="SMTP addresses, without prefix"),
+            Param("Addresses", "string[]", mandatory=False, help="SMTP addresses (smtp: ignored)"),
         ),
         result=m.RecipientLookup,
     ),
@@ -254,7 +254,7 @@ GRAPH_STEPS = (
         needs="graph",
         profiles=MODERN,
         choices=(Choice("by", ("immutableid", "proxy-address"), default="immutableid"),),
-        params=(Param("Value", help="an ImmutableId (base64), or an SMTP address without prefix"),),
+        params=(Param("Value", help="an ImmutableId (base64), or an SMTP address (smtp: ignored)"),),
         result=m.CloudUsers,
     ),
     Step(
