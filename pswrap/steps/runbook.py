@@ -323,7 +323,13 @@ HYBRID_STEPS = (
 
 
 def _legacy(
-    step_id: str, summary: str, service: str, retired: str, replacement: str, *params: Param
+    step_id: str,
+    summary: str,
+    service: str,
+    retired: str,
+    replacement: str,
+    *params: Param,
+    changes: bool = True,
 ) -> Step:
     return Step(
         step_id,
@@ -332,7 +338,7 @@ def _legacy(
         profiles=LEGACY,
         params=params,
         result=None,
-        changes=True,
+        changes=changes,
         retired=Retired(service, retired, replacement),
     )
 
@@ -345,6 +351,7 @@ LEGACY_STEPS = (
         "Basic-auth Exchange Online remote PowerShell",
         "2023-10",
         "app-only certificate authentication (exo/connect, graph/connect)",
+        changes=False,
     ),
     _legacy(
         "legacy/stop-dirsync",
@@ -374,6 +381,7 @@ LEGACY_STEPS = (
         "2023-10",
         "Connect-ExchangeOnline app-only (exo/connect)",
         Param("ConnectionUri"),
+        changes=False,
     ),
     _legacy(
         "legacy/new-mailbox",
@@ -390,6 +398,7 @@ LEGACY_STEPS = (
         "MSOnline PowerShell",
         "2025-05-30",
         "Connect-MgGraph app-only (graph/connect)",
+        changes=False,
     ),
     _legacy(
         "legacy/set-immutableid",

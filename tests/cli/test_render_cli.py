@@ -128,6 +128,13 @@ def test_render_list_json_describes_each_step(capsys: pytest.CaptureFixture[str]
         "replacement": "Connect-MgGraph app-only (graph/connect)",
     }
     assert listed["graph/get-user"]["changes"] is False and listed["graph/get-user"]["retired"] is None
+    # The seed's prompts and connections change nothing; its service, AD and cloud steps do.
+    legacy_changes = {i: e["changes"] for i, e in listed.items() if i.startswith("legacy/")}
+    assert [i for i, changes in sorted(legacy_changes.items()) if not changes] == [
+        "legacy/connect-exo",
+        "legacy/connect-msol",
+        "legacy/get-credential",
+    ]
 
 
 def test_render_list_refuses_a_step(capsys: pytest.CaptureFixture[str]) -> None:
