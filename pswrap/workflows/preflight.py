@@ -235,6 +235,17 @@ def _versions(inventory: Any, name: str) -> list[str]:
     return sorted(found, key=_version_tuple, reverse=True)
 
 
+def _not_by_microsoft(inventory: Any, name: str) -> list[str]:
+    """Installed copies of `name` whose manifest names another company: the name alone proves nothing
+    (ecosystem.md §5.1: pin exact names and verify the publisher). A manifest without CompanyName is
+    not judged."""
+    return [
+        f"{m.version} by {m.company_name} in {m.path or 'an unknown folder'}"
+        for m in inventory.modules
+        if m.name.lower() == name.lower() and m.company_name and "microsoft" not in m.company_name.lower()
+    ]
+
+
 def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Check]:
     """The modules (and snap-in) the needs mapped to this host use, the look-alikes and the retired ones."""
     checks: list[Check] = []
@@ -249,6 +260,20 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                 )
                 continue
             found = "installed: " + ", ".join(versions)
+            strangers = _not_by_microsoft(inventory, module) if module == EXO_MODULE else []
+            if strangers:
+                checks.append(
+                    failed(
+                        check_id,
+                        name,
+                        found + " (" + "; ".join(strangers) + ": not Microsoft's module under its name)",
+                        f"Uninstall-Module {module} -AllVersions, then Install-Module {module} "
+                        "-Scope AllUsers -Repository PSGallery and check it says CompanyName Microsoft "
+                        "Corporation: look-alike modules were published to the PowerShell Gallery in 2026 "
+                        "(ecosystem.md §5.1)",
+                    )
+                )
+                continue
             if module == EXO_MODULE and _version_tuple(versions[0]) < MIN_EXO_VERSION:
                 checks.append(
                     failed(

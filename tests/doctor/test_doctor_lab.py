@@ -184,6 +184,20 @@ def test_exchange_online_module_before_3_fails(doctor: Doctor, lab_set: Stage, w
     assert "-MinimumVersion 3.0.0" in check["fix"]
 
 
+def test_exchange_online_module_by_another_company_fails(
+    doctor: Doctor, lab_set: Stage, world: World
+) -> None:
+    modules = world()["host"]["modules"]
+    index = next(i for i, m in enumerate(modules) if m["name"] == "ExchangeOnlineManagement")
+    lab_set(f"host.modules.{index}.company_name=helpers")
+    run = doctor()
+    check = run.check(EXO)
+    assert check["status"] == "fail"
+    assert "3.10.1 by helpers in C:\\Program Files" in check["found"]
+    assert "CompanyName Microsoft Corporation" in check["fix"] and "ecosystem.md §5.1" in check["fix"]
+    assert run.code == 6
+
+
 def test_missing_graph_module_fails(doctor: Doctor, lab_set: Stage, world: World) -> None:
     lab_set(_without_module(world, "Microsoft.Graph.Identity.DirectoryManagement"))
     check = doctor().check("modules.127.0.0.1.Microsoft.Graph.Identity.DirectoryManagement")

@@ -61,6 +61,20 @@ def test_highest_version_of_several_is_judged() -> None:
     assert check.found == "installed: 3.10.1, 2.0.5"
 
 
+@pytest.mark.parametrize(
+    ("company", "status"),
+    [("Microsoft Corporation", "pass"), ("Microsoft", "pass"), (None, "pass"), ("helpers", "fail")],
+)
+def test_exchange_online_module_must_be_microsofts(company: str | None, status: str) -> None:
+    inventory = ModuleInventory.model_validate(
+        {"modules": [{"name": "ExchangeOnlineManagement", "version": "3.10.1", "company_name": company}]}
+    )
+    check = next(
+        c for c in p.judge_modules("h", ["exo"], inventory) if c.id == "modules.h.ExchangeOnlineManagement"
+    )
+    assert check.status == status
+
+
 def test_graph_needs_all_three_modules() -> None:
     inventory = _inventory(("Microsoft.Graph.Authentication", "2.32.0"), ("Microsoft.Graph.Users", "2.32.0"))
     statuses = {c.id: c.status for c in p.judge_modules("h", ["graph"], inventory)}
