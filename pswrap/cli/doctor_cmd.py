@@ -81,7 +81,10 @@ def doctor_command(
         None, "--profile", help="modern or hybrid-tools (default: the target's profile)."
     ),
     hold: str | None = typer.Option(
-        None, "--hold", help="anchor, staging-ou or scheduler: also check what that hold needs."
+        None,
+        "--hold",
+        help="anchor, staging-ou or scheduler: check what that hold needs (default: the hold mailbox "
+        "create would pick on this sync server).",
     ),
 ) -> None:
     """Check, read-only, whether the runbook can work on a target: connection, modules, sync engine,
