@@ -1050,8 +1050,6 @@ class MailboxWorkflow:
             ctx.immutable_id = anchor_of(
                 ctx.ad_user.object_guid, ctx.ad_user.consistency_guid, facts.anchor_attribute
             )
-        if ctx.immutable_id is None and ctx.ad_user is not None:
-            ctx.immutable_id = facts.ad_anchor()
         if ctx.cloud_user_id is None and ctx.mailbox is not None:
             ctx.cloud_user_id = self._cloud_user_of(ctx.mailbox)
         result.immutable_id = ctx.immutable_id

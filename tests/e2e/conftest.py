@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-SYNC_SECONDS = "0.5"
+SYNC_SECONDS = "0.3"
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Ran:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """PSWRAP_STATE_DIR / PSWRAP_LAB_STATE / config home in tmp_path; no target; a 0.5 s sync cycle."""
+    """PSWRAP_STATE_DIR / PSWRAP_LAB_STATE / config home in tmp_path; no target; a 0.3 s sync cycle."""
     state = tmp_path / "state"
     state.mkdir()
     values = {
@@ -123,8 +123,11 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Spawned]]:
             proc.communicate()
 
 
-def journal_step(step_id: str, status: str, deadline_s: float = 30.0) -> str:
-    """Poll the journal (a condition with a deadline) until some operation has `step_id` in `status`."""
+def journal_step(step_id: str, status: str, proc: Spawned | None = None, deadline_s: float = 30.0) -> str:
+    """Poll the journal (a condition with a deadline) until some operation has `step_id` in `status`.
+
+    With `proc`, a process that ended before getting there fails the test at once, with its output.
+    """
     from pswrap.journal import Journal
 
     journal = Journal()
@@ -134,16 +137,19 @@ def journal_step(step_id: str, status: str, deadline_s: float = 30.0) -> str:
             for record in journal.steps(op.id):
                 if record.step_id == step_id and record.status == status:
                     return op.id
+        if proc is not None and proc.proc.poll() is not None:
+            ran = proc.finish()
+            raise AssertionError(f"pswrap ended (exit {ran.code}) before {step_id} was {status}: {ran.err}")
         time.sleep(0.05)
     raise AssertionError(f"no operation had {step_id} {status} within {deadline_s} s")
 
 
-def journal_step_running(step_id: str) -> str:
-    return journal_step(step_id, "running")
+def journal_step_running(step_id: str, proc: Spawned | None = None) -> str:
+    return journal_step(step_id, "running", proc)
 
 
-def journal_step_done(step_id: str) -> str:
-    return journal_step(step_id, "done")
+def journal_step_done(step_id: str, proc: Spawned | None = None) -> str:
+    return journal_step(step_id, "done", proc)
 
 
 def by(items: list[dict[str, Any]], key: str, value: str) -> list[dict[str, Any]]:

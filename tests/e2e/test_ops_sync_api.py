@@ -39,6 +39,8 @@ def test_ops_list_and_show_record_every_step_without_secrets(
     assert [o["id"] for o in listed] == [op]
     assert listed[0]["status"] == "completed" and listed[0]["kind"] == "mailbox.create"
     assert listed[0]["args"]["alias"] == "room1"
+    listed_text = cli("ops", "list").out
+    assert op in listed_text and "completed" in listed_text and "room1" in listed_text
     shown = cli("ops", "show", op, "--output", "json").json()
     steps = [s["step_id"] for s in shown["steps"]]
     for step in ("exo/new-mailbox", "graph/set-user", "ad/new-user", "sync/start-cycle"):
@@ -55,7 +57,9 @@ def test_ops_list_and_show_record_every_step_without_secrets(
     assert cli("resume", "nope").code == 2
 
 
-def test_sync_status_start_wait(cli: Callable[..., Ran], lab_set: Callable[..., None]) -> None:
+def test_sync_status_start_wait(cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cycle long enough that the next command surely still sees it running on a loaded machine.
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "2")
     status = cli("sync", "status", "--output", "json")
     assert status.code == 0, status.err
     data = status.json()

@@ -144,7 +144,7 @@ def test_export_error_is_reported_not_waited_out(
         "mailbox", "create", "Room 7", "--alias", "room7", "--timeout", "120", "--output", "json",
         extra={"PSWRAP_LAB_SYNC_SECONDS": "3"},
     )  # fmt: skip
-    journal_step_done("sync/start-cycle")
+    journal_step_done("sync/start-cycle", proc)
     assert cli("lab", "set", "cloud.features.block_hard_match_takeover=true").code == 0
     ran = proc.finish()
     assert ran.code == 6, ran.err

@@ -61,7 +61,7 @@ def test_killed_at_a_step_then_resumed(
         "mailbox", "create", "Room K", "--alias", "roomk", *route, "--timeout", "60",
         extra={"PSWRAP_LAB_FAULTS": f"delay:{step}=30"},
     )  # fmt: skip
-    op = journal_step_running(step)
+    op = journal_step_running(step, proc)
     proc.proc.send_signal(signal.SIGKILL)
     proc.proc.wait(10)
     ran = cli("resume", op, "--output", "json")
@@ -85,7 +85,7 @@ def test_lease_fires_after_a_killed_run(
         "mailbox", "create", "Room L", "--alias", "rooml", "--hold", "scheduler", "--timeout", "30",
         extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"},
     )  # fmt: skip
-    op = journal_step_running("ad/new-user")
+    op = journal_step_running("ad/new-user", proc)
     proc.proc.send_signal(signal.SIGKILL)
     proc.proc.wait(10)
     paused = world()["sync"]
@@ -216,7 +216,7 @@ def test_killed_run_finished_from_another_machine_without_the_journal(
 
     args = ("mailbox", "create", "Room J", "--alias", "roomj", "--timeout", "60")
     proc = spawn(*args, extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"})
-    journal_step_running("ad/new-user")
+    journal_step_running("ad/new-user", proc)
     proc.proc.send_signal(signal.SIGKILL)
     proc.proc.wait(10)
     pending = by(world()["cloud"]["users"], "user_principal_name", "roomj@lab.example")[0]
@@ -269,7 +269,7 @@ def test_ctrl_c_under_the_scheduler_hold_restores_the_scheduler(
         "mailbox", "create", "Room I", "--alias", "roomi", "--hold", "scheduler", "--timeout", "60",
         extra={"PSWRAP_LAB_FAULTS": "delay:ad/new-user=30"},
     )  # fmt: skip
-    op = journal_step_running("ad/new-user")
+    op = journal_step_running("ad/new-user", proc)
     assert world()["sync"]["scheduler"]["sync_cycle_enabled"] is False  # paused under the lease
     proc.proc.send_signal(signal.SIGINT)
     ran = proc.finish()
