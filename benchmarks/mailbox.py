@@ -64,7 +64,7 @@ def watch_cycle_ends() -> list[datetime]:
         noticed.append(datetime.now(timezone.utc))
         return state
 
-    sync_wait.wait_until_idle = timed  # type: ignore[assignment]
+    sync_wait.wait_until_idle = timed
     return noticed
 
 
