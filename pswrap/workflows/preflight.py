@@ -13,7 +13,8 @@ the failed checks that matter to the chosen profile and hold.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
@@ -1134,12 +1135,31 @@ def refuse_when_blocked(session: Any, *, profile: str, hold: str | None) -> None
         )
 
 
+@contextmanager
+def explained_by_preflight(session: Any, *, profile: str, hold: str | None) -> Iterator[None]:
+    """Around a workflow's fact reads: when one fails (a missing module, an unusable certificate, a DC
+    that does not answer), refuse with the preflight's checklist (NeedsHuman, exit 6) if a check
+    explains it, else let that step's own error through. Bad input is never second-guessed.
+
+    Without it the admin sees one step's error (exit 5) where the preflight would have named the cause
+    and its fix; with `hold` None the checks judge the hold the workflow would pick (`default_hold`).
+    """
+    try:
+        yield
+    except e.BadInput:
+        raise
+    except e.PswrapError:
+        refuse_when_blocked(session, profile=profile, hold=hold)
+        raise
+
+
 __all__ = [
     "STATUSES",
     "Check",
     "blocking_failures",
     "describe_blocking",
     "exit_status",
+    "explained_by_preflight",
     "refuse_when_blocked",
     "run_checks",
 ]

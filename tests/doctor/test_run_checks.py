@@ -259,3 +259,35 @@ def test_modules_that_cannot_be_listed_fail_but_the_host_was_reached() -> None:
     assert "Get-Module" in checks["modules.sync.corp"].found
     assert "pswrap run sync/get-modules" in (checks["modules.sync.corp"].fix or "")
     assert checks["sync.connect-version"].status == "pass"  # the other facts are still read
+
+
+def test_a_failed_fact_read_explained_by_a_check_refuses_with_the_checklist() -> None:
+    inventory = r.ModuleInventory.model_validate(
+        {"modules": [{"name": n, "version": v} for n, v in MODULES if n != "ExchangeOnlineManagement"]}
+    )
+    session = FakeSession(ALL_ON_SYNC, {**_healthy(), "modules": inventory})
+    read_error = e.RemoteError("The specified module 'ExchangeOnlineManagement' was not loaded")
+    explained = p.explained_by_preflight(session, profile="modern", hold=None)
+    with pytest.raises(e.NeedsHuman) as raised, explained:
+        raise read_error
+    assert "[FAIL] module ExchangeOnlineManagement on sync.corp: not installed" in raised.value.message
+    assert raised.value.__context__ is read_error
+
+
+def test_a_failed_fact_read_no_check_explains_keeps_its_own_error() -> None:
+    read_error = e.RemoteError("something the preflight does not check")
+    explained = p.explained_by_preflight(FakeSession(ALL_ON_SYNC, _healthy()), profile="modern", hold=None)
+    with pytest.raises(e.RemoteError) as raised, explained:
+        raise read_error
+    assert raised.value is read_error
+
+
+def test_bad_input_is_not_second_guessed_by_the_preflight() -> None:
+    class Untouchable:
+        target = FakeSession(ALL_ON_SYNC, {}).target
+
+        def step(self, step_id: str, **_: Any) -> Any:
+            raise AssertionError(f"no step may run: {step_id}")
+
+    with pytest.raises(e.BadInput), p.explained_by_preflight(Untouchable(), profile="modern", hold=None):
+        raise e.BadInput("no such OU")
