@@ -33,6 +33,11 @@ def lease_name(op_id: str) -> str:
     return f"pswrap-lease-{op_id}"
 
 
+def lease_deadline(timeout: float) -> datetime:
+    """When the lease's own task restores the scheduler if pswrap never comes back."""
+    return datetime.now(timezone.utc) + timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
+
+
 def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUID, str]:
     """The GUID of the `anchor` hold: journaled one, else the one already on our cloud user, else new.
 
@@ -83,7 +88,7 @@ def scheduler_lease(
 ) -> Iterator[Any]:
     """Pause the scheduler under a lease, wait until no cycle runs, yield; always end the lease."""
     name = lease_name(op_id)
-    due = datetime.now(timezone.utc) + timedelta(seconds=timeout + LEASE_MARGIN_SECONDS)
+    due = lease_deadline(timeout)
     progress("pausing the sync scheduler under a lease")
     lease = run("sync/install-lease", params={"LeaseName": name, "DeadlineUtc": due})
 

@@ -620,25 +620,10 @@ class DryRun:
 
     def summary(self) -> str:
         """The plan without the script bodies: what the confirmation prompt shows."""
-        full = self.to_text()
-        lines = []
-        skipping = False
-        for line in full.split("\n"):
-            if line.startswith("    script:"):
-                skipping = True
-                continue
-            if skipping and (line.startswith("      ") or line == ""):
-                if line == "":
-                    skipping = False
-                    lines.append(line)
-                continue
-            skipping = False
-            if line.startswith("Dry run:"):
-                continue
-            lines.append(line)
-        return "\n".join(lines).rstrip()
+        return self.to_text(bodies=False)
 
-    def to_text(self) -> str:
+    def to_text(self, *, bodies: bool = True) -> str:
+        """The plan, then each step with its parameters (and, with `bodies`, its script)."""
         lines: list[str] = []
         plan = self.plan
         if self.legacy:
@@ -676,13 +661,14 @@ class DryRun:
         for n, (step, script) in enumerate(self.scripts, 1):
             lines.append("")
             lines.append(f"[{n}] {script.step_id}: {step.why}")
-            lines.extend(_script_lines(script, step))
+            lines.extend(_script_lines(script, step, bodies))
         for why, script in self.wait:
             lines.append("")
             lines.append(f"[then] {script.step_id}: {why}")
-            lines.extend(_script_lines(script, None))
-        lines.append("")
-        lines.append("Dry run: nothing was changed.")
+            lines.extend(_script_lines(script, None, bodies))
+        if bodies:
+            lines.append("")
+            lines.append("Dry run: nothing was changed.")
         return "\n".join(lines)
 
 
@@ -697,7 +683,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _script_lines(script: Any, step: PlannedStep | None) -> list[str]:
+def _script_lines(script: Any, step: PlannedStep | None, body: bool = True) -> list[str]:
     lines = ["    parameters:"]
     deferred = step.deferred if step is not None else {}
     for name, value in script.parameters.items():
@@ -707,8 +693,9 @@ def _script_lines(script: Any, step: PlannedStep | None) -> list[str]:
         lines.append(f"      -{name} ********")
     if not script.parameters and not getattr(script, "secrets", {}):
         lines.append("      (none)")
-    lines.append("    script:")
-    lines.extend("      " + line for line in script.text.rstrip("\n").split("\n"))
+    if body:
+        lines.append("    script:")
+        lines.extend("      " + line for line in script.text.rstrip("\n").split("\n"))
     return lines
 
 
@@ -848,7 +835,7 @@ class MailboxWorkflow:
                 "the target's resource OU",
             )
 
-    def _render(self, plan: Plan) -> DryRun:
+    def _render(self, plan: Plan, timeout: float) -> DryRun:
         scripts = []
         for step in plan.steps:
             params = dict(step.params)
@@ -857,8 +844,6 @@ class MailboxWorkflow:
             scripts.append((step, self.session.script(step.step_id, choices=step.choices, params=params)))
         wait: list[tuple[str, Any]] = []
         if plan.lease:
-            from datetime import datetime, timezone
-
             scripts.insert(
                 0,
                 (
@@ -867,7 +852,7 @@ class MailboxWorkflow:
                         "sync/install-lease",
                         params={
                             "LeaseName": holds.lease_name("<operation>"),
-                            "DeadlineUtc": datetime.now(timezone.utc),
+                            "DeadlineUtc": holds.lease_deadline(timeout),
                         },
                     ),
                 ),
@@ -946,7 +931,7 @@ class MailboxWorkflow:
             result.timings["facts"] = time.monotonic() - started
             result.hold = plan.hold
             if dry_run:
-                return self._render(plan)
+                return self._render(plan, req.timeout)
             if journal is not None and op_id is not None:
                 seq = journal.step_started(op_id, PLAN_RECORD)
                 journal.step_ended(op_id, seq, "done", summary=plan_summary(plan))
@@ -957,7 +942,7 @@ class MailboxWorkflow:
                 and state.get("anchor_guid") != plan.anchor_guid
             ):
                 journal.update_state(op_id, anchor_guid=plan.anchor_guid)
-            if plan.steps and self.confirm is not None and not self.confirm(self._render(plan)):
+            if plan.steps and self.confirm is not None and not self.confirm(self._render(plan, req.timeout)):
                 from pswrap.errors import Refused
 
                 raise Refused("not applied: the plan was declined", hint="nothing was changed")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -236,19 +237,18 @@ def test_dry_run_prints_every_script_and_changes_nothing(
         assert "# pswrap-step: sync/install-lease" in text and "# pswrap-step: sync/remove-lease" in text
     if hold == "staging-ou":
         assert "# pswrap-step: ad/move-user" in text and "OU=Staging,DC=lab,DC=example" in text
+    asked = datetime.now(timezone.utc)
     js = cli(
-        "mailbox",
-        "create",
-        "Meeting Room 1",
-        "--alias",
-        "room1",
-        "--hold",
-        hold,
-        "--dry-run",
-        "--output",
-        "json",
-    )
+        "mailbox", "create", "Meeting Room 1", "--alias", "room1", "--hold", hold, "--timeout", "100",
+        "--dry-run", "--output", "json",
+    )  # fmt: skip
+    answered = datetime.now(timezone.utc)
     plan = js.json()
+    if hold == "scheduler":
+        # The lease shown is the one that would be installed: it fires --timeout + 300 s from now.
+        lease = next(s for s in plan["steps"] if s["step"] == "sync/install-lease")
+        due = datetime.fromisoformat(lease["parameters"]["DeadlineUtc"])
+        assert asked + timedelta(seconds=400) <= due <= answered + timedelta(seconds=400)
     assert plan["status"] == "planned" and plan["changed"] is False and plan["hold"] == hold
     new_user = next(s for s in plan["steps"] if s["step"] == "ad/new-user")
     assert new_user["parameters"]["ProxyAddresses"] == [
