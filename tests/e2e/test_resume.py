@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Ran, Spawned, by, journal_step_running
+from tests.e2e.conftest import Ran, Spawned, by, journal_step, journal_step_running
 from tests.e2e.test_create import assert_result_shape
 
 
@@ -153,12 +153,29 @@ def test_busy_engine_is_waited_for_then_a_new_cycle_started(
 
 
 def test_cycle_already_running_is_waited_for(
-    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    spawn: Callable[..., Spawned],
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "1.5")
+    """A cycle that someone else started is running (and may be past its AD import): pswrap's start is
+    refused with SyncBusy, it waits for that cycle to end, then starts its own (domain.md §2). The
+    running cycle lasts 30 s and is ended by `pswrap lab advance` once pswrap is seen waiting, so the
+    test does not depend on how fast this machine is."""
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "30")
     assert cli("sync", "start").code == 0
-    ran = cli("mailbox", "create", "Room R", "--alias", "roomr", "--output", "json")
+    proc = spawn(
+        "mailbox", "create", "Room R", "--alias", "roomr", "--timeout", "60", "--output", "json",
+        extra={"PSWRAP_LAB_SYNC_SECONDS": "0.3"},  # pswrap's own cycle is short
+    )  # fmt: skip
+    journal_step("sync/start-cycle", "failed", proc)
+    assert world()["sync"]["scheduler"]["sync_cycle_in_progress"] is True
+    assert cli("lab", "advance", "30").code == 0  # the running cycle ends
+    ran = proc.finish()
     assert ran.code == 0, ran.err
+    steps = cli("ops", "show", ran.json()["operation"], "--output", "json").json()["steps"]
+    starts = [(s["status"], s["error"] or "") for s in steps if s["step_id"] == "sync/start-cycle"]
+    assert [status for status, _ in starts] == ["failed", "done"] and "SyncBusy" in starts[0][1]
     assert_one_linked(world(), "roomr")
 
 
