@@ -103,7 +103,8 @@ def test_lease_fires_after_a_killed_run(
 def test_timeout_then_resume_and_the_same_command_continues(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "3")
+    # A 30 s cycle cannot end within --timeout 1, however slow the machine; `lab advance` ends it.
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "30")
     args = ("mailbox", "create", "Room T", "--alias", "roomt", "--output", "json")
     ran = cli(*args, "--timeout", "1")
     assert ran.code == 7, ran.err
@@ -114,6 +115,8 @@ def test_timeout_then_resume_and_the_same_command_continues(
     assert f"pswrap resume {op}" in ran.err
     listed = cli("ops", "list", "--output", "json").json()
     assert [(o["id"], o["status"]) for o in listed] == [(op, "pending-sync")]
+    assert cli("lab", "advance", "30").code == 0
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "0.3")
     again = cli(*args, "--timeout", "30")  # the same command continues the same operation
     assert again.code == 0, again.err
     assert again.json()["operation"] == op and again.json()["status"] == "completed"
@@ -263,7 +266,7 @@ def test_pending_link_for_another_account_is_a_conflict(
 def test_scheduler_restored_after_a_timeout_and_after_a_refusal(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "3")
+    monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "30")  # cannot end within --timeout 1
     ran = cli("mailbox", "create", "Room U", "--alias", "roomu", "--hold", "scheduler", "--timeout", "1")
     assert ran.code == 7, ran.err
     sync = world()["sync"]
