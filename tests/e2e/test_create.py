@@ -127,19 +127,9 @@ def test_hybrid_tools_creates_a_remote_mailbox_and_sync_creates_the_cloud_one(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], mtype: str
 ) -> None:
     alias = f"hy{mtype[:2]}"
-    ran = cli(
-        "mailbox",
-        "create",
-        f"Res {alias}",
-        "--alias",
-        alias,
-        "--type",
-        mtype,
-        "--profile",
-        "hybrid-tools",
-        "--output",
-        "json",
-    )
+    args = ["mailbox", "create", f"Res {alias}", "--alias", alias, "--type", mtype]
+    args += ["--profile", "hybrid-tools"]
+    ran = cli(*args, "--output", "json")
     assert ran.code == 0, ran.err
     out = ran.json()
     w = world()
@@ -149,20 +139,9 @@ def test_hybrid_tools_creates_a_remote_mailbox_and_sync_creates_the_cloud_one(
     assert out["immutable_id"] == b64_guid(ad[0]["object_guid"])
     assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]
     assert out["mailbox"]["recipient_type_details"] == RTYPE[mtype]
+    assert_result_shape(out)
     assert out["drift"] == []
-    again = cli(
-        "mailbox",
-        "create",
-        f"Res {alias}",
-        "--alias",
-        alias,
-        "--type",
-        mtype,
-        "--profile",
-        "hybrid-tools",
-        "--output",
-        "json",
-    )
+    again = cli(*args, "--output", "json")
     assert again.code == 0, again.err
     assert again.json()["changed"] is False
     assert len(by(world()["ad"]["users"], "sam_account_name", alias)) == 1
