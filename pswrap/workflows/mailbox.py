@@ -492,7 +492,7 @@ def plan_modern(
         if step:
             steps.append(step)
         in_staging = new_ad or _lower(_parent(ad.distinguished_name)) == _lower(staging)
-        if in_staging and req.link_ad_user is None:
+        if in_staging:
             move = PlannedStep(
                 "ad/move-user",
                 f"move the account into sync scope ({resolved.ou})",
@@ -806,8 +806,7 @@ class MailboxWorkflow:
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
             plan = plan_modern(req, resolved, facts, hold, state, self.target)
-        if plan.steps and _lower(resolved.ou) != _lower(self.target.resource_ou):
-            self._check_ou_in_scope(resolved.ou)
+        self._check_account_in_scope(plan)
         if plan.steps:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
             # engine, a certificate the connect steps cannot use, a staging OU in scope... Only when
@@ -822,18 +821,40 @@ class MailboxWorkflow:
             )
         return plan
 
-    def _check_ou_in_scope(self, ou: str) -> None:
-        """An --ou outside the connectors' OU filtering would never sync: the wait could only time out."""
+    def _check_account_in_scope(self, plan: Plan) -> None:
+        """An account that ends outside the connectors' OU filtering never syncs: the wait could only time
+        out. Where it ends: --ou when the plan creates or moves it, else where the existing account is.
+        (The target's resource OU is the preflight's to check.)"""
+        ad = plan.facts.ad_user
+        placed = {"ad/new-user", "ad/move-user", "hybrid/new-remote-mailbox"}
+        if any(step.step_id in placed for step in plan.steps):
+            ou, which = plan.resolved.ou, f"--ou {plan.resolved.ou}"
+        elif ad is not None and not plan.linked:
+            ou = _parent(ad.distinguished_name)
+            which = f"the AD account {ad.sam_account_name} is in {ou}, which"
+        else:
+            return
+        if _lower(ou) == _lower(self.target.resource_ou):
+            return
         from pswrap.workflows.preflight import in_scope
 
         scope = self.session.step("sync/get-scope")
-        if not in_scope(ou, scope.connectors):
-            raise BadInput(
-                f"--ou {ou} is outside the sync server's OU filtering: an account there never syncs, so "
-                "it would never be linked to the mailbox",
-                hint="choose an OU in sync scope (`pswrap doctor` lists the scope), or leave --ou out for "
-                "the target's resource OU",
-            )
+        if in_scope(ou, scope.connectors):
+            return
+        if ou == plan.resolved.ou:
+            hint = "choose an OU in sync scope (`pswrap doctor` lists the scope), or leave --ou out for the "
+            hint += "target's resource OU"
+        elif self.target.staging_ou and _lower(ou) == _lower(self.target.staging_ou):
+            hint = "use --hold staging-ou: pswrap moves the account into sync scope once the cloud user "
+            hint += "carries its anchor"
+        else:
+            hint = "move the account into an OU in sync scope first (`pswrap run ad/move-user`), or link "
+            hint += "the mailbox with --create-ad-user"
+        raise BadInput(
+            f"{which} is outside the sync server's OU filtering: an account there never syncs, so it would "
+            "never be linked to the mailbox",
+            hint=hint,
+        )
 
     def _render(self, plan: Plan, timeout: float) -> DryRun:
         scripts = []

@@ -51,7 +51,10 @@ def test_link_existing_mailbox_to_an_existing_account(
     new_ad_user(cli, "desk1acct", "desk1", STAGING_OU)
     account = by(world()["ad"]["users"], "sam_account_name", "desk1acct")[0]
     name = {"sam": "desk1acct", "upn": "desk1@lab.example", "guid": account["object_guid"]}[form]
-    ran = cli("mailbox", "link", "desk1", "--ad-user", name, "--no-wait", "--output", "json")
+    # The account waits outside sync scope; the staging-ou hold moves it in once the cloud side is set.
+    ran = cli(
+        "mailbox", "link", "desk1", "--ad-user", name, "--hold", "staging-ou", "--no-wait", "--output", "json"
+    )  # fmt: skip
     assert ran.code == 0, ran.err
     out = ran.json()
     # An account without mS-DS-ConsistencyGuid is anchored on its objectGUID (domain.md §3).
@@ -61,7 +64,25 @@ def test_link_existing_mailbox_to_an_existing_account(
     cloud = by(w["cloud"]["users"], "id", out["cloud_user"]["id"])[0]
     assert cloud["on_premises_immutable_id"] == out["immutable_id"]
     assert cloud["user_principal_name"] == "desk1@lab.example"
-    assert len(by(w["ad"]["users"], "sam_account_name", "desk1acct")) == 1  # no new account
+    moved = by(w["ad"]["users"], "sam_account_name", "desk1acct")
+    assert len(moved) == 1  # no new account
+    assert moved[0]["distinguished_name"].endswith(",OU=Resources,DC=lab,DC=example")  # moved into scope
+
+
+def test_link_to_an_account_outside_sync_scope_is_refused(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """Such an account would never sync, so the wait could only time out: refused before any change,
+    saying which hold moves it into scope."""
+    new_cloud_mailbox(cli, "desk4", "shared")
+    new_ad_user(cli, "desk4acct", "desk4", STAGING_OU)
+    before = world()
+    ran = cli("mailbox", "link", "desk4", "--ad-user", "desk4acct")
+    assert ran.code == 2, ran.err
+    assert "desk4acct is in OU=Staging,DC=lab,DC=example" in ran.err and "--hold staging-ou" in ran.err
+    after = world()
+    for area, kind in (("ad", "users"), ("cloud", "users"), ("exo", "mailboxes")):
+        assert after[area][kind] == before[area][kind]
 
 
 def test_link_reports_drift_when_ad_values_win(
@@ -91,7 +112,10 @@ def test_link_with_a_consistency_guid_uses_it(
         "--param", "MailNickname=desk3", "--param", f"ConsistencyGuid={anchor}",
     )  # fmt: skip
     assert ran.code == 0, ran.err
-    linked = cli("mailbox", "link", "desk3", "--ad-user", "desk3", "--no-wait", "--output", "json")
+    linked = cli(
+        "mailbox", "link", "desk3", "--ad-user", "desk3", "--hold", "staging-ou", "--no-wait",
+        "--output", "json",
+    )  # fmt: skip
     assert linked.code == 0, linked.err
     assert linked.json()["immutable_id"] == b64_guid(anchor)
 

@@ -255,7 +255,8 @@ def test_pending_link_for_another_account_is_a_conflict(
 
     new_cloud_mailbox(cli, "hall")
     new_ad_user(cli, "hallacct", "hallway", "OU=Staging,DC=lab,DC=example")
-    assert cli("mailbox", "link", "hall", "--ad-user", "hallacct", "--no-wait").code == 0
+    link = ("mailbox", "link", "hall", "--ad-user", "hallacct", "--hold", "staging-ou", "--no-wait")
+    assert cli(*link).code == 0
     before = world()["ad"]["users"]
     ran = cli("mailbox", "link", "hall", "--create-ad-user")
     assert ran.code == 6
