@@ -797,8 +797,14 @@ class MailboxWorkflow:
         return d
 
     def _plan(self, req: MailboxRequest, resolved: Resolved, state: dict[str, Any]) -> Plan:
+        from pswrap.workflows.preflight import explained_by_preflight, refuse_when_blocked
+
         ad_lookup = identify_ad_user(req.link_ad_user) if req.link_ad_user else None
-        facts = gather(self.session, resolved, ad_lookup=ad_lookup, progress=self.progress)
+        # A fact that cannot be read (a missing module, an unusable certificate, a silent DC) is refused
+        # with the preflight's checklist when a check explains it, rather than as one step's error.
+        hold_asked = resolved.hold if resolved.profile == "modern" else None
+        with explained_by_preflight(self.session, profile=resolved.profile, hold=hold_asked):
+            facts = gather(self.session, resolved, ad_lookup=ad_lookup, progress=self.progress)
         if resolved.profile == "hybrid-tools":
             plan = plan_hybrid(req, resolved, facts, self.target)
         else:
@@ -811,8 +817,6 @@ class MailboxWorkflow:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
             # engine, a certificate the connect steps cannot use, a staging OU in scope... Only when
             # something is to change: a converged re-run stays fast and cannot be blocked.
-            from pswrap.workflows.preflight import refuse_when_blocked
-
             self.progress("running the preflight checks")
             refuse_when_blocked(
                 self.session,
