@@ -756,12 +756,6 @@ def test_mailbox_create_with_hybrid_tools_refuses_when_a_check_fails(
     assert world()["ad"]["users"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailbox workflow (pswrap/workflows/mailbox.py, not the doctor's) reads its facts before the "
-    "preflight: a missing module fails that read first, exit 5 without the checklist, until its gather() "
-    "runs inside pswrap.workflows.preflight.explained_by_preflight",
-)
 def test_mailbox_create_refuses_with_the_checklist_when_a_module_is_missing(
     cli: Any, lab_set: Stage, world: World
 ) -> None:
