@@ -213,8 +213,8 @@ def test_ou_outside_sync_scope_is_refused(
 def test_preflight_runs_once_per_plan_that_changes_something(
     cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The preflight is wired once (in the plan): one run per planning that has steps to apply, with the
-    plan's profile and hold; none for a converged re-run (nothing to change, nothing to block)."""
+    """The preflight runs once per planning: when the plan has steps to apply (with its profile and hold),
+    or when a fact read fails; never for a converged re-run (nothing to change, nothing to block)."""
     from pswrap.workflows import preflight
 
     calls: list[tuple[str, str | None]] = []
@@ -233,3 +233,8 @@ def test_preflight_runs_once_per_plan_that_changes_something(
     assert len(calls) == 2  # converged: nothing planned, no preflight
     assert cli("mailbox", "create", "Hy 9", "--alias", "hy9", "--profile", "hybrid-tools").code == 0
     assert calls[2:] == [("hybrid-tools", None)]
+    # A fact that cannot be read: the preflight is asked once whether it explains that (here it does
+    # not: the step's own error, exit 5), and planning stops there.
+    monkeypatch.setenv("PSWRAP_LAB_FAULTS", "fail:exo/find-mailbox@1")
+    assert cli("mailbox", "create", "Room 10", "--alias", "room10", "--hold", "scheduler").code == 5
+    assert calls[3:] == [("modern", "scheduler")]
