@@ -89,8 +89,6 @@ def scheduler_lease(
     """Pause the scheduler under a lease, wait until no cycle runs, yield; always end the lease."""
     name = lease_name(op_id)
     due = lease_deadline(timeout)
-    progress("pausing the sync scheduler under a lease")
-    lease = run("sync/install-lease", params={"LeaseName": name, "DeadlineUtc": due})
 
     def end() -> None:
         progress("ending the lease (restores the scheduler's prior state)")
@@ -99,6 +97,10 @@ def scheduler_lease(
             on_restore(restored)
 
     try:
+        # Inside the try: an install whose reply was lost may still have paused the scheduler, and
+        # removing a lease that does not exist changes nothing.
+        progress("pausing the sync scheduler under a lease")
+        lease = run("sync/install-lease", params={"LeaseName": name, "DeadlineUtc": due})
         wait_until_idle(
             session, deadline, progress, "waiting for the running sync cycle to end before working"
         )
@@ -109,8 +111,8 @@ def scheduler_lease(
         except PswrapError as exc:
             # Keep the error that ended the work; the lease's own task restores the scheduler later.
             progress(
-                f"could not end the lease {name} ({exc}); its task restores the scheduler at "
-                f"{due.isoformat()}, or `pswrap resume` ends it now"
+                f"could not end the lease {name} ({exc}); if it was installed, its task restores the "
+                f"scheduler at {due.isoformat()}, or `pswrap resume` ends it now"
             )
         raise
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pswrap.errors import Conflict, PswrapError, RemoteError, WaitTimeout
+from pswrap.errors import Conflict, PswrapError, RemoteError, TransportTimeout, WaitTimeout
 from pswrap.results import models as m
 from pswrap.workflows.holds import lease_name, scheduler_lease
 from pswrap.workflows.sync_wait import Deadline
@@ -24,6 +24,7 @@ class FakeSyncServer:
     cycle_running: bool = False
     leases: dict[str, bool] = field(default_factory=dict)
     fail_remove: bool = False
+    lose_install_reply: bool = False
     now: float = 0.0
     calls: list[str] = field(default_factory=list)
 
@@ -34,6 +35,8 @@ class FakeSyncServer:
         if step_id == "sync/install-lease":
             self.leases[name] = self.enabled
             self.enabled = False
+            if self.lose_install_reply:
+                raise TransportTimeout("no reply within the read timeout")
             return m.LeaseSet()
         if step_id == "sync/remove-lease":
             if self.fail_remove:
@@ -113,3 +116,11 @@ def test_a_failure_to_end_the_lease_after_success_says_when_the_lease_fires() ->
     with pytest.raises(PswrapError) as info, hold(server):
         pass
     assert "stays paused until the lease pswrap-lease-op1 fires" in (info.value.hint or "")
+
+
+def test_an_install_whose_reply_was_lost_is_still_ended() -> None:
+    """The server paused the scheduler but pswrap never heard back: the lease is removed anyway."""
+    server = FakeSyncServer(lose_install_reply=True)
+    with pytest.raises(TransportTimeout), hold(server):
+        pass
+    assert server.enabled is True and server.leases == {}
