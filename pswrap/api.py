@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
-from pswrap.errors import BadInput, SyncBusy
+from pswrap.errors import BadInput, PswrapError, SyncBusy
 from pswrap.journal import Journal, Operation, StepRecord
 from pswrap.render.script import Script
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
@@ -269,7 +269,7 @@ class Pswrap:
         try:
             leases = s.step("sync/list-leases")
             out["leases"] = leases.model_dump(mode="json")
-        except Exception:
+        except PswrapError:  # the status is still worth printing; the leases are shown as unknown
             out["leases"] = None
         return out
 
