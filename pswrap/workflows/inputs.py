@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from pswrap.errors import BadInput, Refused
+from pswrap.immutableid import parse_guid
 
 MailboxType = Literal["room", "equipment", "shared"]
 Hold = Literal["anchor", "staging-ou", "scheduler", "none"]
@@ -36,7 +37,6 @@ SAM_FORBIDDEN = '"/\\[]:;|=,+*?<>'
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]"
 ALIAS_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
 ADDRESS_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$")
 
 
 @dataclass(frozen=True)
@@ -319,8 +319,10 @@ def choose_hold(resolved: Resolved, *, anchor_attribute: str, staging_mode: bool
 
 def identify_ad_user(value: str) -> tuple[str, str]:
     """How `--ad-user` names the account: ('guid'|'upn'|'sam', value)."""
-    if GUID_RE.match(value):
-        return "guid", value.strip("{}")
+    try:
+        return "guid", str(parse_guid(value))  # an objectGUID, as AD tools write it (braces allowed)
+    except BadInput:
+        pass
     if "@" in value:
         return "upn", value
     return "sam", value
