@@ -24,7 +24,7 @@ from typing import Any
 
 from pswrap.errors import BadInput, ConfigError, Conflict, NeedsHuman, PswrapError, WaitTimeout
 from pswrap.immutableid import immutable_id_for_guid
-from pswrap.journal import Journal
+from pswrap.journal import Journal, new_operation_id
 from pswrap.workflows import holds
 from pswrap.workflows.facts import Facts, gather
 from pswrap.workflows.inputs import (
@@ -1024,7 +1024,7 @@ class MailboxWorkflow:
             with holds.scheduler_lease(
                 runner,
                 self.session,
-                op_id=op_id or "dry-run",
+                op_id=op_id or new_operation_id(),  # without a journal: still a lease of its own
                 timeout=req.timeout,
                 deadline=deadline,
                 progress=self.progress,
