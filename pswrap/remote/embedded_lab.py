@@ -28,20 +28,6 @@ def describe() -> str:
     return f"world in {lab_state_path()}"
 
 
-_PASSWORD: list[str] = []
-
-
-def _process_password() -> str:
-    """One generated password per process, in memory only.
-
-    Per process and not per session: the lab's NTLM acceptor is process-wide and keeps every account it
-    was given, so a second session in the same process must present the same password for the same user.
-    """
-    if not _PASSWORD:
-        _PASSWORD.append(secrets.token_urlsafe(18))
-    return _PASSWORD[0]
-
-
 def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
     """Start the lab for `target` (is_lab) and return it (to stop later) and the target pointing at it."""
     from pswrap.lab.embedded import start_lab
@@ -49,7 +35,8 @@ def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
     path = lab_state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     username = target.username or EMBEDDED_USER
-    password = _process_password()
+    # Each lab keeps its own NTLM account (pswrap/lab/auth.py), so a fresh password per run is enough.
+    password = secrets.token_urlsafe(18)
     lab = start_lab(
         path,
         host="127.0.0.1",
@@ -60,14 +47,13 @@ def start(target: Target) -> tuple[AbstractContextManager[Any], Target]:
         password=password,
         faults=(),  # the lab reads PSWRAP_LAB_FAULTS and the world's `faults` itself
     )
-    running = lab.__enter__() if hasattr(lab, "__enter__") else lab
-    ep = running.endpoint
+    ep = lab.endpoint
     started = target.with_endpoint(
         host=str(ep.host),
         port=int(ep.port),
         hosts=dict.fromkeys(target.hosts, str(ep.host)),
         username=username,
         password_source=SecretSource("value", value=Secret(password)),
-        ca_bundle=str(ep.ca_path) if getattr(ep, "ca_path", None) and target.scheme == "https" else None,
+        ca_bundle=str(ep.ca_path) if ep.ca_path and target.scheme == "https" else None,
     )
     return lab, started

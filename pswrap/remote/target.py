@@ -32,8 +32,7 @@ AUTHS: tuple[Auth, ...] = ("negotiate", "kerberos", "ntlm", "basic", "certificat
 LAB = "lab"
 DEFAULT_STEP_TIMEOUT = 300.0
 EMBEDDED_USER = "pswrap-embedded"
-"""The embedded lab's own account name: the lab's NTLM acceptor is process-wide and keeps the first password
-it was given for a name, so the embedded target must not share a name with a lab someone else started."""
+"""The embedded lab's account name (its password is generated for each run and held in memory)."""
 
 
 @dataclass(frozen=True)
