@@ -7,7 +7,7 @@ The contract (DESIGN.md): a template writes exactly one JSON document. What arri
 - one string holding the document (our emitter), or several strings that together are one document
   (ConvertTo-Json output split by a host or by `Out-String -Stream`);
 - nothing at all, or only `''`/`$null`: "nothing" (5.1's ConvertTo-Json writes nothing for `@()` or
-  `$null`), which is the model built from its defaults — no leases, no runs, no recipients, or `Nothing`;
+  `$null`), which is the model built from its defaults — no leases, no runs, no recipients;
   a model with a required field (a lookup's `found`) cannot be "nothing": an OutputError, because a step
   that should describe something and says nothing is a broken template, not an answer;
 - an already-deserialized object (a caller's own script that returns a hashtable): used as is.

@@ -12,7 +12,6 @@ Our templates' emitter already writes ISO dates, enum names and real arrays; the
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -54,27 +53,6 @@ PSDateTime = Annotated[datetime, BeforeValidator(_ps_date)]
 PSList = Annotated[list[T], BeforeValidator(_as_list)]
 """A list that also accepts a single object or null (5.1's unwrapping)."""
 
-E = TypeVar("E", bound=enum.Enum)
-
-
-def enum_by_name_or_number(enum_cls: type[E]) -> BeforeValidator:
-    """Accept an enum's name (what our emitter writes) or its number (what 5.1 writes)."""
-    members = list(enum_cls)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and 0 <= value < len(members):
-            return members[value]
-        if isinstance(value, str):
-            for member in members:
-                if member.name.lower() == value.lower() or str(member.value).lower() == value.lower():
-                    return member
-        return value
-
-    return BeforeValidator(convert)
-
-
 def enum_text(names: Mapping[int, str]) -> BeforeValidator:
     """A `str` field holding an enum's name that also accepts the number 5.1's ConvertTo-Json writes.
 
@@ -90,8 +68,3 @@ def enum_text(names: Mapping[int, str]) -> BeforeValidator:
 
     return BeforeValidator(convert)
 
-
-class Nothing(PSModel):
-    """The output of a step that changes something and has nothing to report but that it did."""
-
-    changed: bool = True
