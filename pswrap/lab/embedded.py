@@ -158,15 +158,14 @@ def build_server(
 
 
 def _configure_world(store: Store, *, sync_seconds: float | None, anchor: str | None) -> None:
-    """Apply serve-time world settings through the world's own `configure` (issue #4), when it has one."""
+    """Apply serve-time world settings (`--sync-seconds`, `PSWRAP_LAB_SYNC_SECONDS`, `--anchor`)."""
     import os
 
-    from pswrap.lab import world as world_mod
+    from pswrap.lab.world import configure
 
     if sync_seconds is None and os.environ.get("PSWRAP_LAB_SYNC_SECONDS"):
         sync_seconds = float(os.environ["PSWRAP_LAB_SYNC_SECONDS"])
-    configure = getattr(world_mod, "configure", None)
-    if configure is None or (sync_seconds is None and anchor is None):
+    if sync_seconds is None and anchor is None:
         return
     with store.transaction() as world:
         configure(world, sync_seconds=sync_seconds, anchor=anchor)
