@@ -142,12 +142,14 @@ def test_pool_killed_between_steps_is_reopened_and_reconnected(
 
 
 def test_step_time_limit_stops_the_pipeline(lab_factory: Any, lab_target: Any) -> None:
-    lab = lab_factory(faults=["delay:sync/get-settings=5@1"])
+    lab = lab_factory(faults=["delay:sync/get-settings=60@1"])
     with open_session(lab_target(lab)) as s:
         started = time.monotonic()
         with pytest.raises(e.TransportTimeout, match="1 s limit") as info:
             s.step("sync/get-settings", timeout=1)
-        assert time.monotonic() - started < 4
+        # Not a speed test: the step is stopped at its limit instead of running its 60 s; the bound sits
+        # far from both, so machine load cannot decide it.
+        assert time.monotonic() - started < 30
         assert info.value.exit_code == e.EXIT_CONNECTION and s.retries == {}
         assert request_counts(lab).get("Signal", 0) >= 1  # stopped (Ctrl+C)
         assert isinstance(s.step("sync/get-settings"), m.SyncSettings)  # the pool is still usable
