@@ -2,7 +2,7 @@
 
 The world is plain JSON (it lives in the lab's state store, `pswrap.lab.store`) so that `pswrap lab show`
 prints it, `pswrap lab set` stages scenarios in it, and a restarted lab keeps it. Its paths are a contract:
-the workflows' tests read them (see docs/sections/lab-world.md).
+the workflows' tests read them (see the README's section on the lab's world).
 
 Time is simulated lazily from timestamps (no background thread): the world's clock is real time plus
 `clock.offset_seconds`, and every handler first calls `pswrap.lab.sync_engine.catch_up`, which finishes
@@ -118,7 +118,7 @@ def _sync_seconds_from_env() -> float | None:
 
 
 def fresh_world() -> dict[str, Any]:
-    """The world after `pswrap lab reset` (documented in docs/sections/lab-world.md).
+    """The world after `pswrap lab reset` (documented in the README's section on the lab's world).
 
     One domain with one DC and a UPN suffix; a resource OU in sync scope and a staging OU outside it; a
     tenant on its onmicrosoft.com domain with both matching blocks off (Microsoft's default; domain.md

@@ -379,7 +379,7 @@ def test_the_password_is_never_written_to_disk(
         assert LAB_PASSWORD.encode() not in path.read_bytes(), path
 
 
-# The documented table (issue #5, docs/sections/remote.md), per class: a new class must be placed here.
+# The documented table (issue #5, the README's exit-code table), per class: a new class must be placed here.
 EXIT_CODES: dict[str, int] = {
     "PswrapError": 5, "ConfigError": 2, "BadInput": 2, "Refused": 2, "MissingExtra": 2,
     "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
