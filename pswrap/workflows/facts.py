@@ -35,7 +35,16 @@ class Facts:
     """Cloud users whose ImmutableId is the AD account's anchor."""
     remote_mailbox: Any | None = None
     """hybrid-tools: the remote mailbox with our alias."""
-    reads: int = 0
+    settings: Any | None = None
+    """SyncSettings as read: the preflight judges more of them (the engine's version) than the plan."""
+
+    def preflight_reads(self) -> dict[str, Any]:
+        """The parameterless reads the preflight would repeat, by step id (`preflight.run_checks(known=)`)."""
+        return {
+            "sync/get-settings": self.settings,
+            "sync/get-scheduler": self.scheduler,
+            "graph/get-sync-features": self.features,
+        }
 
     @property
     def consistency_anchor(self) -> bool:
@@ -67,55 +76,47 @@ def gather(
         anchor_attribute=settings.anchor_attribute,
         staging_mode=bool(settings.staging_mode),
         scheduler=scheduler,
-        reads=2,
+        settings=settings,
     )
     by, value = ad_lookup if ad_lookup is not None else ("sam", resolved.sam)
     progress(f"looking up the AD account {value}")
     found = session.step("ad/find-user", choices={"by": by}, params={"Value": value})
-    facts.reads += 1
     facts.ad_user = found.user if found.found else None
 
     if resolved.profile == "hybrid-tools":
         lookup = session.step("hybrid/find-remote-mailbox", params={"Identity": resolved.alias})
-        facts.reads += 1
         facts.remote_mailbox = lookup.remote_mailbox if lookup.found else None
         return facts
 
     other_upn = facts.ad_user is None or _lower(facts.ad_user.user_principal_name) != _lower(resolved.upn)
     if other_upn and ad_lookup is None:
         holder = session.step("ad/find-user", choices={"by": "upn"}, params={"Value": resolved.upn})
-        facts.reads += 1
         if holder.found and (facts.ad_user is None or holder.user.object_guid != facts.ad_user.object_guid):
             facts.upn_holder = holder.user
 
     progress(f"looking up the mailbox {mailbox_identity or resolved.alias}")
     facts.features = session.step("graph/get-sync-features")
     mailbox = session.step("exo/find-mailbox", params={"Identity": mailbox_identity or resolved.alias})
-    facts.reads += 2
     facts.mailbox = mailbox.mailbox if mailbox.found else None
     recipients = session.step(
         "exo/find-recipients",
         params={"Alias": resolved.alias, "Addresses": list(resolved.addresses)},
     )
-    facts.reads += 1
     facts.recipients = list(recipients.recipients)
 
     if facts.mailbox is not None:
         user_id = facts.mailbox.external_directory_object_id or facts.mailbox.user_principal_name
         if user_id:
             lookup = session.step("graph/get-user", params={"UserId": user_id})
-            facts.reads += 1
             facts.cloud_user = lookup.user if lookup.found else None
     cloud_upn = (facts.cloud_user.user_principal_name if facts.cloud_user else "") or ""
     if cloud_upn.lower() != resolved.upn.lower():
         lookup = session.step("graph/get-user", params={"UserId": resolved.upn})
-        facts.reads += 1
         if lookup.found and (facts.cloud_user is None or lookup.user.id != facts.cloud_user.id):
             facts.upn_cloud_holder = lookup.user
 
     anchor = facts.ad_anchor()
     if anchor is not None:
         holders = session.step("graph/find-users", choices={"by": "immutableid"}, params={"Value": anchor})
-        facts.reads += 1
         facts.anchor_holders = list(holders.users)
     return facts

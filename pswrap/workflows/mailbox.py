@@ -812,23 +812,25 @@ class MailboxWorkflow:
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
             plan = plan_modern(req, resolved, facts, hold, state, self.target)
-        self._check_account_in_scope(plan)
+        scope = self._check_account_in_scope(plan)
         if plan.steps:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
             # engine, a certificate the connect steps cannot use, a staging OU in scope... Only when
-            # something is to change: a converged re-run stays fast and cannot be blocked.
+            # something is to change: a converged re-run stays fast and cannot be blocked. What this
+            # run has read already (settings, scheduler, tenant switches, scope) is not read again.
             self.progress("running the preflight checks")
             refuse_when_blocked(
                 self.session,
                 profile=resolved.profile,
                 hold=plan.hold if resolved.profile == "modern" else None,
+                known={**facts.preflight_reads(), "sync/get-scope": scope},
             )
         return plan
 
-    def _check_account_in_scope(self, plan: Plan) -> None:
+    def _check_account_in_scope(self, plan: Plan) -> Any | None:
         """An account that ends outside the connectors' OU filtering never syncs: the wait could only time
         out. Where it ends: --ou when the plan creates or moves it, else where the existing account is.
-        (The target's resource OU is the preflight's to check.)"""
+        (The target's resource OU is the preflight's to check.) Returns the scope when it was read."""
         ad = plan.facts.ad_user
         placed = {"ad/new-user", "ad/move-user", "hybrid/new-remote-mailbox"}
         if any(step.step_id in placed for step in plan.steps):
@@ -837,14 +839,14 @@ class MailboxWorkflow:
             ou = _parent(ad.distinguished_name)
             which = f"the AD account {ad.sam_account_name} is in {ou}, which"
         else:
-            return
+            return None
         if _lower(ou) == _lower(self.target.resource_ou):
-            return
+            return None
         from pswrap.workflows.preflight import in_scope
 
         scope = self.session.step("sync/get-scope")
         if in_scope(ou, scope.connectors):
-            return
+            return scope
         if ou == plan.resolved.ou:
             hint = "choose an OU in sync scope (`pswrap doctor` lists the scope), or leave --ou out for the "
             hint += "target's resource OU"

@@ -835,8 +835,12 @@ class _Run:
     host_checks: dict[str, str] = field(default_factory=dict)
     """The name of each host's reach-and-sign-in check, which that host's other checks wait for."""
     """Hosts that could not be reached or refused the sign-in: nothing more is sent to them."""
+    known: Mapping[str, Any] = field(default_factory=dict)
+    """Results of parameterless read steps the caller made in this same run, by step id: not read twice."""
 
     def step(self, step_id: str, **params: Any) -> tuple[Any | None, Exception | None]:
+        if not params and self.known.get(step_id) is not None:
+            return self.known[step_id], None
         try:
             return self.session.step(step_id, params=params or None), None
         except e.BadInput:
@@ -860,10 +864,23 @@ def run_checks(
     hold: str | None = None,
     now: datetime | None = None,
     progress: Progress = _quiet,
+    known: Mapping[str, Any] | None = None,
 ) -> list[Check]:
-    """Every check that applies to the profile, in checklist order (connection, modules, sync, tenant, AD)."""
+    """Every check that applies to the profile, in checklist order (connection, modules, sync, tenant, AD).
+
+    `known`: what the caller already read in this run (`sync/get-settings`, `graph/get-sync-features`...,
+    by step id), judged as read instead of asking the server a second time.
+    """
     target = session.target
-    run = _Run(session, profile, hold, now or datetime.now(timezone.utc), progress, effective_hold=hold)
+    run = _Run(
+        session,
+        profile,
+        hold,
+        now or datetime.now(timezone.utc),
+        progress,
+        effective_hold=hold,
+        known=known or {},
+    )
     needs = PROFILE_NEEDS[profile]
     hosts = hosts_for(target, needs)
     run.checks.append(judge_encryption(target))
@@ -1090,7 +1107,9 @@ JUDGED_BY_THE_WORKFLOW = ("tenant.block-hard-match",)
 mode: a soft match does not care about the hard-match block), and refuses with its own message."""
 
 
-def blocking_failures(session: DoctorSession, *, profile: Profile, hold: str | None) -> list[Check]:
+def blocking_failures(
+    session: DoctorSession, *, profile: Profile, hold: str | None, known: Mapping[str, Any] | None = None
+) -> list[Check]:
     """The failed checks that would make `mailbox create` fail or leave a half-done mailbox.
 
     A workflow refuses to start (exit 6) when this is not empty. Warnings never block; the hold is
@@ -1100,7 +1119,7 @@ def blocking_failures(session: DoctorSession, *, profile: Profile, hold: str | N
     """
     if profile == "legacy" or getattr(session, "target", None) is None:
         return []
-    checks = run_checks(session, profile=profile, hold=hold)
+    checks = run_checks(session, profile=profile, hold=hold, known=known)
     return [
         c
         for c in checks
@@ -1120,14 +1139,17 @@ def describe_blocking(checks: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
-def refuse_when_blocked(session: Any, *, profile: str, hold: str | None) -> None:
+def refuse_when_blocked(
+    session: Any, *, profile: str, hold: str | None, known: Mapping[str, Any] | None = None
+) -> None:
     """Raise NeedsHuman (exit 6) listing each blocking failure with its fix; the workflow's one call.
 
-    `session` is any step session; without a `target` (a test double) nothing is checked.
+    `session` is any step session; without a `target` (a test double) nothing is checked. `known`: the
+    workflow's own reads of this run (see `run_checks`).
     """
     if profile not in ("modern", "hybrid-tools") or getattr(session, "target", None) is None:
         return
-    blocking = blocking_failures(session, profile=profile, hold=hold)  # type: ignore[arg-type]
+    blocking = blocking_failures(session, profile=profile, hold=hold, known=known)  # type: ignore[arg-type]
     if blocking:
         raise e.NeedsHuman(
             describe_blocking(blocking),

@@ -220,9 +220,9 @@ def test_preflight_runs_once_per_plan_that_changes_something(
     calls: list[tuple[str, str | None]] = []
     real = preflight.refuse_when_blocked
 
-    def counted(session: Any, *, profile: str, hold: str | None) -> None:
+    def counted(session: Any, *, profile: str, hold: str | None, known: Any = None) -> None:
         calls.append((profile, hold))
-        real(session, profile=profile, hold=hold)
+        real(session, profile=profile, hold=hold, known=known)
 
     monkeypatch.setattr(preflight, "refuse_when_blocked", counted)
     assert cli("mailbox", "create", "Room 9", "--alias", "room9", "--dry-run").code == 0
@@ -238,3 +238,27 @@ def test_preflight_runs_once_per_plan_that_changes_something(
     monkeypatch.setenv("PSWRAP_LAB_FAULTS", "fail:exo/find-mailbox@1")
     assert cli("mailbox", "create", "Room 10", "--alias", "room10", "--hold", "scheduler").code == 5
     assert calls[3:] == [("modern", "scheduler")]
+
+
+def test_preflight_judges_the_facts_the_run_has_read_without_reading_them_again(
+    cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the first change, a create reads the sync settings, the scheduler and the tenant's switches
+    once: the preflight judges the workflow's reads (each read is a round trip to a server)."""
+    from pswrap.remote.session import Session
+
+    read: list[str] = []
+    real = Session.step
+
+    def counted(self: Session, step_id: str, **kwargs: Any) -> Any:
+        read.append(step_id)
+        return real(self, step_id, **kwargs)
+
+    monkeypatch.setattr(Session, "step", counted)
+    ran = cli("mailbox", "create", "Room 11", "--alias", "room11", "--no-wait", "--output", "json")
+    assert ran.code == 0, ran.err
+    assert ran.json()["changed"] is True  # something to change: the preflight ran
+    before_change = read[: read.index("exo/new-mailbox")]
+    for step_id in ("sync/get-settings", "sync/get-scheduler", "graph/get-sync-features"):
+        assert before_change.count(step_id) == 1, (step_id, before_change)
+    assert "sync/list-leases" in before_change  # a check of its own, still read by the preflight
