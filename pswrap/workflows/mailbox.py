@@ -102,7 +102,6 @@ class PlannedStep:
 
 @dataclass
 class Plan:
-    kind: str
     resolved: Resolved
     hold: str
     facts: Facts
@@ -323,7 +322,6 @@ def plan_modern(
     state: dict[str, Any],
     target: TargetFacts,
 ) -> Plan:
-    kind = KIND_LINK if req.link_existing_mailbox else KIND_CREATE
     attr = facts.anchor_attribute
     check_conflicts(resolved, facts, linking_ad_user=req.link_ad_user is not None)
     cloud = facts.cloud_user
@@ -336,7 +334,7 @@ def plan_modern(
     )
     if not linked:
         check_blocks(resolved, facts)
-    plan = Plan(kind, resolved, hold, facts, [], lease=False, linked=linked, expected_immutable_id=anchor)
+    plan = Plan(resolved, hold, facts, [], lease=False, linked=linked, expected_immutable_id=anchor)
     if linked:
         return plan
 
@@ -394,7 +392,19 @@ def plan_modern(
         cloud_id_deferred["UserId"] = ("the id of the new mailbox's cloud user", _cloud_id)
     needs_upn = cloud is None or _lower(cloud.user_principal_name) != _lower(resolved.upn)
 
-    def set_user(immutable: str | None, why: str, deferred_anchor: bool = False) -> PlannedStep | None:
+    def new_ad_user(where: str, **params: Any) -> None:
+        steps.append(
+            PlannedStep(
+                "ad/new-user",
+                f"create the AD account {resolved.sam} in {where}",
+                params={**ad_params, **params},
+                after=_after_ad,
+            )
+        )
+
+    def set_user(immutable: str | None, why: str, deferred_anchor: bool = False) -> None:
+        """graph/set-user with what the cloud user lacks (the anchor now or from the new account, the
+        UPN); none when it lacks nothing."""
         params = dict(set_params)
         deferred = dict(cloud_id_deferred)
         if deferred_anchor:
@@ -411,8 +421,11 @@ def plan_modern(
             and "OnPremisesImmutableId" not in deferred
             and not needs_upn
         ):
-            return None
-        return PlannedStep("graph/set-user", why, params=params, deferred=deferred, after=_after_cloud)
+            return
+        steps.append(PlannedStep("graph/set-user", why, params=params, deferred=deferred, after=_after_cloud))
+
+    def link_existing_account() -> None:
+        set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
 
     if hold == "none":  # soft match: no ImmutableId; sync matches on the primary SMTP address, then UPN
         if (
@@ -427,15 +440,7 @@ def plan_modern(
                 hint="use --match hard, which links through that anchor",
             )
         if new_ad:
-            steps.append(
-                PlannedStep(
-                    "ad/new-user",
-                    f"create the AD account {resolved.sam} in {resolved.ou}; sync soft-matches it on "
-                    f"{resolved.primary_smtp}",
-                    params=ad_params,
-                    after=_after_ad,
-                )
-            )
+            new_ad_user(f"{resolved.ou}; sync soft-matches it on {resolved.primary_smtp}")
         plan.notes.append(
             "soft match: the sync engine matches the account to the cloud user by its primary SMTP address"
         )
@@ -447,26 +452,17 @@ def plan_modern(
             plan.anchor_guid = str(guid)
             immutable = immutable_id_for_guid(guid)
             plan.expected_immutable_id = immutable
-            step = set_user(
+            set_user(
                 immutable,
                 "link the cloud user to the account-to-be: ImmutableId of the new "
                 f"anchor GUID {guid} ({source}), UPN {resolved.upn}",
             )
-            if step:
-                steps.append(step)
-            steps.append(
-                PlannedStep(
-                    "ad/new-user",
-                    f"create the AD account {resolved.sam} in {resolved.ou}, born with "
-                    f"mS-DS-ConsistencyGuid {guid}: it hard-matches whenever it syncs",
-                    params={**ad_params, "ConsistencyGuid": str(guid)},
-                    after=_after_ad,
-                )
+            new_ad_user(
+                f"{resolved.ou}, born with mS-DS-ConsistencyGuid {guid}: it hard-matches whenever it syncs",
+                ConsistencyGuid=str(guid),
             )
         else:
-            step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
-            if step:
-                steps.append(step)
+            link_existing_account()
         return plan
 
     if hold == "staging-ou":
@@ -478,21 +474,11 @@ def plan_modern(
                 hint="set staging_ou for the target, or use --hold anchor / scheduler",
             )
         if new_ad:
-            steps.append(
-                PlannedStep(
-                    "ad/new-user",
-                    f"create the AD account {resolved.sam} in the staging OU {staging} (outside sync scope)",
-                    params={**ad_params, "Path": staging},
-                    after=_after_ad,
-                )
-            )
-            step = set_user(None, "link the cloud user: ImmutableId from the new account's objectGUID", True)
+            new_ad_user(f"the staging OU {staging} (outside sync scope)", Path=staging)
+            set_user(None, "link the cloud user: ImmutableId from the new account's objectGUID", True)
         else:
-            step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
-        if step:
-            steps.append(step)
-        in_staging = new_ad or _lower(_parent(ad.distinguished_name)) == _lower(staging)
-        if in_staging:
+            link_existing_account()
+        if new_ad or _lower(_parent(ad.distinguished_name)) == _lower(staging):
             move = PlannedStep(
                 "ad/move-user",
                 f"move the account into sync scope ({resolved.ou})",
@@ -509,19 +495,10 @@ def plan_modern(
     # scheduler
     holds.check_scheduler_hold(facts.scheduler, facts.staging_mode)
     if new_ad:
-        steps.append(
-            PlannedStep(
-                "ad/new-user",
-                f"create the AD account {resolved.sam} in {resolved.ou} (the scheduler is paused)",
-                params=ad_params,
-                after=_after_ad,
-            )
-        )
-        step = set_user(None, "link the cloud user: ImmutableId from the new account's anchor", True)
+        new_ad_user(f"{resolved.ou} (the scheduler is paused)")
+        set_user(None, "link the cloud user: ImmutableId from the new account's anchor", True)
     else:
-        step = set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
-    if step:
-        steps.append(step)
+        link_existing_account()
     plan.lease = bool(steps)
     return plan
 
@@ -550,9 +527,7 @@ def plan_hybrid(req: MailboxRequest, resolved: Resolved, facts: Facts, target: T
             hint="give another --sam, or enable that account's remote mailbox with Enable-RemoteMailbox",
         )
     anchor = facts.ad_anchor()
-    plan = Plan(
-        KIND_CREATE, resolved, "none", facts, [], lease=False, linked=False, expected_immutable_id=anchor
-    )
+    plan = Plan(resolved, "none", facts, [], lease=False, linked=False, expected_immutable_id=anchor)
     if remote is None:
         params: dict[str, Any] = {
             "Name": resolved.name,
