@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,12 @@ TARGET_OPT = typer.Option(
     None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
 )
 OUTPUT_OPT = typer.Option("text", "--output", "-o", help="text or json.")
+# The options `mailbox create` and `mailbox link` share, with the same meaning and default.
+MATCH_OPT = typer.Option(None, "--match", help="hard (default) or soft.")
+WAIT_OPT = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account.")
+TIMEOUT_OPT = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7).")
+DRY_RUN_OPT = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing.")
+YES_OPT = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal).")
 
 
 def _output(output: str) -> str:
@@ -116,6 +122,14 @@ def _json_errors(output: str) -> Iterator[None]:
         raise
 
 
+def _operate(target: str | None, output: str, call: Callable[[Pswrap], Any], *, yes: bool = True) -> None:
+    """One path for create, link and resume, so that all three confirm, print (the JSON shape even for a
+    refusal) and exit alike."""
+    client = _client(target, yes=yes)
+    with client, _json_errors(output):
+        _emit(call(client), output)
+
+
 @mailbox_app.command("create")
 def create_command(
     name: str = typer.Argument(..., metavar="NAME", help="The mailbox's name, e.g. 'Meeting Room 1'."),
@@ -133,19 +147,20 @@ def create_command(
     hold: str | None = typer.Option(
         None, "--hold", help="anchor, staging-ou, scheduler or none (default: by the server's anchor)."
     ),
-    match: str | None = typer.Option(None, "--match", help="hard (default) or soft."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account."),
-    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal)."),
+    match: str | None = MATCH_OPT,
+    wait: bool = WAIT_OPT,
+    timeout: float = TIMEOUT_OPT,
+    dry_run: bool = DRY_RUN_OPT,
+    yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
 ) -> None:
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
-    client = _client(target, yes=yes or dry_run)
-    with client, _json_errors(output):
-        out = client.create_mailbox(
+    _operate(
+        target,
+        output,
+        lambda client: client.create_mailbox(
             name,
             alias=alias,
             type=type,
@@ -162,8 +177,9 @@ def create_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
-        )
-        _emit(out, output)
+        ),
+        yes=yes or dry_run,
+    )
 
 
 @mailbox_app.command("link")
@@ -181,11 +197,11 @@ def link_command(
     display_name: str | None = typer.Option(None, "--display-name", help="With --create-ad-user."),
     profile: str | None = typer.Option(None, "--profile", help="modern (the only one that links)."),
     hold: str | None = typer.Option(None, "--hold", help="anchor, staging-ou, scheduler or none."),
-    match: str | None = typer.Option(None, "--match", help="hard (default) or soft."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account."),
-    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal)."),
+    match: str | None = MATCH_OPT,
+    wait: bool = WAIT_OPT,
+    timeout: float = TIMEOUT_OPT,
+    dry_run: bool = DRY_RUN_OPT,
+    yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
 ) -> None:
@@ -193,9 +209,10 @@ def link_command(
     _output(output)
     if ad_user is not None and (sam is not None or upn is not None):
         raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
-    client = _client(target, yes=yes or dry_run)
-    with client, _json_errors(output):
-        out = client.link_mailbox(
+    _operate(
+        target,
+        output,
+        lambda client: client.link_mailbox(
             mailbox,
             ad_user=ad_user,
             create_ad_user=create_ad_user,
@@ -210,8 +227,9 @@ def link_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
-        )
-        _emit(out, output)
+        ),
+        yes=yes or dry_run,
+    )
 
 
 @app.command("resume")
@@ -226,10 +244,7 @@ def resume_command(
 ) -> None:
     """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
     _output(output)
-    client = _client(target)
-    with client, _json_errors(output):
-        out = client.resume(operation, wait=wait, timeout=timeout, check=False)
-        _emit(out, output)
+    _operate(target, output, lambda client: client.resume(operation, wait=wait, timeout=timeout, check=False))
 
 
 # --- sync --------------------------------------------------------------------------------------------
@@ -300,10 +315,10 @@ def ops_list_command(
     output: str = OUTPUT_OPT,
 ) -> None:
     """Operations in the local journal, newest first."""
-    from pswrap.journal import Journal
+    from pswrap.api import Pswrap
 
     _output(output)
-    ops = Journal().recent(limit)
+    ops = Pswrap().operations(limit)
     if output == "json":
         typer.echo(json.dumps([o.to_json() for o in ops], indent=2))
         return
@@ -321,17 +336,10 @@ def ops_show_command(
     output: str = OUTPUT_OPT,
 ) -> None:
     """One operation: its arguments, status, result and every step it ran."""
-    from pswrap.journal import Journal
+    from pswrap.api import Pswrap
 
     _output(output)
-    journal = Journal()
-    op = journal.get(operation)
-    if op is None:
-        raise BadInput(
-            f"no operation {operation!r} in the journal ({journal.path})",
-            hint="`pswrap ops list` shows the operations on this machine",
-        )
-    steps = journal.steps(op.id)
+    op, steps = Pswrap().operation(operation)
     if output == "json":
         typer.echo(json.dumps({**op.to_json(), "steps": [s.to_json() for s in steps]}, indent=2))
         return
