@@ -50,10 +50,12 @@ class Facts:
     def consistency_anchor(self) -> bool:
         return self.anchor_attribute.lower() == "ms-ds-consistencyguid"
 
+    def anchor_for(self, user: Any) -> str:
+        """The ImmutableId the sync server gives this AD account (by its sourceAnchor attribute)."""
+        return anchor_of(user.object_guid, user.consistency_guid, self.anchor_attribute)
+
     def ad_anchor(self) -> str | None:
-        if self.ad_user is None:
-            return None
-        return anchor_of(self.ad_user.object_guid, self.ad_user.consistency_guid, self.anchor_attribute)
+        return None if self.ad_user is None else self.anchor_for(self.ad_user)
 
 
 def _lower(value: str | None) -> str:

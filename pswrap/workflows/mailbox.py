@@ -36,7 +36,7 @@ from pswrap.workflows.inputs import (
     identify_ad_user,
     resolve,
 )
-from pswrap.workflows.ports import Progress, StepSession, anchor_of, no_progress
+from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.results import (
     COMPLETED,
     FAILED,
@@ -285,10 +285,10 @@ def _cloud_id(ctx: Ctx) -> str:
     )
 
 
-def _ad_anchor(attr: str) -> Resolver:
+def _ad_anchor(facts: Facts) -> Resolver:
     def get(ctx: Ctx) -> str:
         assert ctx.ad_user is not None
-        value = anchor_of(ctx.ad_user.object_guid, ctx.ad_user.consistency_guid, attr)
+        value = facts.anchor_for(ctx.ad_user)
         ctx.immutable_id = value
         return value
 
@@ -322,7 +322,6 @@ def plan_modern(
     state: dict[str, Any],
     target: TargetFacts,
 ) -> Plan:
-    attr = facts.anchor_attribute
     check_conflicts(resolved, facts, linking_ad_user=req.link_ad_user is not None)
     cloud = facts.cloud_user
     anchor = facts.ad_anchor()
@@ -410,7 +409,7 @@ def plan_modern(
         if deferred_anchor:
             deferred["OnPremisesImmutableId"] = (
                 "the new account's anchor (base64 of its objectGUID)",
-                _ad_anchor(attr),
+                _ad_anchor(facts),
             )
         elif immutable is not None and (cloud is None or cloud.on_premises_immutable_id != immutable):
             params["OnPremisesImmutableId"] = immutable
@@ -1034,9 +1033,7 @@ class MailboxWorkflow:
             self._finish_hybrid(req, plan, ctx, runner, result, deadline)
             return
         if ctx.ad_user is not None and ctx.immutable_id is None:
-            ctx.immutable_id = anchor_of(
-                ctx.ad_user.object_guid, ctx.ad_user.consistency_guid, facts.anchor_attribute
-            )
+            ctx.immutable_id = facts.anchor_for(ctx.ad_user)
         if ctx.cloud_user_id is None and ctx.mailbox is not None:
             ctx.cloud_user_id = self._cloud_user_of(ctx.mailbox)
         result.immutable_id = ctx.immutable_id
@@ -1069,17 +1066,8 @@ class MailboxWorkflow:
                 return user
             return None
 
-        ours = ObjectOfInterest(ctx.ad_user.distinguished_name if ctx.ad_user else None, expected)
         try:
-            linked = wait_for_link(
-                runner,
-                self.session,
-                ours=ours,
-                check=check,
-                deadline=deadline,
-                progress=self.progress,
-                what=f"the account {resolved.sam}",
-            )
+            linked = self._wait_for_link(runner, resolved, ctx.ad_user, expected, check, deadline)
         except WaitTimeout:
             self._refresh_cloud(ctx, result)
             raise
@@ -1089,11 +1077,36 @@ class MailboxWorkflow:
             ctx.mailbox = mailbox.mailbox
             result.mailbox = mailbox_json(mailbox.mailbox)
         if ctx.ad_user is None:
-            ad = self.session.step("ad/find-user", choices={"by": "sam"}, params={"Value": resolved.sam})
-            if ad.found:
-                result.ad_user = ad_user_json(ad.user)
+            found = self._find_ad_user(resolved.sam)
+            if found is not None:
+                result.ad_user = ad_user_json(found)
         result.drift = self._drift(resolved, ctx.mailbox)
         result.status = COMPLETED
+
+    def _wait_for_link(
+        self,
+        runner: JournaledRunner,
+        resolved: Resolved,
+        ad_user: Any | None,
+        immutable_id: str | None,
+        check: Callable[[], Any | None],
+        deadline: Deadline,
+    ) -> Any:
+        """Cycles until `check` sees the link; an export error for our account (by its DN or anchor) ends
+        the wait early."""
+        return wait_for_link(
+            runner,
+            self.session,
+            ours=ObjectOfInterest(ad_user.distinguished_name if ad_user else None, immutable_id),
+            check=check,
+            deadline=deadline,
+            progress=self.progress,
+            what=f"the account {resolved.sam}",
+        )
+
+    def _find_ad_user(self, sam: str) -> Any | None:
+        found = self.session.step("ad/find-user", choices={"by": "sam"}, params={"Value": sam})
+        return found.user if found.found else None
 
     def _end_leftover_lease(self, runner: JournaledRunner, op_id: str) -> None:
         """A killed run of this operation left its lease: end it now rather than at its deadline."""
@@ -1150,20 +1163,11 @@ class MailboxWorkflow:
     ) -> None:
         resolved = plan.resolved
         if ctx.remote_mailbox is not None or ctx.ad_user is None:
-            ad = self.session.step("ad/find-user", choices={"by": "sam"}, params={"Value": resolved.sam})
-            ctx.ad_user = ad.user if ad.found else None
-        remote = ctx.remote_mailbox or plan.facts.remote_mailbox
-        if remote is not None:
-            result.mailbox = {
-                "alias": remote.alias,
-                "primary_smtp_address": remote.primary_smtp_address,
-                "recipient_type_details": remote.recipient_type_details,
-            }
+            ctx.ad_user = self._find_ad_user(resolved.sam)
+        result.mailbox = mailbox_json(ctx.remote_mailbox or plan.facts.remote_mailbox)
         result.ad_user = ad_user_json(ctx.ad_user)
         if ctx.ad_user is not None:
-            result.immutable_id = anchor_of(
-                ctx.ad_user.object_guid, ctx.ad_user.consistency_guid, plan.facts.anchor_attribute
-            )
+            result.immutable_id = plan.facts.anchor_for(ctx.ad_user)
         cloud_reachable = True
 
         def check() -> Any | None:
@@ -1192,16 +1196,7 @@ class MailboxWorkflow:
         if not req.wait:
             result.status = PENDING_SYNC
             return
-        ours = ObjectOfInterest(ctx.ad_user.distinguished_name if ctx.ad_user else None, result.immutable_id)
-        wait_for_link(
-            runner,
-            self.session,
-            ours=ours,
-            check=check,
-            deadline=deadline,
-            progress=self.progress,
-            what=f"the account {resolved.sam}",
-        )
+        self._wait_for_link(runner, resolved, ctx.ad_user, result.immutable_id, check, deadline)
         result.status = COMPLETED
         self._read_back_hybrid(resolved, result, cloud_reachable)
 
