@@ -46,10 +46,6 @@ class Facts:
             "graph/get-sync-features": self.features,
         }
 
-    @property
-    def consistency_anchor(self) -> bool:
-        return self.anchor_attribute.lower() == "ms-ds-consistencyguid"
-
     def anchor_for(self, user: Any) -> str:
         """The ImmutableId the sync server gives this AD account (by its sourceAnchor attribute)."""
         return anchor_of(user.object_guid, user.consistency_guid, self.anchor_attribute)

@@ -54,14 +54,18 @@ class JournaledRunner:
         try:
             result = self.session.step(step_id, choices=choices, params=params)
         except PswrapError as exc:
-            if seq is not None and self.journal is not None and self.op_id is not None:
-                self.journal.step_ended(self.op_id, seq, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._ended(seq, "failed", error=f"{type(exc).__name__}: {exc}")
             raise
         except BaseException as exc:
-            if seq is not None and self.journal is not None and self.op_id is not None:
-                self.journal.step_ended(self.op_id, seq, "interrupted", error=type(exc).__name__)
+            self._ended(seq, "interrupted", error=type(exc).__name__)
             raise
-        if seq is not None and self.journal is not None and self.op_id is not None:
-            self.journal.step_ended(self.op_id, seq, "done", summary=summarize(result))
+        self._ended(seq, "done", summary=summarize(result))
         self.ran.append(step_id)
         return result
+
+    def _ended(
+        self, seq: int | None, status: str, *, summary: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        """Close the journal record `seq` (None: this run keeps no journal)."""
+        if seq is not None and self.journal is not None and self.op_id is not None:
+            self.journal.step_ended(self.op_id, seq, status, summary=summary, error=error)
