@@ -911,19 +911,7 @@ class MailboxWorkflow:
         journal = None if dry_run else self.journal
         state: dict[str, Any] = {}
         if journal is not None:
-            if op_id is None:
-                existing = journal.find_open(kind, self.target.name, identity)
-                if existing is not None:
-                    op_id = existing.id
-                    state = dict(existing.state)
-                    journal.set_args(op_id, req.to_json())
-                    self.progress(f"continuing operation {op_id}")
-            else:
-                existing = journal.get(op_id)
-                state = dict(existing.state) if existing else {}
-            if op_id is None:
-                op_id = journal.start(kind, req.to_json(), target=self.target.name, identity=identity)
-            journal.set_status(op_id, "running")
+            op_id, state = self._open_operation(journal, kind, identity, req, op_id)
         runner = JournaledRunner(self.session, journal, op_id, self.progress)
         result = MailboxResult(operation=op_id, status=FAILED, target=self.target.name)
         try:
@@ -967,6 +955,25 @@ class MailboxWorkflow:
         if journal is not None and op_id is not None:
             journal.set_status(op_id, result.status, result.to_json())
         return result
+
+    def _open_operation(
+        self, journal: Journal, kind: str, identity: str, req: MailboxRequest, op_id: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        """The operation this run is journaled under, marked running, and its state (the anchor GUID
+        chosen once): the one named (resume), else an open one for the same alias and account (the same
+        command again continues it), else a new one."""
+        if op_id is not None:
+            existing = journal.get(op_id)
+        else:
+            existing = journal.find_open(kind, self.target.name, identity)
+            if existing is None:
+                op_id = journal.start(kind, req.to_json(), target=self.target.name, identity=identity)
+            else:
+                op_id = existing.id
+                journal.set_args(op_id, req.to_json())
+                self.progress(f"continuing operation {op_id}")
+        journal.set_status(op_id, "running")
+        return op_id, dict(existing.state) if existing else {}
 
     def _apply_and_wait(
         self,
