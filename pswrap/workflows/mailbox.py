@@ -314,6 +314,17 @@ def _after_cloud(ctx: Ctx, user: Any) -> None:
     ctx.cloud_user_id = user.id
 
 
+def _mailbox_params(resolved: Resolved) -> dict[str, Any]:
+    """What New-Mailbox (exo/new-mailbox) and New-RemoteMailbox (hybrid/new-remote-mailbox) both name
+    a new mailbox by."""
+    return {
+        "Name": resolved.name,
+        "Alias": resolved.alias,
+        "DisplayName": resolved.display_name,
+        "PrimarySmtpAddress": resolved.primary_smtp,
+    }
+
+
 def plan_modern(
     req: MailboxRequest,
     resolved: Resolved,
@@ -356,12 +367,7 @@ def plan_modern(
             "ImmutableId if that link is abandoned",
         )
     if facts.mailbox is None:
-        params: dict[str, Any] = {
-            "Name": resolved.name,
-            "Alias": resolved.alias,
-            "DisplayName": resolved.display_name,
-            "PrimarySmtpAddress": resolved.primary_smtp,
-        }
+        params = _mailbox_params(resolved)
         if resolved.capacity is not None:
             params["ResourceCapacity"] = resolved.capacity
         steps.append(
@@ -528,11 +534,8 @@ def plan_hybrid(req: MailboxRequest, resolved: Resolved, facts: Facts, target: T
     anchor = facts.ad_anchor()
     plan = Plan(resolved, "none", facts, [], lease=False, linked=False, expected_immutable_id=anchor)
     if remote is None:
-        params: dict[str, Any] = {
-            "Name": resolved.name,
-            "Alias": resolved.alias,
-            "DisplayName": resolved.display_name,
-            "PrimarySmtpAddress": resolved.primary_smtp,
+        params = {
+            **_mailbox_params(resolved),
             "UserPrincipalName": resolved.upn,
             "SamAccountName": resolved.sam,
             "OnPremisesOrganizationalUnit": resolved.ou,
