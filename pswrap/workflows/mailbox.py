@@ -183,8 +183,9 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
     mailbox = facts.mailbox
     if mailbox is not None and mailbox.recipient_type_details != resolved.recipient_type:
         raise Conflict(
-            f"the alias {resolved.alias} is held in Exchange Online by a {mailbox.recipient_type_details} "
-            f"({mailbox.primary_smtp_address}), not a {resolved.recipient_type}",
+            f"the alias {resolved.alias} is held in Exchange Online by a mailbox of type "
+            f"{mailbox.recipient_type_details} ({mailbox.primary_smtp_address}), "
+            f"not {resolved.recipient_type}",
             hint="choose another --alias, or --type matching the existing mailbox",
         )
     if facts.ad_user is not None and not linking_ad_user and not _is_our_account(resolved, facts.ad_user):
@@ -514,8 +515,8 @@ def plan_hybrid(req: MailboxRequest, resolved: Resolved, facts: Facts, target: T
     if remote is not None:
         if remote.recipient_type_details != expected_type:
             raise Conflict(
-                f"the alias {resolved.alias} is held by a {remote.recipient_type_details}, "
-                f"not a {expected_type}",
+                f"the alias {resolved.alias} is held by a remote mailbox of type "
+                f"{remote.recipient_type_details}, not {expected_type}",
                 hint="choose another --alias or the matching --type",
             )
         if remote.sam_account_name and _lower(remote.sam_account_name) != _lower(resolved.sam):
@@ -1155,6 +1156,8 @@ class MailboxWorkflow:
             drift.append(f"type: {mailbox.recipient_type_details}, expected {resolved.recipient_type}")
         if _lower(mailbox.primary_smtp_address) != _lower(resolved.primary_smtp):
             drift.append(f"primary address: {mailbox.primary_smtp_address}, expected {resolved.primary_smtp}")
+        if mailbox.display_name is not None and mailbox.display_name != resolved.display_name:
+            drift.append(f"display name: {mailbox.display_name!r}, expected {resolved.display_name!r}")
         have = {_lower(a.split(":", 1)[-1]) for a in mailbox.email_addresses}
         if have:
             for address in resolved.addresses:

@@ -263,6 +263,23 @@ def test_rerun_converges_with_and_without_the_journal(
         assert after[path[0]][path[1]] == before[path[0]][path[1]]
 
 
+def test_rerun_with_another_name_changes_nothing_and_reports_the_difference(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """Identity is the alias: a re-run that asks for another name changes nothing (AD is authoritative
+    after the link) but says what differs, instead of a silent `no change`."""
+    first = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--output", "json")
+    assert first.code == 0, first.err
+    assert first.json()["drift"] == []
+    before = _stable(world())
+    again = cli("mailbox", "create", "Board Room", "--alias", "room1", "--output", "json")
+    assert again.code == 0, again.err
+    out = again.json()
+    assert out["changed"] is False and out["status"] == "completed"
+    assert out["drift"] == ["display name: 'Meeting Room 1', expected 'Board Room'"]
+    assert _stable(world()) == before
+
+
 def test_legacy_renders_the_seed_runbook_and_refuses_to_run(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
 ) -> None:
