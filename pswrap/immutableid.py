@@ -5,7 +5,7 @@ sourceAnchor, which is the base64 of the anchor attribute's raw bytes (objectGUI
 mS-DS-ConsistencyGuid). Those bytes are in .NET `Guid.ToByteArray()` order — mixed-endian: "The
 order of the beginning four-byte group and the next two two-byte groups is reversed, whereas the
 order of the last two-byte group and the closing six-byte group is the same"
-(https://learn.microsoft.com/dotnet/api/system.guid.tobytearray; domain.md §3) — which is Python's
+(https://learn.microsoft.com/dotnet/api/system.guid.tobytearray; docs/sources.md §3) — which is Python's
 `uuid.UUID.bytes_le`, and the order LDAP tools show an octet string in. Getting this order wrong is
 the classic mistake (base64 of the GUID's big-endian bytes looks right and matches nothing).
 

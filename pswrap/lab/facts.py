@@ -25,7 +25,7 @@ RECIPIENT_SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement
 _MODULES = "C:\\Program Files\\WindowsPowerShell\\Modules"
 _SYSTEM = "C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules"
 GRAPH_VERSION = "2.32.0"
-"""Below 2.34, which can fail to import on Windows PowerShell 5.1 (domain.md §7b item 4)."""
+"""Below 2.34, which can fail to import on Windows PowerShell 5.1 (docs/sources.md §7b item 4)."""
 
 
 def _module(name: str, version: str, base: str, company: str = "Microsoft Corporation") -> dict[str, Any]:
@@ -49,7 +49,7 @@ def default_modules(connect_version: str) -> list[dict[str, Any]]:
             "company_name": "Microsoft Corporation",
             "author": "Microsoft Corporation",
         },
-        # 3.10.1 is the current release (domain.md §1.4).
+        # 3.10.1 is the current release (docs/sources.md §1.4).
         _module("ExchangeOnlineManagement", "3.10.1", _MODULES),
         _module("Microsoft.Graph.Authentication", GRAPH_VERSION, _MODULES),
         _module("Microsoft.Graph.Users", GRAPH_VERSION, _MODULES),
@@ -58,7 +58,8 @@ def default_modules(connect_version: str) -> list[dict[str, Any]]:
 
 
 def look_alike_module(name: str = "ExchangeOnlineManagment") -> dict[str, Any]:
-    """One of the names published to the PowerShell Gallery on 2026-08-16 (ecosystem.md §5.1): v1.0.0."""
+    """One of the names published to the PowerShell Gallery on 2026-08-16 (docs/sources.md, look-alike
+    modules): v1.0.0."""
     return {
         "name": name,
         "version": "1.0.0",
@@ -74,7 +75,7 @@ def add_default_facts(world: dict[str, Any]) -> dict[str, Any]:
     world["host"] = {
         "computer_name": str(settings.get("server", "sync1")).split(".", 1)[0].upper(),
         "modules": default_modules(str(settings.get("connect_version") or "2.5.79.0")),
-        # Exchange Server 2019 CU12+ management tools (domain.md §5), for the hybrid-tools profile.
+        # Exchange Server 2019 CU12+ management tools (docs/sources.md §5), for the hybrid-tools profile.
         "snapins": [{"name": RECIPIENT_SNAPIN, "version": "15.2.1544.4"}],
     }
     certs = world.setdefault("certs", {})

@@ -3,7 +3,7 @@
 Each TCP connection is served by its own thread (an NTLM context and its message encryption belong to
 one connection); a Receive long poll blocks only its own connection. Replies always carry
 Content-Length, and Nagle's algorithm is off: http.server writes headers and body separately, which with
-delayed ACKs costs ~40 ms per request (reference/wsman-notes.md).
+delayed ACKs costs ~40 ms per request (docs/sources.md, WS-Management notes).
 """
 
 from __future__ import annotations

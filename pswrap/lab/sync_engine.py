@@ -3,7 +3,7 @@
 Everything happens lazily from timestamps (no background thread): `catch_up(world)` replays, in time
 order, every event whose time has passed on the lab's clock — a running cycle's end, a lease's deadline,
 a scheduled cycle's start — so a handler always sees the world as it is "now". Each behaviour below names
-the documented one it imitates (domain.md section and its source).
+the documented one it imitates (docs/sources.md section and its source).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ MAX_EVENTS = 500
 """Upper bound on events replayed by one catch-up (a clock moved by months must not spin for long)."""
 
 MAX_RUNS = 60
-"""Run history kept (the real engine purges it by PurgeRunHistoryInterval, domain.md §2)."""
+"""Run history kept (the real engine purges it by PurgeRunHistoryInterval, docs/sources.md §2)."""
 
 MIN_CONNECT_VERSION = (2, 5, 79, 0)
 """Below it "All synchronization services in Microsoft Entra Connect Sync will fail" after 2026-09-30
-(domain.md §1.3, learn.microsoft.com harden-update-ad-fs-pingfederate)."""
+(docs/sources.md §1.3, learn.microsoft.com harden-update-ad-fs-pingfederate)."""
 
-# Export error texts (domain.md §7b item 13).
+# Export error texts (docs/sources.md §7b item 13).
 INVALID_HARD_MATCH = (
     "Another cloud created object with the same source anchor already exists in Azure Active Directory"
 )
@@ -45,13 +45,14 @@ DUPLICATE_DETAIL = (
     "attribute values."
 )
 """InvalidSoftMatch detail, verbatim incl. double spaces (terenceluk blog); AttributeValueMustBeUnique
-uses the same family as its closest text (domain.md §7b item 13)."""
+uses the same family as its closest text (docs/sources.md §7b item 13)."""
 
 ADMIN_ROLE_CONFLICT = (
     "Microsoft Entra Connect isn't allowed to soft match a user object from on-premises AD with a user "
     "object in Microsoft Entra ID that has an administrative role assigned to it."
 )
-"""Closest text: tshoot-connect-sync-errors.md, "Existing Admin Role Conflict" (domain.md §7b item 13)."""
+"""Closest text: tshoot-connect-sync-errors.md, "Existing Admin Role Conflict" (docs/sources.md §7b item
+13)."""
 
 ADMIN_ROLES = (
     "Global Administrator",
@@ -138,7 +139,7 @@ def scheduler_runs(world: dict[str, Any]) -> bool:
 
 
 def set_sync_cycle_enabled(world: dict[str, Any], enabled: bool, at: datetime) -> None:
-    """Set-ADSyncScheduler -SyncCycleEnabled (domain.md §2). Re-enabling a scheduler whose next start
+    """Set-ADSyncScheduler -SyncCycleEnabled (docs/sources.md §2). Re-enabling a scheduler whose next start
     time has passed runs a cycle at once, as the real scheduler does when it finds the time due."""
     scheduler = world["sync"]["scheduler"]
     was = bool(scheduler.get("sync_cycle_enabled"))
@@ -192,8 +193,8 @@ def _interval(world: dict[str, Any]) -> float:
 def finish_cycle(world: dict[str, Any], at: datetime) -> None:
     """The end of a cycle: import, synchronize, export, and record the run results.
 
-    NextSyncCycleStartTimeInUTC advances only when a cycle finishes (domain.md §2 item 3, community).
-    Staging mode runs import and synchronization but suppresses exports (domain.md §7b item 12,
+    NextSyncCycleStartTimeInUTC advances only when a cycle finishes (docs/sources.md §2 item 3, community).
+    Staging mode runs import and synchronization but suppresses exports (docs/sources.md §7b item 12,
     how-to-connect-sync-feature-scheduler.md).
     """
     sync = world["sync"]
@@ -228,7 +229,7 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
     run(ad_connector, f"{prefix} Import", "success", [])
     if not connect_version_syncs(world):
         # Inference: a retired Connect build cannot talk to Entra ID ("All synchronization services ...
-        # will fail", domain.md §1.3); the AAD connector runs report no-start-connection (§2 item 4).
+        # will fail", docs/sources.md §1.3); the AAD connector runs report no-start-connection (§2 item 4).
         run(aad_connector, f"{prefix} Import", "no-start-connection", [])
         run(aad_connector, "Export", "no-start-connection", [])
     else:
@@ -238,7 +239,7 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
             errors = export_to_cloud(world, at)
             run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
             run(ad_connector, "Export", "success", [])
-    # Newest first, as Get-ADSyncRunProfileResult lists them (domain.md §2 item 4).
+    # Newest first, as Get-ADSyncRunProfileResult lists them (docs/sources.md §2 item 4).
     sync["runs"] = list(reversed(runs)) + sync.get("runs", [])
     del sync["runs"][MAX_RUNS:]
 
@@ -247,7 +248,7 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
 
 
 def source_anchor(world: dict[str, Any], user: dict[str, Any]) -> str:
-    """The account's sourceAnchor (ImmutableId form), domain.md §3 (plan-connect-design-concepts.md):
+    """The account's sourceAnchor (ImmutableId form), docs/sources.md §3 (plan-connect-design-concepts.md):
     mS-DS-ConsistencyGuid when that is the anchor attribute and it is set, else objectGUID."""
     anchor_attribute = world["sync"]["settings"]["anchor_attribute"]
     if anchor_attribute == ANCHOR_CONSISTENCY_GUID and user.get("consistency_guid"):
@@ -299,7 +300,8 @@ def export_to_cloud(world: dict[str, Any], at: datetime) -> list[dict[str, Any]]
 
 def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime) -> None:
     """A synced object whose AD account left sync scope (or is gone) is soft-deleted in Entra ID, with
-    DirSyncEnabled false, and its mailbox becomes soft-deleted (domain.md §6.2 step 1, delete-or-restore-
+    DirSyncEnabled false, and its mailbox becomes soft-deleted (docs/sources.md §6.2 step 1,
+    delete-or-restore-
     mailboxes; tshoot-connect-sync-errors.md)."""
     cloud = world["cloud"]
     deleted = cloud.setdefault("deleted_users", [])
@@ -322,7 +324,7 @@ def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime)
 
 def restore_deleted(world: dict[str, Any], anchor: str) -> dict[str, Any] | None:
     """An account back in scope within the retention time brings its soft-deleted object (and mailbox)
-    back: the match includes the deleted objects (inference from domain.md §6.2: restoring within 30
+    back: the match includes the deleted objects (inference from docs/sources.md §6.2: restoring within 30
     days reconnects the soft-deleted mailbox)."""
     deleted = world["cloud"].get("deleted_users", [])
     for cloud_user in list(deleted):
@@ -346,7 +348,7 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
     anchor = source_anchor(world, user)
     features = world["cloud"]["features"]
 
-    # Hard match first: incoming sourceAnchor vs an existing object's immutableId (domain.md §3,
+    # Hard match first: incoming sourceAnchor vs an existing object's immutableId (docs/sources.md §3,
     # how-to-connect-install-existing-tenant.md); a soft-deleted object it synced before comes back.
     hard = _find_cloud(world, on_premises_immutable_id=anchor)
     if not hard:
@@ -362,18 +364,18 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
                 return export_error(user, anchor, "InvalidHardMatch", INVALID_HARD_MATCH)
             if holds_admin_role(target):
                 # "Entra ID won't match on-premises users with cloud users that have an admin role";
-                # domain.md §3 treats it as blocking the hard match too.
+                # docs/sources.md §3 treats it as blocking the hard match too.
                 return export_error(user, anchor, "ExistingAdminRoleConflict", ADMIN_ROLE_CONFLICT)
         link(world, user, target, anchor, at)
         return None
 
-    # Soft match: primary SMTP first, then UPN (Set-MsolDirSyncFeature.md, domain.md §3), unless the
+    # Soft match: primary SMTP first, then UPN (Set-MsolDirSyncFeature.md, docs/sources.md §3), unless the
     # tenant blocks it.
     if not features.get("block_soft_match"):
         candidate = _soft_match_candidate(world, user)
         if candidate is not None:
             if candidate.get("on_premises_immutable_id"):
-                # Soft match only works if the cloud object has no immutableId (domain.md §3).
+                # Soft match only works if the cloud object has no immutableId (docs/sources.md §3).
                 return export_error(user, anchor, "InvalidSoftMatch", _duplicate_literal(user, candidate))
             if holds_admin_role(candidate):
                 return export_error(user, anchor, "ExistingAdminRoleConflict", ADMIN_ROLE_CONFLICT)
@@ -448,8 +450,8 @@ def link(
     """Join an AD account to its cloud object and flow attributes.
 
     On a match the cloud object becomes on-prem-managed and every attribute with an on-prem value is
-    overwritten; the sourceAnchor is stamped (domain.md §3). Exchange attributes (proxyAddresses, mail)
-    flow only for accounts whose mailNickname is set (domain.md §3 last item, Microsoft Japan blog).
+    overwritten; the sourceAnchor is stamped (docs/sources.md §3). Exchange attributes (proxyAddresses, mail)
+    flow only for accounts whose mailNickname is set (docs/sources.md §3 last item, Microsoft Japan blog).
     When mS-DS-ConsistencyGuid is the anchor attribute and empty, Connect writes objectGUID into it
     (plan-connect-design-concepts.md).
     """
@@ -475,7 +477,7 @@ def link(
 def _resilient_upn(world: dict[str, Any], cloud_user: dict[str, Any], upn: str) -> str:
     """The UPN a matched object takes: the account's, unless another object already holds it; then duplicate
     attribute resiliency quarantines it as `<OriginalPrefix>+<4DigitNumber>@<InitialTenantDomain>`
-    (domain.md §7b item 13, how-to-connect-syncservice-duplicate-attribute-resiliency.md; the number is
+    (docs/sources.md §7b item 13, how-to-connect-syncservice-duplicate-attribute-resiliency.md; the number is
     derived from the object id here, so a lab run is repeatable)."""
     taken = any(
         u is not cloud_user and str(u.get("user_principal_name", "")).lower() == upn.lower()
@@ -490,7 +492,8 @@ def _resilient_upn(world: dict[str, Any], cloud_user: dict[str, Any], upn: str) 
 def merged_addresses(
     on_prem: list[str], cloud_object: dict[str, Any], key: str = "proxy_addresses"
 ) -> list[str]:
-    """The on-premises proxyAddresses win (domain.md §3: on a match every attribute with an on-prem value is
+    """The on-premises proxyAddresses win (docs/sources.md §3: on a match every attribute with an on-prem
+    value is
     overwritten); the service keeps its own addresses on the tenant's *.onmicrosoft.com domains as secondary
     ones (inference: Exchange Online stamps them on every recipient)."""
     merged = list(on_prem)
@@ -508,7 +511,7 @@ MAILBOX_TYPES = {"room": "RoomMailbox", "equipment": "EquipmentMailbox", "shared
 
 def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: dict[str, Any]) -> None:
     """The cloud mailbox side of a sync: an existing mailbox becomes dir-synced and takes the on-prem
-    Exchange attributes; a New-RemoteMailbox account gets its cloud mailbox (domain.md §5,
+    Exchange attributes; a New-RemoteMailbox account gets its cloud mailbox (docs/sources.md §5,
     New-RemoteMailbox.md: "the mailbox is created in EXO by directory sync")."""
     mailbox = next(
         (m for m in world["exo"]["mailboxes"] if m.get("external_directory_object_id") == cloud_user["id"]),
@@ -569,7 +572,7 @@ def lease_state(world: dict[str, Any], *, restored: bool = False) -> dict[str, A
 
 
 def install_lease(world: dict[str, Any], name: str, deadline: datetime, at: datetime) -> None:
-    """Overlapping leases record the scheduler state before the first one, once (DESIGN.md, workflows:
+    """Overlapping leases record the scheduler state before the first one, once (docs/design.md, workflows:
     `scheduler` hold), and pause the scheduler (Set-ADSyncScheduler -SyncCycleEnabled $false, §2)."""
     sync = world["sync"]
     if sync.get("lease_prior") is None:
@@ -605,7 +608,7 @@ def remove_lease(world: dict[str, Any], name: str, at: datetime) -> bool:
 
 def fire_due_leases(world: dict[str, Any], at: datetime) -> None:
     """A lease whose deadline passed on the lab's clock runs its one-shot task: it removes itself and,
-    if it was the last, restores the recorded scheduler state (DESIGN.md, workflows)."""
+    if it was the last, restores the recorded scheduler state (docs/design.md, workflows)."""
     for lease in list(world["sync"]["leases"]):
         if parse_time(lease["deadline_utc"]) <= at:
             remove_lease(world, lease["name"], at)

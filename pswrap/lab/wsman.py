@@ -2,7 +2,8 @@
 
 Only the parts of [MS-WSMV] a PSRP client uses are modelled (Create/Delete/Get on the shell, Command,
 Send, Receive, Signal). Replies mirror what Windows sends, as observed with pypsrp (see
-reference/wsman-notes.md): `RelatesTo` echoes the request's MessageID, Create returns the ShellId in
+docs/sources.md, WS-Management notes): `RelatesTo` echoes the request's MessageID, Create returns the
+ShellId in
 `ResourceCreated/ReferenceParameters/SelectorSet`, faults carry a `wsmanfault:WSManFault` with the
 Windows error code.
 """

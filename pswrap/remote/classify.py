@@ -1,7 +1,7 @@
 """Turn what went wrong remotely into pswrap's typed errors.
 
 Two sources: PowerShell's ErrorRecords (a cmdlet failed; classified by FullyQualifiedErrorId, exception
-type and message, with the exact texts of domain.md §7b), and the transport (pypsrp, requests: HTTP
+type and message, with the exact texts of docs/sources.md §7b), and the transport (pypsrp, requests: HTTP
 status, dropped connections, TLS, WSMan faults). A caller catches the branch it can act on (e.g.
 `AlreadyExists` in a check-then-act step) and the CLI maps every branch to its exit code.
 """
@@ -89,13 +89,13 @@ def _command_not_found(r: RemoteRecord, _need: str) -> bool:
 
 
 def _cloud_command_missing(r: RemoteRecord, need: str) -> bool:
-    # EXO V3 creates Get-Mailbox & co. only when Connect-ExchangeOnline runs (domain.md §7b item 2):
+    # EXO V3 creates Get-Mailbox & co. only when Connect-ExchangeOnline runs (docs/sources.md §7b item 2):
     # an unknown command in a cloud pool means the session is not (or no longer) connected.
     return need in ("exo", "graph") and _command_not_found(r, need) and "connect-" not in r.message.lower()
 
 
 RULES: tuple[Rule, ...] = (
-    # domain.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
+    # docs/sources.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
     (e.SyncBusy, _has("AAD is busy", "Sync is already running"), "wait for the running sync cycle to end"),
     # MC1263280 / §3: hard match takeover blocked; InvalidHardMatch export error text.
     (
@@ -147,7 +147,7 @@ RULES: tuple[Rule, ...] = (
             "already exists",
             "name that is already in use",
             # Exchange: a recipient name in use (ADObjectAlreadyExistsException, "The name ... is already
-            # being used. Please try another name.", as the lab renders it after domain.md §4).
+            # being used. Please try another name.", as the lab renders it after docs/sources.md §4).
             "ADObjectAlreadyExistsException",
             "Please try another name",
         ),

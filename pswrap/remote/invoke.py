@@ -95,7 +95,7 @@ def wire_value(value: Any) -> Any:
 
     pypsrp cannot serialize a DateTime (its `DT` packer yields nothing), so a datetime travels as ISO 8601
     text in UTC ("o" format), which the template's `[datetime]` parameter converts culture-invariantly.
-    Tuples become lists (an ArrayList on the far side, DESIGN.md).
+    Tuples become lists (an ArrayList on the far side, docs/design.md).
     """
     from datetime import datetime, timezone
 

@@ -1,6 +1,6 @@
 """A session: everything one command run does on one target, step by step.
 
-`Session.step(id, params=...)` is the whole flow of DESIGN.md for one step — render, connect if needed,
+`Session.step(id, params=...)` is the whole flow of docs/design.md for one step — render, connect if needed,
 run, parse — with the target's settings filled in (the pinned domain controller, the AD credential, the
 tenant's app identity) and retries per the step's idempotence. One session owns one pool per need and
 closes them when it ends; use it as a context manager.
@@ -318,7 +318,7 @@ def open_session(
     With no target configured anywhere, the embedded lab is used, and pswrap says so on stderr.
     """
     for name in NOISY_LOGGERS:
-        # pypsrp logs whole messages at DEBUG; never let them through (DESIGN.md: secrets never in logs).
+        # pypsrp logs whole messages at DEBUG; never let them through (docs/design.md: secrets never in logs).
         logging.getLogger(name).setLevel(logging.WARNING)
     ours = logging.getLogger("pswrap")
     if verbose and not ours.isEnabledFor(logging.INFO):

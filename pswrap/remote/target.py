@@ -309,7 +309,7 @@ def _lab_defaults() -> dict[str, Any]:
         return dict(defaults)
     if defaults is not None and hasattr(defaults, "__dataclass_fields__"):
         values = {k: getattr(defaults, k) for k in defaults.__dataclass_fields__}
-        # Connect-ExchangeOnline -Organization takes the tenant's initial domain (domain.md §1.4).
+        # Connect-ExchangeOnline -Organization takes the tenant's initial domain (docs/sources.md §1.4).
         values.setdefault("organization", values.get("tenant_domain"))
         return values
     return {}

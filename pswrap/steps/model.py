@@ -65,7 +65,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class Retired:
-    """For `legacy` steps: the retired service the seed's cmdlet used, and what replaced it (domain.md §0)."""
+    """For `legacy` steps: the retired service the seed's cmdlet used, and what replaced it
+    (docs/sources.md §0)."""
 
     service: str
     retired: str

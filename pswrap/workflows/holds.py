@@ -1,6 +1,6 @@
 """The holds: how pswrap keeps a new AD account from syncing before its cloud object carries its anchor.
 
-DESIGN.md, Workflows, describes three; this module holds what they need beyond ordering steps:
+docs/design.md, Workflows, describes three; this module holds what they need beyond ordering steps:
 - `anchor`: a GUID chosen once per operation (journaled, so a resumed run reuses it rather than
   stamping a second one), written to the cloud first and born into the account's mS-DS-ConsistencyGuid.
 - `staging-ou`: nothing beyond the order (the account is born outside sync scope, moved in last).

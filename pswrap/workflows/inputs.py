@@ -295,7 +295,7 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
 
 
 def choose_hold(resolved: Resolved, *, anchor_attribute: str, staging_mode: bool) -> str:
-    """The hold, now that the server's anchor attribute is known (DESIGN.md, Workflows)."""
+    """The hold, now that the server's anchor attribute is known (docs/design.md, Workflows)."""
     if resolved.profile != "modern":
         return "none"
     consistency = anchor_attribute.lower() == "ms-ds-consistencyguid"

@@ -4,7 +4,7 @@ This is the seed runbook (000_650fe54a519f435e) as a product. Its identity is th
 and the sAMAccountName (the AD account): every run reads what exists under those names and plans only
 what is missing, so the same command converges from any machine, with or without the journal.
 
-The order of the changing steps is the hold (DESIGN.md, Workflows):
+The order of the changing steps is the hold (docs/design.md, Workflows):
 - anchor:     exo/new-mailbox -> graph/set-user (ImmutableId of a new GUID, UPN) -> ad/new-user born
               with mS-DS-ConsistencyGuid = that GUID. Whenever the account syncs, it hard-matches.
 - staging-ou: exo/new-mailbox -> ad/new-user in the staging OU (out of scope) -> graph/set-user from
@@ -240,7 +240,7 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
 def check_blocks(resolved: Resolved, facts: Facts) -> None:
     """A blocked match or a role-holding cloud user: refuse and say what the admin can do (exit 6).
 
-    pswrap never changes tenant security settings itself (domain.md §3: Microsoft advises keeping both
+    pswrap never changes tenant security settings itself (docs/sources.md §3: Microsoft advises keeping both
     blocks on except during a planned matching window, which is the admin's decision).
     """
     features = facts.features
@@ -257,7 +257,8 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             "(BlockCloudObjectTakeoverThroughHardMatchEnabled): the sync engine would refuse the link "
             "with InvalidHardMatch",
             hint="an admin can lift the block for a planned matching window "
-            "(Update-MgDirectoryOnPremiseSynchronization, domain.md §3) and re-enable it after the link; "
+            "(Update-MgDirectoryOnPremiseSynchronization, docs/sources.md §3) and re-enable it after the "
+            "link; "
             "or use --profile hybrid-tools, where sync creates the mailbox and nothing is taken over",
         )
     cloud = facts.cloud_user
@@ -267,7 +268,7 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             f"{', '.join(cloud.directory_roles)}; Entra ID does not match an on-premises account with a "
             "cloud user that holds an admin role",
             hint="remove the role(s) from the cloud user, run the command again, then re-add them "
-            "(how-to-connect-install-existing-tenant, domain.md §3)",
+            "(how-to-connect-install-existing-tenant, docs/sources.md §3)",
         )
 
 

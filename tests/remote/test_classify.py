@@ -1,4 +1,4 @@
-"""Remote ErrorRecords → typed errors, using the exact texts and FQIDs of domain.md §7b."""
+"""Remote ErrorRecords → typed errors, using the exact texts and FQIDs of docs/sources.md §7b."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ CASES = [
         "adsync",
         e.SyncBusy,
     ),
-    # MC1263280 (ecosystem.md §5.1): hard match blocked.
+    # MC1263280 (docs/sources.md, look-alike modules): hard match blocked.
     (
         RemoteRecord(
             "Hard match operation blocked due to security hardening. "

@@ -45,7 +45,7 @@ def test_the_lease_name_is_checked_before_it_is_quoted_into_the_task_command() -
     assert check < text.index("-LeaseName '\" + $LeaseName")
     # Only letters, digits and hyphens: nothing that could end the single-quoted argument.
     assert "$leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'" in text
-    # The task needs no stored password (DESIGN.md: lease principal) and runs if the server was down.
+    # The task needs no stored password (docs/design.md: lease principal) and runs if the server was down.
     assert "-UserId 'NT AUTHORITY\\SYSTEM' -LogonType ServiceAccount" in text
     assert "New-ScheduledTaskSettingsSet -StartWhenAvailable" in text
 
@@ -107,7 +107,7 @@ def _not_found_pattern(step_id: str, params: dict[str, object]) -> re.Pattern[st
 
 
 def test_exchange_not_found_is_told_apart_from_several_matches() -> None:
-    # domain.md 7b item 9: the EXO and on-premises texts, the REST body form, and the sibling error of
+    # docs/sources.md 7b item 9: the EXO and on-premises texts, the REST body form, and the sibling error of
     # the same exception type that must stay an error.
     cases = {
         "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "

@@ -1,5 +1,5 @@
 """The ActiveDirectory module's cmdlets against the lab's domain (Get-ADDomain, Get-ADUser, New-ADUser,
-Move-ADObject), with the pinned domain controller and the second-hop credential (DESIGN.md)."""
+Move-ADObject), with the pinned domain controller and the second-hop credential (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def check_server(inv: Invocation, world: dict[str, Any], cmdlet: str, param: str
 
 
 def user_document(user: dict[str, Any]) -> dict[str, Any]:
-    """The AdUser JSON keys; mS-DS-ConsistencyGuid is a byte array, emitted as base64 (DESIGN.md)."""
+    """The AdUser JSON keys; mS-DS-ConsistencyGuid is a byte array, emitted as base64 (docs/design.md)."""
     consistency = user.get("consistency_guid")
     return {
         "object_guid": user["object_guid"],
@@ -216,6 +216,6 @@ def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str,
 
 @step("ad/get-anchor", need="ad")
 def get_anchor(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (domain.md §3)."""
+    """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (docs/sources.md §3)."""
     document = user_document(account_by_guid(inv, world, "Get-ADUser", "ADUser"))
     return {"object_guid": document["object_guid"], "consistency_guid": document["consistency_guid"]}

@@ -1,5 +1,5 @@
 """The connect steps: Exchange Online, Microsoft Graph (app-only, certificate from LocalMachine\\My) and the
-Exchange management tools' snap-in. Connect steps do nothing when already connected (DESIGN.md)."""
+Exchange management tools' snap-in. Connect steps do nothing when already connected (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pswrap.lab.handlers.sessions import SNAPIN, check_app_identity, load_certif
 
 @step("exo/connect")
 def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Connect-ExchangeOnline -AppId -Organization -Certificate (domain.md §1.4)."""
+    """Connect-ExchangeOnline -AppId -Organization -Certificate (docs/sources.md §1.4)."""
     session = state(inv)
     organization = str(inv.params.get("Organization") or "")
     # Already connected to this organization (the template compares Get-ConnectionInformation's).
@@ -32,7 +32,7 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
 
 @step("graph/connect")
 def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Connect-MgGraph -ClientId -TenantId -Certificate (domain.md §1.5)."""
+    """Connect-MgGraph -ClientId -TenantId -Certificate (docs/sources.md §1.5)."""
     session = state(inv)
     tenant = str(inv.params.get("TenantId") or "")
     client = str(inv.params.get("ClientId") or "")
@@ -52,7 +52,7 @@ def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[
 
 @step("hybrid/connect")
 def hybrid_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Add-PSSnapin Microsoft.Exchange.Management.PowerShell.RecipientManagement (domain.md §5)."""
+    """Add-PSSnapin Microsoft.Exchange.Management.PowerShell.RecipientManagement (docs/sources.md §5)."""
     session = state(inv)
     if session.get("hybrid"):
         return {"connected": True, "already_connected": True, "detail": SNAPIN}

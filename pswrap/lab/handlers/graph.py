@@ -1,5 +1,5 @@
 """Microsoft Graph PowerShell (app-only): Get-MgUser, Update-MgUser, the tenant's sync features
-(domain.md §1.5, §3)."""
+(docs/sources.md §1.5, §3)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
 @step("graph/get-sync-features", need="graph")
 def get_sync_features(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-MgDirectoryOnPremiseSynchronization: Features.BlockSoftMatchEnabled and
-    BlockCloudObjectTakeoverThroughHardMatchEnabled (domain.md §3)."""
+    BlockCloudObjectTakeoverThroughHardMatchEnabled (docs/sources.md §3)."""
     features = world["cloud"]["features"]
     return {
         "block_soft_match": bool(features["block_soft_match"]),

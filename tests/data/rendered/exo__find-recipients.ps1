@@ -42,7 +42,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -84,7 +84,7 @@ function Write-PswrapResult {
 }
 
 function Test-PswrapNotFound {
-    # Exchange's not-found error (domain.md 7b item 9): ManagementObjectNotFoundException, "The operation
+    # Exchange's not-found error (docs/sources.md 7b item 9): ManagementObjectNotFoundException, "The operation
     # couldn't be performed because object '<id>' couldn't be found on '<server>'." Its sibling
     # "... matches multiple entries" is the same exception type and must NOT count as not found.
     # Get-EXOMailbox's REST error carries the text inside a JSON body, where the apostrophe may be

@@ -41,7 +41,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -94,7 +94,7 @@ function Get-PswrapNodeText {
 
 function Get-PswrapExportErrors {
     # A match failure (InvalidHardMatch, AttributeValueMustBeUnique, ...) is an export error of a run
-    # step, not a cmdlet error (DESIGN.md "Waiting for sync"). Each step's SyncErrors holds the run-history
+    # step, not a cmdlet error (docs/design.md "Waiting for sync"). Each step's SyncErrors holds the run-history
     # XML of the sync engine (<export-error dn=...><error-type/><cd-error><error-code/><error-literal/>).
     param($Run)
     $exportErrors = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
