@@ -67,7 +67,7 @@ def record_from_pypsrp(err: Any) -> RemoteRecord:
 Rule = tuple[type[e.RemoteError], Callable[[RemoteRecord, str], bool], str]
 
 NOT_FOUND_HINT = "check the identity (for AD, also the pinned domain controller) and run again"
-ACCESS_HINT = "grant the remoting account or the app the permission the step needs"
+ACCESS_HINT = "grant the remoting account or the app the permission the step needs (docs/permissions.md)"
 REMOTE_HINT = "PowerShell's message says what failed; `pswrap --debug` shows the whole record"
 ALREADY_EXISTS_HINT = "the object exists already: find it and reuse it, or choose another name"
 
