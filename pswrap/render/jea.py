@@ -82,6 +82,10 @@ class Allowed:
     modules: set[str] = field(default_factory=set)
     """Module names Import-Module may load."""
 
+    constants: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    """Command -> parameter -> the only values the templates ever pass it (written as constants): the
+    endpoint allows those values alone (ValidateSet). A parameter given a variable anywhere is absent."""
+
     steps: list[str] = field(default_factory=list)
 
 
@@ -131,13 +135,30 @@ def allowed(options: EndpointOptions) -> Allowed:
         result.steps.append(step_id)
         for name, params in info["commands"].items():
             result.commands.setdefault(name, set()).update(params)
+        for name, by_param in info["constants"].items():
+            for param, values in by_param.items():
+                result.constants.setdefault(name, {}).setdefault(param, set()).update(values)
         for name in info["functions"]:
             result.functions[name] = helpers[name]
         result.providers.update(info["providers"])
         result.modules.update(info["modules"])
+    for name, by_param in info_dynamic(result).items():
+        for param in by_param:
+            result.constants.get(name, {}).pop(param, None)
     if not result.steps:
         raise BadInput("no step of pswrap runs under the needs given", hint=f"needs are: {', '.join(NEEDS)}")
     return result
+
+
+def info_dynamic(result: Allowed) -> dict[str, set[str]]:
+    """Parameters some chosen step passes a variable to (not listed among its constants)."""
+    dynamic: dict[str, set[str]] = {}
+    for step_id in result.steps:
+        info = surface()[step_id]
+        for name, params in info["commands"].items():
+            constant = info["constants"].get(name, {})
+            dynamic.setdefault(name, set()).update(p for p in params if p not in constant)
+    return {name: params & set(result.constants.get(name, {})) for name, params in dynamic.items()}
 
 
 def _quote(value: str) -> str:
@@ -149,16 +170,20 @@ def _list(values: Iterable[str]) -> str:
     return ", ".join(_quote(v) for v in values)
 
 
-def _restriction(name: str, params: set[str], modules: set[str]) -> str:
+def _restriction(name: str, got: Allowed) -> str:
     """One VisibleCmdlets / VisibleFunctions entry, on one line."""
+    params = got.commands[name]
     if not params:
         return _quote(name)
+    sets = dict(got.constants.get(name, {}))
+    if name == "Import-Module":
+        sets["Name"] = got.modules
+    if name == "Add-PSSnapin":
+        sets["Name"] = set(SNAPINS)
     entries = []
     for p in sorted(params):
-        if name == "Import-Module" and p == "Name":
-            entries.append(f"@{{ Name = 'Name'; ValidateSet = {_list(sorted(modules))} }}")
-        elif name == "Add-PSSnapin" and p == "Name":
-            entries.append(f"@{{ Name = 'Name'; ValidateSet = {_list(SNAPINS)} }}")
+        if p in sets:
+            entries.append(f"@{{ Name = {_quote(p)}; ValidateSet = {_list(sorted(sets[p]))} }}")
         else:
             entries.append(f"@{{ Name = {_quote(p)} }}")
     return f"@{{ Name = {_quote(name)}; Parameters = {', '.join(entries)} }}"
@@ -186,11 +211,11 @@ def role_capability(options: EndpointOptions) -> str:
         "Description = 'Runs the steps of pswrap (https://learn.microsoft.com/powershell/scripting/"
         "security/remoting/jea/role-capabilities)'",
         "VisibleCmdlets = @(",
-        *(f"    {_restriction(n, got.commands[n], got.modules)}" for n in sorted(got.commands)),
+        *(f"    {_restriction(n, got)}" for n in sorted(got.commands)),
         ")",
         "# Commands of script and CDXML modules are functions: listed here as well.",
         "VisibleFunctions = @(",
-        *(f"    {_restriction(n, got.commands[n], got.modules)}" for n in functions),
+        *(f"    {_restriction(n, got)}" for n in functions),
         ")",
         f"VisibleProviders = {_list(sorted(got.providers)) or '@()'}",
         "# pswrap's helper functions, the same code its templates define.",

@@ -59,12 +59,31 @@ def _positional_names(entry: dict[str, Any], count: int) -> set[str]:
     return names
 
 
+LITERAL = re.compile(r"'([^']*)'|([A-Za-z][\w.\\:-]*|\d+)")
+"""A value written as a constant: a single-quoted string without quotes inside, a bare word, a number."""
+
+
+def _literal(text: str) -> str | None:
+    m = LITERAL.fullmatch(text.strip())
+    if m is None:
+        return None
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
 def script_surface(text: str, catalogue: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Commands and parameters one script uses; `values` holds, per command and parameter, the constant
+    values it is given, or None when any use passes something else (a variable, an expression, a splat)."""
     tree, source = parse(text)
     local = defined_functions(tree, source)
     tables = hashtable_keys(tree, source)
     used: dict[str, set[str]] = defaultdict(set)
+    values: dict[str, dict[str, set[str] | None]] = defaultdict(dict)
     functions: set[str] = set()
+
+    def seen(command: str, param: str, value: str | None) -> None:
+        known = values[command].get(param, set())
+        values[command][param] = None if value is None or known is None else known | {value}
+
     for use in commands(tree, source):
         key = use.name.lower()
         if key in local:
@@ -84,17 +103,31 @@ def script_surface(text: str, catalogue: dict[str, dict[str, Any]]) -> dict[str,
                 continue
             canonical = cmdlet.canonical[lowered]
             bound.add(canonical)
-            if canonical in cmdlet.switches and argument.value == "next":
-                positional += 1
+            if canonical in cmdlet.switches:
+                if argument.value == "next":
+                    positional += 1
+                continue
+            seen(name, canonical, _literal(argument.text))
         for splat in use.splats:
             for hkey in tables.get(splat, set()):
                 if hkey.lower() not in COMMON_PARAMETERS:
-                    bound.add(cmdlet.canonical[hkey.lower()])
+                    canonical = cmdlet.canonical[hkey.lower()]
+                    bound.add(canonical)
+                    if canonical not in cmdlet.switches:
+                        seen(name, canonical, None)
         if positional:
-            bound.update(_positional_names(entry, positional))
+            for param in _positional_names(entry, positional):
+                bound.add(param)
+                seen(name, param, None)
     providers = {p for prefix, p in PROVIDER_PREFIXES.items() if prefix in text.lower()}
     modules = set(IMPORTED.findall(text))
-    return {"commands": used, "functions": functions, "providers": providers, "modules": modules}
+    return {
+        "commands": used,
+        "values": values,
+        "functions": functions,
+        "providers": providers,
+        "modules": modules,
+    }
 
 
 def compute() -> dict[str, Any]:
@@ -106,6 +139,7 @@ def compute() -> dict[str, Any]:
         if step.is_legacy:
             continue
         cmds: dict[str, set[str]] = defaultdict(set)
+        values: dict[str, dict[str, set[str] | None]] = defaultdict(dict)
         functions: set[str] = set()
         providers: set[str] = set()
         modules: set[str] = set()
@@ -117,12 +151,21 @@ def compute() -> dict[str, Any]:
             for name, params in found["commands"].items():
                 cmds[name].update(params)
                 command_modules[name] = catalogue[name.lower()]["module"]
+            for name, by_param in found["values"].items():
+                for param, given in by_param.items():
+                    known = values[name].get(param, set())
+                    values[name][param] = None if given is None or known is None else known | given
             functions |= found["functions"]
             providers |= found["providers"]
             modules |= found["modules"]
         steps[step.id] = {
             "needs": step.needs,
             "commands": {name: sorted(cmds[name]) for name in sorted(cmds)},
+            "constants": {
+                name: {p: sorted(v) for p, v in sorted(values[name].items()) if v is not None}
+                for name in sorted(values)
+                if any(v is not None for v in values[name].values())
+            },
             "functions": sorted(functions),
             "providers": sorted(providers),
             "modules": sorted(modules),

@@ -20,6 +20,9 @@ from tests.templates.catalogue_check import load_catalogue, syntax_errors
 from tests.templates.surface import script_surface
 from tests.templates.variants import refusal, variants
 
+SPECIAL = {("Import-Module", "Name"), ("Add-PSSnapin", "Name")}
+"""Checked separately: module names from the script's Import-Module lines, the snap-in from its template."""
+
 OPTIONS = jea.EndpointOptions(allowed_groups=("CORP\\pswrap-operators",))
 ENTRY = re.compile(r"^    @\{ Name = '([^']+)'; Parameters = (.*) \}$|^    '([^']+)'$")
 PARAM = re.compile(r"@\{ Name = '([^']+)'(?:; ValidateSet = ((?:'[^']*'(?:, )?)+))? \}")
@@ -75,6 +78,16 @@ def violations(text: str, endpoint: Endpoint) -> list[str]:
         if allowed is None:
             continue
         out.extend(f"{name} -{p} is not allowed" for p in sorted(params - set(allowed)))
+        for param, choices in allowed.items():
+            if choices is None or param not in params or (name, param) in SPECIAL:
+                continue
+            given = found["values"][name].get(param)
+            if given is None:
+                out.append(f"{name} -{param} is given a value the endpoint's ValidateSet cannot know")
+            else:
+                out.extend(
+                    f"{name} -{param} {v!r} is not in the ValidateSet" for v in sorted(given - choices)
+                )
     for module in found["modules"]:
         choices = (endpoint.commands.get("Import-Module") or {}).get("Name")
         if choices is None or module not in choices:
@@ -117,8 +130,14 @@ def test_the_check_fails_for_what_the_endpoint_leaves_out() -> None:
     assert any("Register-ScheduledTask is not visible" in p for p in violations(text, narrow))
     tampered = text.replace("-ErrorAction Stop", "-ErrorAction Stop -Verbose", 1) + "\nfunction Get-Foo { }\n"
     assert violations(tampered, read_back(jea.role_capability(OPTIONS))) == []  # common parameters pass
+    full = read_back(jea.role_capability(OPTIONS))
     extra = text + "\nRemove-ADUser -Identity x -ErrorAction Stop\n"
-    assert "Remove-ADUser is not visible" in violations(extra, read_back(jea.role_capability(OPTIONS)))
+    assert "Remove-ADUser is not visible" in violations(extra, full)
+    other = text.replace("-Execute 'powershell.exe'", "-Execute 'cmd.exe'")
+    assert (
+        other != text
+        and "New-ScheduledTaskAction -Execute 'cmd.exe' is not in the ValidateSet" in violations(other, full)
+    )
 
 
 def test_the_generated_files_parse_as_powershell() -> None:
