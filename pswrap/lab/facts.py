@@ -12,6 +12,8 @@ target maps to it. Its facts, each a `pswrap lab show` path that `pswrap lab set
 - `certs.local_machine_my.N.private_key_usable` (beside the world's `has_private_key`, `not_after`):
   whether the remoting account may open the private key; `certs.current_user_my`: the remoting
   account's own store (the wrong store for pswrap).
+- `grants.graph_permissions`, `grants.exchange_roles`, `grants.server_account`, `grants.server_groups`:
+  what the admin granted the app registration and the remoting account (docs/permissions.md).
 - OUs and their sync scope are the world's `ad.ous` (`dn`, `in_sync_scope`); the pinned DC answers when
   it is one of `ad.domain.domain_controllers`.
 """
@@ -84,4 +86,25 @@ def add_default_facts(world: dict[str, Any]) -> dict[str, Any]:
         cert.setdefault("private_key_usable", bool(cert.get("has_private_key", True)))
         cert.setdefault("not_before", issued.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     certs.setdefault("current_user_my", [])
+    # What the admin granted pswrap's identities (docs/permissions.md); `pswrap lab set` takes one away.
+    world["grants"] = default_grants(world["host"]["computer_name"])
     return world
+
+
+def default_grants(computer_name: str) -> dict[str, Any]:
+    """What a correctly set-up tenant and server grant: every permission and role pswrap's steps need
+    (pswrap.steps.permissions), and the server groups of docs/permissions.md."""
+    from pswrap.steps import permissions
+
+    graph = sorted({p for s in permissions.step_ids("graph") for p in permissions.graph_permissions(s)})
+    roles = sorted({r for s in permissions.step_ids("exo") for r in permissions.exchange_roles(s).values()})
+    return {
+        "graph_permissions": graph,
+        "exchange_roles": roles,
+        "server_account": "LAB\\lab-admin",
+        "server_groups": [
+            "BUILTIN\\Administrators",
+            "BUILTIN\\Remote Management Users",
+            f"{computer_name}\\ADSyncAdmins",
+        ],
+    }

@@ -912,6 +912,9 @@ def run_checks(
     if profile == "modern":
         _tenant_checks(run, hosts)
     _ad_checks(run, hosts)
+    from pswrap.workflows.permission_checks import add_permission_checks
+
+    add_permission_checks(run, hosts, profile=profile)
     return run.checks
 
 

@@ -12,8 +12,10 @@ import pytest
 
 from pswrap import errors as e
 from pswrap.results import models as m
+from pswrap.results import permissions as rp
 from pswrap.results import preflight as r
 from pswrap.steps import get
+from pswrap.workflows import permission_checks as pc
 from pswrap.workflows import preflight as p
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
@@ -53,6 +55,14 @@ def _healthy() -> dict[str, Any]:
         "exo/connect": m.Connection(connected=True, detail="t.onmicrosoft.com"),
         "graph/connect": m.Connection(connected=True, detail="tenant"),
         "graph/get-sync-features": m.SyncFeatures(block_soft_match=True, block_hard_match_takeover=False),
+        # What the identities were granted (pswrap.workflows.permission_checks): everything needed.
+        "sync/get-account": rp.AccountGroups(
+            user="CORP\\svc", groups=["SYNC\\ADSyncAdmins", "BUILTIN\\Administrators"]
+        ),
+        "exo/get-commands": rp.CommandAvailability(available=list(pc.needed_exchange_cmdlets())),
+        "graph/get-permissions": rp.GrantedPermissions(
+            app_id="app", permissions=list(pc.needed_graph_permissions())
+        ),
         "ad/get-ous": r.OuReport.model_validate(
             {
                 "server": "dc1.corp",
