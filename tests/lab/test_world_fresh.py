@@ -1,6 +1,6 @@
 """The fresh world (`pswrap lab reset`), serve-time configuration, the clock, and `lab set` paths.
 
-The fresh world is what the README's section on the lab's world documents, and what the embedded `lab`
+The fresh world is what docs/lab.md's section on the lab's world documents, and what the embedded `lab`
 target is configured from (LAB_DEFAULTS)."""
 
 from __future__ import annotations

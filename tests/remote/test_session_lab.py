@@ -82,6 +82,10 @@ def test_every_step_runs_and_parses_into_its_model(
         )
         assert linked.on_premises_immutable_id == "AAAAAAAAAAAAAAAAAAAAAA=="
         run("graph/get-sync-features")
+        # what the identities were granted (the doctor's permission checks)
+        assert "User.ReadWrite.All" in run("graph/get-permissions").permissions
+        assert run("exo/get-commands", params={"Name": ["New-Mailbox", "No-Such"]}).missing == ["No-Such"]
+        assert any(g.endswith("\\ADSyncAdmins") for g in run("sync/get-account").groups)
         # hybrid (a hybrid-tools step runs in its own profile even in a modern session)
         run("hybrid/get-modules", params={"Name": ["RecipientManagement"]})
         rm = run("hybrid/new-remote-mailbox", choices={"type": "shared"}, params={

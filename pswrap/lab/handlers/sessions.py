@@ -60,6 +60,7 @@ STEP_MODULES: dict[str, str] = {
     },
     "exo/connect": "ExchangeOnlineManagement",
     "graph/connect": "Microsoft.Graph.Authentication",
+    "graph/get-permissions": "Microsoft.Graph.Authentication",
     **{f"graph/{name}": "Microsoft.Graph.Users" for name in ("get-user", "find-users", "set-user")},
     "graph/get-sync-features": "Microsoft.Graph.Identity.DirectoryManagement",
     **{
