@@ -820,7 +820,7 @@ class MailboxWorkflow:
             return None
         if _lower(ou) == _lower(self.target.resource_ou):
             return None
-        from pswrap.workflows.preflight import in_scope
+        from pswrap.workflows.checks.ad import in_scope
 
         scope = self.session.step("sync/get-scope")
         if in_scope(ou, scope.connectors):
