@@ -4,7 +4,7 @@ This is the seed runbook (000_650fe54a519f435e) as a product. Its identity is th
 and the sAMAccountName (the AD account): every run reads what exists under those names and plans only
 what is missing, so the same command converges from any machine, with or without the journal.
 
-The order of the changing steps is the hold (DESIGN.md, Workflows):
+The order of the changing steps is the hold (docs/design.md, Workflows):
 - anchor:     exo/new-mailbox -> graph/set-user (ImmutableId of a new GUID, UPN) -> ad/new-user born
               with mS-DS-ConsistencyGuid = that GUID. Whenever the account syncs, it hard-matches.
 - staging-ou: exo/new-mailbox -> ad/new-user in the staging OU (out of scope) -> graph/set-user from

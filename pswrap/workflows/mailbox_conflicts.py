@@ -115,7 +115,7 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
 def check_blocks(resolved: Resolved, facts: Facts) -> None:
     """A blocked match or a role-holding cloud user: refuse and say what the admin can do (exit 6).
 
-    pswrap never changes tenant security settings itself (domain.md §3: Microsoft advises keeping both
+    pswrap never changes tenant security settings itself (docs/sources.md §3: Microsoft advises keeping both
     blocks on except during a planned matching window, which is the admin's decision).
     """
     features = facts.features
@@ -132,7 +132,8 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             "(BlockCloudObjectTakeoverThroughHardMatchEnabled): the sync engine would refuse the link "
             "with InvalidHardMatch",
             hint="an admin can lift the block for a planned matching window "
-            "(Update-MgDirectoryOnPremiseSynchronization, domain.md §3) and re-enable it after the link; "
+            "(Update-MgDirectoryOnPremiseSynchronization, docs/sources.md §3) and re-enable it after the "
+            "link; "
             "or use --profile hybrid-tools, where sync creates the mailbox and nothing is taken over",
         )
     cloud = facts.cloud_user
@@ -142,5 +143,5 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             f"{', '.join(cloud.directory_roles)}; Entra ID does not match an on-premises account with a "
             "cloud user that holds an admin role",
             hint="remove the role(s) from the cloud user, run the command again, then re-add them "
-            "(how-to-connect-install-existing-tenant, domain.md §3)",
+            "(how-to-connect-install-existing-tenant, docs/sources.md §3)",
         )

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from pswrap.workflows import permission_checks as pc
+from pswrap.workflows.checks import permissions as pc
 
-from .conftest import DoctorRun
+from .conftest import Cli, DoctorRun
 
 Doctor = Callable[..., DoctorRun]
 Stage = Callable[..., None]
@@ -115,3 +115,15 @@ def test_lab_permissions_wait_for_a_failed_connect(doctor: Doctor, lab_set: Stag
     lab_set("cloud.tenant.app_id=00000000-0000-0000-0000-000000000000")
     check = doctor().check("tenant.graph-permissions")
     assert check["status"] == "fail" and check["found"].startswith("not checked")
+
+
+def test_lab_exchange_cmdlet_outside_the_apps_roles_does_not_exist(cli: Cli, lab_set: Stage) -> None:
+    """Exchange Online creates only the cmdlets the roles allow: New-Mailbox without Mail Recipient
+    Creation is an unknown command (exit 5), and the doctor's fix names that role."""
+    lab_set('grants.exchange_roles=["Mail Recipients"]')
+    args = ["--param", "Name=Perm Room", "--param", "Alias=permroom", "--param", "DisplayName=Perm Room"]
+    args += ["--param", "PrimarySmtpAddress=permroom@lab.example"]
+    result = cli("run", "exo/new-mailbox", "--var", "type=room", *args)
+    assert result.code == 5, result.err
+    assert "The term 'New-Mailbox' is not recognized" in result.err
+    assert cli("run", "exo/find-mailbox", "--param", "Identity=permroom").code == 0

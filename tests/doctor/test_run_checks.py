@@ -15,8 +15,8 @@ from pswrap.results import models as m
 from pswrap.results import permissions as rp
 from pswrap.results import preflight as r
 from pswrap.steps import get
-from pswrap.workflows import permission_checks as pc
 from pswrap.workflows import preflight as p
+from pswrap.workflows.checks import permissions as pc
 from pswrap.workflows.checks.model import exit_status, failed
 from pswrap.workflows.checks.modules import MODULE_PATTERNS, RECIPIENT_SNAPIN
 

@@ -13,17 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.facts import default_grants
+from pswrap.lab.grants import grants_of as _grants
 from pswrap.lab.handlers.pipeline import step
 from pswrap.steps import permissions
-
-
-def _grants(world: dict[str, Any]) -> dict[str, Any]:
-    """The world's grants; a world from before they existed grants everything (as it always behaved)."""
-    grants = world.get("grants")
-    if isinstance(grants, dict):
-        return grants
-    return default_grants(str(world.get("host", {}).get("computer_name", "SYNC1")))
 
 
 @step("graph/get-permissions", need="graph")

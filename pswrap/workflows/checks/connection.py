@@ -13,7 +13,8 @@ from pswrap.workflows.checks.model import Check, failed, passed, warned
 def judge_encryption(target: Any) -> Check:
     """What protects the conversation: TLS (HTTPS) or message encryption inside HTTP (NTLM/Kerberos/CredSSP).
 
-    Basic authentication cannot encrypt messages (ecosystem.md §1.5), and `encryption = never` over HTTP
+    Basic authentication cannot encrypt messages (docs/sources.md, message encryption), and `encryption =
+    never` over HTTP
     sends every script and result in the clear.
     """
     name = "message encryption"
@@ -27,7 +28,7 @@ def judge_encryption(target: Any) -> Check:
                 name,
                 "HTTPS (TLS) without checking the server's certificate: encrypted, to an unverified server",
                 "set cert_validation = true and ca_bundle = the PEM of the CA that issued the WinRM "
-                "listener's certificate (ecosystem.md §1.5)",
+                "listener's certificate (docs/sources.md, message encryption)",
             )
         return passed("connection.encryption", name, f"HTTPS (TLS), {auth} authentication")
     if auth == "basic" or mode == "never":
@@ -37,7 +38,7 @@ def judge_encryption(target: Any) -> Check:
             name,
             f"HTTP with {auth} authentication: {why}, so scripts and results cross the network in the clear",
             'use scheme = "https", or auth = "ntlm"/"negotiate" with encryption = "auto" '
-            "(pypsrp encrypts each message then; ecosystem.md §1.5)",
+            "(pypsrp encrypts each message then; docs/sources.md, message encryption)",
         )
     return passed(
         "connection.encryption", name, f"HTTP with {auth} message encryption (every message is sealed)"

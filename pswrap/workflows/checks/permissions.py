@@ -1,11 +1,12 @@
-"""The doctor's permission checks: does each identity hold what pswrap's steps need (docs/permissions.md)?
+"""The permission checks' judgements (docs/permissions.md): does each identity hold what the steps need?
 
-What can be checked from a session, without admin rights of its own:
-- the app's Microsoft Graph application permissions: the roles of its app-only token;
-- the app's Exchange Online roles: whether the cmdlets pswrap runs exist in its session (Exchange Online
-  creates only the cmdlets the roles allow);
-- the remoting account on the sync server: the groups in its token (ADSyncAdmins; Administrators for the
-  `scheduler` hold's task).
+What can be read from a session, without admin rights of its own, and what it is compared with:
+- the app's Microsoft Graph application permissions (the roles of its app-only token) against the
+  permissions the `graph` steps need;
+- the Exchange Online cmdlets present in the app's session (Exchange Online creates only the cmdlets
+  its roles allow) against the cmdlets the `exo` steps run;
+- the remoting account's groups on the sync server: ADSyncAdmins, and Administrators for the
+  `scheduler` hold's task.
 What each step needs comes from `pswrap.steps.permissions`, derived from the templates. A failed check
 names the missing permission, role or group in its fix line.
 """
@@ -13,10 +14,10 @@ names the missing permission, role or group in its fix line.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from pswrap.steps import permissions
-from pswrap.workflows.preflight import Check, failed, not_checked, passed
+from pswrap.workflows.checks.model import Check, failed, passed
 
 PAGE = "docs/permissions.md"
 
@@ -42,18 +43,6 @@ ADMINISTRATORS = "BUILTIN\\Administrators"
 GRAPH_CHECK = ("tenant.graph-permissions", "Microsoft Graph application permissions of the app")
 EXCHANGE_CHECK = ("tenant.exchange-roles", "Exchange Online roles of the app")
 ACCOUNT_CHECK = ("sync.account-groups", "remoting account's groups on the sync server")
-
-
-class DoctorRun(Protocol):
-    """What these checks need from the doctor's run (`pswrap.workflows.preflight`)."""
-
-    checks: list[Check]
-    down: set[str]
-    effective_hold: str | None
-
-    def step(self, step_id: str, **params: Any) -> tuple[Any | None, Exception | None]: ...
-
-    def not_checked(self, check_id: str, name: str, host: str) -> Check: ...
 
 
 def needed_graph_permissions() -> dict[str, list[str]]:
@@ -131,56 +120,3 @@ def judge_account_groups(account: Any, host: str, hold: str | None) -> Check:
             f"on {host}, add {user} to {'; and to '.join(lacking)}; a new session sees the change ({PAGE})",
         )
     return passed(check_id, name, f"{user}: in {SYNC_ADMINS}")
-
-
-def add_permission_checks(run: DoctorRun, hosts: Mapping[str, Sequence[str]], *, profile: str) -> None:
-    """Append the permission checks to `run.checks`, after the connection checks they depend on."""
-
-    def host_of(need: str) -> str | None:
-        return next((h for h, ns in hosts.items() if need in ns), None)
-
-    def connect_passed(need: str) -> str | None:
-        """None when the need's connect check passed, else that check's name (what to fix first)."""
-        check = next((c for c in run.checks if c.id == f"tenant.connect.{need}"), None)
-        if check is None:
-            return f"connect to {'Exchange Online' if need == 'exo' else 'Microsoft Graph'}"
-        return None if check.status == "pass" else check.name
-
-    sync_host = host_of("adsync")
-    if sync_host is not None:
-        check_id, name = ACCOUNT_CHECK
-        if sync_host in run.down:
-            run.checks.append(run.not_checked(check_id, name, sync_host))
-        else:
-            account, error = run.step("sync/get-account")
-            run.checks.append(
-                judge_account_groups(account, sync_host, run.effective_hold)
-                if account is not None
-                else failed(check_id, name, f"could not be read (sync/get-account): {error}", f"see {PAGE}")
-            )
-    if profile != "modern":
-        return
-    for need, (check_id, name), step_id in (
-        ("exo", EXCHANGE_CHECK, "exo/get-commands"),
-        ("graph", GRAPH_CHECK, "graph/get-permissions"),
-    ):
-        if host_of(need) is None:
-            continue
-        first = connect_passed(need)
-        if first is not None:
-            run.checks.append(not_checked(check_id, name, "it is read in a connected session", first))
-            continue
-        if need == "exo":
-            cmdlets = needed_exchange_cmdlets()
-            result, error = run.step(step_id, Name=list(cmdlets))
-            check = judge_exchange_roles(result, cmdlets) if result is not None else None
-        else:
-            result, error = run.step(step_id)
-            check = (
-                judge_graph_permissions(result, needed_graph_permissions()) if result is not None else None
-            )
-        run.checks.append(
-            check
-            if check is not None
-            else failed(check_id, name, f"could not be read ({step_id}): {error}", f"see {PAGE}")
-        )
