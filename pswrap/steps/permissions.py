@@ -188,6 +188,13 @@ as the remote mailbox cmdlets of the management tools, are governed by AD permis
 membership per Microsoft's "Permissions in Exchange Online" role list; the doctor confirms on the tenant
 which cmdlets the app may run (Exchange Online creates only those in the session)."""
 
+MODULE_CMDLETS = frozenset(
+    {"Get-EXOMailbox", "Get-EXORecipient", "Get-EXOMailboxPermission", "Get-EXORecipientPermission"}
+)
+"""The ExchangeOnlineManagement module's own REST cmdlets: present in every session whatever the app's
+roles (the service refuses a call the roles do not allow), unlike the cmdlets Connect-ExchangeOnline
+creates from the roles. Their presence says nothing about the roles, so the doctor asks for the others."""
+
 EXCHANGE_ROLE_GROUP = "Recipient Management"
 """The built-in role group holding Mail Recipients, Mail Recipient Creation and Distribution Groups."""
 

@@ -43,7 +43,8 @@ def get_commands(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[
     for name in names:
         known = name in permissions.EXCHANGE_ONLINE_CMDLETS
         role = permissions.EXCHANGE_ONLINE_CMDLETS.get(name)
-        (available if known and (role is None or role.role in roles) else missing).append(name)
+        allowed = role is None or role.role in roles or name in permissions.MODULE_CMDLETS
+        (available if known and allowed else missing).append(name)
     return {"available": available, "missing": missing}
 
 

@@ -55,11 +55,12 @@ def needed_graph_permissions() -> dict[str, list[str]]:
 
 
 def needed_exchange_cmdlets() -> dict[str, str]:
-    """Exchange Online cmdlet -> its management role, over every step under the `exo` need."""
+    """Exchange Online cmdlet -> its management role, over every step under the `exo` need; only the
+    cmdlets the session creates from the roles (`permissions.MODULE_CMDLETS` exist in any session)."""
     needed: dict[str, str] = {}
     for step_id in permissions.step_ids("exo"):
         needed.update(permissions.exchange_roles(step_id))
-    return dict(sorted(needed.items()))
+    return {c: r for c, r in sorted(needed.items()) if c not in permissions.MODULE_CMDLETS}
 
 
 def _covered(permission: str, granted: Iterable[str]) -> bool:
