@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypsrp.exceptions import WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import ObjectMeta
 
@@ -55,8 +56,8 @@ def test_serve_stops_cleanly_on_ctrl_c(lab_serve: Callable[..., ServedLab], sigi
     served = lab_serve("--auth", "basic", sigint_ignored=sigint_ignored)
     with wsman_for(served.endpoint(auth="basic")) as wsman, RunspacePool(wsman) as pool:
         ps = PowerShell(pool)
-        ps.add_script("# pswrap-step: lab/echo\n")
-        assert ps.invoke()
+        ps.add_script("# pswrap-step: lab/echo\n").add_parameters({"Before": "ctrl-c"})
+        assert json.loads(ps.invoke()[0])["params"] == {"Before": "ctrl-c"}
     # a client still connected, its step running and its Receive (a long poll) sent, does not hold it up
     busy_wsman = wsman_for(served.endpoint(auth="basic"), operation_timeout=30, read_timeout=40)
     busy = RunspacePool(busy_wsman)
@@ -108,15 +109,15 @@ def test_serve_with_faults_and_generated_credentials(lab_serve: Callable[..., Se
     with wsman_for(endpoint) as wsman, RunspacePool(wsman) as pool:
         first = PowerShell(pool)
         first.add_script("# pswrap-step: lab/echo\n")
-        try:
+        with pytest.raises(WSManFaultError) as fired:  # the first Command gets the injected HTTP 500
             first.invoke()
-            raise AssertionError("http500:Command@1 did not fire")
-        except Exception as exc:
-            assert "http500" in str(exc)
+        assert fired.value.code == 0x80004005 and "(fault http500)" in str(fired.value.reason)
         second = PowerShell(pool)
-        second.add_script("# pswrap-step: lab/echo\n")
-        assert second.invoke()
-    served.terminate()
+        second.add_script("# pswrap-step: lab/echo\n").add_parameters({"Try": 2})
+        assert json.loads(second.invoke()[0])["params"] == {"Try": 2}  # @1: only the first fired
+    code, _ = served.terminate()
+    assert code == 0
+    assert json.loads(served.state_path.read_text())["stats"]["requests"]["Command"] == 2
 
 
 def test_serve_refuses_a_bad_fault_spec(lab_state: Path) -> None:
