@@ -73,7 +73,9 @@ def test_the_startup_benchmark_prints_the_ratio_to_a_bare_typer_app() -> None:
         assert done.returncode == (1 if shown > goal else 0), done.stdout
 
 
-@pytest.mark.parametrize(("ours", "bare", "code"), [(1.5, 1.0, 0), (1.51, 1.0, 1), (0.3, 0.1, 1), (0.1, 0.2, 0)])
+@pytest.mark.parametrize(
+    ("ours", "bare", "code"), [(1.5, 1.0, 0), (1.51, 1.0, 1), (0.3, 0.1, 1), (0.1, 0.2, 0)]
+)
 def test_the_startup_benchmark_check_fails_above_the_goal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ours: float, bare: float, code: int
 ) -> None:
