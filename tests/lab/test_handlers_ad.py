@@ -93,9 +93,11 @@ def test_credential_must_be_right_when_given(lab: Harness) -> None:
     error = lab.fails("ad/find-user", {**params, "CredentialPassword": "wrong"}, pool="ad", by="sam")
     assert error.message == "The server has rejected the client credentials."
     assert error.category == "SecurityError"
-    assert lab.fails(
+    other = lab.fails(
         "ad/get-domain", {"CredentialUser": "LAB\\other", "CredentialPassword": "right"}, pool="ad"
-    )
+    )  # another account with the right password is rejected alike
+    assert other.message == "The server has rejected the client credentials."
+    assert other.category == "SecurityError"
     assert (
         lab.run("ad/find-user", {**params, "CredentialPassword": "right"}, pool="ad", by="sam")["found"]
         is False
