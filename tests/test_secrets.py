@@ -8,10 +8,12 @@ import json
 import logging
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from pswrap.errors import PswrapError
+from pswrap.journal import Journal
 from pswrap.remote.secret_sources import SecretSource
 from pswrap.secrets import MASK, Secret
 
@@ -101,3 +103,17 @@ def test_equality_and_hash_compare_values_without_showing_them() -> None:
     assert Secret(CLEAR) != CLEAR  # never equal to the bare text: no accidental unwrapping
     assert len({Secret(CLEAR), Secret(CLEAR)}) == 1
     assert bool(Secret("")) is False and bool(Secret(CLEAR)) is True
+
+
+def test_a_secret_reaching_the_journal_is_stored_masked(tmp_path: Path) -> None:
+    """The journal turns what it cannot encode into text (`default=str`): a Secret in a step summary or
+    error is stored as the mask, and the file on disk never holds the clear text."""
+    journal = Journal(tmp_path / "journal.sqlite3")
+    op = journal.start("mailbox.create", {"alias": "room1"}, target="lab", identity="room1|room1")
+    seq = journal.step_started(op, "ad/new-user")
+    journal.step_ended(op, seq, "failed", summary={"CredentialPassword": Secret(CLEAR)},
+                       error=f"rejected {Secret(CLEAR)}")  # fmt: skip
+    [step] = journal.steps(op)
+    assert step.output_summary == {"CredentialPassword": MASK}
+    assert step.error == f"rejected {MASK}"
+    assert CLEAR.encode() not in (tmp_path / "journal.sqlite3").read_bytes()
