@@ -41,6 +41,7 @@ from pswrap.workflows.results import (
     COMPLETED,
     FAILED,
     PENDING_SYNC,
+    Drift,
     MailboxResult,
     ad_user_json,
     cloud_user_json,
@@ -1147,22 +1148,23 @@ class MailboxWorkflow:
         return None
 
     @staticmethod
-    def _drift(resolved: Resolved, mailbox: Any | None) -> list[str]:
+    def _drift(resolved: Resolved, mailbox: Any | None) -> list[Drift]:
         """After the link AD is authoritative: what of the mailbox differs from what was asked."""
         if mailbox is None:
-            return ["the mailbox was not found when read back"]
+            return [Drift("mailbox", None, resolved.alias, "exo")]
         drift = []
         if mailbox.recipient_type_details != resolved.recipient_type:
-            drift.append(f"type: {mailbox.recipient_type_details}, expected {resolved.recipient_type}")
+            drift.append(Drift("type", mailbox.recipient_type_details, resolved.recipient_type, "exo"))
         if _lower(mailbox.primary_smtp_address) != _lower(resolved.primary_smtp):
-            drift.append(f"primary address: {mailbox.primary_smtp_address}, expected {resolved.primary_smtp}")
+            drift.append(Drift("email", mailbox.primary_smtp_address, resolved.primary_smtp, "ad"))
         if mailbox.display_name is not None and mailbox.display_name != resolved.display_name:
-            drift.append(f"display name: {mailbox.display_name!r}, expected {resolved.display_name!r}")
+            drift.append(Drift("display_name", mailbox.display_name, resolved.display_name, "ad"))
         have = {_lower(a.split(":", 1)[-1]) for a in mailbox.email_addresses}
         if have:
-            for address in resolved.addresses:
-                if _lower(address) not in have:
-                    drift.append(f"address {address} is missing from the mailbox")
+            missing = [a for a in resolved.addresses if _lower(a) not in have]
+            if missing:
+                found = sorted(a.split(":", 1)[-1] for a in mailbox.email_addresses)
+                drift.append(Drift("addresses", found, sorted([*found, *missing]), "ad"))
         return drift
 
     def _finish_hybrid(
