@@ -13,7 +13,7 @@ from pswrap import errors as e
 from pswrap.lab.handlers.sessions import SESSION_KEY
 from pswrap.remote.session import Session, open_session
 from pswrap.results import models as m
-from tests.remote.conftest import request_counts
+from tests.remote.conftest import request_counts, set_faults
 from tests.remote.lab_inputs import mailbox_params
 
 
@@ -90,3 +90,38 @@ def test_a_failed_stop_at_the_time_limit_still_ends_as_a_timeout(
         assert lab.faults.fired["http500:Signal@1"] == 1  # the stop really failed
         assert any(r.getMessage() == "stopping sync/get-settings failed" for r in caplog.records)
         assert isinstance(s.step("sync/get-settings"), m.SyncSettings)  # the pool is still usable
+
+
+def test_shell_dying_while_a_read_runs_is_retried_in_a_new_pool(
+    lab_factory: Any, lab_target: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shell is killed while the step runs (its Receive meets an unknown shell): a read is retried
+    at once in a fresh pool, connected again, and gives its result; the dead pool is never used again."""
+    caplog.set_level(logging.INFO, logger="pswrap.remote")
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        assert s.step("exo/find-mailbox", params={"Identity": "nobody"}).found is False
+        set_faults(lab, "kill-pool:Receive@1")
+        assert s.step("exo/find-mailbox", params={"Identity": "nobody"}).found is False
+        assert s.retries == {"exo/find-mailbox": 1}
+        assert lab.faults.fired == {"kill-pool:Receive@1": 1}
+        assert request_counts(lab)["Create"] == 2
+    assert len(connect_logs(caplog, "exo")) == 2
+    # discarded when it died: the retry did not first try the dead shell and find it gone
+    assert s.reopened == 0
+    assert not any("reopening it once" in r.getMessage() for r in caplog.records)
+
+
+def test_shell_dying_while_a_create_runs_is_reported_and_the_next_step_gets_a_new_pool(
+    lab_factory: Any, lab_target: Any
+) -> None:
+    """A create that may have run is not retried (exit 4 to the user); the run goes on in a new pool."""
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        assert s.step("exo/find-mailbox", params={"Identity": "room5"}).found is False
+        set_faults(lab, "kill-pool:Receive@1")
+        with pytest.raises(e.ConnectionFailed, match="is gone") as info:
+            s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params("room5"))
+        assert info.value.exit_code == e.EXIT_CONNECTION and s.retries == {}
+        assert s.step("exo/find-mailbox", params={"Identity": "nobody"}).found is False
+        assert s.reopened == 0 and request_counts(lab)["Create"] == 2
