@@ -18,6 +18,7 @@ from typing import Any
 
 from pswrap.errors import ConfigError, MissingExtra
 from pswrap.remote.classify import classify_transport
+from pswrap.remote.kerberos import KERBEROS_AUTHS, credential
 from pswrap.remote.target import Target
 from pswrap.secrets import Secret
 from pswrap.steps.model import Need
@@ -60,6 +61,10 @@ def make_wsman(target: Target, host: str, password: Secret | None = None) -> Any
     if target.cert_validation and target.ca_bundle:
         cert_validation = target.ca_bundle
     kwargs: dict[str, Any] = {}
+    username: Any = target.username
+    if target.auth in KERBEROS_AUTHS:
+        kwargs["negotiate_service"] = target.spn_service
+        username = credential(target.keytab, target.username)  # a keytab: a KerberosKeytab, no password
     if target.auth == "certificate":
         kwargs = {
             "certificate_pem": target.client_certificate,
@@ -68,8 +73,8 @@ def make_wsman(target: Target, host: str, password: Secret | None = None) -> Any
     return WSMan(
         host,
         port=target.port,
-        username=target.username,
-        password=password.reveal() if password is not None else None,
+        username=username,
+        password=password.reveal() if password is not None and target.keytab is None else None,
         ssl=target.scheme == "https",
         auth=target.auth,
         cert_validation=cert_validation,
