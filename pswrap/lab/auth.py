@@ -207,8 +207,9 @@ class ConnectionAuth:
                     self.spnego = kind not in ("ntlm", "kerberos")
                 out = self.context.step(token)
             except Exception as exc:  # any acceptor failure (SpnegoError, GSSError, bad token) is a 401
+                refusal = self._refusal(exc)
                 self.context = None
-                raise AuthFailed(self._refusal(exc)) from None
+                raise AuthFailed(refusal) from None
         if self.context.complete:
             if self.context.negotiated_protocol not in wanted:
                 self.context = None  # e.g. NTLM inside SPNEGO at a Kerberos-only listener
@@ -222,7 +223,7 @@ class ConnectionAuth:
 
     def _refusal(self, exc: BaseException) -> str:
         """The 401's challenge: with GSSAPI's KRB-ERROR token when it made one, so the client can say why."""
-        relay = error_token(exc)
+        relay = error_token(exc, self.context)
         if relay is None:
             return self.challenge
         token = spnego_reject(relay) if self.spnego else relay

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 SPNEGO_OID = bytes.fromhex("06062b0601050502")  # 1.3.6.1.5.5.2
 KRB5_OID = bytes.fromhex("06092a864886f712010202")  # 1.2.840.113554.1.2.2
@@ -59,16 +60,31 @@ def check_keytab(path: str | os.PathLike[str]) -> str:
     return str(keytab)
 
 
-def error_token(exc: BaseException) -> bytes | None:
+def error_token(exc: BaseException, context: Any) -> bytes | None:
     """The KRB-ERROR token GSSAPI produced when it refused a ticket (clock skew, expired, wrong key).
 
-    python-gssapi attaches it to its GSSError as `token`; pyspnego keeps the GSSError as `base_error`.
-    Windows returns this token with the 401 so the client can say why (RFC 4559 section 5, RFC 4121
-    section 4.1: the acceptor's KRB-ERROR travels back to the initiator).
+    Windows returns this token with the 401 so the client can say why (RFC 4559 section 5; RFC 4121
+    section 4.1: the acceptor's KRB-ERROR travels back to the initiator). python-gssapi attaches it to its
+    GSSError as `token`, but by default its SecurityContext.step defers the error and returns the token
+    instead (python-gssapi documentation, SecurityContext.step, `__DEFER_STEP_ERRORS__`), keeping the
+    error as the context's `_last_err`; pyspnego 0.12 then fails reading the unfinished context's flags,
+    so the token is looked for on the exception and on the contexts `context` (pyspnego's) holds.
     """
-    base = getattr(exc, "base_error", None)
-    token = getattr(base, "token", None) or getattr(exc, "token", None)
-    return token if isinstance(token, bytes) and token else None
+    seen: list[Any] = [exc, getattr(exc, "base_error", None), exc.__cause__, exc.__context__]
+    node = context
+    for _ in range(4):  # NegotiateProxy -> GSSAPIProxy -> gssapi.SecurityContext
+        if node is None:
+            break
+        seen.append(getattr(node, "_last_err", None))
+        try:
+            node = getattr(node, "_context", None)
+        except Exception:  # NegotiateProxy._context raises before a mechanism was chosen
+            break
+    for candidate in seen:
+        token = getattr(candidate, "token", None)
+        if isinstance(token, bytes) and token:
+            return token
+    return None
 
 
 def spnego_reject(response_token: bytes) -> bytes:

@@ -86,7 +86,8 @@ RULES: tuple[_Rule, ...] = (
         "run `kinit user@REALM` first, or configure password_env / password_keyring; " + ENGINE_HINT,
     ),
     _Rule(
-        r"key table (?:file )?\S* ?not found|no key table entry found|keytab .*not found",
+        r"key table (?:file )?\S* ?not found|no key table entry found|keytab .*not found"
+        r"|keytab contains no suitable keys",
         e.AuthenticationError,
         "the keytab holds no key pswrap can use to sign in to {where}",
         "check the target's keytab and username (the principal must be in the keytab: klist -k FILE)",
