@@ -184,7 +184,7 @@ def target(tmp_path: Path) -> Callable[..., str]:
             "operation_timeout": 2, "read_timeout": 10, "connection_timeout": 5,
             "organization": d.tenant_domain, "tenant_id": d.tenant_id, "app_id": d.app_id,
             "certificate_thumbprint": d.certificate_thumbprint, "domain_controller": d.domain_controller,
-            "resource_ou": d.resource_ou, "staging_ou": d.staging_ou,
+            "resource_ou": d.resource_ou, "staging_ou": d.staging_ou, "upn_suffix": d.upn_suffix,
             "ca_bundle": str(ep.ca_path) if ep.ca_path else None,
             **keys,
         }
