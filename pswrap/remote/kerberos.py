@@ -61,6 +61,14 @@ RULES: tuple[_Rule, ...] = (
         "SPN (on Windows, `setspn -Q HTTP/<name>` shows which account holds one)",
     ),
     _Rule(
+        r"the ticket isn't for us|wrong principal in request",
+        e.AuthenticationError,
+        "{where} could not read the Kerberos ticket: it holds no key for the service principal the KDC "
+        "issued the ticket to",
+        "the SPN is registered on another account than the server's (an IIS application pool's, say): "
+        "remove it there (`setspn -Q HTTP/<name>` shows the holder), or set spn_service = \"host\"",
+    ),
+    _Rule(
         r"client '?(?P<name>[^' ]+)'? not found in kerberos database",
         e.AuthenticationError,
         "the KDC knows no user {name} (signing in to {where})",

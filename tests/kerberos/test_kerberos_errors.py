@@ -75,7 +75,7 @@ def test_service_principal_missing_from_the_servers_keytab(
     realm.k5.addprinc(f"HOST/{LAB_HOST}@{REALM}")
     realm.kinit(krb_env)
     ran = cli(*GET_SETTINGS, "--target", target(kerberos_lab(), spn_service="HOST"))
-    failed(ran, 3)
+    failed(ran, 3, "holds no key for the service principal", 'spn_service = "host"')
 
 
 def test_kdc_unreachable(
