@@ -47,29 +47,37 @@ def test_ticket_from_the_cache(
     settings_ok(cli(*GET_SETTINGS, "--target", name))
 
 
+@pytest.mark.parametrize("client_auth", ["kerberos", "negotiate"])
 def test_password_gets_its_own_ticket(
     realm: Realm, krb_env: Path, kerberos_lab: Callable[..., Any], target: Callable[..., str],
-    cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch, client_auth: str,
 ) -> None:
     monkeypatch.setenv("KERB_PW", USER_PASSWORD)
-    name = target(kerberos_lab(auth="kerberos"), username=USER, password_env="KERB_PW")
+    # A Kerberos-only lab: a negotiate client cannot have fallen back to NTLM.
+    name = target(kerberos_lab(auth="kerberos"), auth=client_auth, username=USER, password_env="KERB_PW")
     ran = cli(*GET_SETTINGS, "--target", name)
     settings_ok(ran)
     assert not krb_env.exists()  # the ticket lived in memory: nothing written to the user's cache
     assert USER_PASSWORD not in ran.out + ran.err
 
 
-@pytest.mark.parametrize("principal", [SERVICE, None], ids=["named", "first-in-keytab"])
+@pytest.mark.parametrize(
+    ("principal", "client_auth"), [(SERVICE, "kerberos"), (None, "kerberos"), (SERVICE, "negotiate")],
+    ids=["named", "first-in-keytab", "negotiate"],
+)
 def test_keytab_for_a_service_account(
     realm: Realm, krb_env: Path, kerberos_lab: Callable[..., Any], target: Callable[..., str],
-    cli: Callable[..., Ran], principal: str | None,
+    cli: Callable[..., Ran], principal: str | None, client_auth: str,
 ) -> None:
-    name = target(kerberos_lab(auth="kerberos"), username=principal, keytab=str(realm.service_keytab))
+    name = target(kerberos_lab(auth="kerberos"), auth=client_auth, username=principal,
+                  keytab=str(realm.service_keytab))
     settings_ok(cli(*GET_SETTINGS, "--target", name))
     assert not krb_env.exists()
     shown = cli("targets", "show", name, "--output", "json")
-    if shown.code == 0:  # no password source: none configured, none prompted for
-        assert "prompt" not in shown.out
+    assert shown.code == 0, shown.err
+    settings = json.loads(shown.out)["settings"]
+    assert settings["keytab"] == str(realm.service_keytab)
+    assert settings["password"] is None  # no password source: none configured, none prompted for
 
 
 def test_negotiate_lab_still_accepts_ntlm(
