@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pswrap import errors as e
@@ -31,6 +32,28 @@ def credential(keytab: str | None, username: str | None) -> Any:
     from spnego import KerberosKeytab
 
     return KerberosKeytab(keytab=keytab, principal=username)
+
+
+def check_kerberos_settings(
+    where: str, auth: str, username: str | None, keytab: str | None, has_password: bool, is_lab: bool
+) -> None:
+    """Kerberos settings that cannot work, refused before anything connects (exit 2)."""
+    if keytab is not None:
+        if auth not in ("kerberos", "negotiate"):
+            raise e.ConfigError(f'{where}: keytab: used only with auth = "kerberos" or "negotiate"')
+        if has_password:
+            raise e.ConfigError(
+                f"{where}: keytab: both a keytab and a password source are configured",
+                hint="a service account signs in with its keytab alone: remove the password_* setting",
+            )
+        if not is_lab and not Path(keytab).is_file():
+            raise e.ConfigError(f"{where}: keytab: {keytab} is not a file",
+                              hint="give the keytab's path (ktutil or the AD admin's ktpass writes one)")
+    if auth == "kerberos" and username and "\\" in username:
+        raise e.ConfigError(
+            f"{where}: username: Kerberos names the user as user@REALM, not DOMAIN\\user ({username!r})",
+            hint='e.g. username = "svc-pswrap@CORP.EXAMPLE.COM" (the realm is the AD domain in capitals)',
+        )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pswrap.errors import ConfigError
+from pswrap.remote.kerberos import check_kerberos_settings
 from pswrap.remote.secret_sources import SecretSource
 from pswrap.secrets import Secret
 from pswrap.steps.model import NEEDS, PROFILES, Need, Profile
@@ -383,7 +384,7 @@ def _build(
 
     password_source = _secret_source(values, "password", username, f"password for {username}@{host}")
     keytab = get("keytab", None)
-    _check_kerberos(where, auth, username, keytab, password_source is not None, is_lab)
+    check_kerberos_settings(where, auth, username, keytab, password_source is not None, is_lab)
     if is_lab:
         password_source = None  # the lab's own generated password is filled in when it starts
         sources["password"] = "lab"
@@ -448,28 +449,6 @@ def _build(
         sources=dict(sources),
         config_path=str(path) if path.exists() else None,
     )
-
-
-def _check_kerberos(
-    where: str, auth: str, username: str | None, keytab: str | None, has_password: bool, is_lab: bool
-) -> None:
-    """Kerberos settings that cannot work, refused before anything connects (exit 2)."""
-    if keytab is not None:
-        if auth not in ("kerberos", "negotiate"):
-            raise ConfigError(f'{where}: keytab: a keytab is used only with auth = "kerberos" or "negotiate"')
-        if has_password:
-            raise ConfigError(
-                f"{where}: keytab: both a keytab and a password source are configured",
-                hint="a service account signs in with its keytab alone: remove the password_* setting",
-            )
-        if not is_lab and not Path(keytab).is_file():
-            raise ConfigError(f"{where}: keytab: {keytab} is not a file",
-                              hint="give the keytab's path (ktutil or the AD admin's ktpass writes one)")
-    if auth == "kerberos" and username and "\\" in username:
-        raise ConfigError(
-            f"{where}: username: Kerberos names the user as user@REALM, not DOMAIN\\user ({username!r})",
-            hint='e.g. username = "svc-pswrap@CORP.EXAMPLE.COM" (the realm is the AD domain in capitals)',
-        )
 
 
 def _secret_source(

@@ -130,7 +130,7 @@ def test_keytab_without_the_principal(
         ({"username": "PSWRAP\\admin-tester"}, "user@REALM"),
         ({"keytab": "/nonexistent/svc.keytab"}, "is not a file"),
         ({"keytab": "KEYTAB", "password_env": "KERB_PW", "username": USER}, "both a keytab and a password"),
-        ({"keytab": "KEYTAB", "auth": "ntlm", "username": USER}, "only with auth"),
+        ({"keytab": "KEYTAB", "auth": "ntlm", "username": USER}, "used only with auth"),
     ],
     ids=["backslash-user", "missing-keytab", "keytab-and-password", "keytab-with-ntlm"],
 )
