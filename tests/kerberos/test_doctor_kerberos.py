@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from tests.kerberos.conftest import REALM, SERVICE, USER, USER_PASSWORD, Realm, 
 def checks_for(target: Callable[..., str], lab: Any, env: dict[str, str] | None = None,
                **keys: object) -> dict[str, dict[str, Any]]:
     from pswrap.remote.target import load_target
-    from pswrap.workflows.kerberos_checks import kerberos_checks
+    from pswrap.workflows.checks.kerberos import kerberos_checks
 
     loaded = load_target(target(lab, **keys))
     return {c.id.split(".", 1)[1]: c.as_json() for c in kerberos_checks(loaded, env)}
@@ -94,3 +95,20 @@ def test_library_missing(lab: Any, target: Callable[..., str], monkeypatch: pyte
 def test_not_run_for_ntlm(lab: Any, target: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NTLM_PW", "x")
     assert checks_for(target, lab, auth="ntlm", username="u", password_env="NTLM_PW") == {}
+
+
+def test_doctor_shows_them_in_the_connection_section(
+    realm: Realm, krb_env: Path, lab: Any, target: Callable[..., str], cli: Callable[..., Any],
+) -> None:
+    name = target(lab)
+    without = cli("doctor", "--target", name, "--output", "json")
+    assert without.code == 6, without.err  # no ticket: the credential check fails, and so does the sign-in
+    failing = {c["id"]: c for c in json.loads(without.out) if c["status"] == "fail"}
+    assert "kinit" in failing["connection.kerberos-credential"]["fix"]
+    realm.kinit(krb_env)
+    ran = cli("doctor", "--target", name)
+    assert ran.code == 0, ran.out + ran.err
+    connection = ran.out.split("Connection", 1)[1].split("\n\n", 1)[0]
+    assert "[ OK ] Kerberos library" in connection
+    assert f"[ OK ] Kerberos realm: {REALM}" in connection
+    assert f"[ OK ] Kerberos credential: ticket of {USER}" in connection

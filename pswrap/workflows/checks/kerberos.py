@@ -3,8 +3,8 @@
 Run for a target with `auth = "kerberos"`, or with a keytab, before anything connects: the GSSAPI
 library (pswrap[kerberos] and the system's MIT Kerberos), a realm for the host's domain that this
 machine can reach, and a credential (a keytab holding the principal, a password source, or a valid
-ticket in the cache). Facts come from pswrap/remote/kerberos_setup.py; the checks are shown in the
-checklist's Connection section.
+ticket in the cache). Unlike the other judgements these read no step: the facts are this machine's,
+read by pswrap/remote/kerberos_setup.py. The checks are shown in the checklist's Connection section.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pswrap.remote import kerberos_setup as ks
-from pswrap.workflows.preflight import Check, failed, passed, warned
+from pswrap.workflows.checks.model import Check, failed, passed, warned
 
 INSTALL_FIX = (
     "install the system's Kerberos (Debian/Ubuntu: apt-get install libkrb5-dev krb5-user gcc python3-dev; "
