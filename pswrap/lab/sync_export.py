@@ -279,6 +279,7 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
         "on_premises_distinguished_name": None,
         "proxy_addresses": [],
         "directory_roles": [],
+        "role_assignments": [],
         "on_premises_provisioning_errors": [],
     }
     world["cloud"]["users"].append(cloud_user)

@@ -112,6 +112,7 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         "on_premises_distinguished_name": None,
         "proxy_addresses": addresses,
         "directory_roles": [],
+        "role_assignments": [],
         "account_enabled": False,
     }
     delay = float(world["cloud"].get("replication_delay_seconds") or 0)
