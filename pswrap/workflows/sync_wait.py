@@ -266,6 +266,12 @@ def wait_for_link(
         linked = check()
         if linked is not None:
             progress(f"linked after {cycles} cycle(s)")
+            quarantined = getattr(linked, "on_premises_provisioning_errors", None) or []
+            if quarantined:
+                # Duplicate attribute resiliency kept these values off the linked user: another object
+                # holds them. The link stands; the values return within the hour once the other lets go.
+                values = ", ".join(f"{e.property_causing_error} {e.value}" for e in quarantined)
+                progress(f"warning: Entra ID quarantined {values} on the linked user (another holds it)")
             return linked
         stray = find_stray(session, ours.source_anchor, ours.cloud_user_id)
         if stray is not None:

@@ -261,3 +261,20 @@ def test_waits_for_the_new_mailbox_user_to_reach_entra_id() -> None:
     late = FakeEngine(visible_at=100.0)
     with pytest.raises(WaitTimeout):
         wait_for_cloud_user(late, "u1", late.deadline(5))
+
+
+def test_a_link_with_quarantined_values_is_reported_as_a_warning() -> None:
+    """Resiliency may keep a value off the linked user (another object holds it): the link stands, and the
+    admin is told which value is missing."""
+    engine = FakeEngine()
+    linked = m.CloudUser(
+        id="u1", user_principal_name="room1@lab.example", on_premises_sync_enabled=True,
+        on_premises_provisioning_errors=[
+            m.ProvisioningError(property_causing_error="ProxyAddress", value="smtp:shared@lab.example")
+        ],
+    )  # fmt: skip
+    seen: list[str] = []
+    got = wait_for_link(engine.run, engine, ours=OURS, check=lambda: linked if engine.cycles else None,
+                        deadline=engine.deadline(60), progress=seen.append)  # fmt: skip
+    assert got is linked
+    assert any("quarantined ProxyAddress smtp:shared@lab.example" in line for line in seen)
