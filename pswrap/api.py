@@ -23,7 +23,8 @@ from pswrap.errors import BadInput, PswrapError, SyncBusy
 from pswrap.journal import Journal, Operation, StepRecord
 from pswrap.render.script import Script
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
-from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, DryRun, MailboxWorkflow
+from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, MailboxWorkflow
+from pswrap.workflows.mailbox_dryrun import DryRun
 from pswrap.workflows.ports import Progress, no_progress
 from pswrap.workflows.results import MailboxResult
 

@@ -17,7 +17,7 @@ from pswrap.cli.app import OPTIONS, app
 from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
-    from pswrap.workflows.preflight import Check
+    from pswrap.workflows.checks.model import Check
 
 SECTIONS = (
     ("connection", "Connection"),
@@ -90,7 +90,8 @@ def doctor_command(
     """Check, read-only, whether the runbook can work on a target: connection, modules, sync engine,
     tenant and AD. Exit 0 when nothing fails, 6 when something does."""
     from pswrap.remote.session import open_session
-    from pswrap.workflows.preflight import exit_status, run_checks
+    from pswrap.workflows.checks.model import exit_status
+    from pswrap.workflows.preflight import run_checks
 
     if output not in ("text", "json"):
         raise BadInput(f"unknown output format {output!r}", hint="use --output text or --output json")

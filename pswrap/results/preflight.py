@@ -1,7 +1,7 @@
 """Output models of the preflight steps of `pswrap doctor` (same emitter rules as models.py: snake_case
 keys, ISO dates, arrays always arrays).
 
-They report facts only; what is pass, warn or fail is decided in `pswrap.workflows.preflight`, so the
+They report facts only; what is pass, warn or fail is decided in `pswrap.workflows.checks`, so the
 judgement is testable without a server and the templates stay dumb readers.
 """
 

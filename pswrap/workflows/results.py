@@ -1,20 +1,70 @@
 """The one result of a mailbox operation: JSON for runbook engines, a few lines of text for people.
 
-The JSON keys are a contract (issue #6): `operation`, `status` (completed | pending-sync | failed),
-`changed`, `immutable_id`, `ad_user`, `mailbox`, `cloud_user`, `drift`, and `error` when failed. A
-runbook engine branches on `status` and the exit code; the objects let it carry on without a second call.
+The JSON keys are a contract shared by every command, the API and the Ansible collection: `operation`,
+`status` (completed | unchanged | pending-sync | failed | refused), `changed` (true exactly when something
+was changed, or in a dry run would be), `changes` (`{field, from, to, where}` each), `drift`
+(`{field, found, wanted, where}` each: what differs and was not changed), `immutable_id`, `ad_user`,
+`mailbox`, `cloud_user`, and `error` when failed. `where` names the system a value lives in: `ad`, `exo`,
+`graph` or `sync`. A runbook engine branches on `status` and the exit code; the objects let it carry on
+without a second call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pswrap.errors import PswrapError
 
 COMPLETED = "completed"
+UNCHANGED = "unchanged"
 PENDING_SYNC = "pending-sync"
 FAILED = "failed"
+REFUSED = "refused"
+
+Where = Literal["ad", "exo", "graph", "sync"]
+"""The system a value is written in (or read from)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value pswrap changed (or, in a dry run, would change)."""
+
+    field: str
+    before: Any
+    after: Any
+    where: Where
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "from": self.before, "to": self.after, "where": self.where}
+
+    def to_text(self) -> str:
+        return f"{self.field}: {_show(self.before)} -> {_show(self.after)} ({self.where})"
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One value that differs from what was asked and was not changed (e.g. AD's value won after the
+    link, or the field is mastered where pswrap may not write it)."""
+
+    field: str
+    found: Any
+    wanted: Any
+    where: Where
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "found": self.found, "wanted": self.wanted, "where": self.where}
+
+    def to_text(self) -> str:
+        return f"{self.field}: {_show(self.found)}, wanted {_show(self.wanted)} ({self.where})"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 @dataclass
@@ -26,7 +76,8 @@ class MailboxResult:
     ad_user: dict[str, Any] | None = None
     mailbox: dict[str, Any] | None = None
     cloud_user: dict[str, Any] | None = None
-    drift: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
     error: PswrapError | None = None
     steps_run: list[str] = field(default_factory=list)
     """Mutating steps this run performed, in order (text output only)."""
@@ -53,7 +104,8 @@ class MailboxResult:
             "ad_user": self.ad_user,
             "mailbox": self.mailbox,
             "cloud_user": self.cloud_user,
-            "drift": list(self.drift),
+            "changes": [c.to_json() for c in self.changes],
+            "drift": [d.to_json() for d in self.drift],
         }
         if self.error is not None:
             out["error"] = error_json(self.error)
@@ -85,8 +137,10 @@ class MailboxResult:
             )
         if self.immutable_id:
             lines.append(f"  ImmutableId:  {self.immutable_id}")
+        for c in self.changes:
+            lines.append(f"  changed:      {c.to_text()}")
         for d in self.drift:
-            lines.append(f"  drift:        {d}")
+            lines.append(f"  drift:        {d.to_text()}")
         if self.status == PENDING_SYNC and self.operation:
             lines.append(
                 "  next:         the link completes at the next sync cycle; "

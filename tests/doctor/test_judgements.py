@@ -11,7 +11,12 @@ import pytest
 from pswrap import errors as e
 from pswrap.results.models import LeaseSet, SyncFeatures, SyncSettings
 from pswrap.results.preflight import CertificateInfo, ModuleInventory, OuReport, SyncScope
-from pswrap.workflows import preflight as p
+from pswrap.workflows.checks.ad import in_scope, judge_ou
+from pswrap.workflows.checks.connection import judge_encryption, judge_host_error
+from pswrap.workflows.checks.model import exit_status, failed, not_checked, passed, warned
+from pswrap.workflows.checks.modules import is_look_alike, judge_modules
+from pswrap.workflows.checks.sync import default_hold, judge_anchor, judge_connect_version, judge_leases
+from pswrap.workflows.checks.tenant import judge_certificate, judge_connect, judge_hard_match
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 THUMB = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"
@@ -41,12 +46,12 @@ def _inventory(*modules: tuple[str, str], snapins: tuple[str, ...] = ()) -> Modu
     ],
 )
 def test_look_alike_names(name: str, expected: bool) -> None:
-    assert p.is_look_alike(name) is expected
+    assert is_look_alike(name) is expected
 
 
 def test_modules_of_each_need_on_its_host_only() -> None:
     inventory = _inventory(("ActiveDirectory", "1.0.1.0"))
-    checks = {c.id: c for c in p.judge_modules("dc1", ["ad"], inventory)}
+    checks = {c.id: c for c in judge_modules("dc1", ["ad"], inventory)}
     assert checks["modules.dc1.ActiveDirectory"].status == "pass"
     assert "modules.dc1.ExchangeOnlineManagement" not in checks
     assert checks["modules.dc1.look-alikes"].status == "pass"
@@ -55,7 +60,7 @@ def test_modules_of_each_need_on_its_host_only() -> None:
 def test_highest_version_of_several_is_judged() -> None:
     inventory = _inventory(("ExchangeOnlineManagement", "2.0.5"), ("ExchangeOnlineManagement", "3.10.1"))
     check = next(
-        c for c in p.judge_modules("h", ["exo"], inventory) if c.id.endswith("ExchangeOnlineManagement")
+        c for c in judge_modules("h", ["exo"], inventory) if c.id.endswith("ExchangeOnlineManagement")
     )
     assert check.status == "pass"
     assert check.found == "installed: 3.10.1, 2.0.5"
@@ -70,14 +75,14 @@ def test_exchange_online_module_must_be_microsofts(company: str | None, status: 
         {"modules": [{"name": "ExchangeOnlineManagement", "version": "3.10.1", "company_name": company}]}
     )
     check = next(
-        c for c in p.judge_modules("h", ["exo"], inventory) if c.id == "modules.h.ExchangeOnlineManagement"
+        c for c in judge_modules("h", ["exo"], inventory) if c.id == "modules.h.ExchangeOnlineManagement"
     )
     assert check.status == status
 
 
 def test_graph_needs_all_three_modules() -> None:
     inventory = _inventory(("Microsoft.Graph.Authentication", "2.32.0"), ("Microsoft.Graph.Users", "2.32.0"))
-    statuses = {c.id: c.status for c in p.judge_modules("h", ["graph"], inventory)}
+    statuses = {c.id: c.status for c in judge_modules("h", ["graph"], inventory)}
     assert statuses["modules.h.Microsoft.Graph.Users"] == "pass"
     assert statuses["modules.h.Microsoft.Graph.Identity.DirectoryManagement"] == "fail"
 
@@ -88,11 +93,11 @@ def test_graph_needs_all_three_modules() -> None:
 )
 def test_connect_version_is_compared_as_numbers(version: str | None, status: str) -> None:
     settings = SyncSettings(anchor_attribute="objectGUID", staging_mode=False, connect_version=version)
-    assert p.judge_connect_version(settings).status == status
+    assert judge_connect_version(settings).status == status
 
 
 def test_unknown_anchor_attribute_fails() -> None:
-    check = p.judge_anchor(SyncSettings(anchor_attribute="employeeID", staging_mode=False))
+    check = judge_anchor(SyncSettings(anchor_attribute="employeeID", staging_mode=False))
     assert check.status == "fail"
     assert "employeeID" in check.found
 
@@ -110,7 +115,7 @@ def test_unknown_anchor_attribute_fails() -> None:
 )
 def test_anchor_attribute_against_the_hold(anchor: str, hold: str | None, status: str) -> None:
     settings = SyncSettings(anchor_attribute=anchor, staging_mode=False)
-    assert p.judge_anchor(settings, hold).status == status
+    assert judge_anchor(settings, hold).status == status
 
 
 @pytest.mark.parametrize(
@@ -120,23 +125,23 @@ def test_anchor_attribute_against_the_hold(anchor: str, hold: str | None, status
 def test_default_hold_follows_the_anchor_like_mailbox_create(anchor: str, hold: str) -> None:
     from pswrap.workflows.inputs import choose_hold
 
-    assert p.default_hold(anchor) == hold
+    assert default_hold(anchor) == hold
     resolved = SimpleNamespace(profile="modern", hold=None)
     assert choose_hold(resolved, anchor_attribute=anchor, staging_mode=False) == hold  # type: ignore[arg-type]
 
 
 def test_failed_connect_points_at_the_first_cause() -> None:
     error = e.RemoteError("boom")
-    module = p.judge_connect("exo", None, error, False, ["module ExchangeOnlineManagement on h"])
+    module = judge_connect("exo", None, error, False, ["module ExchangeOnlineManagement on h"])
     assert module.fix is not None and "module ExchangeOnlineManagement on h" in module.fix
-    certificate = p.judge_connect("exo", None, error, False)
+    certificate = judge_connect("exo", None, error, False)
     assert certificate.fix is not None and "certificate check above" in certificate.fix
-    registration = p.judge_connect("graph", None, error, True)
+    registration = judge_connect("graph", None, error, True)
     assert registration.fix is not None and "app registration" in registration.fix
 
 
 def test_a_check_that_could_not_run_names_the_one_it_waits_for() -> None:
-    check = p.not_checked("ad.ou.resource", "resource OU", "the DC did not answer", "pinned DC answers")
+    check = not_checked("ad.ou.resource", "resource OU", "the DC did not answer", "pinned DC answers")
     assert (check.status, check.after) == ("fail", "pinned DC answers")
     assert check.found == "not checked: the DC did not answer"
     assert check.fix == "fix the check 'pinned DC answers' first"
@@ -159,13 +164,13 @@ def _cert(**fields: object) -> CertificateInfo:
 )
 def test_certificate_expiry_boundaries(days: int, status: str) -> None:
     cert = _cert(not_after=(NOW + timedelta(days=days)).isoformat())
-    assert p.judge_certificate("h", cert, NOW).status == status
+    assert judge_certificate("h", cert, NOW).status == status
 
 
 def test_certificate_date_in_windows_powershell_form_is_read() -> None:
     millis = int((NOW + timedelta(days=5)).timestamp() * 1000)
     cert = _cert(not_after=f"/Date({millis})/")
-    assert p.judge_certificate("h", cert, NOW).status == "warn"
+    assert judge_certificate("h", cert, NOW).status == "warn"
 
 
 def test_leases_past_their_deadline_say_the_task_did_not_run() -> None:
@@ -173,18 +178,17 @@ def test_leases_past_their_deadline_say_the_task_did_not_run() -> None:
         {"leases": [{"name": "pswrap-lease-1", "deadline_utc": (NOW - timedelta(hours=1)).isoformat(),
                      "prior_sync_cycle_enabled": True}]}
     )  # fmt: skip
-    check = p.judge_leases(leases, NOW)
+    check = judge_leases(leases, NOW)
     assert check.status == "warn"
     assert "has not run" in check.found
 
 
 def test_hard_match_block() -> None:
     assert (
-        p.judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=True)).status
-        == "fail"
+        judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=True)).status == "fail"
     )
     assert (
-        p.judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=False)).status
+        judge_hard_match(SyncFeatures(block_soft_match=True, block_hard_match_takeover=False)).status
         == "pass"
     )
 
@@ -205,23 +209,23 @@ def test_sync_scope_nearest_container_wins(dn: str, expected: bool) -> None:
                          "OU=Keep,OU=Old,OU=Resources,DC=lab,DC=example"],
                          "exclusions": ["OU=Old,OU=Resources,DC=lab,DC=example"]}]}
     )  # fmt: skip
-    assert p.in_scope(dn, scope.connectors) is expected
+    assert in_scope(dn, scope.connectors) is expected
 
 
 def test_unconfigured_ous() -> None:
     report = OuReport(server="dc1", ous=[])
-    (resource,) = p.judge_ou("resource", None, report, None, None)
+    (resource,) = judge_ou("resource", None, report, None, None)
     assert resource.status == "warn"
     assert "resource_ou" in (resource.fix or "")
-    assert p.judge_ou("staging", None, report, None, None)[0].status == "warn"
-    assert p.judge_ou("staging", None, report, None, "staging-ou")[0].status == "fail"
+    assert judge_ou("staging", None, report, None, None)[0].status == "warn"
+    assert judge_ou("staging", None, report, None, "staging-ou")[0].status == "fail"
 
 
 def test_scope_unreadable_warns_but_the_ou_still_exists() -> None:
     report = OuReport.model_validate(
         {"server": "dc1", "ous": [{"distinguished_name": "OU=R,DC=x", "exists": True}]}
     )
-    checks = p.judge_ou("resource", "OU=R,DC=x", report, None, None)
+    checks = judge_ou("resource", "OU=R,DC=x", report, None, None)
     assert [c.status for c in checks] == ["pass", "warn"]
 
 
@@ -236,7 +240,7 @@ def test_scope_unreadable_warns_but_the_ou_still_exists() -> None:
     ],
 )
 def test_host_reachability(error: Exception | None, status: str, words: str) -> None:
-    check = p.judge_host_error("h", ["adsync"], error)
+    check = judge_host_error("h", ["adsync"], error)
     assert check.status == status
     assert words in check.found
 
@@ -254,12 +258,12 @@ def test_host_reachability(error: Exception | None, status: str, words: str) -> 
 )
 def test_encryption(fields: dict[str, object], status: str) -> None:
     target = SimpleNamespace(**{"cert_validation": True, "encryption": "auto", **fields})
-    assert p.judge_encryption(target).status == status
+    assert judge_encryption(target).status == status
 
 
 def test_exit_status() -> None:
-    ok = p.passed("a", "a", "fine")
-    warn = p.warned("b", "b", "meh", "do x")
-    bad = p.failed("c", "c", "broken", "do y")
-    assert p.exit_status([ok, warn]) == 0
-    assert p.exit_status([ok, warn, bad]) == 6
+    ok = passed("a", "a", "fine")
+    warn = warned("b", "b", "meh", "do x")
+    bad = failed("c", "c", "broken", "do y")
+    assert exit_status([ok, warn]) == 0
+    assert exit_status([ok, warn, bad]) == 6

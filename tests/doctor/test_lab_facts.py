@@ -15,7 +15,8 @@ from pswrap.lab.dispatch import HANDLERS, Invocation, PSError
 from pswrap.lab.facts import look_alike_module
 from pswrap.lab.world import LAB_DEFAULTS, fresh_world
 from pswrap.results.preflight import CertificateInfo, ModuleInventory, OuReport, SyncScope
-from pswrap.workflows.preflight import MODULE_PATTERNS, in_scope
+from pswrap.workflows.checks.ad import in_scope
+from pswrap.workflows.checks.modules import MODULE_PATTERNS
 
 
 class MemoryWorld:

@@ -15,6 +15,8 @@ from pswrap.results import models as m
 from pswrap.results import preflight as r
 from pswrap.steps import get
 from pswrap.workflows import preflight as p
+from pswrap.workflows.checks.model import exit_status, failed
+from pswrap.workflows.checks.modules import MODULE_PATTERNS, RECIPIENT_SNAPIN
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 THUMB = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"
@@ -32,7 +34,7 @@ def _healthy() -> dict[str, Any]:
     inventory = r.ModuleInventory.model_validate(
         {
             "modules": [{"name": n, "version": v} for n, v in MODULES],
-            "snapins": [{"name": p.RECIPIENT_SNAPIN}],
+            "snapins": [{"name": RECIPIENT_SNAPIN}],
         }
     )
     return {
@@ -103,7 +105,7 @@ class FakeSession:
         key = step_id
         if step_id.endswith("/get-modules"):
             key = "modules"
-            assert params == {"Name": list(p.MODULE_PATTERNS)}
+            assert params == {"Name": list(MODULE_PATTERNS)}
         if step_id.endswith("/get-certificate"):
             key = "certificate"
             assert params == {"CertificateThumbprint": THUMB}
@@ -119,7 +121,7 @@ ALL_ON_SYNC = dict.fromkeys(("ad", "adsync", "exo", "graph", "hybrid"), "sync.co
 def test_one_host_gets_one_module_step_before_any_connect() -> None:
     session = FakeSession(ALL_ON_SYNC, _healthy())
     checks = p.run_checks(session, now=NOW)
-    assert p.exit_status(checks) == 0
+    assert exit_status(checks) == 0
     steps = [s for s, _ in session.calls]
     assert steps[0] == "sync/get-modules"
     assert steps.count("sync/get-modules") == 1
@@ -220,7 +222,7 @@ def test_hybrid_tools_is_not_blocked_by_the_tenant_or_the_anchor() -> None:
 
 
 def test_blocking_message_lists_each_failure_with_its_fix() -> None:
-    check = p.failed(
+    check = failed(
         "sync.staging-mode", "sync server not in staging mode", "staging mode is on", "use the active one"
     )
     text = p.describe_blocking([check])

@@ -29,7 +29,7 @@ def b64_guid(guid: str) -> str:
 
 
 RESULT_KEYS = {
-    "operation", "status", "changed", "immutable_id", "ad_user", "mailbox", "cloud_user", "drift",
+    "operation", "status", "changed", "changes", "immutable_id", "ad_user", "mailbox", "cloud_user", "drift",
 }  # fmt: skip
 """Issue #6 item 6, exactly (plus `error` when failed)."""
 AD_USER_KEYS = {"object_guid", "sam_account_name", "user_principal_name", "distinguished_name"}
@@ -276,7 +276,9 @@ def test_rerun_with_another_name_changes_nothing_and_reports_the_difference(
     assert again.code == 0, again.err
     out = again.json()
     assert out["changed"] is False and out["status"] == "completed"
-    assert out["drift"] == ["display name: 'Meeting Room 1', expected 'Board Room'"]
+    assert out["drift"] == [
+        {"field": "display_name", "found": "Meeting Room 1", "wanted": "Board Room", "where": "ad"}
+    ]
     assert _stable(world()) == before
 
 

@@ -96,7 +96,8 @@ def test_link_reports_drift_when_ad_values_win(
     assert ran.code == 0, ran.err
     out = ran.json()
     assert out["status"] == "completed"
-    assert any("primary address" in d for d in out["drift"])
+    email = [d for d in out["drift"] if d["field"] == "email"]
+    assert email and email[0]["where"] == "ad" and email[0]["wanted"].startswith("desk2@"), out["drift"]
 
 
 def test_link_with_a_consistency_guid_uses_it(

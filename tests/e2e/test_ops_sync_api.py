@@ -93,7 +93,8 @@ def test_python_api_runbook_example(env: dict[str, str]) -> None:
         assert result.status == "completed" and result.changed
         data: dict[str, Any] = result.to_json()
         assert set(data) == {
-            "operation", "status", "changed", "immutable_id", "ad_user", "mailbox", "cloud_user", "drift",
+            "operation", "status", "changed", "changes", "immutable_id", "ad_user", "mailbox", "cloud_user",
+            "drift",
         }  # fmt: skip
         json.dumps(data)
         again = ps.create_mailbox("Meeting Room 1", alias="room1", type="room", capacity=10)

@@ -13,7 +13,7 @@ from pswrap.errors import Conflict, NeedsHuman
 from pswrap.results import models as m
 from pswrap.workflows.facts import Facts
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts, resolve
-from pswrap.workflows.mailbox import plan_modern
+from pswrap.workflows.mailbox_plan import plan_modern
 
 TARGET = TargetFacts(
     name="t",
