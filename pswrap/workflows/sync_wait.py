@@ -183,9 +183,10 @@ def export_error(error: Any, what: str) -> NeedsHuman:
     the sync engine logged it (with the DN it used, which for the Entra ID connector is not the AD DN)."""
     literal = f": {error.error_literal}" if error.error_literal else ""
     hint = EXPORT_HINTS.get(error.error_type, "fix the object the error names, then run `pswrap resume`")
+    cs_object = f", connector-space object {error.cs_guid}" if getattr(error, "cs_guid", None) else ""
     return NeedsHuman(
         f"the sync engine could not export {what}: {error.error_type}{literal} (the engine's DN for it: "
-        f"{error.dn})",
+        f"{error.dn}{cs_object})",
         hint=hint,
     )
 

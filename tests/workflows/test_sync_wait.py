@@ -191,6 +191,7 @@ def test_an_entra_connector_error_is_found_by_its_connector_space_dn() -> None:
     message = str(info.value)
     assert "InvalidHardMatch" in message and "InvalidSoftMatch" not in message
     assert "the account room1 (CN=Room 1,OU=Resources,DC=lab,DC=example)" in message
+    assert "connector-space object {12345678-DF83-E611-8CE8-00505689546C}" in message
     assert "MC1262584" in (info.value.hint or "")  # role holders are the other documented cause
     assert engine.now < 5
 
