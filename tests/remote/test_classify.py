@@ -209,6 +209,7 @@ HINTS: dict[type[e.RemoteError], str] = {
     e.NotFound: "check the identity",
     e.Conflict: "resolve the conflict, then run again",
     e.SyncBusy: "wait for the running sync cycle to end",
+    e.LeaseLocked: "another lease change",
     e.HardMatchBlocked: "BlockCloudObjectTakeoverThroughHardMatch",
     e.NotConnected: "the cloud session is not connected",
     e.ModuleMissing: "install the module on the host",
