@@ -68,7 +68,15 @@ def test_steps_cloud_commands_are_all_declared() -> None:
 @pytest.mark.parametrize(
     ("step_id", "expected"),
     [
-        ("graph/set-user", {"User.Read.All", "User.ReadWrite.All", "RoleManagement.Read.Directory"}),
+        (
+            "graph/set-user",
+            {
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "RoleManagement.Read.Directory",
+                "RoleEligibilitySchedule.Read.Directory",
+            },
+        ),
         ("graph/get-sync-features", {"OnPremDirectorySynchronization.Read.All"}),
         ("graph/connect", set()),
     ],

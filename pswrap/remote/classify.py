@@ -97,6 +97,12 @@ def _cloud_command_missing(r: RemoteRecord, need: str) -> bool:
 RULES: tuple[Rule, ...] = (
     # docs/sources.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
     (e.SyncBusy, _has("AAD is busy", "Sync is already running"), "wait for the running sync cycle to end"),
+    # The lease templates' own lock (ps_templates/sync/_leases.ps1.j2, docs/sync.md "Leases and their lock").
+    (
+        e.LeaseLocked,
+        _has("pswrap lease lock:"),
+        "another lease change (a pswrap run or a lease task) was running on the sync server; run again",
+    ),
     # MC1263280 / §3: hard match takeover blocked; InvalidHardMatch export error text.
     (
         e.HardMatchBlocked,

@@ -255,6 +255,8 @@ def graph_table() -> str:
             perms = ", ".join(f"`{p}`" for p in grant.permissions)
             note = f" ({grant.note})" if grant.note else ""
             rows.append(f"| `{step_id}` | `{what}` | {perms}{note} | {grant.source} |")
+    union = sorted({p for s in step_ids("graph") for p in graph_permissions(s)})
+    rows += ["", "All `graph` steps together: " + ", ".join(f"**`{p}`**" for p in union) + "."]
     return "\n".join(rows)
 
 
