@@ -52,9 +52,10 @@ def test_link_existing_mailbox_to_an_existing_account(
     account = by(world()["ad"]["users"], "sam_account_name", "desk1acct")[0]
     name = {"sam": "desk1acct", "upn": "desk1@lab.example", "guid": account["object_guid"]}[form]
     # The account waits outside sync scope; the staging-ou hold moves it in once the cloud side is set.
+    # --add-addresses: the account lacks the mailbox's X500 address (tests/e2e/test_mastering.py).
     ran = cli(
         "mailbox", "link", "desk1", "--ad-user", name, "--hold", "staging-ou", "--no-wait",
-        "--output", "json", "--add-addresses",  # the account lacks the mailbox's X500 address (tests/e2e/test_mastering.py)
+        "--output", "json", "--add-addresses",
     )  # fmt: skip
     assert ran.code == 0, ran.err
     out = ran.json()
