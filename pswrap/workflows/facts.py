@@ -67,6 +67,7 @@ def gather(
     ad_lookup: tuple[str, str] | None = None,
     mailbox_identity: str | None = None,
     progress: Progress = no_progress,
+    link_existing: bool = False,
 ) -> Facts:
     """Read every fact the plan needs; `ad_lookup` = (by, value) for `mailbox link --ad-user`."""
     progress("reading the sync server's settings")
@@ -94,7 +95,9 @@ def gather(
         if holder.found and (facts.ad_user is None or holder.user.object_guid != facts.ad_user.object_guid):
             facts.upn_holder = holder.user
 
-    if resolved.exchange_attributes == "stamp":
+    if resolved.exchange_attributes == "stamp" or link_existing:
+        # The stamp needs the msExch* attributes; a link of an existing mailbox reports where the recipient
+        # type is mastered afterwards (in AD only with the schema, docs/mastering.md).
         facts.exchange_schema = session.step("ad/get-exchange-schema")
 
     progress(f"looking up the mailbox {mailbox_identity or resolved.alias}")

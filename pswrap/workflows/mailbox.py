@@ -176,7 +176,13 @@ class MailboxWorkflow:
         # with the preflight's checklist when a check explains it, rather than as one step's error.
         hold_asked = resolved.hold if resolved.profile == "modern" else None
         with explained_by_preflight(self.session, profile=resolved.profile, hold=hold_asked):
-            facts = gather(self.session, resolved, ad_lookup=ad_lookup, progress=self.progress)
+            facts = gather(
+                self.session,
+                resolved,
+                ad_lookup=ad_lookup,
+                progress=self.progress,
+                link_existing=req.link_existing_mailbox,
+            )
         if resolved.profile == "hybrid-tools":
             plan = plan_hybrid(req, resolved, facts, self.target)
         else:
@@ -264,6 +270,8 @@ class MailboxWorkflow:
                 and state.get("anchor_guid") != plan.anchor_guid
             ):
                 journal.update_state(op_id, anchor_guid=plan.anchor_guid)
+            if plan.keep_addresses and journal is not None and op_id is not None:
+                journal.update_state(op_id, keep_addresses=plan.keep_addresses)
             if (
                 plan.steps
                 and self.confirm is not None

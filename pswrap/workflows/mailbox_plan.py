@@ -172,7 +172,10 @@ def plan_modern(
     plan.route = choose_route(resolved.exchange_attributes, settings.connect_version if settings else None)
     keep = None
     if facts.mailbox is not None:
-        keep = keep_addresses(facts.mailbox, resolved.primary_smtp, resolved.proxy_addresses)
+        # With what an earlier run of this operation saw before the link (journaled): a resumed run that
+        # finds the link done still compares against the addresses the mailbox had before it.
+        earlier = [str(a) for a in state.get("keep_addresses") or []]
+        keep = keep_addresses(facts.mailbox, resolved.primary_smtp, [*resolved.proxy_addresses, *earlier])
         plan.keep_addresses = keep
     if linked:
         return plan
