@@ -85,7 +85,8 @@ def test_every_step_runs_and_parses_into_its_model(
         # who masters what (issue #11): the room's account is created enabled; blocked while cloud-only
         blocked = run("graph/set-account-enabled", params={"UserId": cloud_id, "AccountEnabled": False})
         assert (blocked.account_enabled_before, blocked.account_enabled) == (True, False)
-        assert run("exo/set-mailbox", params={"Identity": "room2", "ResourceCapacity": 8}).resource_capacity == 8
+        capacity = run("exo/set-mailbox", params={"Identity": "room2", "ResourceCapacity": 8})
+        assert capacity.resource_capacity == 8
         assert run("exo/get-exchange-authority", params={"Identity": "room2"}).is_dir_synced is False
         managed = run("exo/set-exchange-cloud-managed", params={"Identity": "room2"})
         assert managed.is_exchange_cloud_managed is True

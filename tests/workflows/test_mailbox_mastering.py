@@ -83,7 +83,7 @@ def test_route_choice(asked: str | None, version: str | None, route: str) -> Non
 
 
 def test_cloud_below_the_lowest_published_minimum_needs_a_human() -> None:
-    with pytest.raises(NeedsHuman, match="2.5.76.0"):
+    with pytest.raises(NeedsHuman, match=r"2\.5\.76\.0"):
         choose_route("cloud", "2.5.75.0")
 
 
