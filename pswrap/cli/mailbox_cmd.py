@@ -51,6 +51,35 @@ WAIT_OPT = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link th
 TIMEOUT_OPT = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7).")
 DRY_RUN_OPT = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing.")
 YES_OPT = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal).")
+# Who masters what after the link (issue #11, docs/mastering.md).
+EXCHANGE_ATTRIBUTES_OPT = typer.Option(
+    None,
+    "--exchange-attributes",
+    help="auto (default), cloud (Set-Mailbox -IsExchangeCloudManaged after the link), stamp (write the "
+    "remote-mailbox msExch* values in AD; unsupported by Microsoft) or none.",
+)
+ALLOW_SIGN_IN_OPT = typer.Option(
+    False,
+    "--allow-sign-in",
+    help="Keep the account able to sign in (Teams Rooms). A new AD account's password comes from "
+    "PSWRAP_SIGN_IN_PASSWORD or a prompt, never the command line.",
+)
+
+
+def _sign_in_password(allow_sign_in: bool, *, may_create: bool) -> Any:
+    """The password of the AD account --allow-sign-in makes pswrap create: the environment variable, else
+    a prompt in a terminal, else None (the plan refuses then, before any change)."""
+    if not allow_sign_in or not may_create:
+        return None
+    import os
+
+    from pswrap.secrets import Secret
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
+
+    value = os.environ.get(SIGN_IN_PASSWORD_ENV)
+    if value is None and _interactive():
+        value = typer.prompt("Password for the new AD account", hide_input=True, err=True)
+    return Secret(value) if value else None
 
 
 def _output(output: str) -> str:
@@ -154,9 +183,12 @@ def create_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
+    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
+    password = _sign_in_password(allow_sign_in, may_create=not dry_run)
     _operate(
         target,
         output,
@@ -177,6 +209,9 @@ def create_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
+            sign_in_password=password,
         ),
         yes=yes or dry_run,
     )
@@ -204,9 +239,18 @@ def link_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
+    add_addresses: bool = typer.Option(
+        False,
+        "--add-addresses",
+        help="With --ad-user: add to the account the mailbox's addresses it lacks (else the link is "
+        "refused, exit 6, naming them).",
+    ),
+    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Link an existing cloud mailbox to an AD account (existing, or created now)."""
     _output(output)
+    password = _sign_in_password(allow_sign_in, may_create=create_ad_user and not dry_run)
     if ad_user is not None and (sam is not None or upn is not None):
         raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
     _operate(
@@ -227,6 +271,10 @@ def link_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
+            add_addresses=add_addresses,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
+            sign_in_password=password,
         ),
         yes=yes or dry_run,
     )
@@ -244,7 +292,21 @@ def resume_command(
 ) -> None:
     """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
     _output(output)
-    _operate(target, output, lambda client: client.resume(operation, wait=wait, timeout=timeout, check=False))
+    import os
+
+    from pswrap.secrets import Secret
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
+
+    # An --allow-sign-in operation that stopped before its account was created needs the password again.
+    secret = os.environ.get(SIGN_IN_PASSWORD_ENV)
+    password = Secret(secret) if secret else None
+    _operate(
+        target,
+        output,
+        lambda client: client.resume(
+            operation, wait=wait, timeout=timeout, check=False, sign_in_password=password
+        ),
+    )
 
 
 # --- sync --------------------------------------------------------------------------------------------

@@ -340,7 +340,10 @@ def link(
         resiliency.apply_upn(world, cloud_user, user["user_principal_name"], at)
     if user.get("display_name"):
         cloud_user["display_name"] = user["display_name"]
-    if user.get("mail_nickname"):
+    # accountEnabled is synced ("Attributes synchronized to Microsoft Entra ID"): after the link the cloud
+    # account's sign-in follows AD (New-Mailbox.md: block sign-in in Entra until then).
+    cloud_user["account_enabled"] = bool(user.get("enabled"))
+    if user.get("mail_nickname") and not _exchange_cloud_managed(world, cloud_user):
         if user.get("proxy_addresses"):
             wanted = merged_addresses(user["proxy_addresses"], cloud_user)
             cloud_user["proxy_addresses"] = resiliency.apply_proxy_addresses(world, cloud_user, wanted, at)
@@ -399,8 +402,45 @@ def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: d
     mailbox["user_principal_name"] = cloud_user["user_principal_name"]
     if user.get("display_name"):
         mailbox["display_name"] = user["display_name"]
+    if mailbox.get("is_exchange_cloud_managed"):
+        # Set-Mailbox -IsExchangeCloudManaged: AD's Exchange attributes no longer flow to this mailbox;
+        # identity attributes still do (community: c7solutions.com, Understanding IsCloudManaged and
+        # IsExchangeCloudManaged).
+        return
+    if _reverts_to_user_mailbox(world, user, mailbox):
+        mailbox["recipient_type_details"] = "UserMailbox"
     if user.get("mail_nickname"):
         mailbox["alias"] = user["mail_nickname"]
         if user.get("proxy_addresses"):
             mailbox["email_addresses"] = merged_addresses(addresses, mailbox, "email_addresses")
             mailbox["primary_smtp_address"] = primary_smtp(addresses) or mailbox["primary_smtp_address"]
+
+
+def _exchange_cloud_managed(world: dict[str, Any], cloud_user: dict[str, Any]) -> bool:
+    """The cloud user's mailbox has its Exchange attributes mastered in Exchange Online (issue #11)."""
+    return any(
+        m.get("external_directory_object_id") == cloud_user["id"] and m.get("is_exchange_cloud_managed")
+        for m in world["exo"]["mailboxes"]
+    )
+
+
+REMOTE_TYPE_BITS = {"RoomMailbox": 32, "EquipmentMailbox": 64, "SharedMailbox": 96}
+"""msExchRemoteRecipientType bits of a remote room (32), equipment (64) and shared (32|64) mailbox; 1 is a
+provisioned mailbox, 4 a migrated one (community values: 33/65/97, 36/68/100 once migrated; KB2710029 sets
+100 for a migrated shared mailbox)."""
+
+
+def _reverts_to_user_mailbox(world: dict[str, Any], user: dict[str, Any], mailbox: dict[str, Any]) -> bool:
+    """KB2710029 ("Shared mailboxes are unexpectedly converted to user mailboxes after directory
+    synchronization runs in an Exchange hybrid deployment"): when the account's RemoteRecipientType does not
+    reflect that the mailbox was migrated or is of its type, sync carries the account's values and Exchange
+    Online converts the mailbox to a user mailbox. Modelled exactly that far: only in a forest with the
+    Exchange schema, for an account whose msExchRemoteRecipientType is set; an account without the
+    attribute changes nothing (Microsoft documents no conversion for that case)."""
+    if not (world["ad"].get("exchange_schema") or {}).get("present"):
+        return False
+    remote = (user.get("exchange") or {}).get("remote_recipient_type")
+    bits = REMOTE_TYPE_BITS.get(str(mailbox.get("recipient_type_details")))
+    if remote is None or bits is None:
+        return False
+    return not (int(remote) & 4) and (int(remote) & 96) != bits

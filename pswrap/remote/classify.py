@@ -159,6 +159,14 @@ RULES: tuple[Rule, ...] = (
         ),
         ALREADY_EXISTS_HINT,
     ),
+    # issue #11: an Exchange Online write of a value AD masters after the link (its on-premises form and
+    # its DualWrite form; Graph's own Request_BadRequest is the rule below): needs a human, in AD.
+    (
+        e.Conflict,
+        _has("is being synchronized from your on-premises organization", "DualWrite (Graph)"),
+        "after the link on-premises AD masters this value: change it in AD, or move the Exchange attributes "
+        "to the cloud first (docs/mastering.md)",
+    ),
     # §7b 8 and 10: an address or ImmutableId held by another object; writes to a synced object.
     (
         e.Conflict,

@@ -14,6 +14,7 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     graph,
     hybrid,
     legacy,
+    mastering,
     permissions,
     preflight,
     sync,

@@ -32,6 +32,7 @@ def mailbox_document(mailbox: dict[str, Any]) -> dict[str, Any]:
         "external_directory_object_id": mailbox.get("external_directory_object_id"),
         "resource_capacity": mailbox.get("resource_capacity"),
         "is_dir_synced": bool(mailbox.get("is_dir_synced")),
+        "legacy_exchange_dn": mailbox.get("legacy_exchange_dn"),
     }
 
 
@@ -102,4 +103,5 @@ def cloud_user_document(user: dict[str, Any]) -> dict[str, Any]:
         "on_premises_provisioning_errors": [
             dict(e) for e in user.get("on_premises_provisioning_errors") or []
         ],
+        "account_enabled": bool(user.get("account_enabled")),
     }

@@ -84,7 +84,7 @@ function Write-PswrapResult {
 Import-Module Microsoft.Graph.Users -ErrorAction Stop
 
 # These are returned only when selected (docs/sources.md section 1.5).
-$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'OnPremisesProvisioningErrors')
+$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'OnPremisesProvisioningErrors', 'AccountEnabled')
 
 function Get-PswrapDirectoryRoles {
     # The directory (admin) roles among the user's memberships: matching skips admins (docs/sources.md section 3).
@@ -155,6 +155,7 @@ function ConvertTo-PswrapCloudUser {
         directory_roles = Get-PswrapDirectoryRoles ([string](Get-PswrapProperty $User 'Id'))
         role_assignments = Get-PswrapRoleAssignments ([string](Get-PswrapProperty $User 'Id'))
         on_premises_provisioning_errors = ConvertTo-PswrapProvisioningErrors $User
+        account_enabled = Get-PswrapProperty $User 'AccountEnabled'
     }
 }
 
