@@ -52,7 +52,10 @@ class _LazySession:
         *,
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
+        verify: Any = None,
     ) -> Any:
+        if verify is not None:  # a changing step's read-back (pswrap.workflows.steps_run)
+            return self._real().step(step_id, choices=choices, params=params, verify=verify)
         return self._real().step(step_id, choices=choices, params=params)
 
     def script(

@@ -73,6 +73,10 @@ class TransportError(PswrapError):
 
     exit_code = EXIT_CONNECTION
     transient = True
+    stale_session = False
+    """An HTTP 400 that may only mean the connection's encryption context was stale (see classify)."""
+    attempts_cap: int | None = None
+    """At most this many tries for this kind of failure (a refused connection), whatever the deadline."""
 
 
 class AuthenticationError(TransportError):

@@ -88,16 +88,10 @@ def connect_version_syncs(world: dict[str, Any]) -> bool:
 
 
 def parent_dn(dn: str) -> str:
-    """The container of a DN (escaped commas in the RDN are honoured)."""
-    i = 0
-    while i < len(dn):
-        if dn[i] == "\\":
-            i += 2
-            continue
-        if dn[i] == ",":
-            return dn[i + 1 :]
-        i += 1
-    return ""
+    """The container of a DN (escaped commas in the RDN are honoured: the one parser, pswrap.dn)."""
+    from pswrap.dn import parent_of
+
+    return parent_of(dn)
 
 
 def in_sync_scope(world: dict[str, Any], dn: str) -> bool:

@@ -235,6 +235,47 @@ TRANSIENT_FAULT_CODES = {
 }
 
 
+REFUSED_ATTEMPTS = 3
+"""Tries for a refused connection: a listener that is restarting comes back; a port nobody listens on
+does not, and waiting out the whole step deadline for it would only hide the cause."""
+
+_UNRESOLVED_TEXTS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "getaddrinfo failed",
+    "no address associated with hostname",
+    "failed to resolve",
+    "nameresolutionerror",
+)
+
+
+def _network_cause(exc: BaseException) -> str | None:
+    """"unresolved" (DNS), "refused" (nothing listens) or None, from the exception and its chain."""
+    import socket
+
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 12:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.append(cur)
+        todo += [x for x in (cur.__cause__, cur.__context__) if x is not None]
+        todo += [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    for cur in seen:
+        if isinstance(cur, socket.gaierror) or any(t in f"{type(cur).__name__} {cur}".lower()
+                                                   for t in _UNRESOLVED_TEXTS):  # fmt: skip
+            return "unresolved"
+    for cur in seen:
+        if isinstance(cur, ConnectionRefusedError) or "connection refused" in str(cur).lower():
+            return "refused"
+    return None
+
+
 class ShellGone(e.ConnectionFailed):
     """The runspace pool's shell no longer exists on the server: reopen the pool once and reconnect."""
 
@@ -261,6 +302,11 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
             else "check the target's scheme, port and configuration_name (`pswrap targets show`)",
         )
         err.transient = exc.code >= 500 or exc.code == 429
+        if exc.code == 400:
+            # A server answers 400 to a message it cannot decrypt: what a request wrapped with the
+            # encryption context of a connection that broke gets. The session retries it once on a
+            # fresh, re-authenticated connection; a second 400 is a real one.
+            err.stale_session = True
         return err
     if isinstance(exc, px.WSManFaultError):
         reason = str(exc.reason or "").strip()
@@ -293,6 +339,23 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
             hint="the server is slow or unreachable; raise the target's read_timeout if it is just slow",
         )
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, OSError)):
+        cause = _network_cause(exc)
+        if cause == "unresolved":
+            err = e.ConnectionFailed(
+                f"the connection to {where} failed while {what}: the host name does not resolve "
+                "(name does not resolve)",
+                hint="check the target's host (and the DNS server this machine uses); "
+                "`pswrap targets show` shows the host",
+            )
+            err.transient = False  # tried once: DNS will not answer differently in a few seconds
+            return err
+        if cause == "refused":
+            err = e.ConnectionFailed(
+                f"the connection to {where} was refused while {what} (nothing listens on that port)",
+                hint="check that WinRM listens there (`winrm quickconfig`; host, port, scheme)",
+            )
+            err.attempts_cap = REFUSED_ATTEMPTS
+            return err
         return e.ConnectionFailed(
             f"the connection to {where} failed while {what} ({type(exc).__name__})",
             hint="check that WinRM listens there (host, port, scheme) and the network path is open",

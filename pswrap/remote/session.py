@@ -8,6 +8,7 @@ closes them when it ends; use it as a context manager.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Mapping
@@ -202,12 +203,15 @@ class Session:
         def on_retry(_n: int, _err: PswrapError) -> None:
             self.retries[step.id] = self.retries.get(step.id, 0) + 1
 
+        policy = self.retry_policy
+        if policy.max_time is None:
+            policy = dataclasses.replace(policy, max_time=limit)  # retries end at the step's deadline
         try:
             return call_with_retries(
                 lambda: self._attempt(step, script, limit),
                 step_id=step.id,
                 idempotent=step.idempotent,
-                policy=self.retry_policy,
+                policy=policy,
                 retry_busy=retry_busy,
                 did_not_apply=did_not_apply if verify is not None else None,
                 on_retry=on_retry,
@@ -234,6 +238,14 @@ class Session:
                 pool = self._prepare(step)
                 output = run_script(pool.pool, script, limit=limit, ctx=self._context(pool))
             except NotSent as ns:
+                stale = ns.error
+                if isinstance(stale, TransportError) and stale.stale_session:
+                    self._pools.reset_transport(step.needs)
+                    if not last_try:
+                        log.info("HTTP 400 on a reused connection; retrying once on a fresh one")
+                        continue
+                    stale.transient = False  # a 400 on a fresh connection is a real refusal
+                    raise
                 if isinstance(ns.error, ShellGone):
                     self._pools.discard(step.needs)
                     if not last_try:
@@ -269,11 +281,13 @@ class Session:
             raise NotSent(err) from None
 
     def _context(self, pool: Pool) -> Context:
+        need = pool.need
         return Context(
-            where=self._pools.where(pool.need),
+            where=self._pools.where(need),
             target=self.target.name,
-            need=pool.need,
+            need=need,
             operation_timeout=self.target.operation_timeout,
+            on_broken=lambda: self._pools.reset_transport(need),
         )
 
     def _ensure_connected(self, pool: Pool, step: Step) -> None:
