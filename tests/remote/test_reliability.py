@@ -83,7 +83,9 @@ def _changes(runner: JournaledRunner, name: str) -> None:
     assert isinstance(user, m.AdUser)
     box = runner("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params(name))
     assert isinstance(box, m.Mailbox)
-    runner("graph/set-user", params={"UserId": box.user_principal_name, "OnPremisesImmutableId": "AAAA" + name})
+    runner(
+        "graph/set-user", params={"UserId": box.user_principal_name, "OnPremisesImmutableId": "AAAA" + name}
+    )
     runner("sync/start-cycle")
 
 
