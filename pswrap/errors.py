@@ -17,6 +17,8 @@ Exit codes (one table for every command, documented in the README):
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_AUTH = 3
@@ -59,6 +61,11 @@ class Refused(PswrapError):
     """A combination pswrap will not run (e.g. a legacy step, a hold that cannot work)."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class PasswordSourceMissing(ConfigError):
+    """The password source a target names gives nothing (an unset variable, no keyring entry, no
+    terminal to prompt on): exit 2 from every command, naming the setting, before anything is sent."""
 
 
 class MissingExtra(ConfigError):
@@ -187,6 +194,8 @@ class NeedsHuman(PswrapError):
     """pswrap stopped because a person has to decide (blocked match, export error, failed check)."""
 
     exit_code = EXIT_NEEDS_HUMAN
+    checks: list[dict[str, Any]] | None = None
+    """The failed preflight checks that refused the run (as JSON), when that is why it stopped."""
 
 
 class WaitTimeout(PswrapError):

@@ -228,6 +228,21 @@ SHELL_GONE_CODES = {
 }
 
 
+ACCESS_DENIED_CODES = {5, 0x80070005}
+"""ERROR_ACCESS_DENIED, as WinRM's WSManFault Code (5) or as an HRESULT (2147942405)."""
+
+QUOTA_CODES = {
+    # wsmerror.h (Windows SDK), as copied in PowerShell's CimCmdlets source: a per-user or system quota
+    # of the WinRM service. Shells end and free the quota, so these are waited out (with backoff).
+    0x803381A5,  # ERROR_WSMAN_QUOTA_MAX_SHELLS (MaxShellsPerUser)
+    0x803381A7,  # ERROR_WSMAN_QUOTA_USER
+    0x803381A8,  # ERROR_WSMAN_QUOTA_SYSTEM
+    0x803381AB,  # ERROR_WSMAN_QUOTA_MAX_SHELLUSERS (MaxConcurrentUsers)
+    0x803381E4,  # ERROR_WSMAN_QUOTA_MAX_SHELLS_PPQ
+}
+"""0x803381A6 (ERROR_WSMAN_QUOTA_MAX_OPERATIONS, too many commands in one shell) is in SHELL_GONE_CODES:
+the shell is reset once, as Ansible does."""
+
 TRANSIENT_FAULT_CODES = {
     0x80004005,  # E_FAIL: the service failed internally (HTTP 500, subcode w:InternalError)
     0x800705B4,  # ERROR_TIMEOUT
@@ -310,6 +325,22 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
         return err
     if isinstance(exc, px.WSManFaultError):
         reason = str(exc.reason or "").strip()
+        if exc.code in ACCESS_DENIED_CODES:
+            return e.AuthenticationError(
+                f"{where} signed the account in but WinRM denied it access while {what}: {reason[:120]}",
+                hint="add the account to the host's Remote Management Users group (or Administrators), or "
+                "allow it in the endpoint's session configuration (Set-PSSessionConfiguration "
+                "<configuration_name> -ShowSecurityDescriptorUI); check configuration_name of the target",
+            )
+        if exc.code in QUOTA_CODES:
+            err = e.ConnectionFailed(
+                f"{where} refused a new PowerShell session while {what}: the account's WinRM quota is "
+                f"used up ({reason[:160]})",
+                hint="pswrap retries until the step's deadline as other sessions end; if it persists, "
+                "close stale sessions or raise MaxShellsPerUser / MaxConcurrentUsers on the server",
+            )
+            err.transient = True
+            return err
         if exc.code in SHELL_GONE_CODES or "shell was not found" in reason.lower():
             return ShellGone(
                 f"the PowerShell session on {where} is gone ({reason[:120]})",
@@ -342,8 +373,8 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
         cause = _network_cause(exc)
         if cause == "unresolved":
             err = e.ConnectionFailed(
-                f"the connection to {where} failed while {what}: the host name does not resolve "
-                "(name does not resolve)",
+                f"the connection to {where} failed while {what}: name does not resolve (DNS has no "
+                "address for the target's host)",
                 hint="check the target's host (and the DNS server this machine uses); "
                 "`pswrap targets show` shows the host",
             )

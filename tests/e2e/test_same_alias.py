@@ -29,3 +29,15 @@ def test_same_alias_runs_at_once_converge(
     assert len([b for b in w["exo"]["mailboxes"] if b["alias"] == "twin"]) == 1
     again = cli(*args)
     assert again.code == 0 and again.json()["changed"] is False
+
+
+def test_refused_preflight_json_carries_the_checks(
+    cli: Callable[..., Ran], lab_set: Callable[..., None]
+) -> None:
+    lab_set("sync.settings.connect_version=2.4.18.0")
+    ran = cli("mailbox", "create", "Room C", "--alias", "roomc", "--yes", "-o", "json")
+    assert ran.code == 6, ran.err
+    error: dict[str, Any] = ran.json()["error"]
+    assert isinstance(error["checks"], list) and error["checks"]
+    assert all({"id", "status", "found"} <= set(check) for check in error["checks"])
+    assert any("2.5.79.0" in str(check) for check in error["checks"])

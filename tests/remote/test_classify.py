@@ -252,7 +252,7 @@ def test_every_transport_failure_says_what_to_do_next() -> None:
     classified = [classify_transport(exc, where="h", what="x") for exc in failures]
     assert [type(c) for c in classified] == [
         e.AuthenticationError, e.ConnectionFailed, e.ConnectionFailed, ShellGone, e.ConnectionFailed,
-        e.ConnectionFailed, e.ConnectionFailed, e.TransportTimeout, e.ConnectionFailed, e.ConnectionFailed,
+        e.AuthenticationError, e.ConnectionFailed, e.TransportTimeout, e.ConnectionFailed, e.ConnectionFailed,
         e.ConnectionFailed,
     ]  # fmt: skip
     assert [c.transient for c in classified] == [
