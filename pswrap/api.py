@@ -287,8 +287,10 @@ class Pswrap:
         return {"policy": "initial" if initial else "delta", "result": started.result}
 
     def wait_sync(self, *, timeout: float = 600.0) -> dict[str, Any]:
+        from pswrap.workflows.inputs import check_seconds
         from pswrap.workflows.sync_wait import Deadline, wait_until_idle
 
+        check_seconds(timeout, "--timeout")
         s = self._sync_session()
         state = wait_until_idle(s, Deadline(timeout), self.progress)
         return {"scheduler": state.model_dump(mode="json")}

@@ -90,8 +90,10 @@ def run_command(
     from pswrap.steps.model import PROFILES
 
     _check_output(output)
-    if timeout is not None and timeout <= 0:
-        raise BadInput(f"--timeout must be a positive number of seconds (got {timeout:g})")
+    if timeout is not None:
+        from pswrap.workflows.inputs import check_seconds
+
+        check_seconds(timeout, "--timeout")
     step = steps.get(step_id)
     if profile is not None and profile not in PROFILES:
         raise BadInput(f"unknown profile {profile!r}", hint=f"profiles: {', '.join(PROFILES)}")
