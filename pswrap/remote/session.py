@@ -67,6 +67,8 @@ class Session:
         """Retries per step id during this session (what --verbose logs, countable by tests)."""
         self.reopened: int = 0
         """Pools reopened after their shell died."""
+        self.operation: str | None = None
+        """The journal operation the next steps belong to (the audit log names it); set by the runner."""
         self.closed = False
 
     # --- context manager ----------------------------------------------------------------------------
@@ -188,7 +190,8 @@ class Session:
         step = steps.get(step_id)
         refuse_legacy(step)
         assert step.needs is not None
-        script = self._render(step, choices, self._session_params(step, params or {}, for_display=False))
+        filled = self._session_params(step, params or {}, for_display=False)
+        script = self._render(step, choices, filled)
         limit = timeout if timeout is not None else self.target.step_timeout
         applied: list[PSModel] = []
 
@@ -206,8 +209,9 @@ class Session:
         policy = self.retry_policy
         if policy.max_time is None:
             policy = dataclasses.replace(policy, max_time=limit)  # retries end at the step's deadline
+        outcome, error, result = "interrupted", None, None
         try:
-            return call_with_retries(
+            result = call_with_retries(
                 lambda: self._attempt(step, script, limit),
                 step_id=step.id,
                 idempotent=step.idempotent,
@@ -216,11 +220,39 @@ class Session:
                 did_not_apply=did_not_apply if verify is not None else None,
                 on_retry=on_retry,
             )
-        except PswrapError:
+            outcome = "applied"
+            return result
+        except PswrapError as exc:
             if applied:
                 log.info("%s failed in transit but the read-back shows it applied", step.id)
+                outcome, result = "applied (read back)", applied[0]
                 return applied[0]
+            outcome, error = "failed", exc
             raise
+        finally:
+            if step.changes:
+                self._audit(step, filled, outcome, error, result)
+
+    def _audit(
+        self, step: Step, params: Mapping[str, object], outcome: str, error: BaseException | None, result: Any
+    ) -> None:
+        """One audit line for a change (pswrap.audit); a failure to write it is logged, never raised
+        over the step's own outcome."""
+        from pswrap import audit
+
+        try:
+            audit.record(
+                step_id=step.id,
+                params=params,
+                secret_names={p.name.lower() for p in step.params if p.secret},
+                target=self.target.name,
+                operation=self.operation,
+                outcome=outcome,
+                error=error,
+                result=result,
+            )
+        except OSError as exc:
+            log.warning("could not write the audit log (%s): %s", audit.audit_path(), exc.strerror)
 
     def _attempt(self, step: Step, script: Script, limit: float) -> PSModel:
         """One try: the pool (opened and connected), the pipeline, the parse.

@@ -59,6 +59,8 @@ class JournaledRunner:
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
+        if hasattr(self.session, "operation"):
+            self.session.operation = self.op_id  # the audit log names the operation of each change
         seq = None
         if self.journal is not None and self.op_id is not None:
             seq = self.journal.step_started(self.op_id, step_id)
