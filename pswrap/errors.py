@@ -175,6 +175,11 @@ class Conflict(RemoteError):
     exit_code = EXIT_NEEDS_HUMAN
 
 
+class MasteredElsewhere(Conflict):
+    """The service refused to change a property another authority masters: on-premises AD for a synced
+    object, Exchange Online for a cloud mailbox user (Graph says so in two wordings)."""
+
+
 class HardMatchBlocked(RemoteError):
     """The tenant blocks cloud object takeover through hard match (needs a human)."""
 

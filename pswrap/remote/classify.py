@@ -153,29 +153,52 @@ RULES: tuple[Rule, ...] = (
         ),
         ALREADY_EXISTS_HINT,
     ),
-    # §7b 8 and 10: an address or ImmutableId held by another object; writes to a synced object.
+    # §7b 10 and microsoft-graph-docs#12584: Graph refuses a property another authority masters, in two
+    # wordings; which authority (AD or Exchange Online) follows the user's onPremisesSyncEnabled, which the
+    # runner reads to choose the hint (mastered_hint).
+    (
+        e.MasteredElsewhere,
+        _has(
+            "on-premises mastered Directory Sync objects",
+            "objects that have originated within an external service",
+        ),
+        "the property is mastered elsewhere: on-premises AD for a synced user, Exchange Online for a cloud "
+        "mailbox user; change it there",
+    ),
+    # §7b 8 and 10: an address or ImmutableId held by another object.
     (
         e.Conflict,
         _has(
             "is already being used by the proxy addresses",
             "ObjectConflict",
             "Another object with the same value",
-            "on-premises mastered Directory Sync objects",
             "WLCDManagedMemberExistsException",
         ),
         "another object holds the value; resolve the conflict, then run again",
     ),
-    # §7b 6, 9, 11: AD identity, Exchange object and Graph resource not found.
+    # §7b 9: the same exception type for an identity that matches several objects (id Ex9E65A2).
+    (e.RemoteError, _has("Ex9E65A2|"), "the identity matches several objects: give a unique one"),
+    # §7b 6, 9, 11: AD identity, Exchange object and Graph resource not found, told by error id and
+    # exception type, never by English text (a tenant answers in its own language; the category
+    # ObjectNotFound below catches the rest).
     (
         e.NotFound,
-        _has(
-            "ADIdentityNotFoundException",
-            "ManagementObjectNotFoundException",
-            "Request_ResourceNotFound",
-            "Cannot find an object with identity",
-            "couldn't be found on",
-        ),
+        _has("ADIdentityNotFoundException", "ManagementObjectNotFoundException", "Request_ResourceNotFound"),
         NOT_FOUND_HINT,
+    ),
+    # Exchange Online app-only sign-in that got a token but no Exchange access: the app's Entra role
+    # (Microsoft365DSC#4530) or its Exchange.ManageAsApp permission (Microsoft365DSC#4380, `UnAuthorized`).
+    (
+        e.AccessDenied,
+        _has("isn't supported in this scenario. Please check online documentation for assigning correct"),
+        "assign the app's service principal an Entra role Exchange Online app-only sign-in supports (e.g. "
+        "Exchange Recipient Administrator), as Microsoft's app-only authentication guide describes",
+    ),
+    (
+        e.AccessDenied,
+        lambda r, _need: r.message.strip() == "UnAuthorized",
+        "grant the app the Exchange.ManageAsApp application permission (Office 365 Exchange Online) with "
+        "admin consent, and an Entra role for Exchange",
     ),
     (
         e.AccessDenied,
@@ -216,6 +239,19 @@ def classify_record(
         category=record.category,
         target_object=record.target_object or None,
         hint=hint,
+    )
+
+
+def mastered_hint(on_premises_sync_enabled: bool | None) -> str:
+    """The fix for a MasteredElsewhere refusal, by who masters the user (Graph's onPremisesSyncEnabled)."""
+    if on_premises_sync_enabled:
+        return (
+            "the user is synced from on-premises AD: change the value on the AD account and let the next "
+            "sync cycle carry it to the cloud"
+        )
+    return (
+        "the user is cloud-only (or was converted from sync): Exchange Online masters this property of a "
+        "mailbox user; change it with the Exchange Online cmdlet (Set-Mailbox / Set-User), not with Graph"
     )
 
 

@@ -15,7 +15,14 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from pswrap.errors import ConfigError, NotConnected, PswrapError, Refused, TransportError
+from pswrap.errors import (
+    AlreadyExists,
+    ConfigError,
+    NotConnected,
+    PswrapError,
+    Refused,
+    TransportError,
+)
 from pswrap.remote import embedded_lab
 from pswrap.remote.invoke import Context, run_script
 from pswrap.remote.pools import Pool, Pools
@@ -203,8 +210,11 @@ class Session:
                 return False
             return True
 
+        sent_again: list[bool] = []
+
         def on_retry(_n: int, _err: PswrapError) -> None:
             self.retries[step.id] = self.retries.get(step.id, 0) + 1
+            sent_again.append(True)
 
         policy = self.retry_policy
         if policy.max_time is None:
@@ -223,6 +233,15 @@ class Session:
             outcome = "applied"
             return result
         except PswrapError as exc:
+            if not applied and verify is not None and sent_again and isinstance(exc, AlreadyExists):
+                # The first try was still running when the read-back looked (a lost reply does not mean
+                # a finished command): the object our retry collided with may be our own. Look again.
+                try:
+                    late = verify()
+                except PswrapError:
+                    late = None
+                if late is not None:
+                    applied.append(late)
             if applied:
                 log.info("%s failed in transit but the read-back shows it applied", step.id)
                 outcome, result = "applied (read back)", applied[0]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from pswrap.errors import PswrapError
+from pswrap.errors import MasteredElsewhere, PswrapError
 from pswrap.journal import Journal
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 
@@ -72,6 +72,8 @@ class JournaledRunner:
                 step_with_read_back: Any = self.session.step  # Session.step takes `verify`
                 result = step_with_read_back(step_id, choices=choices, params=params, verify=verify)
         except PswrapError as exc:
+            if isinstance(exc, MasteredElsewhere):
+                self._mastered_hint(exc, params or {})
             self._ended(seq, "failed", error=f"{type(exc).__name__}: {exc}")
             raise
         except BaseException as exc:
@@ -80,6 +82,22 @@ class JournaledRunner:
         self._ended(seq, "done", summary=summarize(result))
         self.ran.append(step_id)
         return result
+
+    def _mastered_hint(self, exc: MasteredElsewhere, params: Mapping[str, Any]) -> None:
+        """Graph refused a property another authority masters: say which one, by the user's
+        onPremisesSyncEnabled (one read, only on this failure)."""
+        from pswrap.remote.classify import mastered_hint
+
+        user_id = params.get("UserId")
+        if not user_id:
+            return
+        try:
+            found = self.session.step("graph/get-user", params={"UserId": user_id})
+        except PswrapError:
+            return
+        user = getattr(found, "user", None)
+        if user is not None:
+            exc.hint = mastered_hint(user.on_premises_sync_enabled)
 
     def _verifier(
         self, step_id: str, choices: Mapping[str, str], params: Mapping[str, Any]

@@ -332,7 +332,7 @@ def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None
 
 def test_timeout_must_be_positive(capsys: Any) -> None:
     code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "0")
-    assert code == 2 and "--timeout must be a positive number" in err
+    assert code == 2 and "--timeout 0.0 must be a number of seconds more than 0" in err
 
 
 def test_step_time_limit_exit_4(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
@@ -389,7 +389,7 @@ EXIT_CODES: dict[str, int] = {
     "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
     "ShellGone": 4, "RemoteError": 5, "AlreadyExists": 5, "NotFound": 5, "AccessDenied": 5,
     "NotConnected": 5, "ModuleMissing": 5, "Throttled": 5, "SyncBusy": 5, "OutputError": 5,
-    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
+    "Conflict": 6, "MasteredElsewhere": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
 }  # fmt: skip
 
 

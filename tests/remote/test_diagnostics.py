@@ -67,3 +67,24 @@ def test_refused_connection_is_tried_a_bounded_number_of_times(lab_target: Any, 
         s.step("sync/get-settings")
     assert s.retries == {"sync/get-settings": classify.REFUSED_ATTEMPTS - 1}
     assert request_counts(lab).get("Create", 0) == 0
+
+
+@pytest.mark.parametrize(("synced", "needle"), [(True, "AD account"), (False, "Exchange Online")])
+def test_graph_refusal_hint_is_chosen_by_the_users_sync_state(
+    lab_factory: Any, lab_target: Any, synced: bool, needle: str
+) -> None:
+    from pswrap.workflows.steps_run import JournaledRunner
+    from tests.remote.lab_inputs import mailbox_params
+
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        box = s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params("mast1"))
+        with lab.store.transaction() as world:
+            user = next(u for u in world["cloud"]["users"] if u["id"] == box.external_directory_object_id)
+            user["on_premises_sync_enabled" if synced else "converted_from_sync"] = True
+        runner = JournaledRunner(s, None, None)
+        with pytest.raises(e.MasteredElsewhere) as info:
+            runner("graph/set-user", params={"UserId": box.external_directory_object_id,
+                                             "UserPrincipalName": "other@lab.example"})  # fmt: skip
+    assert info.value.exit_code == e.EXIT_NEEDS_HUMAN
+    assert info.value.hint and needle in info.value.hint
