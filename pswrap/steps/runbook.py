@@ -179,6 +179,20 @@ AD_STEPS = (
         result=m.AdAnchor,
         session_params=AD_SESSION,
     ),
+    Step(
+        "ad/find-name",
+        "Find the objects in a container whose name AD treats as equal (case and diacritics ignored)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=(
+            Param("Value", help="the name (CN) a new object would get"),
+            Param("Path", help="the container's distinguished name; only its direct children count"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.AdNamedObjects,
+        session_params=AD_SESSION,
+    ),
 )
 
 EXO_STEPS = (

@@ -82,6 +82,13 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
             f"{o.user_principal_name} (id {o.id}) carries its anchor {anchor}",
             hint="link that cloud user's mailbox instead, or clear its ImmutableId if the link is wrong",
         )
+    if facts.name_holders:
+        o = facts.name_holders[0]
+        raise Conflict(
+            f"AD already has {o.distinguished_name} in {resolved.ou}, a name AD treats as the same as "
+            f"{resolved.name!r} (it ignores case and accents), so the account cannot be created there",
+            hint="give the mailbox another name, or another --ou",
+        )
     if facts.upn_holder is not None:
         u = facts.upn_holder
         raise Conflict(

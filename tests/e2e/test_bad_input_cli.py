@@ -76,3 +76,28 @@ def test_lab_state_file_not_writable(cli: Callable[..., Ran], env: dict[str, str
         _one_clear_line(cli(*CREATE))
     finally:
         state.parent.chmod(0o700)
+
+
+@pytest.mark.parametrize("existing", ["Müller Room", "MULLER ROOM", "Muller Room"])
+def test_a_name_ad_treats_as_equal_is_found_by_asking_ad(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], existing: str
+) -> None:
+    """AD compares names without regard to case or diacritics (Microsoft KB 938447): the lab's AD says so,
+    pswrap asks it (ad/find-name) and refuses before any change (exit 6), naming the object."""
+    ran = cli(
+        "run", "ad/new-user",
+        "--param", f"Name={existing}", "--param", "Path=OU=Resources,DC=lab,DC=example",
+        "--param", "SamAccountName=otheracct", "--param", "UserPrincipalName=otheracct@lab.example",
+        "--param", "DisplayName=x", "--param", "EmailAddress=otheracct@lab.example",
+        "--param", "ProxyAddresses=SMTP:otheracct@lab.example", "--param", "MailNickname=otheracct",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    before = world()
+    out = cli("mailbox", "create", "Muller Room", "--alias", "mroom", "--yes")
+    assert out.code == 6, out.err
+    assert f"CN={existing}" in out.err and "ignores case and accents" in out.err
+    after = world()
+    assert (after["ad"]["users"], after["exo"]["mailboxes"]) == (
+        before["ad"]["users"],
+        before["exo"]["mailboxes"],
+    )

@@ -102,3 +102,28 @@ def test_graph_external_service_wording_and_the_hint_by_sync_state(lab: Harness)
     )
     assert isinstance(_classified(error, "graph"), e.MasteredElsewhere)
     assert "Exchange Online" in mastered_hint(None) and "AD account" in mastered_hint(True)
+
+
+def test_ad_names_equal_without_case_and_diacritics(lab: Harness) -> None:
+    """Microsoft KB 938447: "a user who is named Muller cannot be created if a user who is named Müller
+    already exists" (and Meissner / Meißner); ad/find-name finds the holder, New-ADUser refuses (8305)."""
+    lab.new_ad_user("mm1", Name="Meißner Müller")
+    where = {"Path": LAB_DEFAULTS.resource_ou, "Server": LAB_DEFAULTS.domain_controller}
+    found = lab.run("ad/find-name", {"Value": "MEISSNER MULLER", **where}, pool="ad")
+    assert [o["distinguished_name"] for o in found["objects"]] == [f"CN=Meißner Müller,{where['Path']}"]
+    assert lab.run("ad/find-name", {"Value": "Meissner Mullers", **where}, pool="ad") == {"objects": []}
+    error = lab.fails("ad/new-user", {**_user_params("mm2"), "Name": "meissner muller"}, pool="ad")
+    assert "name that is already in use" in error.message and "8305" in error.fqid
+
+
+def _user_params(sam: str) -> dict[str, Any]:
+    return {
+        "Path": LAB_DEFAULTS.resource_ou,
+        "SamAccountName": sam,
+        "UserPrincipalName": f"{sam}@lab.example",
+        "DisplayName": sam,
+        "EmailAddress": f"{sam}@lab.example",
+        "ProxyAddresses": [f"SMTP:{sam}@lab.example"],
+        "MailNickname": sam,
+        "Server": LAB_DEFAULTS.domain_controller,
+    }
