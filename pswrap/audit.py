@@ -19,6 +19,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import Any
 from pswrap.secrets import MASK, Secret
 
 AUDIT_FILE = "audit.jsonl"
+CURRENT_OPERATION: ContextVar[str | None] = ContextVar("pswrap_audit_operation", default=None)
+"""The journal operation the steps being run belong to (set by the journaled runner around each step)."""
 _CHANGING_CMDLET = re.compile(
     r"\b(?:Add|Disable|Enable|Move|New|Register|Remove|Restore|Set|Start|Unregister|Update)-[A-Z][A-Za-z]+\b"
 )

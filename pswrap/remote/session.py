@@ -75,7 +75,8 @@ class Session:
         self.reopened: int = 0
         """Pools reopened after their shell died."""
         self.operation: str | None = None
-        """The journal operation the next steps belong to (the audit log names it); set by the runner."""
+        """The journal operation the next steps belong to (the audit log names it); else the one the
+        journaled runner set in `pswrap.audit.CURRENT_OPERATION`."""
         self.closed = False
 
     # --- context manager ----------------------------------------------------------------------------
@@ -265,7 +266,7 @@ class Session:
                 params=params,
                 secret_names={p.name.lower() for p in step.params if p.secret},
                 target=self.target.name,
-                operation=self.operation,
+                operation=self.operation or audit.CURRENT_OPERATION.get(),
                 outcome=outcome,
                 error=error,
                 result=result,

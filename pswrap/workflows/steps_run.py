@@ -59,8 +59,17 @@ class JournaledRunner:
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
-        if hasattr(self.session, "operation"):
-            self.session.operation = self.op_id  # the audit log names the operation of each change
+        from pswrap import audit
+
+        operation = audit.CURRENT_OPERATION.set(self.op_id)  # the audit log names each change's operation
+        try:
+            return self._run(step_id, choices, params)
+        finally:
+            audit.CURRENT_OPERATION.reset(operation)
+
+    def _run(
+        self, step_id: str, choices: Mapping[str, str] | None, params: Mapping[str, Any] | None
+    ) -> Any:
         seq = None
         if self.journal is not None and self.op_id is not None:
             seq = self.journal.step_started(self.op_id, step_id)
