@@ -140,7 +140,9 @@ def build_server(
     except FaultSpecError as exc:
         from pswrap.lab.config import LabInputError
 
-        raise LabInputError(f"PSWRAP_LAB_FAULTS or --fault: {exc}") from None
+        raise LabInputError(
+            f"PSWRAP_LAB_FAULTS or --fault: {exc}", hint="see `pswrap lab serve --help` for the fault grammar"
+        ) from None
     ssl_context = None
     ca_path: Path | None = None
     if https:

@@ -232,6 +232,7 @@ CLI_SCENARIO: list[list[str]] = [
      "--param", "ProxyAddresses=SMTP:cliroom@lab.example", "--param", "MailNickname=cliroom"],
     ["ad/find-user", "--var", "by=upn", "--param", "Value=cliroom@lab.example"],
     ["ad/get-anchor", "--param", "Identity={object_guid}"],
+    ["ad/find-name", "--param", "Value=CLI ROOM", "--param", "Path=OU=Resources,DC=lab,DC=example"],
     ["ad/move-user", "--param", "Identity={object_guid}",
      "--param", "TargetPath=OU=Staging,DC=lab,DC=example"],
     ["exo/get-modules", "--param", "Name=ExchangeOnlineManagement"],
