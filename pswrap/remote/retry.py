@@ -151,9 +151,10 @@ def call_with_retries(
         try:
             return did_not_apply()
         except PswrapError as read_error:
-            # The outcome stays unknown: report the step's own failure, never guess.
+            # The outcome stays unknown: an idempotent step may simply be sent again; any other reports
+            # its own failure rather than guess.
             log.info("the read-back of %s failed too (%s)", step_id, type(read_error).__name__)
-            return False
+            return idempotent
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

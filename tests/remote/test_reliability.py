@@ -149,3 +149,30 @@ def test_create_refused_in_transit_is_read_back_and_sent_again(lab_factory: Any,
         user = runner("ad/new-user", params=new_user_params("lost2"))
         assert isinstance(user, m.AdUser) and user.sam_account_name == "lost2"
         assert runner.read_back == [("ad/new-user", False)] and s.retries == {"ad/new-user": 1}
+
+
+@pytest.mark.parametrize(("idempotent", "calls"), [(True, 2), (False, 1)])
+def test_a_failed_read_back_retries_only_an_idempotent_step(idempotent: bool, calls: int) -> None:
+    failures = [e.ConnectionFailed("reply lost")]
+    sent: list[int] = []
+
+    def attempt() -> str:
+        sent.append(1)
+        if failures:
+            raise failures.pop(0)
+        return "ok"
+
+    def read_back() -> bool:
+        raise e.ConnectionFailed("the read-back's reply was lost too")
+
+    policy = RetryPolicy(attempts=None, max_time=60, initial=0.0001, max_wait=0.0002)
+    if idempotent:
+        assert call_with_retries(
+            attempt, step_id="s/set", idempotent=True, policy=policy, did_not_apply=read_back
+        )
+    else:
+        with pytest.raises(e.ConnectionFailed, match="reply lost"):
+            call_with_retries(
+                attempt, step_id="s/new", idempotent=False, policy=policy, did_not_apply=read_back
+            )
+    assert len(sent) == calls
