@@ -97,11 +97,12 @@ def parent_dn(dn: str) -> str:
 def in_sync_scope(world: dict[str, Any], dn: str) -> bool:
     """OU filtering: the nearest configured OU above the object decides (domain-based and OU-based
     filtering, how-to-connect-sync-configure-filtering.md)."""
+    from pswrap.dn import is_within, split_rdns
+
     best: dict[str, Any] | None = None
-    lowered = dn.lower()
     for ou in world["ad"]["ous"]:
-        suffix = "," + ou["dn"].lower()
-        if lowered.endswith(suffix) and (best is None or len(ou["dn"]) > len(best["dn"])):
+        below = is_within(dn, ou["dn"]) and len(split_rdns(dn)) > len(split_rdns(ou["dn"]))
+        if below and (best is None or len(ou["dn"]) > len(best["dn"])):
             best = ou
     return bool(best and best.get("in_sync_scope"))
 

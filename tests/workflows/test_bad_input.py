@@ -63,3 +63,21 @@ def test_time_limits_must_be_finite_and_positive(value: float) -> None:
         check_seconds(value, "--timeout")
     with pytest.raises(BadInput, match="--timeout"):
         resolve(req(timeout=value), TARGET)
+
+
+def test_scope_decisions_use_the_dn_parser() -> None:
+    """An escaped comma in a name is part of the name, never a container boundary (lab and preflight)."""
+    from types import SimpleNamespace
+
+    from pswrap.lab.sync_engine import in_sync_scope
+    from pswrap.lab.world import fresh_world
+    from pswrap.workflows.checks.ad import in_scope
+
+    world = fresh_world()
+    world["ad"]["ous"].append({"dn": "OU=East,DC=lab,DC=example", "in_sync_scope": True})
+    assert in_sync_scope(world, "CN=Lobby\\, East,OU=Resources,DC=lab,DC=example")
+    # "Lobby\,OU=East" is one name directly under the domain root, not an object in OU=East.
+    assert not in_sync_scope(world, "CN=Lobby\\,OU=East,DC=lab,DC=example")
+    scopes = [SimpleNamespace(inclusions=["OU=East,DC=lab,DC=example"], exclusions=[])]
+    assert in_scope("CN=Room,OU=East,DC=lab,DC=example", scopes)
+    assert not in_scope("CN=Room\\,OU=East,DC=lab,DC=example", scopes)
