@@ -53,7 +53,7 @@ def error_record(error: PSError) -> Any:
         Activity=error.activity or None,
         Reason=error.exception_type.rsplit(".", 1)[-1],
         TargetName=error.target or None,
-        TargetType="String" if error.target else None,
+        TargetType=(error.target_type or "String") if error.target else None,
     )
     return ErrorRecord(
         Exception=exception,

@@ -13,6 +13,7 @@ were due, in time order.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import uuid
@@ -111,13 +112,9 @@ def _seconds_from_env(name: str) -> float | None:
     raw = os.environ.get(name)
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
-    return value
+    from pswrap.lab.config import lab_seconds
+
+    return lab_seconds(raw, SYNC_SECONDS_ENV)
 
 
 def fresh_world() -> dict[str, Any]:
@@ -214,8 +211,10 @@ def configure(
 ) -> dict[str, Any]:
     """Apply `pswrap lab serve --sync-seconds S --anchor A` to a world (in place; returned for chaining)."""
     if sync_seconds is not None:
-        if sync_seconds < 0:
-            raise ValueError("--sync-seconds must not be negative")
+        if not math.isfinite(sync_seconds) or sync_seconds < 0:
+            from pswrap.lab.config import LabInputError
+
+            raise LabInputError(f"--sync-seconds {sync_seconds:g}: a finite number of seconds, 0 or more")
         world["sync"]["scheduler"]["cycle_seconds"] = float(sync_seconds)
     if anchor is not None:
         if anchor not in ANCHOR_ATTRIBUTES:

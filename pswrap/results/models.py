@@ -174,6 +174,19 @@ class AdAnchor(PSModel):
     """base64, as the attribute's bytes; None when unset."""
 
 
+class AdNamedObject(PSModel):
+    name: str
+    distinguished_name: str
+    object_class: str | None = None
+    object_guid: str | None = None
+
+
+class AdNamedObjects(PSModel):
+    """ad/find-name: objects in one container whose name AD treats as equal to a given one."""
+
+    objects: PSList[AdNamedObject] = []
+
+
 # --- exo (ExchangeOnlineManagement) -----------------------------------------------------------------
 
 

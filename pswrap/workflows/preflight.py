@@ -105,14 +105,20 @@ class _Run:
     known: Mapping[str, Any] = field(default_factory=dict)
     """Results of parameterless read steps the caller made in this same run, by step id: not read twice."""
 
+    strict: bool = False
+    """For a workflow's preflight: a read that finally failed below PowerShell (the credentials refused,
+    the host unreachable, the retries spent) is raised as itself (exit 3/4), not judged as a check."""
+
     def step(self, step_id: str, **params: Any) -> tuple[Any | None, Exception | None]:
         if not params and self.known.get(step_id) is not None:
             return self.known[step_id], None
         try:
             return self.session.step(step_id, params=params or None), None
-        except e.BadInput:
-            raise
+        except (e.BadInput, e.PasswordSourceMissing):
+            raise  # a missing password source: exit 2 naming the setting, not a failed sign-in check
         except e.PswrapError as exc:
+            if self.strict and isinstance(exc, e.TransportError):
+                raise
             return None, exc
 
     def not_checked(self, check_id: str, name: str, host: str) -> Check:
@@ -132,11 +138,13 @@ def run_checks(
     now: datetime | None = None,
     progress: Progress = _quiet,
     known: Mapping[str, Any] | None = None,
+    strict: bool = False,
 ) -> list[Check]:
     """Every check that applies to the profile, in checklist order (connection, modules, sync, tenant, AD).
 
     `known`: what the caller already read in this run (`sync/get-settings`, `graph/get-sync-features`...,
-    by step id), judged as read instead of asking the server a second time.
+    by step id), judged as read instead of asking the server a second time. `strict`: a transport or
+    sign-in failure is raised (a workflow's preflight) instead of reported as a failed check (doctor).
     """
     target = session.target
     run = _Run(
@@ -147,6 +155,7 @@ def run_checks(
         progress,
         effective_hold=hold,
         known=known or {},
+        strict=strict,
     )
     needs = PROFILE_NEEDS[profile]
     hosts = hosts_for(target, needs)
@@ -392,7 +401,7 @@ def blocking_failures(
     """
     if profile == "legacy" or getattr(session, "target", None) is None:
         return []
-    checks = run_checks(session, profile=profile, hold=hold, known=known)
+    checks = run_checks(session, profile=profile, hold=hold, known=known, strict=True)
     return [
         c
         for c in checks
@@ -424,10 +433,12 @@ def refuse_when_blocked(
         return
     blocking = blocking_failures(session, profile=profile, hold=hold, known=known)  # type: ignore[arg-type]
     if blocking:
-        raise e.NeedsHuman(
+        refused = e.NeedsHuman(
             describe_blocking(blocking),
             hint="nothing was changed; `pswrap doctor` shows every check, with what passed",
         )
+        refused.checks = [check.as_json() for check in blocking]  # the JSON error's `checks` list
+        raise refused
 
 
 @contextmanager
@@ -441,8 +452,8 @@ def explained_by_preflight(session: Any, *, profile: str, hold: str | None) -> I
     """
     try:
         yield
-    except e.BadInput:
-        raise
+    except (e.BadInput, e.TransportError):
+        raise  # bad input, refused credentials, an unreachable host: their own exit code (2, 3, 4)
     except e.PswrapError:
         refuse_when_blocked(session, profile=profile, hold=hold)
         raise

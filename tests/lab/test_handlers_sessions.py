@@ -176,17 +176,18 @@ def test_connect_with_missing_malformed_or_expired_certificate(lab: Harness, ste
 
 def test_connect_without_private_key(lab: Harness) -> None:
     """§7b item 14: no usable private key. Graph (verbatim, msgraph-sdk-powershell#2503): "ClientCertificate
-    Credential authentication failed: Keyset does not exist"; EXO (closest: Connect-IPPSSession of the same
-    module, office-docs-powershell#10728): "Error Acquiring Token:" + CryptographicException."""
+    Credential authentication failed: Keyset does not exist"; EXO: the CryptographicException's message as
+    the module rethrows it."""
     with lab.edit() as world:
         world["certs"]["local_machine_my"][0]["has_private_key"] = False
     thumb = LAB_DEFAULTS.certificate_thumbprint
     graph = lab.fails("graph/connect", _connect_params("graph/connect", thumb), pool="g")
     assert graph.message == "ClientCertificateCredential authentication failed: Keyset does not exist"
     exo = lab.fails("exo/connect", _connect_params("exo/connect", thumb), pool="e")
-    assert exo.message == (
-        "Error Acquiring Token:\r\nSystem.Security.Cryptography.CryptographicException: Keyset does not exist"
-    )
+    # Issue #12: ExchangeOnlineManagement 3.x rethrows the inner exception, so its message is printed as
+    # is (OperationStopped, the message as FQID; domain.md 7b item 4, DLLPickle#156).
+    assert exo.message == "Keyset does not exist"
+    assert exo.exception_type == "System.Security.Cryptography.CryptographicException"
     # A key the remoting account may not open (the doctor's `private_key_usable` fact) fails the same way.
     with lab.edit() as world:
         world["certs"]["local_machine_my"][0].update(has_private_key=True, private_key_usable=False)
@@ -265,10 +266,9 @@ AADSTS_TRAILER = re.compile(
 )
 SIGN_IN_PREFIX = {
     # §7b item 4/14: Connect-MgGraph's "<credential> authentication failed: " (msgraph-sdk-powershell#2474,
-    # #2503); EXO: "Error Acquiring Token:" + the inner exception, CLOSEST (Connect-IPPSSession of the same
-    # module, office-docs-powershell#10728).
+    # #2503); EXO 3.x: the MSAL message directly (the module rethrows the inner exception, DLLPickle#156).
     "graph/connect": "ClientCertificateCredential authentication failed: ",
-    "exo/connect": "Error Acquiring Token:\r\nMicrosoft.Identity.Client.MsalServiceException: ",
+    "exo/connect": "",
 }
 
 

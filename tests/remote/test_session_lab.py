@@ -62,6 +62,8 @@ def test_every_step_runs_and_parses_into_its_model(
         assert user.distinguished_name.endswith(D.resource_ou)
         assert run("ad/find-user", choices={"by": "sam"}, params={"Value": "room1"}).found is True
         assert run("ad/get-anchor", params={"Identity": user.object_guid}).object_guid == user.object_guid
+        named = run("ad/find-name", params={"Value": "ROOM1", "Path": D.resource_ou})
+        assert [o.object_guid for o in named.objects] == [user.object_guid]
         moved = run("ad/move-user", params={"Identity": user.object_guid, "TargetPath": D.staging_ou})
         assert moved.distinguished_name.endswith(D.staging_ou)
         # exo

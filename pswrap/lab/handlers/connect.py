@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records
+from pswrap.lab.handlers import records, records_service
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.handlers.sessions import SNAPIN, check_app_identity, load_certificate, state
 
@@ -25,7 +25,15 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
         raise records.exo_after_graph()
     # The clash above happens as the login library loads, before Entra ID answers the sign-in.
-    check_app_identity(world, "Connect-ExchangeOnline", str(inv.params.get("AppId") or ""), organization, at)
+    app_id = str(inv.params.get("AppId") or "")
+    check_app_identity(world, "Connect-ExchangeOnline", app_id, organization, at)
+    # After a token: EXO checks the app's Exchange permission and its Entra role (records_service sources).
+    # `cloud.tenant.app_exchange_permission` / `app_exchange_role` = false switch them off in the world.
+    tenant = world["cloud"]["tenant"]
+    if tenant.get("app_exchange_permission") is False:
+        raise records_service.exo_unauthorized()
+    if tenant.get("app_exchange_role") is False:
+        raise records_service.exo_app_role_not_supported(app_id)
     session["exo"] = organization
     return {"connected": True, "already_connected": False, "detail": organization}
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records
+from pswrap.lab.handlers import records, records_service
 from pswrap.lab.handlers.directory import bare, cloud_user_by, cloud_user_document
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.world import parse_time
@@ -86,6 +86,10 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     upn = inv.params.get("UserPrincipalName")
     if user.get("on_premises_sync_enabled"):
         raise bad_request(records.SYNCED_READ_ONLY)
+    if user.get("converted_from_sync"):
+        # A user once synced, now cloud-only (onPremisesSyncEnabled null): Graph still refuses, in its
+        # other wording (records_service.EXTERNAL_SERVICE_READ_ONLY, microsoft-graph-docs#12584).
+        raise bad_request(records_service.EXTERNAL_SERVICE_READ_ONLY)
     others = [u for u in world["cloud"]["users"] if u["id"] != user["id"]]
     if immutable and any(u.get("on_premises_immutable_id") == immutable for u in others):
         raise bad_request(records.duplicate_property("onPremisesImmutableId"))

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from pswrap.dn import rdn_value
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.pipeline import step
@@ -134,7 +135,7 @@ def get_ous(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[str, 
         if not dn:
             continue
         ou = known.get(str(dn).lower())
-        name = str(ou["dn"]).split(",", 1)[0].split("=", 1)[-1] if ou else None
+        name = rdn_value(str(ou["dn"])) if ou else None
         ous.append({"distinguished_name": ou["dn"] if ou else dn, "exists": ou is not None, "name": name})
     return {"server": server, "domain": domain.get("distinguished_name"), "ous": ous}
 

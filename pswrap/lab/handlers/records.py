@@ -238,7 +238,9 @@ def _sync_cycle_error(text: str) -> PSError:
         message,
         fqid=f"{message},Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycle",
         category="WriteError",
+        # §7b item 12: `(Microsoft.Ident...ADSyncSyncCycle:StartADSyncSyncCycle)`, the cmdlet object.
         target="Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycle",
+        target_type="StartADSyncSyncCycle",
         exception_type="System.InvalidOperationException",
         activity="Start-ADSyncSyncCycle",
     )
@@ -297,7 +299,8 @@ def ad_identity_not_found(cmdlet: str, identity: str, under: str, target_type: s
             f"{_AD_COMMANDS}.{cmdlet.replace('-', '')}"
         ),
         category="ObjectNotFound",
-        target=f"{identity}:{target_type}",
+        target=identity,
+        target_type=target_type,  # §7b item 6: `(jdoe:ADUser)`, the type follows the cmdlet
         exception_type="Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",
         activity=cmdlet,
     )
@@ -414,9 +417,9 @@ def sign_in_failed(cmdlet: str, inner_type: str, text: str, *, exo_fqid: str | N
     """A failed app-only sign-in as each connect cmdlet reports it (docs/sources.md §7b items 4 and 14):
     Connect-MgGraph prefixes the credential type, `ClientCertificateCredential authentication failed: <text>`,
     in its 5.1 record (NotSpecified, FQID ...Authentication.Cmdlets.ConnectMgGraph, msgraph-sdk-powershell
-    #2474); the ExchangeOnlineManagement module throws `Error Acquiring Token:` and the inner exception
-    (the module's Connect-IPPSSession transcript, office-docs-powershell#10728: CLOSEST for Connect-
-    ExchangeOnline, whose own transcript docs/sources.md did not find)."""
+    #2474); ExchangeOnlineManagement 3.x rethrows the inner exception, so the MSAL (or crypto) message is
+    printed directly (records_service.exo_sign_in_failed, issue #12; the older "Error Acquiring Token:"
+    prefix is Connect-IPPSSession's, office-docs-powershell#10728)."""
     if cmdlet == "Connect-MgGraph":
         return PSError(
             f"ClientCertificateCredential authentication failed: {text}",
@@ -425,13 +428,9 @@ def sign_in_failed(cmdlet: str, inner_type: str, text: str, *, exo_fqid: str | N
             exception_type="Azure.Identity.AuthenticationFailedException",
             activity=cmdlet,
         )
-    return PSError(
-        f"Error Acquiring Token:\r\n{inner_type}: {text}",
-        fqid=exo_fqid or text,
-        category="OperationStopped",
-        exception_type=inner_type,
-        activity=cmdlet,
-    )
+    from pswrap.lab.handlers.records_service import exo_sign_in_failed
+
+    return exo_sign_in_failed(inner_type, text, fqid=exo_fqid)
 
 
 def keyset_missing(cmdlet: str) -> PSError:

@@ -56,7 +56,7 @@ _ADSYNC = "ADSync"
 STEP_MODULES: dict[str, str] = {
     **{
         f"ad/{name}": _AD
-        for name in ("get-domain", "get-ous", "find-user", "new-user", "move-user", "get-anchor")
+        for name in ("get-domain", "get-ous", "find-user", "new-user", "move-user", "get-anchor", "find-name")
     },
     "exo/connect": "ExchangeOnlineManagement",
     "graph/connect": "Microsoft.Graph.Authentication",

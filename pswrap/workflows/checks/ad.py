@@ -33,16 +33,16 @@ def in_scope(dn: str, scopes: Iterable[Any]) -> bool:
     Connect's OU filtering selects containers (inclusions) and deselects sub-containers (exclusions);
     an object is in scope under its nearest selected or deselected ancestor.
     """
-    target = dn.lower().replace(" ", "")
+    from pswrap.dn import is_within, split_rdns
+
     best: tuple[int, bool] | None = None
     for scope in scopes:
         for container, included in [
             *((c, True) for c in scope.inclusions),
             *((c, False) for c in scope.exclusions),
         ]:
-            c = container.lower().replace(" ", "")
-            if target == c or target.endswith("," + c):
-                depth = c.count(",")
+            if is_within(dn, container):
+                depth = len(split_rdns(container))
                 if best is None or depth > best[0]:
                     best = (depth, included)
     return bool(best and best[1])

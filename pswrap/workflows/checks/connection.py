@@ -67,4 +67,13 @@ def judge_host_error(host: str, needs: Sequence[Need], error: Exception | None) 
             f"check that {host} resolves and that WinRM listens (Test-WSMan {host} from a Windows box; "
             "port 5986 for HTTPS, 5985 for HTTP) and no firewall blocks it",
         )
+    if not isinstance(error, e.RemoteError):
+        # Nothing reached the host (a setting pswrap could not use, an extra that is not installed):
+        # never claim a sign-in that did not happen.
+        return failed(
+            check_id,
+            name,
+            f"not tried: {error}",
+            getattr(error, "hint", None) or "fix the target's settings (`pswrap targets show`)",
+        )
     return passed(check_id, name, "reached and signed in (the first script failed; see the next checks)")
