@@ -58,6 +58,29 @@ def apply_command(
     _check_output(output, ("text", "json", "jsonl"))
     text, fmt = read_source(spec, spec_format)
     specs = load_specs(text, fmt, origin="stdin" if spec == "-" else spec)
+    apply_specs(
+        specs, target=target, output=output, dry_run=dry_run, diff=diff, wait=wait,
+        sync_timeout=sync_timeout, profile=profile, hold=hold,
+    )  # fmt: skip
+
+
+def apply_specs(
+    specs: list[Any],
+    *,
+    target: str | None,
+    output: str,
+    dry_run: bool,
+    wait: bool,
+    sync_timeout: float,
+    profile: str | None,
+    hold: str | None,
+    diff: bool = False,
+) -> None:
+    """Apply each spec (validated ones, or mappings validated here first: all before any change), print
+    the results and exit with the most severe code."""
+    from pswrap.desired.load import validate
+
+    specs = [s if not isinstance(s, dict) else validate(s, "the command line") for s in specs]
     results: list[Any] = []
     with _client(target) as client:
         for one in specs:
@@ -75,10 +98,9 @@ def apply_command(
                 typer.echo(json.dumps(out.to_json(diff=diff)))
     if output == "json":
         items = [r.to_json(diff=diff) for r in results]
+        single = len(items) == 1
         typer.echo(
-            json.dumps(
-                items[0] if len(items) == 1 else {"items": items, "summary": _summary(results)}, indent=2
-            )
+            json.dumps(items[0] if single else {"items": items, "summary": _summary(results)}, indent=2)
         )
     elif output == "text":
         for r in results:

@@ -143,6 +143,16 @@ def create_command(
     ),
     display_name: str | None = typer.Option(None, "--display-name", help="Display name (default: NAME)."),
     capacity: int | None = typer.Option(None, "--capacity", help="Room capacity (rooms only)."),
+    auto_accept: bool = typer.Option(False, "--auto-accept", help="Calendar: AutomateProcessing AutoAccept."),
+    booking_window_days: int | None = typer.Option(
+        None, "--booking-window-days", help="Calendar: how many days ahead it can be booked (0-1080)."
+    ),
+    max_duration: int | None = typer.Option(
+        None, "--max-duration", help="Calendar: the longest meeting accepted, in minutes."
+    ),
+    delegate: list[str] | None = typer.Option(
+        None, "--delegate", help="Calendar: a resource delegate (UPN, address or alias); repeatable."
+    ),
     profile: str | None = typer.Option(None, "--profile", help="modern, legacy or hybrid-tools."),
     hold: str | None = typer.Option(
         None, "--hold", help="anchor, staging-ou, scheduler or none (default: by the server's anchor)."
@@ -157,6 +167,25 @@ def create_command(
 ) -> None:
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
+    calendar: dict[str, Any] = {
+        "automate_processing": "AutoAccept" if auto_accept else None,
+        "booking_window_days": booking_window_days,
+        "max_duration_minutes": max_duration,
+        "resource_delegates": delegate or None,
+    }
+    if any(v is not None for v in calendar.values()):
+        # The calendar flags fill the desired-state spec: create (as below) and configure, as `apply`.
+        from pswrap.cli.desired_cmd import apply_specs
+
+        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
+        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity)
+        spec: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
+        apply_specs(
+            [spec], target=target, output=output, dry_run=dry_run, wait=wait, sync_timeout=timeout,
+            profile=profile, hold=hold,
+        )  # fmt: skip
+        return
     _operate(
         target,
         output,

@@ -187,3 +187,33 @@ def test_create_dry_run_says_changed_only_when_something_would_change(
     assert missing.code == 0 and json.loads(missing.out)["changed"] is True
     existing = run("mailbox", "create", "room1", "--alias", "room1", "--dry-run", "-o", "json")
     assert existing.code == 0 and json.loads(existing.out)["changed"] is False
+
+
+def test_create_flags_fill_the_same_spec(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    args = [
+        "mailbox",
+        "create",
+        "Flag Room",
+        "--alias",
+        "flagroom",
+        "--auto-accept",
+        "--booking-window-days",
+        "60",
+    ]
+    args += ["--max-duration", "120", "--delegate", "deleg1", "--yes", "-o", "json"]
+    checked = run(*args, "--dry-run")
+    assert checked.code == 0 and json.loads(checked.out)["changed"] is True
+    ran = run(*args)
+    assert ran.code == 0, ran.err
+    out = json.loads(ran.out)
+    fields = {c["field"] for c in out["changes"]}
+    assert {"mailbox", "calendar.booking_window_days", "calendar.max_duration_minutes"} <= fields
+    assert "calendar.resource_delegates" in fields
+    stored_ = mailbox_in(world(), "flagroom")["calendar_processing"]
+    assert (stored_["booking_window_in_days"], stored_["maximum_duration_in_minutes"]) == (60, 120)
+    again = run(*args)
+    assert (again.code, json.loads(again.out)["changed"]) == (0, False)
+    bad = run("mailbox", "create", "Bad", "--alias", "bad1", "--booking-window-days", "5000", "--yes")
+    assert bad.code == 2 and "booking_window_days" in bad.err
