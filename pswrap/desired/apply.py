@@ -119,7 +119,7 @@ def converge(
         if changes:
             _open_operation(runner, spec, target_name, result)
             _apply_calendar(runner, spec, changes, result)
-            observed = facts.read(session, spec)
+            facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
             left = d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
             refused = {c.field for c in changes} - {c.field for c in result.changes}
             result.drift.extend(

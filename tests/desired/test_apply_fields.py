@@ -217,3 +217,21 @@ def test_create_flags_fill_the_same_spec(
     assert (again.code, json.loads(again.out)["changed"]) == (0, False)
     bad = run("mailbox", "create", "Bad", "--alias", "bad1", "--booking-window-days", "5000", "--yes")
     assert bad.code == 2 and "booking_window_days" in bad.err
+
+
+def test_a_no_op_apply_reads_once_per_area(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    spec = {
+        "alias": "room1",
+        "name": "room1",
+        "calendar": {"booking_window_days": 44, "book_in_policy": ["deleg1"]},
+    }
+    apply(run, spec)
+    before = world()["stats"]["requests"]["Command"]
+    ran, out = apply(run, spec)
+    assert (ran.code, out["changed"]) == (0, False)
+    pipelines = world()["stats"]["requests"]["Command"] - before
+    # exo/connect, then one read per area the spec manages: identity (exo/find-mailbox) and calendar
+    # (exo/get-calendar-processing, which also resolves the principals).
+    assert pipelines == 3
