@@ -28,6 +28,7 @@ from pswrap.workflows.results import (
     COMPLETED,
     FAILED,
     PENDING_SYNC,
+    REFUSED,
     UNCHANGED,
     Change,
     Drift,
@@ -87,15 +88,23 @@ def converge(
     workflow: CreateWorkflow,
     progress: Progress = no_progress,
 ) -> ApplyResult:
-    """Apply one spec; errors after the first change are in the result, input errors are raised."""
-    progress(f"reading mailbox {spec.alias}")
-    observed = facts.read(session, spec)
-    facts.check_principals(observed, facts.principals_named(spec))
-    _check_type(spec, observed)
+    """Apply one spec. Every error is in the result: `refused` when it stopped the run before any change
+    (an unknown principal, a type apply does not convert), `failed` otherwise."""
     out = ApplyResult(
         MailboxResult(operation=None, status=FAILED, target=target_name), spec.alias, options.dry_run
     )
     result = out.result
+    progress(f"reading mailbox {spec.alias}")
+    try:
+        observed = facts.read(session, spec)
+        facts.check_principals(observed, facts.principals_named(spec))
+        _check_type(spec, observed)
+    except (BadInput, Conflict) as exc:
+        result.status, result.error = REFUSED, exc
+        return out
+    except PswrapError as exc:
+        result.error = exc
+        return out
     needs_mailbox = observed.mailbox is None or not observed.mailbox.is_dir_synced
     journal = None if options.dry_run else journal
     runner = JournaledRunner(session, journal, None, progress)
@@ -173,17 +182,19 @@ def _check_type(spec: MailboxSpec, observed: facts.Observed) -> None:
         )
 
 
-def request_for(spec: MailboxSpec, options: ApplyOptions) -> MailboxRequest:
-    """The `mailbox create` request the spec's identity fields make (defaults as `mailbox create`)."""
+def request_for(spec: MailboxSpec, options: ApplyOptions, existing: Any | None = None) -> MailboxRequest:
+    """The `mailbox create` request the spec's identity fields make (defaults as `mailbox create`; for a
+    mailbox that exists but is not linked, its own name, type and addresses, as `mailbox link` does)."""
+    kind = facts.TYPES.get(str(existing.recipient_type_details)) if existing is not None else None
     return MailboxRequest(
-        name=spec.name or spec.alias,
+        name=spec.name or (existing.name if existing is not None else None) or spec.alias,
         alias=spec.alias,
-        type=spec.type or "room",
+        type=spec.type or kind or "room",
         sam=spec.sam,
         upn=spec.upn,
-        email=spec.email,
+        email=spec.email or (existing.primary_smtp_address if existing is not None else None),
         ou=spec.ou,
-        display_name=spec.display_name,
+        display_name=spec.display_name or (existing.display_name if existing is not None else None),
         capacity=spec.capacity,
         profile=options.profile,
         hold=options.hold,
@@ -205,7 +216,7 @@ def _create_or_link(
 
     result = out.result
     created = observed.mailbox is None
-    ran = workflow().create(request_for(spec, options), dry_run=options.dry_run)
+    ran = workflow().create(request_for(spec, options, observed.mailbox), dry_run=options.dry_run)
     if isinstance(ran, DryRun):
         would = bool(ran.scripts)
         if would and created:

@@ -235,3 +235,64 @@ def test_a_no_op_apply_reads_once_per_area(
     # exo/connect, then one read per area the spec manages: identity (exo/find-mailbox) and calendar
     # (exo/get-calendar-processing, which also resolves the principals).
     assert pipelines == 3
+
+
+def test_apply_links_an_existing_cloud_only_mailbox_first(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    params = [
+        "Name=Cloud Cart",
+        "Alias=cart1",
+        "DisplayName=Cloud Cart",
+        "PrimarySmtpAddress=cart1@lab.example",
+    ]
+    made = run(
+        "run", "exo/new-mailbox", "--var", "type=equipment", *[a for p in params for a in ("--param", p)]
+    )
+    assert made.code == 0, made.err
+    spec = {"alias": "cart1", "calendar": {"allow_conflicts": True}}
+    ran, out = apply(run, spec, "--dry-run")
+    assert (ran.code, out["changed"]) == (0, True)
+    assert out["changes"][0]["field"] == "link"
+    ran, out = apply(run, spec)
+    assert ran.code == 0, ran.err
+    fields = [c["field"] for c in out["changes"]]
+    assert fields == ["link", "calendar.allow_conflicts"]
+    mailbox = mailbox_in(world(), "cart1")
+    assert mailbox["is_dir_synced"] is True and mailbox["recipient_type_details"] == "EquipmentMailbox"
+    account = next(u for u in world()["ad"]["users"] if u["sam_account_name"] == "cart1")
+    assert account["display_name"] == "Cloud Cart"
+
+
+def test_many_specs_report_each_and_exit_with_the_worst(rooms: None, run: Callable[..., Ran]) -> None:
+    specs = [
+        {"alias": "room1", "calendar": {"delete_subject": True}},
+        {"alias": "deleg1", "type": "equipment"},
+    ]
+    ran = run("mailbox", "apply", "-", "-f", "json", "-o", "json", stdin=json.dumps(specs))
+    out = json.loads(ran.out)
+    assert ran.code == 6  # deleg1 is a room: apply does not convert types
+    assert out["items"][0]["status"] in ("completed", "unchanged")
+    assert out["items"][1]["status"] == "refused" and out["items"][1]["error"]["exit_code"] == 6
+    assert out["summary"]["total"] == 2 and out["summary"]["refused"] == 1
+    lines = run("mailbox", "apply", "-", "-f", "json", "-o", "jsonl", stdin=json.dumps(specs[:1]))
+    assert lines.code == 0 and len(lines.out.strip().splitlines()) == 1
+
+
+def test_diff_shows_before_and_after(rooms: None, run: Callable[..., Ran]) -> None:
+    apply(run, {"alias": "room1", "calendar": {"booking_window_days": 21}})
+    spec = {"alias": "room1", "calendar": {"booking_window_days": 22}}
+    _, out = apply(run, spec, "--dry-run", "--diff")
+    assert out["diff"] == {
+        "before": {"calendar.booking_window_days": 21},
+        "after": {"calendar.booking_window_days": 22},
+    }
+    text = run("mailbox", "apply", "-", "-f", "json", "--dry-run", "--diff", stdin=json.dumps(spec))
+    assert (
+        "- calendar.booking_window_days: 21" in text.out and "+ calendar.booking_window_days: 22" in text.out
+    )
+
+
+def test_show_of_a_missing_mailbox_is_bad_input(rooms: None, run: Callable[..., Ran]) -> None:
+    ran = run("mailbox", "show", "nosuchroom")
+    assert ran.code == 2 and "nosuchroom" in ran.err
