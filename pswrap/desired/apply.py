@@ -115,8 +115,8 @@ def converge(
                 return _finish(out, runner)
             if not options.dry_run:
                 observed = facts.read(session, spec)
-        changes = d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
-        result.drift = d.identity_drift(spec, observed)
+        changes, result.drift = d.identity_changes(spec, observed)
+        changes += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
         out.before.update({c.field: c.before for c in changes})
         out.after.update({c.field: c.after for c in changes})
         if options.dry_run:
@@ -127,9 +127,17 @@ def converge(
             return out
         if changes:
             _open_operation(runner, spec, target_name, result)
-            _apply_calendar(runner, spec, changes, result)
-            facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
-            left = d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
+            mailbox_changes = [c for c in changes if c.step == "exo/set-mailbox"]
+            if mailbox_changes:  # Set-Mailbox answers with the mailbox as written: no re-read needed
+                params = {"Identity": spec.alias, **{c.parameter: c.value for c in mailbox_changes}}
+                observed.mailbox = runner("exo/set-mailbox", params=params)
+                result.changes.extend(Change(c.field, c.before, c.after, c.where) for c in mailbox_changes)
+            calendar = [c for c in changes if c.step == "exo/set-calendar-processing"]
+            if calendar:
+                _apply_calendar(runner, spec, calendar, result)
+                facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
+            left, _ = d.identity_changes(spec, observed)
+            left += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
             refused = {c.field for c in changes} - {c.field for c in result.changes}
             result.drift.extend(
                 Drift(c.field, c.before, c.after, c.where) for c in left if c.field not in refused
@@ -166,13 +174,19 @@ def _finish(out: ApplyResult, runner: JournaledRunner) -> ApplyResult:
 
 
 def _check_type(spec: MailboxSpec, observed: facts.Observed) -> None:
-    """Calendar processing is for rooms and equipment; the type of an existing mailbox is not changed."""
+    """Calendar processing is for rooms and equipment, a capacity for rooms; the type of an existing
+    mailbox is not changed."""
     kind = observed.mailbox_type or spec.type or "room"
     if spec.calendar is not None and kind == "shared":
         raise BadInput(
             f"mailbox {spec.alias} is a shared mailbox: calendar processing is managed for rooms and "
             "equipment only",
             hint="remove the calendar section, or declare type room or equipment",
+        )
+    if spec.capacity is not None and kind != "room":
+        raise BadInput(
+            f"mailbox {spec.alias} is a {kind} mailbox: a capacity is for rooms only",
+            hint="remove capacity, or declare type room",
         )
     if observed.mailbox is not None and spec.type is not None and observed.mailbox_type != spec.type:
         raise Conflict(

@@ -296,3 +296,35 @@ def test_diff_shows_before_and_after(rooms: None, run: Callable[..., Ran]) -> No
 def test_show_of_a_missing_mailbox_is_bad_input(rooms: None, run: Callable[..., Ran]) -> None:
     ran = run("mailbox", "show", "nosuchroom")
     assert ran.code == 2 and "nosuchroom" in ran.err
+
+
+def test_capacity_is_written_in_exchange_online(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    ran, out = apply(run, {"alias": "room1", "capacity": 8})
+    assert ran.code == 0, ran.err
+    assert [(c["field"], c["from"], c["to"], c["where"]) for c in out["changes"]] == [
+        ("capacity", None, 8, "exo")
+    ]
+    ran, out = apply(run, {"alias": "room1", "capacity": 8})
+    assert (ran.code, out["changed"]) == (0, False)
+    before = world()
+    ran, out = apply(run, {"alias": "room1", "capacity": 12}, "--dry-run")
+    assert (ran.code, out["changed"], [c["field"] for c in out["changes"]]) == (0, True, ["capacity"])
+    assert world()["exo"] == before["exo"]
+    ran, out = apply(run, {"alias": "room1", "capacity": 12})
+    assert [(c["field"], c["to"]) for c in out["changes"]] == [("capacity", 12)]
+    assert mailbox_in(world(), "room1")["resource_capacity"] == 12
+    assert world()["ad"] == before["ad"]
+
+
+def test_identity_fields_ad_masters_are_drift_after_the_link(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    before = world()
+    ran, out = apply(run, {"alias": "room1", "display_name": "Renamed Room"})
+    assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
+    assert out["drift"] == [
+        {"field": "display_name", "found": "room1", "wanted": "Renamed Room", "where": "ad"}
+    ]
+    assert world()["exo"] == before["exo"] and world()["ad"] == before["ad"]
