@@ -328,3 +328,27 @@ def test_identity_fields_ad_masters_are_drift_after_the_link(
         {"field": "display_name", "found": "room1", "wanted": "Renamed Room", "where": "ad"}
     ]
     assert world()["exo"] == before["exo"] and world()["ad"] == before["ad"]
+
+
+def test_in_a_terminal_apply_asks_first(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typer
+
+    import pswrap.cli.desired_cmd as desired_cmd
+
+    asked: list[str] = []
+
+    def decline(text: str, **_: Any) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(desired_cmd, "_interactive", lambda: True)
+    monkeypatch.setattr(typer, "confirm", decline)
+    before = world()["exo"]
+    ran, _ = apply(run, {"alias": "room1", "calendar": {"booking_window_days": 77}})
+    assert ran.code == 2 and asked and "declined" in ran.err
+    assert "would change: calendar.booking_window_days" in ran.err
+    assert world()["exo"] == before
+    ran, _ = apply(run, {"alias": "room1", "calendar": {"booking_window_days": 77}}, "--yes")
+    assert ran.code == 0 and len(asked) == 1
