@@ -109,8 +109,9 @@ def converge(
     journal = None if options.dry_run else journal
     runner = JournaledRunner(session, journal, None, progress)
     try:
+        pending = False
         if needs_mailbox:
-            _create_or_link(spec, observed, options, workflow, out)
+            pending = _create_or_link(spec, observed, options, workflow, out)
             if result.error is not None:
                 return _finish(out, runner)
             if not options.dry_run:
@@ -145,7 +146,8 @@ def converge(
         result.mailbox = mailbox_json(observed.mailbox)
         result.changed = bool(result.changes)
         if result.error is None:
-            result.status = COMPLETED if result.changed else UNCHANGED
+            # --no-wait: the link completes at a later sync cycle (`pswrap resume` or apply again).
+            result.status = PENDING_SYNC if pending else COMPLETED if result.changed else UNCHANGED
     except PswrapError as exc:
         result.error = exc
         result.status = FAILED
@@ -223,9 +225,10 @@ def _create_or_link(
     options: ApplyOptions,
     workflow: CreateWorkflow,
     out: ApplyResult,
-) -> None:
+) -> bool:
     """Through the existing workflow: `mailbox create` when missing, which also links an existing but
-    unlinked mailbox (its plan starts from what exists)."""
+    unlinked mailbox (its plan starts from what exists). True when the link waits for a later sync
+    cycle (--no-wait)."""
     from pswrap.workflows.mailbox_dryrun import DryRun
 
     result = out.result
@@ -237,7 +240,7 @@ def _create_or_link(
             result.changes.append(Change("mailbox", None, spec.alias, "exo"))
         elif would:
             result.changes.append(Change("link", False, True, "sync"))
-        return
+        return False
     assert isinstance(ran, MailboxResult)
     result.operation = ran.operation
     result.immutable_id = ran.immutable_id
@@ -254,6 +257,7 @@ def _create_or_link(
         result.error = ran.error
         result.status = ran.status
         result.changed = bool(result.changes)
+    return ran.status == PENDING_SYNC
 
 
 def _apply_calendar(
