@@ -4,8 +4,10 @@
   one stops the run (exit 2) before anything changes.
 - A missing mailbox is created and linked first, by the existing mailbox workflow (the same plan,
   holds, journal and sync wait as `mailbox create`); so is an existing one that is not linked yet.
-- The calendar fields that differ go in one Set-CalendarProcessing; a setting Exchange Online refuses
-  fails alone (remote error, exit 5) and the others are applied.
+- What differs is written where the mastering table says for the mailbox's link state: the identity
+  fields Exchange Online masters in one Set-Mailbox, the calendar fields in one Set-CalendarProcessing
+  (a setting Exchange Online refuses fails alone, remote error, exit 5; the others are applied). Other
+  differences are drift.
 - Each change is journaled (an operation `mailbox.apply` with its steps), then the state is read again
   and what still differs is reported as drift.
 - Check mode (`dry_run`) stops after the diff: `changed` says whether something would change.
