@@ -12,7 +12,6 @@ from typing import Any
 import typer
 
 from pswrap.cli.mailbox_cmd import (
-    DRY_RUN_OPT,
     OUTPUT_OPT,
     TARGET_OPT,
     YES_OPT,
@@ -46,7 +45,9 @@ def apply_command(
     spec_format: str | None = typer.Option(
         None, "--format", "-f", help="yaml, toml, json or csv (default: by the file's suffix; stdin: yaml)."
     ),
-    dry_run: bool = DRY_RUN_OPT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check mode: report what would change (changed: true), change nothing."
+    ),
     diff: bool = typer.Option(False, "--diff", help="Print each changed field before and after."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link a new mailbox."),
     sync_timeout: float = typer.Option(
