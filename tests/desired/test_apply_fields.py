@@ -370,3 +370,12 @@ def test_no_wait_leaves_the_link_pending_and_the_next_apply_finishes_it(
     assert mailbox_in(world(), "later1")["is_dir_synced"] is True
     ran, out = apply(run, spec)
     assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
+
+
+def test_show_says_who_masters_the_exchange_attributes(rooms: None, run: Callable[..., Ran]) -> None:
+    moved = run("run", "exo/set-exchange-cloud-managed", "--param", "Identity=deleg2")
+    assert moved.code == 0, moved.err
+    link = json.loads(run("mailbox", "show", "deleg2", "-o", "json").out)["link"]
+    assert link["state"] == "linked_exchange_cloud_managed"
+    assert link["exchange_attributes_mastered_in"] == "exo"
+    assert json.loads(run("mailbox", "show", "room1", "-o", "json").out)["link"]["state"] == "linked"
