@@ -56,8 +56,10 @@ def principals_named(spec: MailboxSpec) -> list[str]:
                 names.extend([*value.add, *value.remove])
             elif value is not None:
                 names.extend(value)
-    seen: set[str] = set()
-    return [n for n in names if not (n.lower() in seen or seen.add(n.lower()))]  # type: ignore[func-returns-value]
+    once: dict[str, str] = {}
+    for name in names:
+        once.setdefault(name.lower(), name)
+    return list(once.values())
 
 
 def read(session: StepSession, spec: MailboxSpec, *, calendar: bool | None = None) -> Observed:
