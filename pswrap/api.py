@@ -282,6 +282,70 @@ class Pswrap:
         result: MailboxResult = _checked(out, check)
         return result
 
+    # --- desired state (pswrap.desired: mailbox apply, show, list) -------------------------------
+
+    def apply_mailbox(
+        self,
+        spec: Any,
+        *,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        profile: str | None = None,
+        hold: str | None = None,
+        check: bool = True,
+    ) -> Any:
+        """Converge one mailbox to `spec` (a `pswrap.desired.spec.MailboxSpec` or a mapping of its fields).
+
+        Returns a `pswrap.desired.apply.ApplyResult` (`.result` is the `MailboxResult`); `dry_run` is check
+        mode: nothing changes and `changed` says whether something would.
+        """
+        from pswrap.desired.apply import ApplyOptions, converge
+        from pswrap.desired.load import validate
+        from pswrap.desired.spec import MailboxSpec
+
+        if not isinstance(spec, MailboxSpec):
+            spec = validate(spec, "spec")
+        chosen = profile or self._default_profile()
+        if chosen != "modern":
+            raise BadInput(
+                f"mailbox apply needs the modern profile, not {chosen}",
+                hint="calendar processing is read and written in Exchange Online (--profile modern)",
+            )
+        options = ApplyOptions(
+            dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, profile=chosen, hold=hold
+        )
+        out = converge(
+            _LazySession(self, chosen),
+            spec,
+            options,
+            journal=self.journal,
+            target_name=self._target_facts().name,
+            workflow=lambda: self._workflow(chosen),
+            progress=self.progress,
+        )
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def show_mailbox(self, alias: str) -> dict[str, Any]:
+        """`{spec, link}`: the mailbox in the spec's shape, and its link as read."""
+        from pswrap.desired.show import show
+
+        return show(_LazySession(self, "modern"), alias)
+
+    def list_mailboxes(
+        self, *, type: str | None = None, unlinked: bool = False, drift: bool = False
+    ) -> list[dict[str, Any]]:
+        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state; `drift`
+        adds what does not line up between Exchange Online, Entra ID and AD (and keeps only those)."""
+        from pswrap.desired.listing import domain_of, list_mailboxes
+
+        base = domain_of(self._target_facts().resource_ou)
+        return list_mailboxes(
+            _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
+        )
+
     # --- sync -----------------------------------------------------------------------------------
 
     def _sync_session(self) -> Any:

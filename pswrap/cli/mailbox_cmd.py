@@ -172,6 +172,16 @@ def create_command(
     ),
     display_name: str | None = typer.Option(None, "--display-name", help="Display name (default: NAME)."),
     capacity: int | None = typer.Option(None, "--capacity", help="Room capacity (rooms only)."),
+    auto_accept: bool = typer.Option(False, "--auto-accept", help="Calendar: AutomateProcessing AutoAccept."),
+    booking_window_days: int | None = typer.Option(
+        None, "--booking-window-days", help="Calendar: how many days ahead it can be booked (0-1080)."
+    ),
+    max_duration: int | None = typer.Option(
+        None, "--max-duration", help="Calendar: the longest meeting accepted, in minutes."
+    ),
+    delegate: list[str] | None = typer.Option(
+        None, "--delegate", help="Calendar: a resource delegate (UPN, address or alias); repeatable."
+    ),
     profile: str | None = typer.Option(None, "--profile", help="modern, legacy or hybrid-tools."),
     hold: str | None = typer.Option(
         None, "--hold", help="anchor, staging-ou, scheduler or none (default: by the server's anchor)."
@@ -189,10 +199,15 @@ def create_command(
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
     password = _sign_in_password(allow_sign_in, may_create=not dry_run)
-    _operate(
-        target,
-        output,
-        lambda client: client.create_mailbox(
+    calendar: dict[str, Any] = {
+        "automate_processing": "AutoAccept" if auto_accept else None,
+        "booking_window_days": booking_window_days,
+        "max_duration_minutes": max_duration,
+        "resource_delegates": delegate or None,
+    }
+    calendar = {k: v for k, v in calendar.items() if v is not None}
+    def create(client: Pswrap) -> Any:
+        return client.create_mailbox(
             name,
             alias=alias,
             type=type,
@@ -212,9 +227,21 @@ def create_command(
             exchange_attributes=exchange_attributes,
             allow_sign_in=allow_sign_in,
             sign_in_password=password,
-        ),
-        yes=yes or dry_run,
-    )
+        )
+
+    if calendar:
+        # The calendar flags fill the desired-state spec: create as usual, then configure as `apply` does.
+        from pswrap.cli.desired_cmd import create_and_configure
+
+        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
+        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity, calendar=calendar)
+        spec = {k: v for k, v in fields.items() if v is not None}
+        create_and_configure(
+            create, spec, target=target, output=output, dry_run=dry_run, yes=yes, wait=wait,
+            sync_timeout=timeout, profile=profile, hold=hold,
+        )  # fmt: skip
+        return
+    _operate(target, output, create, yes=yes or dry_run)
 
 
 @mailbox_app.command("link")

@@ -173,7 +173,7 @@ def fresh_world() -> dict[str, Any]:
             "replication_delay_seconds": _seconds_from_env(REPLICATION_SECONDS_ENV) or 0.0,
             "quarantine_release_utc": None,
         },
-        "exo": {"mailboxes": [], "soft_deleted_mailboxes": []},
+        "exo": {"mailboxes": [], "soft_deleted_mailboxes": [], "calendar_refusals": {}},
         "sync": {
             "settings": {
                 "anchor_attribute": d.anchor_attribute,

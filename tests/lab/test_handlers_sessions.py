@@ -185,7 +185,7 @@ def test_connect_without_private_key(lab: Harness) -> None:
     assert graph.message == "ClientCertificateCredential authentication failed: Keyset does not exist"
     exo = lab.fails("exo/connect", _connect_params("exo/connect", thumb), pool="e")
     # Issue #12: ExchangeOnlineManagement 3.x rethrows the inner exception, so its message is printed as
-    # is (OperationStopped, the message as FQID; domain.md 7b item 4, DLLPickle#156).
+    # is (OperationStopped, the message as FQID; docs/sources.md 7b item 4, DLLPickle#156).
     assert exo.message == "Keyset does not exist"
     assert exo.exception_type == "System.Security.Cryptography.CryptographicException"
     # A key the remoting account may not open (the doctor's `private_key_usable` fact) fails the same way.

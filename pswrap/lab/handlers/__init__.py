@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers its handlers)
     ad,
+    calendar,
     connect,
     exo,
     graph,

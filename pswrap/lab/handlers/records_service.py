@@ -15,7 +15,7 @@ def exo_sign_in_failed(inner_type: str, text: str, *, fqid: str | None = None) -
     """A failed app-only sign-in as ExchangeOnlineManagement 3.x prints it: the module rethrows the inner
     exception (`throw $_.Exception.InnerException;`, ExchangeOnlineManagement.psm1), so the MSAL message
     is the record's message, with `OperationStopped: (:) [], <ExceptionShortName>` and the message as the
-    FullyQualifiedErrorId (domain.md §7b item 4, the reverse-order transcript, community:
+    FullyQualifiedErrorId (docs/sources.md §7b item 4, the reverse-order transcript, community:
     https://github.com/SamErde/DLLPickle/issues/156). The message itself is Entra ID's AADSTS text as MSAL
     carries it."""
     return PSError(
