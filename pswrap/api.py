@@ -10,6 +10,11 @@ A call returns a `MailboxResult` (`.to_json()` gives the documented JSON) and, b
 `pswrap.errors.PswrapError` that ended a failed or timed-out operation (`check=False` returns the result
 with `.error` set instead, which is what the CLI uses to print JSON and exit with the error's code).
 Connections open on first use, per profile, and close when the `with` block ends.
+
+Every public method returns a typed value (`MailboxResult`, `DryRun`, `SyncStatus`, `SyncStarted`,
+`SyncWaited`, `Operation`, `OperationDetail`, `Checklist`), and the closed sets of values (`type`,
+`profile`, `hold`, `match`) are `Literal` types, so `mypy --strict` checks a runbook written on this API.
+docs/api.md is the user's page; its examples run as tests.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from pswrap.api_models import Checklist, OperationDetail, SyncStarted, SyncStatus, SyncWaited
+from pswrap.choices import DoctorHold, DoctorProfile, Hold, MailboxType, Match, Profile, SyncPolicy
 from pswrap.errors import BadInput, PswrapError, SyncBusy
-from pswrap.journal import Journal, Operation, StepRecord
+from pswrap.journal import Journal, Operation
 from pswrap.render.script import Script
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
 from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, MailboxWorkflow
@@ -28,7 +35,27 @@ from pswrap.workflows.mailbox_dryrun import DryRun
 from pswrap.workflows.ports import Progress, no_progress
 from pswrap.workflows.results import MailboxResult
 
-__all__ = ["DryRun", "MailboxResult", "Pswrap", "connect"]
+if TYPE_CHECKING:
+    from pswrap.remote.target import Target
+
+__all__ = [
+    "Checklist",
+    "DoctorHold",
+    "DoctorProfile",
+    "DryRun",
+    "Hold",
+    "MailboxResult",
+    "MailboxType",
+    "Match",
+    "Operation",
+    "OperationDetail",
+    "Profile",
+    "Pswrap",
+    "SyncStarted",
+    "SyncStatus",
+    "SyncWaited",
+    "connect",
+]
 
 
 class _LazySession:
@@ -115,19 +142,21 @@ class Pswrap:
                 self._target = getattr(session, "target", None)
         return self._sessions[profile]
 
-    def target(self) -> Any:
+    def target(self) -> Target:
         """The target's settings (loaded without connecting when no session is open yet)."""
         if self._target is None:
             from pswrap.remote.target import load_target
 
             self._target = load_target(self.target_name)
-        return self._target
+        target: Target = self._target
+        return target
 
     def _target_facts(self) -> TargetFacts:
         return TargetFacts.of(self.target())
 
-    def _default_profile(self) -> str:
-        return str(getattr(self.target(), "profile", None) or "modern")
+    def _default_profile(self) -> Profile:
+        profile: Profile = self.target().profile or "modern"
+        return profile
 
     def _workflow(self, profile: str) -> MailboxWorkflow:
         return MailboxWorkflow(
@@ -140,29 +169,96 @@ class Pswrap:
 
     # --- mailbox operations ---------------------------------------------------------------------
 
+    @overload
     def create_mailbox(
         self,
         name: str,
         *,
         alias: str,
-        type: str = "room",
+        type: MailboxType = "room",
         sam: str | None = None,
         upn: str | None = None,
         email: str | None = None,
         ou: str | None = None,
         display_name: str | None = None,
         capacity: int | None = None,
-        profile: str | None = None,
-        hold: str | None = None,
-        match: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: Literal[False] = False,
+        check: bool = True,
+    ) -> MailboxResult: ...
+
+    @overload
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: Literal[True],
+        check: bool = True,
+    ) -> DryRun: ...
+
+    @overload
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: bool,
+        check: bool = True,
+    ) -> MailboxResult | DryRun: ...
+
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
         dry_run: bool = False,
         check: bool = True,
-    ) -> Any:
+    ) -> MailboxResult | DryRun:
         """Create (or converge) a room, equipment or shared mailbox managed from on-prem AD.
 
-        Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`.
+        Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`. `timeout`
+        is how long to wait for sync to link the account (the CLI's `--sync-timeout`).
         """
         req = MailboxRequest(
             name=name,
@@ -183,6 +279,7 @@ class Pswrap:
         out = self._workflow(req.profile).create(req, dry_run=dry_run)
         return _checked(out, check)
 
+    @overload
     def link_mailbox(
         self,
         mailbox: str,
@@ -193,14 +290,73 @@ class Pswrap:
         upn: str | None = None,
         ou: str | None = None,
         display_name: str | None = None,
-        profile: str | None = None,
-        hold: str | None = None,
-        match: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: Literal[False] = False,
+        check: bool = True,
+    ) -> MailboxResult: ...
+
+    @overload
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: Literal[True],
+        check: bool = True,
+    ) -> DryRun: ...
+
+    @overload
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        dry_run: bool,
+        check: bool = True,
+    ) -> MailboxResult | DryRun: ...
+
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
         dry_run: bool = False,
         check: bool = True,
-    ) -> Any:
+    ) -> MailboxResult | DryRun:
         """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one."""
         base = MailboxRequest(
             name=mailbox,
@@ -250,8 +406,7 @@ class Pswrap:
         # facts (what exists now) and the journal (the anchor GUID chosen once), apply what is missing.
         out = self._workflow(req.profile).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
-        result: MailboxResult = _checked(out, check)
-        return result
+        return _checked(out, check)
 
     # --- sync -----------------------------------------------------------------------------------
 
@@ -259,58 +414,88 @@ class Pswrap:
         profile = self._default_profile()
         return self._session("modern" if profile == "legacy" else profile)
 
-    def sync_status(self) -> dict[str, Any]:
+    def sync_status(self) -> SyncStatus:
+        """The sync server's anchor attribute and staging mode, its scheduler, and pswrap's leases."""
         s = self._sync_session()
         settings = s.step("sync/get-settings")
         scheduler = s.step("sync/get-scheduler")
-        out: dict[str, Any] = {
-            "settings": settings.model_dump(mode="json"),
-            "scheduler": scheduler.model_dump(mode="json"),
-        }
         try:
-            leases = s.step("sync/list-leases")
-            out["leases"] = leases.model_dump(mode="json")
+            leases = list(s.step("sync/list-leases").leases)
         except PswrapError:  # the status is still worth printing; the leases are shown as unknown
-            out["leases"] = None
-        return out
+            leases = None
+        return SyncStatus(settings=settings, scheduler=scheduler, leases=leases)
 
-    def start_sync(self, *, initial: bool = False) -> dict[str, Any]:
+    def start_sync(self, *, initial: bool = False) -> SyncStarted:
+        """Start a Delta cycle (an Initial one with `initial`); `SyncBusy` (exit 5) while one runs."""
         s = self._sync_session()
+        policy: SyncPolicy = "initial" if initial else "delta"
         try:
-            started = s.step("sync/start-cycle", choices={"policy": "initial" if initial else "delta"})
+            started = s.step("sync/start-cycle", choices={"policy": policy})
         except SyncBusy as exc:
             exc.hint = "a cycle is running; `pswrap sync wait` waits for it to end"
             raise
-        return {"policy": "initial" if initial else "delta", "result": started.result}
+        return SyncStarted(policy=policy, result=str(started.result))
 
-    def wait_sync(self, *, timeout: float = 600.0) -> dict[str, Any]:
+    def wait_sync(self, *, timeout: float = 600.0) -> SyncWaited:
+        """Wait until no cycle is in progress; `WaitTimeout` (exit 7) after `timeout` seconds."""
         from pswrap.workflows.sync_wait import Deadline, wait_until_idle
 
         s = self._sync_session()
         state = wait_until_idle(s, Deadline(timeout), self.progress)
-        return {"scheduler": state.model_dump(mode="json")}
+        return SyncWaited(scheduler=state)
+
+    # --- the doctor -----------------------------------------------------------------------------
+
+    def doctor(self, *, profile: DoctorProfile | None = None, hold: DoctorHold | None = None) -> Checklist:
+        """The preflight checklist (read-only): connection, modules, sync engine, tenant and AD.
+
+        `profile` defaults to the target's (a legacy target is checked as modern: legacy never runs);
+        `hold` to the hold `create_mailbox` would pick on this sync server. The checklist's `ok` and
+        `exit_code` say whether the runbook can run.
+        """
+        from pswrap.workflows.preflight import run_checks
+
+        chosen: DoctorProfile
+        if profile is not None:
+            chosen = profile
+        else:
+            default = self._default_profile()
+            chosen = "hybrid-tools" if default == "hybrid-tools" else "modern"
+        session = self._session(chosen)
+        checks = run_checks(session, profile=chosen, hold=hold, progress=self.progress)
+        target = session.target
+        return Checklist(target=target.name, is_lab=bool(target.is_lab), profile=chosen, checks=checks)
 
     # --- the journal ----------------------------------------------------------------------------
 
     def operations(self, limit: int = 50) -> list[Operation]:
         return self.journal.recent(limit)
 
-    def operation(self, operation_id: str) -> tuple[Operation, list[StepRecord]]:
+    def operation(self, operation_id: str) -> OperationDetail:
         op = self.journal.get(operation_id)
         if op is None:
             raise BadInput(
                 f"no operation {operation_id!r} in the journal ({self.journal.path})",
                 hint="`pswrap ops list` shows the operations on this machine",
             )
-        return op, self.journal.steps(op.id)
+        return OperationDetail(op, self.journal.steps(op.id))
 
 
-def _checked(out: Any, check: bool) -> Any:
+_Out = TypeVar("_Out", bound="MailboxResult | DryRun")
+
+
+def _checked(out: _Out, check: bool) -> _Out:
     if check and isinstance(out, MailboxResult):
         out.raise_for_error()
     return out
 
 
-def connect(target: str | None = None, **kwargs: Any) -> Pswrap:
+def connect(
+    target: str | None = None,
+    *,
+    journal: Journal | None = None,
+    progress: Progress = no_progress,
+    confirm: Callable[[DryRun], bool] | None = None,
+) -> Pswrap:
     """A `Pswrap` for `target` (a configured name, `lab`, or None for the default / embedded lab)."""
-    return Pswrap(target, **kwargs)
+    return Pswrap(target, journal=journal, progress=progress, confirm=confirm)
