@@ -121,6 +121,7 @@ def _operate(
     wait_seconds: float | None = None,
     scripts: bool = False,
     emit: str | None = None,
+    sync_seconds: float = 600.0,
 ) -> None:
     """One path for create, link and resume, so that all three confirm, show progress, print (the JSON
     shape even for a refusal) and exit alike. With `emit`, the dry run is written as one script."""
@@ -130,18 +131,18 @@ def _operate(
             out = call(client)
             progress.stop()
             if emit is not None:
-                _write_script(out, emit)
+                _write_script(out, emit, sync_seconds)
                 return
             _emit(out, output, scripts=scripts)
 
 
-def _write_script(out: MailboxResult | DryRun, path: str) -> None:
+def _write_script(out: MailboxResult | DryRun, path: str, wait_seconds: float) -> None:
     from pswrap.workflows.emit_ps1 import emit_ps1
     from pswrap.workflows.results import MailboxResult
 
     if isinstance(out, MailboxResult):  # pragma: no cover - the call asked for a dry run
         raise BadInput("--emit-ps1 writes a plan; nothing was planned")
-    text = emit_ps1(out)
+    text = emit_ps1(out, wait_seconds=wait_seconds)
     # UTF-8 with a byte order mark: Windows PowerShell 5.1 reads a script without one in the ANSI code
     # page (about_Character_Encoding), which would change any non-ASCII character of a value.
     with open(path, "w", encoding="utf-8-sig", newline="\r\n") as handle:
@@ -206,6 +207,7 @@ def create_command(
         wait_seconds=timeout if wait and not plan_only else None,
         scripts=scripts,
         emit=emit_ps1,
+        sync_seconds=timeout,
     )
 
 
@@ -263,6 +265,7 @@ def link_command(
         wait_seconds=timeout if wait and not plan_only else None,
         scripts=scripts,
         emit=emit_ps1,
+        sync_seconds=timeout,
     )
 
 

@@ -12,11 +12,14 @@ What pswrap sends over PSRP, step by step, becomes one file a change approval bo
 - the steps run in stages: consecutive steps with the same need (exo, graph, ad, adsync, hybrid) run in
   their own child `powershell.exe` (Exchange Online and Microsoft Graph load conflicting assemblies and
   must not share one Windows PowerShell 5.1 process), each stage connecting first, like a pswrap pool.
-  A child is started with a script block (about_PowerShell_exe, -Command: "You can specify a script
-  block only when running PowerShell.exe in PowerShell. The results of the script block are returned
-  to the parent shell as deserialized XML objects"); the earlier steps' results go in as one JSON
-  string argument, and each step's JSON comes back as a line `<step number><TAB><json>`, which the
-  parent prints and keeps. A stage that fails stops the script (its exit code is checked).
+  A child is started with a script block and `-args` (Learn, "about_PowerShell_exe", -Command: "You
+  can specify a script block only when running PowerShell.exe in Windows PowerShell. The results of
+  the script block are returned to the parent shell as deserialized XML objects"); the earlier steps'
+  results go in as one JSON string argument, and each step's JSON comes back as a line
+  `<step number><TAB><json>`, which the parent prints and keeps. A stage that fails stops the script
+  (its exit code is checked);
+- after pausing the scheduler (the scheduler hold) the script waits, as pswrap does, until no cycle is
+  running before anything changes (at most `wait_seconds`).
 
 The plan was made from the facts read when the file was written: if they may have changed, emit again.
 """
@@ -57,6 +60,16 @@ RUNTIME_VALUES: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
 """How an emitted script finds each parameter the plan defers to run time."""
 
 PLACEHOLDER_OPERATION = "<operation>"
+
+WAIT_IDLE = """# The scheduler is paused: wait until a cycle that was already running has ended.
+Import-Module ADSync -ErrorAction Stop
+$pswrapWaitUntil = (Get-Date -ErrorAction Stop).AddSeconds({seconds})
+while (Get-PswrapProperty (Get-ADSyncScheduler -ErrorAction Stop) 'SyncCycleInProgress') {{
+    if ((Get-Date -ErrorAction Stop) -gt $pswrapWaitUntil) {{
+        throw 'a sync cycle is still running after {seconds} seconds; nothing was changed yet'
+    }}
+    Start-Sleep -Seconds 10 -ErrorAction Stop
+}}"""
 
 HELPERS = """function Get-PswrapEarlier {
     # A value an earlier step of this plan returned in its JSON output: the first of the fields that is set.
@@ -107,8 +120,11 @@ def stages(plan: DryRun) -> list[Stage]:
     return out
 
 
-def emit_ps1(plan: DryRun, *, operation: str | None = None, now: datetime | None = None) -> str:
-    """The whole plan as one script. `operation` names the lease of a scheduler hold (default: a new id)."""
+def emit_ps1(
+    plan: DryRun, *, operation: str | None = None, now: datetime | None = None, wait_seconds: float = 600.0
+) -> str:
+    """The whole plan as one script. `operation` names the lease of a scheduler hold (default: a new id);
+    `wait_seconds` bounds the wait for a running cycle after the scheduler is paused."""
     if plan.legacy or plan.plan is None:
         raise BadInput(
             "--emit-ps1 writes a plan that can run; the legacy profile's services are retired",
@@ -144,7 +160,7 @@ def emit_ps1(plan: DryRun, *, operation: str | None = None, now: datetime | None
         )
     for n, group in enumerate(groups, 1):
         lines.append("")
-        lines.extend(_stage(n, len(groups), group, plan, op))
+        lines.extend(_stage(n, len(groups), group, plan, op, max(1, round(wait_seconds))))
     lines.append("")
     lines.append("Write-Output -InputObject 'pswrap: every stage of the plan ran.' -ErrorAction Stop")
     if plan.wait:
@@ -169,7 +185,7 @@ def _secret_names(groups: Sequence[Stage], plan: DryRun) -> list[str]:
     return names
 
 
-def _stage(n: int, total: int, group: Stage, plan: DryRun, op: str) -> list[str]:
+def _stage(n: int, total: int, group: Stage, plan: DryRun, op: str, wait_seconds: int) -> list[str]:
     title = NEED_TITLES.get(group.need, group.need)
     keys = ", ".join(e.key for e in group.entries)
     lines = [
@@ -200,6 +216,8 @@ def _stage(n: int, total: int, group: Stage, plan: DryRun, op: str) -> list[str]
         tagged = f"({quote_string(entry.key)} + [char]9 + $pswrapJson)"
         lines.append(f"Write-Output -InputObject {tagged} -ErrorAction Stop")
         made[entry.script.step_id] = entry.key
+        if entry.script.step_id == "sync/install-lease":
+            lines.append(WAIT_IDLE.format(seconds=wait_seconds))
     lines += [
         "} -args $pswrapInput, $pswrapSecrets",
         "if ($LASTEXITCODE -ne 0) {",

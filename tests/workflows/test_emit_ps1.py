@@ -133,9 +133,20 @@ def test_run_time_values_come_from_the_earlier_steps_json(env: dict[str, str]) -
         "[System.Convert]::ToBase64String(([guid](Get-PswrapEarlier '2' @('object_guid'))).ToByteArray())"
     ) in text
     assert "$pswrapParameters['Identity'] = (Get-PswrapEarlier '2' @('object_guid'))" in text
+    assert "SyncCycleInProgress" not in text  # only the scheduler hold pauses sync and waits
     # Each result comes back as JSON and goes into the next process as JSON.
     assert text.count("ConvertTo-Json -InputObject $pswrapResults") == len(stages(plan))
     assert "00000000-0000-0000-0000-000000000000" not in text and "<" + "operation>" not in text
+
+
+def test_after_pausing_the_scheduler_it_waits_for_a_running_cycle(env: dict[str, str]) -> None:
+    plan = _plan("scheduler")
+    text = emit_ps1(plan, wait_seconds=900)
+    first = _children(text)[0]
+    assert "# pswrap-step: sync/install-lease" in first
+    wait = first.index("Get-ADSyncScheduler -ErrorAction Stop) 'SyncCycleInProgress'")
+    assert first.index("# pswrap-step: sync/install-lease") < wait
+    assert ".AddSeconds(900)" in first and "Start-Sleep -Seconds 10 -ErrorAction Stop" in first
 
 
 def test_secrets_are_asked_for_never_written(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
