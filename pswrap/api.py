@@ -24,7 +24,15 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pswrap.api_models import Checklist, OperationDetail, SyncStarted, SyncStatus, SyncWaited
+from pswrap.api_models import (
+    Checklist,
+    ListedMailbox,
+    OperationDetail,
+    ShownMailbox,
+    SyncStarted,
+    SyncStatus,
+    SyncWaited,
+)
 from pswrap.choices import DoctorHold, DoctorProfile, Hold, MailboxType, Match, Profile, SyncPolicy
 from pswrap.errors import BadInput, PswrapError, SyncBusy
 from pswrap.journal import Journal, Operation
@@ -36,6 +44,8 @@ from pswrap.workflows.ports import Progress, no_progress
 from pswrap.workflows.results import MailboxResult
 
 if TYPE_CHECKING:
+    from pswrap.desired.apply import ApplyResult
+    from pswrap.desired.spec import MailboxSpec
     from pswrap.remote.target import Target
 
 __all__ = [
@@ -44,6 +54,7 @@ __all__ = [
     "DoctorProfile",
     "DryRun",
     "Hold",
+    "ListedMailbox",
     "MailboxResult",
     "MailboxType",
     "Match",
@@ -51,6 +62,7 @@ __all__ = [
     "OperationDetail",
     "Profile",
     "Pswrap",
+    "ShownMailbox",
     "SyncStarted",
     "SyncStatus",
     "SyncWaited",
@@ -407,6 +419,71 @@ class Pswrap:
         out = self._workflow(req.profile).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
         return _checked(out, check)
+
+    # --- desired state (pswrap.desired: mailbox apply, show, list) -------------------------------
+
+    def apply_mailbox(
+        self,
+        spec: MailboxSpec | Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        check: bool = True,
+    ) -> ApplyResult:
+        """Converge one mailbox to `spec` (a `pswrap.desired.spec.MailboxSpec` or a mapping of its fields).
+
+        Returns a `pswrap.desired.apply.ApplyResult` (`.result` is the `MailboxResult`); `dry_run` is check
+        mode: nothing changes and `changed` says whether something would.
+        """
+        from pswrap.desired.apply import ApplyOptions, converge
+        from pswrap.desired.load import validate
+        from pswrap.desired.spec import MailboxSpec
+
+        if not isinstance(spec, MailboxSpec):
+            spec = validate(spec, "spec")
+        chosen = profile or self._default_profile()
+        if chosen != "modern":
+            raise BadInput(
+                f"mailbox apply needs the modern profile, not {chosen}",
+                hint="calendar processing is read and written in Exchange Online (--profile modern)",
+            )
+        options = ApplyOptions(
+            dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, profile=chosen, hold=hold
+        )
+        out = converge(
+            _LazySession(self, chosen),
+            spec,
+            options,
+            journal=self.journal,
+            target_name=self._target_facts().name,
+            workflow=lambda: self._workflow(chosen),
+            progress=self.progress,
+        )
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def show_mailbox(self, alias: str) -> ShownMailbox:
+        """The mailbox in the spec's shape (`.spec`), and its link as read (`.link`)."""
+        from pswrap.desired.show import show
+
+        return ShownMailbox.of(show(_LazySession(self, "modern"), alias))
+
+    def list_mailboxes(
+        self, *, type: MailboxType | None = None, unlinked: bool = False, drift: bool = False
+    ) -> list[ListedMailbox]:
+        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state; `drift`
+        adds what does not line up between Exchange Online, Entra ID and AD (and keeps only those)."""
+        from pswrap.desired.listing import domain_of, list_mailboxes
+
+        base = domain_of(self._target_facts().resource_ou)
+        rows = list_mailboxes(
+            _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
+        )
+        return [ListedMailbox.of(row) for row in rows]
 
     # --- sync -----------------------------------------------------------------------------------
 

@@ -14,7 +14,16 @@ from pswrap.journal import Operation, StepRecord
 from pswrap.results.models import Lease, SchedulerState, SyncSettings
 from pswrap.workflows.checks.model import Check, exit_status
 
-__all__ = ["Checklist", "OperationDetail", "SyncStarted", "SyncStatus", "SyncWaited"]
+__all__ = [
+    "Checklist",
+    "ListedMailbox",
+    "MailboxLink",
+    "OperationDetail",
+    "ShownMailbox",
+    "SyncStarted",
+    "SyncStatus",
+    "SyncWaited",
+]
 
 
 @dataclass(frozen=True)
@@ -92,3 +101,76 @@ class Checklist:
     def to_json(self) -> list[dict[str, Any]]:
         """The list `pswrap doctor --output json` prints."""
         return [c.as_json() for c in self.checks]
+
+
+@dataclass(frozen=True)
+class MailboxLink:
+    """How a mailbox is linked to its AD account, as `mailbox show` reads it."""
+
+    synced: bool
+    state: str
+    """not_linked, linked, linked_exchange_cloud_managed or linked_with_exchange_schema."""
+    cloud_immutable_id: str | None
+    ad_account: str | None
+    ad_anchor: str | None
+    anchor_attribute: str | None
+    anchors_agree: bool | None
+    exchange_attributes_mastered_in: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "synced": self.synced,
+            "state": self.state,
+            "cloud_immutable_id": self.cloud_immutable_id,
+            "ad_account": self.ad_account,
+            "ad_anchor": self.ad_anchor,
+            "anchor_attribute": self.anchor_attribute,
+            "anchors_agree": self.anchors_agree,
+            "exchange_attributes_mastered_in": self.exchange_attributes_mastered_in,
+        }
+
+
+@dataclass(frozen=True)
+class ShownMailbox:
+    """`mailbox show`: the mailbox in the shape of a spec (what `apply` accepts) and its link."""
+
+    spec: dict[str, Any]
+    """The spec's fields that are set, as a spec file carries them (`pswrap mailbox schema`)."""
+    link: MailboxLink
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spec": self.spec, "link": self.link.to_json()}
+
+    @classmethod
+    def of(cls, shown: dict[str, Any]) -> ShownMailbox:
+        return cls(spec=dict(shown["spec"]), link=MailboxLink(**shown["link"]))
+
+
+@dataclass(frozen=True)
+class ListedMailbox:
+    """One row of `mailbox list`; `drift` is set (a list, maybe empty) only when drift was asked for."""
+
+    alias: str
+    type: str | None
+    email: str
+    display_name: str | None
+    synced: bool
+    link_state: str
+    drift: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "alias": self.alias,
+            "type": self.type,
+            "email": self.email,
+            "display_name": self.display_name,
+            "synced": self.synced,
+            "link_state": self.link_state,
+        }
+        if self.drift is not None:
+            out["drift"] = list(self.drift)
+        return out
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ListedMailbox:
+        return cls(**row)

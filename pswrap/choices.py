@@ -14,12 +14,18 @@ from pswrap.workflows.inputs import Hold, MailboxType, Match
 
 Output = Literal["text", "json"]
 """`--output` of every command that prints a result."""
+ApplyOutput = Literal["text", "json", "jsonl"]
+"""`mailbox apply`: `jsonl` streams one result per item."""
+SpecOutput = Literal["text", "json", "yaml"]
+"""`mailbox show`: `yaml` prints the spec as a file `apply` accepts."""
+SpecFormat = Literal["yaml", "toml", "json", "csv"]
 SyncPolicy = Literal["delta", "initial"]
 DoctorProfile = Literal["modern", "hybrid-tools"]
 """The profiles the doctor checks (the legacy profile never runs, so there is nothing to check)."""
 DoctorHold = Literal["anchor", "staging-ou", "scheduler"]
 
 __all__ = [
+    "ApplyOutput",
     "DoctorHold",
     "DoctorProfile",
     "Hold",
@@ -27,6 +33,8 @@ __all__ = [
     "Match",
     "Output",
     "Profile",
+    "SpecFormat",
+    "SpecOutput",
     "SyncPolicy",
     "values",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from pswrap.cli import (  # noqa: F401  (importing a module registers its commands)
+    desired_cmd,
     doctor_cmd,
     lab_cmd,
     lab_world_cmd,

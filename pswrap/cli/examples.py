@@ -19,6 +19,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "pswrap mailbox link room7 --ad-user room7 --yes",
         "pswrap mailbox link lobby --create-ad-user --ou 'OU=Resources,DC=corp,DC=example' --dry-run",
     ),
+    "mailbox apply": (
+        "pswrap mailbox apply rooms.yaml --dry-run --diff",
+        "pswrap mailbox apply rooms.csv --output jsonl --sync-timeout 1200",
+        "pswrap mailbox show room1 -o yaml | pswrap mailbox apply -",
+    ),
+    "mailbox show": ("pswrap mailbox show room1", "pswrap mailbox show room1 -o yaml > room1.yaml"),
+    "mailbox list": ("pswrap mailbox list --type room", "pswrap mailbox list --drift -o json"),
+    "mailbox schema": ("pswrap mailbox schema", "pswrap mailbox schema > mailbox.schema.json"),
     "resume": (
         "pswrap resume 20261207-010203-ab12cd",
         "pswrap resume 20261207-010203-ab12cd --sync-timeout 1800 --output json",

@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -63,8 +63,11 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _client(target: str | None, progress: Progress, *, yes: bool = True) -> Pswrap:
+def _client(target: str | None, progress: Progress | None = None, *, yes: bool = True) -> Pswrap:
     from pswrap.api import Pswrap
+
+    if progress is None:  # a caller without a progress line of its own: --verbose lines only
+        progress = Progress(verbose=OPTIONS.verbose)
 
     confirm = None
     if not yes and _interactive():
@@ -164,6 +167,16 @@ def create_command(
     ),
     display_name: str | None = typer.Option(None, "--display-name", help="Display name (default: NAME)."),
     capacity: int | None = typer.Option(None, "--capacity", help="Room capacity (rooms only)."),
+    auto_accept: bool = typer.Option(False, "--auto-accept", help="Calendar: AutomateProcessing AutoAccept."),
+    booking_window_days: int | None = typer.Option(
+        None, "--booking-window-days", help="Calendar: how many days ahead it can be booked (0-1080)."
+    ),
+    max_duration: int | None = typer.Option(
+        None, "--max-duration", help="Calendar: the longest meeting accepted, in minutes."
+    ),
+    delegate: list[str] | None = typer.Option(
+        None, "--delegate", help="Calendar: a resource delegate (UPN, address or alias); repeatable."
+    ),
     profile: Profile | None = typer.Option(None, "--profile", help="The route (default: the target's)."),
     hold: Hold | None = typer.Option(
         None, "--hold", help="What keeps sync from racing the link (default: by the server's anchor)."
@@ -182,6 +195,30 @@ def create_command(
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     timeout = sync_timeout(sync_timeout_s, old_timeout)
     plan_only = dry_run or emit_ps1 is not None
+    calendar: dict[str, Any] = {
+        "automate_processing": "AutoAccept" if auto_accept else None,
+        "booking_window_days": booking_window_days,
+        "max_duration_minutes": max_duration,
+        "resource_delegates": delegate or None,
+    }
+    if any(v is not None for v in calendar.values()):
+        if emit_ps1 is not None or scripts:
+            raise BadInput(
+                "--emit-ps1 and --scripts show the create plan; the calendar flags are applied after it",
+                hint="drop the calendar flags for the script, then `pswrap mailbox apply` the calendar",
+            )
+        # The calendar flags fill the desired-state spec: create (as below) and configure, as `apply`.
+        from pswrap.cli.desired_cmd import apply_specs
+
+        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
+        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity)
+        spec: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
+        apply_specs(
+            [spec], target=target, output=output, dry_run=dry_run, wait=wait, sync_timeout=timeout,
+            profile=profile, hold=hold, yes=yes,
+        )  # fmt: skip
+        return
     _operate(
         target,
         output,

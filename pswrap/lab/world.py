@@ -167,7 +167,7 @@ def fresh_world() -> dict[str, Any]:
             "users": [],
             "deleted_users": [],
         },
-        "exo": {"mailboxes": [], "soft_deleted_mailboxes": []},
+        "exo": {"mailboxes": [], "soft_deleted_mailboxes": [], "calendar_refusals": {}},
         "sync": {
             "settings": {
                 "anchor_attribute": d.anchor_attribute,

@@ -46,7 +46,8 @@ class DryRun:
             "dry_run": True,
             "profile": plan.resolved.profile if plan else "legacy",
             "hold": plan.hold if plan else None,
-            "changed": False,
+            # Check mode: true when the run would change something (a legacy plan never runs).
+            "changed": bool(plan is not None and plan.steps),
             "linked": plan.linked if plan else False,
             "immutable_id": plan.expected_immutable_id if plan else None,
             "steps": [script_json(s, sc, s.why) for s, sc in self.scripts],

@@ -34,9 +34,12 @@ def test_py_typed_ships_in_the_package_and_the_wheel() -> None:
 
 
 def _hints(func: Any) -> dict[str, Any]:
+    from pswrap.desired.apply import ApplyResult
+    from pswrap.desired.spec import MailboxSpec
     from pswrap.remote.target import Target
 
-    return typing.get_type_hints(func, localns={"Target": Target, **vars(pswrap.api)})
+    names = {"Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec}
+    return typing.get_type_hints(func, localns={**names, **vars(pswrap.api)})
 
 
 def _public_methods() -> list[tuple[str, Any]]:

@@ -26,6 +26,9 @@ def test_the_page_has_examples_for_every_public_method() -> None:
         "operation(",
         "doctor(",
         "dry_run=True",
+        "apply_mailbox(",
+        "show_mailbox(",
+        "list_mailboxes(",
     ):
         assert name in code, f"docs/api.md shows no example of {name}"
 

@@ -239,7 +239,8 @@ def test_dry_run_prints_every_step_in_powershell_syntax_and_changes_nothing(
         lease = next(s for s in plan["steps"] if s["step"] == "sync/install-lease")
         due = datetime.fromisoformat(lease["parameters"]["DeadlineUtc"])
         assert asked + timedelta(seconds=400) <= due <= answered + timedelta(seconds=400)
-    assert plan["status"] == "planned" and plan["changed"] is False and plan["hold"] == hold
+    # Check mode: the room does not exist, so a real run would change something.
+    assert plan["status"] == "planned" and plan["changed"] is True and plan["hold"] == hold
     new_user = next(s for s in plan["steps"] if s["step"] == "ad/new-user")
     assert new_user["parameters"]["ProxyAddresses"] == [
         "SMTP:room1@lab.example",

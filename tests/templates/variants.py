@@ -46,15 +46,30 @@ class Variant:
         return {p.name: table[p.type] for p in self.step.params if p.mandatory or p.name in self.given}
 
 
+MANY_OPTIONAL = 6
+"""Above this many optional parameters (exo/set-calendar-processing has 12), every subset would be
+thousands of scripts: such a step's variants are none given, each alone, and all. Its template passes
+each parameter in a block of its own, so pairs add nothing the singles do not cover."""
+
+
+def _subsets(optional: list[Param]) -> Iterator[tuple[Param, ...]]:
+    if len(optional) > MANY_OPTIONAL:
+        yield ()
+        yield from ((p,) for p in optional)
+        yield tuple(optional)
+        return
+    for size in range(len(optional) + 1):
+        yield from itertools.combinations(optional, size)
+
+
 def variants(step: Step) -> Iterator[Variant]:
     optional: list[Param] = [p for p in step.params if not p.mandatory]
     names = [c.name for c in step.choices]
     for profile in step.profiles:
         for values in itertools.product(*[c.values for c in step.choices]):
             choices = dict(zip(names, values, strict=True))
-            for size in range(len(optional) + 1):
-                for subset in itertools.combinations(optional, size):
-                    yield Variant(step, profile, choices, frozenset(p.name for p in subset))
+            for subset in _subsets(optional):
+                yield Variant(step, profile, choices, frozenset(p.name for p in subset))
 
 
 def all_variants() -> Iterator[Variant]:
@@ -73,6 +88,8 @@ def refusal(variant: Variant) -> str | None:
     sid = variant.step.id
     if sid == "exo/find-recipients" and not given:
         return "needs Alias, Addresses or both"
+    if sid == "exo/set-mailbox" and not given:
+        return "needs at least one value to set"
     if sid == "graph/set-user" and not given:
         return "needs OnPremisesImmutableId, UserPrincipalName or both"
     if sid == "exo/new-mailbox" and "ResourceCapacity" in given and variant.choices["type"] != "room":

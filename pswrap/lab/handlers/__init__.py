@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers its handlers)
     ad,
+    calendar,
     connect,
     exo,
     graph,
     hybrid,
     legacy,
+    mastering,
     preflight,
     sync,
 )

@@ -32,6 +32,10 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "graph/get-sync-features": ("Get-MgDirectoryOnPremiseSynchronization", "List"),
     "hybrid/new-remote-mailbox": ("New-RemoteMailbox", ""),
     "hybrid/find-remote-mailbox": ("Get-RemoteMailbox", ""),
+    "exo/get-calendar-processing": ("Get-CalendarProcessing", ""),
+    "exo/set-calendar-processing": ("Set-CalendarProcessing", ""),
+    "exo/list-mailboxes": ("Get-EXOMailbox", ""),
+    "graph/list-synced-users": ("Get-MgUser", "List"),
 }
 
 
