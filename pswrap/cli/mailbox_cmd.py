@@ -81,7 +81,7 @@ def _sign_in_password(allow_sign_in: bool, *, may_create: bool) -> Any:
     import os
 
     from pswrap.secrets import Secret
-    from pswrap.workflows.mailbox_plan import SIGN_IN_PASSWORD_ENV
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
 
     value = os.environ.get(SIGN_IN_PASSWORD_ENV)
     if value is None and _interactive():
@@ -369,7 +369,7 @@ def resume_command(
     import os
 
     from pswrap.secrets import Secret
-    from pswrap.workflows.mailbox_plan import SIGN_IN_PASSWORD_ENV
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
 
     # An --allow-sign-in operation that stopped before its account was created needs the password again.
     secret = os.environ.get(SIGN_IN_PASSWORD_ENV)

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pswrap import mastering
 from pswrap.errors import NeedsHuman, PswrapError
+from pswrap.workflows.inputs import Resolved
 from pswrap.workflows.results import Change, Drift
 
 # --- the Exchange attributes' route ------------------------------------------------------------------------
@@ -189,6 +191,82 @@ def lost_addresses(keep: Sequence[str], found: Sequence[str]) -> list[str]:
     """What of `keep` the mailbox no longer has after the link."""
     present = {_key(a) for a in found}
     return [a for a in keep if _key(a) not in present]
+
+
+# --- the steps before the link ------------------------------------------------------------------------
+
+SIGN_IN_PASSWORD_ENV = "PSWRAP_SIGN_IN_PASSWORD"
+"""Where `--allow-sign-in` takes the new account's password from (or a prompt in a terminal)."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step the plan adds before the link (the plan turns it into a PlannedStep)."""
+
+    step_id: str
+    why: str
+    params: dict[str, Any]
+
+
+def block_sign_in(resolved: Resolved, cloud: Any | None, params: dict[str, Any]) -> StepSpec | None:
+    """Before the link: block the cloud account's sign-in where it is enabled (New-Mailbox.md: a room's
+    account is created enabled with an unknown password; a shared mailbox's disabled; equipment is not
+    stated, so it is treated as enabled). The table says it is Graph's to write while not linked."""
+    params = {**params, "AccountEnabled": False}
+    mastering.check_cloud_write("graph/set-account-enabled", params, "not_linked")
+    if cloud is not None:
+        if cloud.account_enabled is False:
+            return None
+        why = f"block sign-in of the cloud account {cloud.user_principal_name} before the link"
+    elif resolved.type == "shared":
+        return None
+    else:
+        why = f"block sign-in of the new {resolved.type} mailbox's cloud account (created enabled)"
+    return StepSpec("graph/set-account-enabled", why, params)
+
+
+def existing_account_steps(
+    resolved: Resolved, ad: Any, keep: Sequence[str] | None, route: Route | None, *, owned: bool
+) -> list[StepSpec]:
+    """Before an existing account is linked: refuse what would be lost or could not sign in (exit 6, before
+    any change), add the addresses it lacks (`owned`: pswrap created it; else only with --add-addresses),
+    stamp it on the `stamp` route."""
+    if resolved.allow_sign_in and ad.enabled is False:
+        raise NeedsHuman(
+            f"--allow-sign-in: the AD account {ad.sam_account_name} is disabled, and after the link the "
+            "cloud account follows it, so the device could not sign in",
+            hint="enable it with the password the device uses (Enable-ADAccount), or drop --allow-sign-in",
+        )
+    specs = []
+    if keep is not None:
+        missing = missing_addresses(ad.proxy_addresses, keep)
+        lost = at_risk(ad.proxy_addresses, keep)
+        if lost and not owned and not resolved.add_addresses:
+            raise NeedsHuman(
+                f"linking mailbox {resolved.alias} to the AD account {ad.sam_account_name} would lose "
+                f"{len(lost)} of its addresses, which the account lacks: {', '.join(lost)} (after the link "
+                "the mailbox keeps only what AD carries)",
+                hint="add them to the account first, or give --add-addresses to let pswrap add them",
+            )
+        if missing and (lost or owned or resolved.add_addresses):
+            specs.append(
+                StepSpec(
+                    "ad/add-addresses",
+                    f"add to {ad.sam_account_name} the {len(missing)} address(es) of the mailbox it lacks, "
+                    "so the link keeps them",
+                    {"Identity": ad.object_guid, "Addresses": missing},
+                )
+            )
+    if route is not None and route.name == "stamp":
+        specs.append(
+            StepSpec(
+                "ad/stamp-exchange-attributes",
+                f"write the remote {resolved.type} mailbox's msExch* values on {ad.sam_account_name} "
+                "(unsupported by Microsoft; --exchange-attributes stamp)",
+                {"Identity": ad.object_guid, **stamp_params(resolved.type)},
+            )
+        )
+    return specs
 
 
 # --- what each step changed ----------------------------------------------------------------------------

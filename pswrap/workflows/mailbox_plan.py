@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pswrap import mastering
 from pswrap.errors import BadInput, Conflict, NeedsHuman, PswrapError
 from pswrap.immutableid import immutable_id_for_guid
 from pswrap.secrets import Secret
@@ -20,11 +19,12 @@ from pswrap.workflows.facts import Facts
 from pswrap.workflows.inputs import REMOTE_RECIPIENT_TYPE, MailboxRequest, Resolved, TargetFacts
 from pswrap.workflows.mailbox_conflicts import check_blocks, check_conflicts, lower
 from pswrap.workflows.mailbox_mastering import (
+    SIGN_IN_PASSWORD_ENV,
     Route,
-    at_risk,
+    block_sign_in,
     choose_route,
+    existing_account_steps,
     keep_addresses,
-    missing_addresses,
     stamp_params,
 )
 
@@ -92,6 +92,8 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "linked": plan.linked,
         "steps": [s.step_id for s in plan.steps],
         "lease": plan.lease,
+        "exchange_attributes": plan.route.name if plan.route else None,
+        "exchange_attributes_why": plan.route.reason if plan.route else None,
     }
 
 
@@ -283,45 +285,16 @@ def plan_modern(
 
     def prepare_existing_account() -> None:
         """Before an existing account is linked: the addresses it lacks, its sign-in, the stamp."""
-        if resolved.allow_sign_in and ad.enabled is False:
-            raise NeedsHuman(
-                f"--allow-sign-in: the AD account {ad.sam_account_name} is disabled, and after the link the "
-                "cloud account follows it, so the device could not sign in",
-                hint="enable it with the password the device uses (Enable-ADAccount), or drop "
-                "--allow-sign-in",
-            )
-        if keep is not None:
-            missing = missing_addresses(ad.proxy_addresses, keep)
-            lost = at_risk(ad.proxy_addresses, keep)
-            if lost and req.link_ad_user is not None and not resolved.add_addresses:
-                raise NeedsHuman(
-                    f"linking mailbox {resolved.alias} to the AD account {ad.sam_account_name} would lose "
-                    f"{len(lost)} of its addresses, which the account lacks: {', '.join(lost)} (after "
-                    "the link the mailbox keeps only what AD carries)",
-                    hint="add them to the account first, or give --add-addresses to let pswrap add them",
-                )
-            if missing and (lost or resolved.add_addresses or req.link_ad_user is None):
-                steps.append(
-                    PlannedStep(
-                        "ad/add-addresses",
-                        f"add to {ad.sam_account_name} the {len(missing)} address(es) of the mailbox it "
-                        "lacks, so the link keeps them",
-                        params={"Identity": ad.object_guid, "Addresses": missing},
-                        after=_after_ad,
-                    )
-                )
-        if plan.route is not None and plan.route.name == "stamp":
-            steps.append(
-                PlannedStep(
-                    "ad/stamp-exchange-attributes",
-                    f"write the remote {resolved.type} mailbox's msExch* values on {ad.sam_account_name} "
-                    "(unsupported by Microsoft; --exchange-attributes stamp)",
-                    params={"Identity": ad.object_guid, **stamp_params(resolved.type)},
-                )
-            )
+        owned = req.link_ad_user is None  # found by --sam: created by an earlier run of this command
+        for spec in existing_account_steps(resolved, ad, keep, plan.route, owned=owned):
+            after = _after_ad if spec.step_id == "ad/add-addresses" else None
+            steps.append(PlannedStep(spec.step_id, spec.why, params=spec.params, after=after))
 
-    if not resolved.allow_sign_in:
-        block_sign_in(steps, resolved, cloud, cloud_id_deferred, set_params)
+    block = None if resolved.allow_sign_in else block_sign_in(resolved, cloud, set_params)
+    if block is not None:
+        steps.append(
+            PlannedStep(block.step_id, block.why, params=block.params, deferred=dict(cloud_id_deferred))
+        )
 
     def set_user(immutable: str | None, why: str, deferred_anchor: bool = False) -> None:
         """graph/set-user with what the cloud user lacks (the anchor now or from the new account, the
@@ -423,35 +396,6 @@ def plan_modern(
         link_existing_account()
     plan.lease = bool(steps)
     return plan
-
-
-SIGN_IN_PASSWORD_ENV = "PSWRAP_SIGN_IN_PASSWORD"
-"""Where `--allow-sign-in` takes the new account's password from (or a prompt in a terminal)."""
-
-
-def block_sign_in(
-    steps: list[PlannedStep],
-    resolved: Resolved,
-    cloud: Any | None,
-    cloud_id_deferred: dict[str, tuple[str, Resolver]],
-    set_params: dict[str, Any],
-) -> None:
-    """Before the link: block the cloud account's sign-in where it is enabled (New-Mailbox.md: a room's
-    account is created enabled with an unknown password; a shared mailbox's disabled; equipment is not
-    stated, so it is treated as enabled). The table says it is Graph's to write while not linked."""
-    params = {**set_params, "AccountEnabled": False}
-    mastering.check_cloud_write("graph/set-account-enabled", params, "not_linked")
-    if cloud is not None:
-        if cloud.account_enabled is False:
-            return
-        why = f"block sign-in of the cloud account {cloud.user_principal_name} before the link"
-    elif resolved.type == "shared":
-        return
-    else:
-        why = f"block sign-in of the new {resolved.type} mailbox's cloud account (created enabled)"
-    steps.append(
-        PlannedStep("graph/set-account-enabled", why, params=params, deferred=dict(cloud_id_deferred))
-    )
 
 
 def plan_hybrid(req: MailboxRequest, resolved: Resolved, facts: Facts, target: TargetFacts) -> Plan:
