@@ -234,28 +234,10 @@ def create_command(
         "max_duration_minutes": max_duration,
         "resource_delegates": delegate or None,
     }
-    if any(v is not None for v in calendar.values()):
-        if emit_ps1 is not None or scripts:
-            raise BadInput(
-                "--emit-ps1 and --scripts show the create plan; the calendar flags are applied after it",
-                hint="drop the calendar flags for the script, then `pswrap mailbox apply` the calendar",
-            )
-        # The calendar flags fill the desired-state spec: create (as below) and configure, as `apply`.
-        from pswrap.cli.desired_cmd import apply_specs
+    calendar = {k: v for k, v in calendar.items() if v is not None}
 
-        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
-        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity)
-        spec: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
-        apply_specs(
-            [spec], target=target, output=output, dry_run=dry_run, wait=wait, sync_timeout=timeout,
-            profile=profile, hold=hold, yes=yes,
-        )  # fmt: skip
-        return
-    _operate(
-        target,
-        output,
-        lambda client: client.create_mailbox(
+    def create(client: Pswrap) -> MailboxResult | DryRun:
+        return client.create_mailbox(
             name,
             alias=alias,
             type=type,
@@ -275,7 +257,29 @@ def create_command(
             exchange_attributes=exchange_attributes,
             allow_sign_in=allow_sign_in,
             sign_in_password=password,
-        ),
+        )
+
+    if calendar:
+        if emit_ps1 is not None or scripts:
+            raise BadInput(
+                "--emit-ps1 and --scripts show the create plan; the calendar flags are applied after it",
+                hint="drop the calendar flags for the script, then `pswrap mailbox apply` the calendar",
+            )
+        # The calendar flags fill the desired-state spec: create as usual, then configure as `apply` does.
+        from pswrap.cli.desired_cmd import create_and_configure
+
+        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
+        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity, calendar=calendar)
+        spec = {k: v for k, v in fields.items() if v is not None}
+        create_and_configure(
+            create, spec, target=target, output=output, dry_run=dry_run, yes=yes, wait=wait,
+            sync_timeout=timeout, profile=profile, hold=hold,
+        )  # fmt: skip
+        return
+    _operate(
+        target,
+        output,
+        create,
         yes=yes or plan_only,
         wait_seconds=timeout if wait and not plan_only else None,
         scripts=scripts,
