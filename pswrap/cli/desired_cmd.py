@@ -14,7 +14,6 @@ import typer
 from pswrap.choices import ApplyOutput, Hold, MailboxType, Output, Profile, SpecFormat, SpecOutput
 from pswrap.cli.mailbox_cmd import _client, _interactive, mailbox_app
 from pswrap.cli.options import (
-    DRY_RUN_OPT,
     OLD_TIMEOUT_OPT,
     OUTPUT_OPT,
     SYNC_TIMEOUT_OPT,
@@ -42,7 +41,9 @@ def apply_command(
     spec_format: SpecFormat | None = typer.Option(
         None, "--format", "-f", help="The spec's format (default: by the file's suffix; stdin: yaml)."
     ),
-    dry_run: bool = DRY_RUN_OPT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check mode: report what would change (changed: true), change nothing."
+    ),
     diff: bool = typer.Option(False, "--diff", help="Print each changed field before and after."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link a new mailbox."),
     sync_timeout_s: float | None = SYNC_TIMEOUT_OPT,

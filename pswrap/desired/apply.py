@@ -4,8 +4,10 @@
   one stops the run (exit 2) before anything changes.
 - A missing mailbox is created and linked first, by the existing mailbox workflow (the same plan,
   holds, journal and sync wait as `mailbox create`); so is an existing one that is not linked yet.
-- The calendar fields that differ go in one Set-CalendarProcessing; a setting Exchange Online refuses
-  fails alone (remote error, exit 5) and the others are applied.
+- What differs is written where the mastering table says for the mailbox's link state: the identity
+  fields Exchange Online masters in one Set-Mailbox, the calendar fields in one Set-CalendarProcessing
+  (a setting Exchange Online refuses fails alone, remote error, exit 5; the others are applied). Other
+  differences are drift.
 - Each change is journaled (an operation `mailbox.apply` with its steps), then the state is read again
   and what still differs is reported as drift.
 - Check mode (`dry_run`) stops after the diff: `changed` says whether something would change.
@@ -109,8 +111,9 @@ def converge(
     journal = None if options.dry_run else journal
     runner = JournaledRunner(session, journal, None, progress)
     try:
+        pending = False
         if needs_mailbox:
-            _create_or_link(spec, observed, options, workflow, out)
+            pending = _create_or_link(spec, observed, options, workflow, out)
             if result.error is not None:
                 return _finish(out, runner)
             if not options.dry_run:
@@ -145,7 +148,8 @@ def converge(
         result.mailbox = mailbox_json(observed.mailbox)
         result.changed = bool(result.changes)
         if result.error is None:
-            result.status = COMPLETED if result.changed else UNCHANGED
+            # --no-wait: the link completes at a later sync cycle (`pswrap resume` or apply again).
+            result.status = PENDING_SYNC if pending else COMPLETED if result.changed else UNCHANGED
     except PswrapError as exc:
         result.error = exc
         result.status = FAILED
@@ -223,9 +227,10 @@ def _create_or_link(
     options: ApplyOptions,
     workflow: CreateWorkflow,
     out: ApplyResult,
-) -> None:
+) -> bool:
     """Through the existing workflow: `mailbox create` when missing, which also links an existing but
-    unlinked mailbox (its plan starts from what exists)."""
+    unlinked mailbox (its plan starts from what exists). True when the link waits for a later sync
+    cycle (--no-wait)."""
     from pswrap.workflows.mailbox_dryrun import DryRun
 
     result = out.result
@@ -237,7 +242,7 @@ def _create_or_link(
             result.changes.append(Change("mailbox", None, spec.alias, "exo"))
         elif would:
             result.changes.append(Change("link", False, True, "sync"))
-        return
+        return False
     assert isinstance(ran, MailboxResult)
     result.operation = ran.operation
     result.immutable_id = ran.immutable_id
@@ -254,6 +259,7 @@ def _create_or_link(
         result.error = ran.error
         result.status = ran.status
         result.changed = bool(result.changes)
+    return ran.status == PENDING_SYNC
 
 
 def _apply_calendar(

@@ -352,3 +352,19 @@ def test_in_a_terminal_apply_asks_first(
     assert world()["exo"] == before
     ran, _ = apply(run, {"alias": "room1", "calendar": {"booking_window_days": 77}}, "--yes")
     assert ran.code == 0 and len(asked) == 1
+
+
+def test_no_wait_leaves_the_link_pending_and_the_next_apply_finishes_it(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    spec = {"alias": "later1", "calendar": {"booking_window_days": 15}}
+    ran, out = apply(run, spec, "--no-wait")
+    assert ran.code == 0, ran.err
+    assert out["status"] == "pending-sync" and out["changed"] is True
+    assert mailbox_in(world(), "later1")["calendar_processing"]["booking_window_in_days"] == 15
+    ran, out = apply(run, spec)
+    assert ran.code == 0, ran.err
+    assert out["status"] in ("completed", "unchanged")
+    assert mailbox_in(world(), "later1")["is_dir_synced"] is True
+    ran, out = apply(run, spec)
+    assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
