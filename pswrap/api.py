@@ -110,21 +110,24 @@ class Pswrap:
 
     def __init__(
         self,
-        target: str | None = None,
+        target: str | Target | None = None,
         *,
         journal: Journal | None = None,
         progress: Progress = no_progress,
         confirm: Callable[[DryRun], bool] | None = None,
         session_factory: Callable[[str | None, str], Any] | None = None,
     ) -> None:
-        self.target_name = target
+        # A `Target` built by the caller (pswrap.remote.target.target_from: the Ansible collection's
+        # connection options) is used as given; a name is loaded from the configuration.
+        self._given: Target | None = None if target is None or isinstance(target, str) else target
+        self.target_name = target if isinstance(target, str) else target.name if target else None
         self.journal = journal if journal is not None else Journal()
         self.progress = progress
         self.confirm = confirm
         self._factory = session_factory
         self._stack = ExitStack()
         self._sessions: dict[str, Any] = {}
-        self._target: Any | None = None
+        self._target: Any | None = self._given
 
     def __enter__(self) -> Pswrap:
         return self
@@ -147,7 +150,7 @@ class Pswrap:
             else:
                 from pswrap.remote.session import open_session
 
-                session = open_session(self.target_name, profile=profile)  # type: ignore[arg-type]
+                session = open_session(self._given or self.target_name, profile=profile)  # type: ignore[arg-type]
             self._stack.enter_context(session)
             self._sessions[profile] = session
             if self._target is None:
@@ -568,11 +571,12 @@ def _checked(out: _Out, check: bool) -> _Out:
 
 
 def connect(
-    target: str | None = None,
+    target: str | Target | None = None,
     *,
     journal: Journal | None = None,
     progress: Progress = no_progress,
     confirm: Callable[[DryRun], bool] | None = None,
 ) -> Pswrap:
-    """A `Pswrap` for `target` (a configured name, `lab`, or None for the default / embedded lab)."""
+    """A `Pswrap` for `target` (a configured name, `lab`, None for the default / embedded lab, or a
+    `pswrap.remote.target.Target` built with `target_from`)."""
     return Pswrap(target, journal=journal, progress=progress, confirm=confirm)
