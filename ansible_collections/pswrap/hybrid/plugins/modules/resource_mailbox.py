@@ -12,8 +12,8 @@ description:
     pswrap (C(pswrap mailbox apply)); the options are the fields of pswrap's mailbox spec.
   - A missing mailbox is created in Exchange Online and linked to a new AD account through sync; an
     existing one gets only the fields given that differ. A field left out is left alone.
-  - The module runs where pswrap is installed (usually the controller) and connects to the Windows
-    server itself; run it with C(delegate_to: localhost) or C(connection: local).
+  - "The module runs where pswrap is installed (usually the controller) and connects to the Windows
+    server itself; run it with C(delegate_to: localhost) or C(connection: local)."
   - Check mode is pswrap's dry run; C(changed) says whether something would change.
 version_added: 0.1.0
 author:
@@ -285,6 +285,7 @@ error:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.pswrap.hybrid.plugins.module_utils.pswrap_common import (
     CONNECTION_ARGSPEC,
     connect,
@@ -335,7 +336,9 @@ RUN_ARGSPEC: dict[str, dict[str, Any]] = {
 
 def spec_of(params: dict[str, Any]) -> dict[str, Any]:
     """The mailbox spec the options declare: only the fields given (pswrap leaves the rest alone)."""
-    spec = {k: params[k] for k in SPEC_ARGSPEC if k not in ("state", "calendar") and params.get(k) is not None}
+    spec = {
+        k: params[k] for k in SPEC_ARGSPEC if k not in ("state", "calendar") and params.get(k) is not None
+    }
     calendar = params.get("calendar")
     if calendar is not None:
         spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
@@ -435,6 +438,7 @@ def main() -> None:
         fail_with(module, error, **ret)
     ret["link_state"] = ret["link"]["state"] if ret.get("link") else None
     module.exit_json(**ret)
+
 
 if __name__ == "__main__":
     main()

@@ -90,6 +90,7 @@ error:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.pswrap.hybrid.plugins.module_utils.pswrap_common import (
     CONNECTION_ARGSPEC,
     connect,
