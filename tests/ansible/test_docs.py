@@ -143,3 +143,56 @@ def test_return_documents_every_value_the_module_returns() -> None:
     assert set(documented) == returned | {"link", "link_state", "error"}
     for name, doc in documented.items():
         assert doc.get("description") and doc.get("returned") and doc.get("type"), name
+
+
+def docs_file(name: str) -> str:
+    """The YAML block of docs/ansible.md whose first line is `# NAME`."""
+    import re
+
+    text = (REPO / "docs" / "ansible.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+        if block.startswith(f"# {name}"):
+            return str(block)
+    raise AssertionError(f"docs/ansible.md has no yaml block starting with # {name}")
+
+
+def test_docs_inventory_and_rooms_playbook_are_valid_for_ansible(tmp_path: Any) -> None:
+    import json
+    import subprocess
+
+    from tests.ansible.conftest import ansible_env, ansible_tool
+
+    (tmp_path / "inventory.yml").write_text(docs_file("inventory.yml"))
+    (tmp_path / "rooms.yml").write_text(docs_file("rooms.yml"))
+    env = ansible_env(tmp_path / "home")
+    listed = subprocess.run(
+        [ansible_tool("ansible-inventory"), "-i", "inventory.yml", "--list"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    inventory = json.loads(listed.stdout)
+    assert inventory["tenants"]["hosts"] == ["contoso", "fabrikam"]
+    assert inventory["_meta"]["hostvars"]["fabrikam"]["pswrap_hosts"] == {"adsync": "aadc1.fabrikam.example"}
+    checked = subprocess.run(
+        [ansible_tool("ansible-playbook"), "-i", "inventory.yml", "rooms.yml", "--syntax-check"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    module = load_module("resource_mailbox")
+    options = set(module.SPEC_ARGSPEC) | set(module.RUN_ARGSPEC) | set(fragment_options())
+    play = yaml.safe_load(docs_file("rooms.yml"))[0]
+    args = play["tasks"][0]["pswrap.hybrid.resource_mailbox"]
+    assert set(args) <= options and set(args["calendar"]) <= set(module.CALENDAR_ARGSPEC)
+
+
+def test_closed_sets_match_pswraps() -> None:
+    """Choices the modules declare are pswrap's own (a new hold or auth method shows up here)."""
+    from pswrap.choices import Hold, MailboxType, values
+    from pswrap.remote.target import AUTHS
+
+    module = load_module("resource_mailbox")
+    info = load_module("resource_mailbox_info")
+    common = importlib.import_module("ansible_collections.pswrap.hybrid.plugins.module_utils.pswrap_common")
+    assert module.RUN_ARGSPEC["hold"]["choices"] == list(values(Hold))
+    assert info.INFO_ARGSPEC["type"]["choices"] == list(values(MailboxType))
+    assert common.CONNECTION_ARGSPEC["auth"]["choices"] == list(AUTHS)
