@@ -100,14 +100,19 @@ def test_absent_removes_the_mailbox(lifecycle: PlayRun) -> None:
     removed = lifecycle.results["removed"]
     assert not removed.get("failed"), removed.get("msg")
     assert removed["changed"] is True and removed["link_state"] is None
+    assert "mailbox" in change_fields(removed)
+    for again in (lifecycle.results["removed_again"], lifecycle.results["removed_missing"]):
+        assert not again.get("failed"), again.get("msg")
+        assert again["changed"] is False and again["status"] == "unchanged"
 
 
 @pytest.mark.skipif(REMOVAL, reason="this pswrap has removal: the test above checks it")
 def test_absent_without_removal_fails_clearly_and_changes_nothing(lifecycle: PlayRun) -> None:
-    removed = lifecycle.results["removed"]
-    assert removed["failed"] is True and removed["changed"] is False
-    assert "cannot remove mailboxes" in removed["msg"] and ROOM in removed["msg"]
-    assert removed["error"]["exit_code"] == 2
+    for removed in (lifecycle.results["removed"], lifecycle.results["removed_missing"]):
+        assert removed["failed"] is True and removed["changed"] is False
+        assert "cannot remove mailboxes" in removed["msg"]
+        assert removed["error"]["exit_code"] == 2
+    assert ROOM in lifecycle.results["removed"]["msg"]
 
 
 def test_results_carry_what_return_documents(lifecycle: PlayRun) -> None:

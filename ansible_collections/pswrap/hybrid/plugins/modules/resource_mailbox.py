@@ -416,11 +416,26 @@ def absent(module: AnsibleModule, ps: Any) -> dict[str, Any]:
         check=False,
     )
     ret = outcome(out.result)
+    if out.result.status == "refused" and not exists(ps, params["alias"]):
+        # Removal refuses an alias it cannot find; for state=absent a mailbox that is not there is done.
+        ret.update(changed=False, status="unchanged", changes=[], operation=None)
+        out.result.error = None
     if module._diff:
-        ret["diff"] = diff_of(params["alias"], out.result.changes)
+        ret["diff"] = diff_of(params["alias"], out.result.changes if ret["changed"] else [])
     ret["error"] = out.result.error
     ret["link"] = None
     return ret
+
+
+def exists(ps: Any, alias: str) -> bool:
+    """Whether Exchange Online has a mailbox with this alias (`pswrap mailbox show` finds it)."""
+    from pswrap.errors import BadInput
+
+    try:
+        ps.show_mailbox(alias)
+    except BadInput:
+        return False
+    return True
 
 
 def main() -> None:
