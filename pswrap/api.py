@@ -33,10 +33,20 @@ from pswrap.api_models import (
     SyncStatus,
     SyncWaited,
 )
-from pswrap.choices import DoctorHold, DoctorProfile, Hold, MailboxType, Match, Profile, SyncPolicy
+from pswrap.choices import (
+    DoctorHold,
+    DoctorProfile,
+    ExchangeAttributes,
+    Hold,
+    MailboxType,
+    Match,
+    Profile,
+    SyncPolicy,
+)
 from pswrap.errors import BadInput, PswrapError, SyncBusy
 from pswrap.journal import Journal, Operation
 from pswrap.render.script import Script
+from pswrap.secrets import Secret
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
 from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, MailboxWorkflow
 from pswrap.workflows.mailbox_dryrun import DryRun
@@ -53,6 +63,7 @@ __all__ = [
     "DoctorHold",
     "DoctorProfile",
     "DryRun",
+    "ExchangeAttributes",
     "Hold",
     "ListedMailbox",
     "MailboxResult",
@@ -173,13 +184,14 @@ class Pswrap:
         profile: Profile = self.target().profile or "modern"
         return profile
 
-    def _workflow(self, profile: str) -> MailboxWorkflow:
+    def _workflow(self, profile: str, sign_in_password: Secret | None = None) -> MailboxWorkflow:
         return MailboxWorkflow(
             _LazySession(self, profile),
             self._target_facts(),
             journal=self.journal,
             progress=self.progress,
             confirm=self.confirm,
+            sign_in_password=sign_in_password,
         )
 
     # --- mailbox operations ---------------------------------------------------------------------
@@ -202,6 +214,9 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: Literal[False] = False,
         check: bool = True,
     ) -> MailboxResult: ...
@@ -224,6 +239,9 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: Literal[True],
         check: bool = True,
     ) -> DryRun: ...
@@ -246,6 +264,9 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: bool,
         check: bool = True,
     ) -> MailboxResult | DryRun: ...
@@ -267,6 +288,9 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: bool = False,
         check: bool = True,
     ) -> MailboxResult | DryRun:
@@ -274,6 +298,9 @@ class Pswrap:
 
         Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`. `timeout`
         is how long to wait for sync to link the account (the CLI's `--sync-timeout`).
+        `exchange_attributes` (auto, cloud, stamp, none) says who masters the Exchange attributes after the
+        link; `allow_sign_in` keeps the account able to sign in (Teams Rooms), with `sign_in_password` for
+        the AD account pswrap creates (docs/mastering.md).
         """
         req = MailboxRequest(
             name=name,
@@ -290,8 +317,10 @@ class Pswrap:
             match=match,
             wait=wait,
             timeout=timeout,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
         )
-        out = self._workflow(req.profile).create(req, dry_run=dry_run)
+        out = self._workflow(req.profile, sign_in_password).create(req, dry_run=dry_run)
         return _checked(out, check)
 
     @overload
@@ -310,6 +339,10 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: Literal[False] = False,
         check: bool = True,
     ) -> MailboxResult: ...
@@ -330,6 +363,10 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: Literal[True],
         check: bool = True,
     ) -> DryRun: ...
@@ -350,6 +387,10 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: bool,
         check: bool = True,
     ) -> MailboxResult | DryRun: ...
@@ -369,10 +410,17 @@ class Pswrap:
         match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
         dry_run: bool = False,
         check: bool = True,
     ) -> MailboxResult | DryRun:
-        """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one."""
+        """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one.
+
+        The account must carry every address of the mailbox: one pswrap creates does; an existing one that
+        lacks some is refused (exit 6) unless `add_addresses` lets pswrap add them (docs/mastering.md)."""
         base = MailboxRequest(
             name=mailbox,
             alias=mailbox,
@@ -385,19 +433,28 @@ class Pswrap:
             match=match,
             wait=wait,
             timeout=timeout,
+            add_addresses=add_addresses,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
         )
         if base.profile != "modern":
             raise BadInput(
                 f"mailbox link needs the modern profile, not {base.profile}",
                 hint="the cloud mailbox exists already; only the modern profile links it (--profile modern)",
             )
-        out = self._workflow(base.profile).link(
+        out = self._workflow(base.profile, sign_in_password).link(
             mailbox, ad_user=ad_user, create_ad_user=create_ad_user, base=base, dry_run=dry_run
         )
         return _checked(out, check)
 
     def resume(
-        self, operation_id: str, *, wait: bool | None = None, timeout: float | None = None, check: bool = True
+        self,
+        operation_id: str,
+        *,
+        wait: bool | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+        sign_in_password: Secret | None = None,
     ) -> MailboxResult:
         """Finish an interrupted operation to the same end state: re-plan from the facts and the journal."""
         op = self.journal.get(operation_id)
@@ -419,7 +476,7 @@ class Pswrap:
             self.target_name = op.target
         # The same run as the command that started it, under the same operation id: re-plan from the
         # facts (what exists now) and the journal (the anchor GUID chosen once), apply what is missing.
-        out = self._workflow(req.profile).create(req, op_id=op.id)
+        out = self._workflow(req.profile, sign_in_password).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
         return _checked(out, check)
 

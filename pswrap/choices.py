@@ -19,6 +19,8 @@ ApplyOutput = Literal["text", "json", "jsonl"]
 SpecOutput = Literal["text", "json", "yaml"]
 """`mailbox show`: `yaml` prints the spec as a file `apply` accepts."""
 SpecFormat = Literal["yaml", "toml", "json", "csv"]
+ExchangeAttributes = Literal["auto", "cloud", "stamp", "none"]
+"""Who masters a linked mailbox's Exchange attributes (docs/mastering.md)."""
 SyncPolicy = Literal["delta", "initial"]
 DoctorProfile = Literal["modern", "hybrid-tools"]
 """The profiles the doctor checks (the legacy profile never runs, so there is nothing to check)."""
@@ -28,6 +30,7 @@ __all__ = [
     "ApplyOutput",
     "DoctorHold",
     "DoctorProfile",
+    "ExchangeAttributes",
     "Hold",
     "MailboxType",
     "Match",

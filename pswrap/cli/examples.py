@@ -18,6 +18,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "mailbox link": (
         "pswrap mailbox link room7 --ad-user room7 --yes",
         "pswrap mailbox link lobby --create-ad-user --ou 'OU=Resources,DC=corp,DC=example' --dry-run",
+        "pswrap mailbox link hall2 --ad-user hall2 --add-addresses --exchange-attributes cloud",
     ),
     "mailbox apply": (
         "pswrap mailbox apply rooms.yaml --dry-run --diff",

@@ -54,8 +54,20 @@ RUNTIME_VALUES: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {
         ("external_directory_object_id", "user_principal_name"),
         "",
     ),
+    ("graph/set-account-enabled", "UserId"): (
+        "exo/new-mailbox",
+        ("external_directory_object_id", "user_principal_name"),
+        "",
+    ),
     ("graph/set-user", "OnPremisesImmutableId"): ("ad/new-user", ("object_guid",), "anchor"),
     ("ad/move-user", "Identity"): ("ad/new-user", ("object_guid",), ""),
+    ("ad/stamp-exchange-attributes", "Identity"): ("ad/new-user", ("object_guid",), ""),
+    # The new account carries the new mailbox's addresses (pswrap.workflows.mailbox_mastering.keep_addresses).
+    ("ad/new-user", "ProxyAddresses"): (
+        "exo/new-mailbox",
+        ("email_addresses", "legacy_exchange_dn"),
+        "addresses",
+    ),
 }
 """How an emitted script finds each parameter the plan defers to run time."""
 
@@ -79,6 +91,33 @@ HELPERS = """function Get-PswrapEarlier {
         if ($null -ne $value -and [string]$value -ne '') { return $value }
     }
     throw ('step ' + $Step + ' of this plan returned none of: ' + ($Fields -join ', '))
+}
+function Get-PswrapKeptAddresses {
+    # What a new account carries so the link loses nothing (as pswrap computes it): pswrap's addresses
+    # (the primary first), then the new mailbox's other SMTP and X500 addresses, then X500:<its
+    # LegacyExchangeDN>, each once (compared without case).
+    param([string[]] $Planned, [string] $Step)
+    $mailbox = $pswrapResults[$Step]
+    $candidates = @($Planned) + @(Get-PswrapProperty $mailbox 'email_addresses')
+    $legacy = Get-PswrapProperty $mailbox 'legacy_exchange_dn'
+    if ($null -ne $legacy -and [string]$legacy -ne '') { $candidates += ('X500:' + [string]$legacy) }
+    $kept = New-Object -TypeName 'System.Collections.Generic.List[string]' -ErrorAction Stop
+    $seen = @{}
+    foreach ($address in $candidates) {
+        $text = [string]$address
+        $colon = $text.IndexOf(':')
+        if ($colon -lt 1) { continue }
+        $prefix = $text.Substring(0, $colon).ToLowerInvariant()
+        $rest = $text.Substring($colon + 1)
+        if ($prefix -ne 'smtp' -and $prefix -ne 'x500') { continue }
+        $key = $prefix + ':' + $rest.ToLowerInvariant()
+        if ($seen.ContainsKey($key)) { continue }
+        $seen[$key] = $true
+        if ($kept.Count -eq 0) { $kept.Add($text) }
+        elseif ($prefix -eq 'smtp') { $kept.Add('smtp:' + $rest) }
+        else { $kept.Add('X500:' + $rest) }
+    }
+    return ,([string[]]$kept.ToArray())
 }
 $pswrapResults = @{}
 $pswrapEarlier = ConvertFrom-Json -InputObject $PswrapEarlierJson -ErrorAction Stop
@@ -200,7 +239,7 @@ def _stage(n: int, total: int, group: Stage, plan: DryRun, op: str, wait_seconds
     if connect is not None:
         lines.append("")
         lines.append(f"# [connect] {connect.step_id}: connect this process to {title}")
-        lines.extend(_call(connect, None, op, earlier={}))
+        lines.extend(_call(connect, None, op, earlier={}, plan=plan))
         lines.append("$null = $pswrapJson")
     made: dict[str, str] = {}
     for entry in _earlier(plan, group):
@@ -208,7 +247,7 @@ def _stage(n: int, total: int, group: Stage, plan: DryRun, op: str, wait_seconds
     for entry in group.entries:
         lines.append("")
         lines.append(f"# [{entry.key}] {entry.script.step_id}: {' '.join(entry.why.split())}")
-        lines.extend(_call(entry.script, entry.step, op, earlier=made))
+        lines.extend(_call(entry.script, entry.step, op, earlier=made, plan=plan))
         lines.append(
             f"$pswrapResults[{quote_string(entry.key)}] = "
             "ConvertFrom-Json -InputObject $pswrapJson -ErrorAction Stop"
@@ -243,12 +282,14 @@ def _earlier(plan: DryRun, group: Stage) -> list[Entry]:
     return out
 
 
-def _call(script: Any, step: PlannedStep | None, op: str, *, earlier: dict[str, str]) -> list[str]:
+def _call(
+    script: Any, step: PlannedStep | None, op: str, *, earlier: dict[str, str], plan: DryRun
+) -> list[str]:
     """Bind the parameters, then run the step's own script block (its prologue is the stage's)."""
     deferred = step.deferred if step is not None else {}
     lines = ["$pswrapParameters = @{}"]
     for name, value in script.parameters.items():
-        bound = _value(script.step_id, name, value, deferred, op, earlier)
+        bound = _value(script.step_id, name, value, deferred, op, earlier, plan)
         lines.append(f"$pswrapParameters[{quote_string(name)}] = {bound}")
     for name in script.secrets:
         lines.append(f"$pswrapParameters[{quote_string(name)}] = $PswrapSecrets[{quote_string(name)}]")
@@ -263,7 +304,13 @@ def _call(script: Any, step: PlannedStep | None, op: str, *, earlier: dict[str, 
 
 
 def _value(
-    step_id: str, name: str, value: object, deferred: dict[str, Any], op: str, earlier: dict[str, str]
+    step_id: str,
+    name: str,
+    value: object,
+    deferred: dict[str, Any],
+    op: str,
+    earlier: dict[str, str],
+    plan: DryRun,
 ) -> str:
     runtime = RUNTIME_VALUES.get((step_id, name))
     if name in deferred or (runtime is not None and _is_placeholder(value)):
@@ -279,6 +326,9 @@ def _value(
                 "not run",
                 hint="run the command itself, or with --dry-run to see the plan",
             )
+        if transform == "addresses":  # the planned addresses, and the new mailbox's
+            planned = list(plan.plan.resolved.proxy_addresses) if plan.plan is not None else []
+            return f"(Get-PswrapKeptAddresses {to_literal(planned)} {quote_string(key)})"
         expression = f"(Get-PswrapEarlier {quote_string(key)} {to_literal(list(fields))})"
         if transform == "anchor":  # the ImmutableId form of an objectGUID: base64 of Guid.ToByteArray()
             expression = f"[System.Convert]::ToBase64String(([guid]{expression}).ToByteArray())"

@@ -103,7 +103,7 @@ def test_every_value_round_trips_through_the_encoder(env: dict[str, str], hold: 
         match = BIND.match(line)
         if match and key is not None:
             rest = line[match.end() :]
-            if rest.startswith(("(Get-PswrapEarlier", "[System.Convert]")):
+            if rest.startswith(("(Get-PswrapEarlier", "(Get-PswrapKeptAddresses", "[System.Convert]")):
                 bound.setdefault(key, {})[match.group("name")] = "<runtime>"
             elif not rest.startswith("$PswrapSecrets["):
                 value, end = ps.evaluate_prefix(line, match.end())
@@ -123,17 +123,24 @@ def test_run_time_values_come_from_the_earlier_steps_json(env: dict[str, str]) -
     plan = _plan("staging-ou")
     text = emit_ps1(plan)
     keys = {e.script.step_id: e.key for g in stages(plan) for e in g.entries}
-    assert keys["exo/new-mailbox"] == "1" and keys["ad/new-user"] == "2"
+    mailbox, account = keys["exo/new-mailbox"], keys["ad/new-user"]
+    assert int(mailbox) < int(account) < int(keys["graph/set-user"]) < int(keys["ad/move-user"])
     assert (
         "$pswrapParameters['UserId'] = "
-        "(Get-PswrapEarlier '1' @('external_directory_object_id', 'user_principal_name'))"
+        f"(Get-PswrapEarlier '{mailbox}' @('external_directory_object_id', 'user_principal_name'))"
     ) in text
     assert (
         "$pswrapParameters['OnPremisesImmutableId'] = "
-        "[System.Convert]::ToBase64String(([guid](Get-PswrapEarlier '2' @('object_guid'))).ToByteArray())"
+        "[System.Convert]::ToBase64String(([guid]"
+        f"(Get-PswrapEarlier '{account}' @('object_guid'))).ToByteArray())"
     ) in text
-    assert "$pswrapParameters['Identity'] = (Get-PswrapEarlier '2' @('object_guid'))" in text
+    assert f"$pswrapParameters['Identity'] = (Get-PswrapEarlier '{account}' @('object_guid'))" in text
     assert "SyncCycleInProgress" not in text  # only the scheduler hold pauses sync and waits
+    # The new account carries the new mailbox's addresses: pswrap's own, then the mailbox's, read at
+    # run time from its JSON (keep_addresses in pswrap.workflows.mailbox_mastering).
+    planned = list(plan.plan.resolved.proxy_addresses) if plan.plan else []
+    kept = f"(Get-PswrapKeptAddresses @('{planned[0]}', '{planned[1]}') '{mailbox}')"
+    assert f"$pswrapParameters['ProxyAddresses'] = {kept}" in text
     # Each result comes back as JSON and goes into the next process as JSON.
     assert text.count("ConvertTo-Json -InputObject $pswrapResults") == len(stages(plan))
     assert "00000000-0000-0000-0000-000000000000" not in text and "<" + "operation>" not in text
