@@ -234,7 +234,7 @@ def test_offline_ansible_test_sanity(tmp_path: Path) -> None:
     import sys
 
     copy = tmp_path / "ansible_collections" / "pswrap" / "hybrid"  # ansible-test needs this layout
-    shutil.copytree(COLLECTION, copy, ignore=shutil.ignore_patterns("tests", "__pycache__", "*.tar.gz"))
+    shutil.copytree(COLLECTION, copy, ignore=shutil.ignore_patterns("output", "__pycache__", "*.tar.gz"))
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     args = [a for test in OFFLINE_SANITY for a in ("--test", test)]
     proc = subprocess.run(

@@ -16,10 +16,12 @@ import traceback
 from typing import Any
 
 PSWRAP_IMPORT_ERROR: str | None
+pswrap_connect: Any
 try:
-    import pswrap.api  # noqa: F401  (imported for the error message when missing)
+    from pswrap.api import connect as pswrap_connect
 except ImportError:
     PSWRAP_IMPORT_ERROR = traceback.format_exc()
+    pswrap_connect = None
 else:
     PSWRAP_IMPORT_ERROR = None
 
@@ -85,7 +87,6 @@ def settings_of(params: dict[str, Any]) -> dict[str, object]:
 
 def connect(params: dict[str, Any]) -> Any:
     """A `pswrap.api.Pswrap` on the target the options name (see doc_fragments/connection.py)."""
-    import pswrap.api
     from pswrap.remote.target import load_target, target_from
 
     settings = settings_of(params)
@@ -94,8 +95,8 @@ def connect(params: dict[str, Any]) -> Any:
     elif settings:
         target = load_target(params.get("target"), overrides=settings)
     else:
-        return pswrap.api.connect(params.get("target"))
-    return pswrap.api.connect(target)
+        return pswrap_connect(params.get("target"))
+    return pswrap_connect(target)
 
 
 def error_result(error: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ description:
   - Check mode is pswrap's dry run; C(changed) says whether something would change.
 version_added: 0.1.0
 author:
-  - pswrap contributors
+  - pswrap contributors (!UNKNOWN)
 extends_documentation_fragment:
   - pswrap.hybrid.connection
 attributes:

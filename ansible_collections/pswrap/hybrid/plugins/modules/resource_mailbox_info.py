@@ -15,7 +15,7 @@ description:
   - Reads only; it never changes anything.
 version_added: 0.1.0
 author:
-  - pswrap contributors
+  - pswrap contributors (!UNKNOWN)
 extends_documentation_fragment:
   - pswrap.hybrid.connection
 attributes:
