@@ -80,6 +80,15 @@ def test_one_setting_changed_is_one_change_with_its_diff(lifecycle: PlayRun) -> 
     assert shown["spec"]["capacity"] == 8 and shown["link"]["state"] == "linked"
 
 
+def test_check_mode_on_an_existing_mailbox_reports_the_change_and_makes_none(lifecycle: PlayRun) -> None:
+    check = lifecycle.results["check_existing"]
+    assert check["changed"] is True and check["status"] == "planned" and check["operation"] is None
+    assert check["changes"] == [
+        {"field": "calendar.booking_window_days", "from": 120, "to": 150, "where": "exo"}
+    ]
+    assert lifecycle.results["shown"]["mailbox"]["spec"]["calendar"]["booking_window_days"] == 120
+
+
 def test_a_bad_value_fails_with_pswraps_error_and_its_meaning(lifecycle: PlayRun) -> None:
     bad = lifecycle.results["bad_value"]
     assert bad["failed"] is True and bad["changed"] is False
