@@ -225,6 +225,8 @@ def test_the_collection_builds(tmp_path: Path) -> None:
         "plugins/module_utils/pswrap_common.py",
         "plugins/doc_fragments/connection.py",
         "meta/runtime.yml",
+        "meta/execution-environment.yml",
+        "requirements.txt",
         "README.md",
     } <= names
 
