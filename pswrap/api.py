@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from pswrap.api_desired import DesiredState
 from pswrap.api_models import (
     Checklist,
     ListedMailbox,
@@ -33,6 +34,7 @@ from pswrap.api_models import (
     SyncStatus,
     SyncWaited,
 )
+from pswrap.api_server import ServerOperations
 from pswrap.choices import (
     DoctorHold,
     DoctorProfile,
@@ -41,9 +43,8 @@ from pswrap.choices import (
     MailboxType,
     Match,
     Profile,
-    SyncPolicy,
 )
-from pswrap.errors import BadInput, PswrapError, SyncBusy
+from pswrap.errors import BadInput
 from pswrap.journal import Journal, Operation
 from pswrap.render.script import Script
 from pswrap.secrets import Secret
@@ -54,8 +55,6 @@ from pswrap.workflows.ports import Progress, no_progress
 from pswrap.workflows.results import MailboxResult
 
 if TYPE_CHECKING:
-    from pswrap.desired.apply import ApplyResult
-    from pswrap.desired.spec import MailboxSpec
     from pswrap.remote.target import Target
 
 __all__ = [
@@ -116,7 +115,7 @@ class _LazySession:
         return script
 
 
-class Pswrap:
+class Pswrap(DesiredState, ServerOperations):
     """The mailbox operations on one target. Use as a context manager (connections close at the end)."""
 
     def __init__(
@@ -183,6 +182,9 @@ class Pswrap:
     def _default_profile(self) -> Profile:
         profile: Profile = self.target().profile or "modern"
         return profile
+
+    def _lazy(self, profile: str) -> _LazySession:
+        return _LazySession(self, profile)
 
     def _workflow(self, profile: str, sign_in_password: Secret | None = None) -> MailboxWorkflow:
         return MailboxWorkflow(
@@ -479,143 +481,6 @@ class Pswrap:
         out = self._workflow(req.profile, sign_in_password).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
         return _checked(out, check)
-
-    # --- desired state (pswrap.desired: mailbox apply, show, list) -------------------------------
-
-    def apply_mailbox(
-        self,
-        spec: MailboxSpec | Mapping[str, Any],
-        *,
-        dry_run: bool = False,
-        wait: bool = True,
-        sync_timeout: float = 600.0,
-        profile: Profile | None = None,
-        hold: Hold | None = None,
-        check: bool = True,
-    ) -> ApplyResult:
-        """Converge one mailbox to `spec` (a `pswrap.desired.spec.MailboxSpec` or a mapping of its fields).
-
-        Returns a `pswrap.desired.apply.ApplyResult` (`.result` is the `MailboxResult`); `dry_run` is check
-        mode: nothing changes and `changed` says whether something would.
-        """
-        from pswrap.desired.apply import ApplyOptions, converge
-        from pswrap.desired.load import validate
-        from pswrap.desired.spec import MailboxSpec
-
-        if not isinstance(spec, MailboxSpec):
-            spec = validate(spec, "spec")
-        chosen = profile or self._default_profile()
-        if chosen != "modern":
-            raise BadInput(
-                f"mailbox apply needs the modern profile, not {chosen}",
-                hint="calendar processing is read and written in Exchange Online (--profile modern)",
-            )
-        options = ApplyOptions(
-            dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, profile=chosen, hold=hold
-        )
-        out = converge(
-            _LazySession(self, chosen),
-            spec,
-            options,
-            journal=self.journal,
-            target_name=self._target_facts().name,
-            workflow=lambda: self._workflow(chosen),
-            progress=self.progress,
-        )
-        if check:
-            out.result.raise_for_error()
-        return out
-
-    def show_mailbox(self, alias: str) -> ShownMailbox:
-        """The mailbox in the spec's shape (`.spec`), and its link as read (`.link`)."""
-        from pswrap.desired.show import show
-
-        return ShownMailbox.of(show(_LazySession(self, "modern"), alias))
-
-    def list_mailboxes(
-        self, *, type: MailboxType | None = None, unlinked: bool = False, drift: bool = False
-    ) -> list[ListedMailbox]:
-        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state; `drift`
-        adds what does not line up between Exchange Online, Entra ID and AD (and keeps only those)."""
-        from pswrap.desired.listing import domain_of, list_mailboxes
-
-        base = domain_of(self._target_facts().resource_ou)
-        rows = list_mailboxes(
-            _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
-        )
-        return [ListedMailbox.of(row) for row in rows]
-
-    # --- sync -----------------------------------------------------------------------------------
-
-    def _sync_session(self) -> Any:
-        profile = self._default_profile()
-        return self._session("modern" if profile == "legacy" else profile)
-
-    def sync_status(self) -> SyncStatus:
-        """The sync server's anchor attribute and staging mode, its scheduler, and pswrap's leases."""
-        s = self._sync_session()
-        settings = s.step("sync/get-settings")
-        scheduler = s.step("sync/get-scheduler")
-        try:
-            leases = list(s.step("sync/list-leases").leases)
-        except PswrapError:  # the status is still worth printing; the leases are shown as unknown
-            leases = None
-        return SyncStatus(settings=settings, scheduler=scheduler, leases=leases)
-
-    def start_sync(self, *, initial: bool = False) -> SyncStarted:
-        """Start a Delta cycle (an Initial one with `initial`); `SyncBusy` (exit 5) while one runs."""
-        s = self._sync_session()
-        policy: SyncPolicy = "initial" if initial else "delta"
-        try:
-            started = s.step("sync/start-cycle", choices={"policy": policy})
-        except SyncBusy as exc:
-            exc.hint = "a cycle is running; `pswrap sync wait` waits for it to end"
-            raise
-        return SyncStarted(policy=policy, result=str(started.result))
-
-    def wait_sync(self, *, timeout: float = 600.0) -> SyncWaited:
-        """Wait until no cycle is in progress; `WaitTimeout` (exit 7) after `timeout` seconds."""
-        from pswrap.workflows.sync_wait import Deadline, wait_until_idle
-
-        s = self._sync_session()
-        state = wait_until_idle(s, Deadline(timeout), self.progress)
-        return SyncWaited(scheduler=state)
-
-    # --- the doctor -----------------------------------------------------------------------------
-
-    def doctor(self, *, profile: DoctorProfile | None = None, hold: DoctorHold | None = None) -> Checklist:
-        """The preflight checklist (read-only): connection, modules, sync engine, tenant and AD.
-
-        `profile` defaults to the target's (a legacy target is checked as modern: legacy never runs);
-        `hold` to the hold `create_mailbox` would pick on this sync server. The checklist's `ok` and
-        `exit_code` say whether the runbook can run.
-        """
-        from pswrap.workflows.preflight import run_checks
-
-        chosen: DoctorProfile
-        if profile is not None:
-            chosen = profile
-        else:
-            default = self._default_profile()
-            chosen = "hybrid-tools" if default == "hybrid-tools" else "modern"
-        session = self._session(chosen)
-        checks = run_checks(session, profile=chosen, hold=hold, progress=self.progress)
-        target = session.target
-        return Checklist(target=target.name, is_lab=bool(target.is_lab), profile=chosen, checks=checks)
-
-    # --- the journal ----------------------------------------------------------------------------
-
-    def operations(self, limit: int = 50) -> list[Operation]:
-        return self.journal.recent(limit)
-
-    def operation(self, operation_id: str) -> OperationDetail:
-        op = self.journal.get(operation_id)
-        if op is None:
-            raise BadInput(
-                f"no operation {operation_id!r} in the journal ({self.journal.path})",
-                hint="`pswrap ops list` shows the operations on this machine",
-            )
-        return OperationDetail(op, self.journal.steps(op.id))
 
 
 _Out = TypeVar("_Out", bound="MailboxResult | DryRun")

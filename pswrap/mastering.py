@@ -237,7 +237,9 @@ def _rules() -> tuple[Rule, ...]:
             (_ATTRS, _ATTRS_WRITEBACK, _SOA_COMMUNITY),
             "publicDelegates is synced from AD and is also an Exchange hybrid write-back attribute. In AD it"
             " holds distinguished names: a delegate that exists only in the cloud cannot be expressed there"
-            " and is reported as drift.",
+            " and is reported as drift. pswrap reads publicDelegates as part of the base AD schema (its"
+            " attributeID 1.2.840.113556.1.2.238 is in the range of proxyAddresses and mailNickname); Learn"
+            " does not say so in as many words.",
         ),
         Rule(
             "calendar",

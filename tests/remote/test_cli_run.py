@@ -354,13 +354,15 @@ def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None
 
 
 def test_timeout_must_be_positive(capsys: Any) -> None:
-    code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "0")
-    assert code == 2 and "--timeout must be a positive number" in err
+    code, _, err = run(capsys, "run", "sync/get-settings", "--step-timeout", "0")
+    assert code == 2 and "--step-timeout must be a positive number" in err
+    code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "0")  # the deprecated name
+    assert code == 2 and "--step-timeout must be a positive number" in err and "deprecated" in err
 
 
 def test_step_time_limit_exit_4(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
     lab_target(lab_factory(faults=["delay:sync/get-settings=5@1"]))
-    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--timeout", "1")
+    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--step-timeout", "1")
     assert code == 4 and out == "" and "ran past its 1 s limit" in err and "Traceback" not in err
 
 
@@ -411,7 +413,7 @@ EXIT_CODES: dict[str, int] = {
     "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
     "ShellGone": 4, "RemoteError": 5, "AlreadyExists": 5, "NotFound": 5, "AccessDenied": 5,
     "NotConnected": 5, "ModuleMissing": 5, "Throttled": 5, "SyncBusy": 5, "OutputError": 5,
-    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
+    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7, "LeaseLocked": 5,
 }  # fmt: skip
 
 
@@ -475,8 +477,15 @@ def test_benchmark_prints_the_ratio() -> None:
         [sys.executable, str(script), "--runs", "3"], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+    raw = re.search(r"^raw pypsrp invoke\(\): median (\d+\.\d+) ms$", done.stdout, re.MULTILINE)
+    ours = re.search(r"^pswrap Session\.step: median (\d+\.\d+) ms$", done.stdout, re.MULTILINE)
     match = re.search(r"^ratio: (\d+\.\d+) \(goal <= 1\.2\)$", done.stdout, re.MULTILINE)
-    assert match and float(match.group(1)) > 0
+    assert raw and ours and match, done.stdout
+    raw_ms, ours_ms, shown = float(raw.group(1)), float(ours.group(1)), float(match.group(1))
+    assert raw_ms > 0 and ours_ms > 0
+    # the ratio compared with the goal is the printed medians' ratio (0.01 ms and 0.01 rounding)
+    slack = 0.005 + 0.005 * (ours_ms + raw_ms) / raw_ms**2 + 1e-9
+    assert abs(shown - ours_ms / raw_ms) <= slack, done.stdout
 
 
 def test_targets_show_masks_a_password_given_by_environment(
