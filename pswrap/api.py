@@ -127,8 +127,7 @@ class Pswrap(DesiredState, ServerOperations):
         confirm: Callable[[DryRun], bool] | None = None,
         session_factory: Callable[[str | None, str], Any] | None = None,
     ) -> None:
-        # A `Target` built by the caller (pswrap.remote.target.target_from: the Ansible collection's
-        # connection options) is used as given; a name is loaded from the configuration.
+        # A `Target` the caller built (remote.target.target_from) is used as given; a name is loaded.
         self._given: Target | None = None if target is None or isinstance(target, str) else target
         self.target_name = target if isinstance(target, str) else target.name if target else None
         self.journal = journal if journal is not None else Journal()
@@ -499,6 +498,5 @@ def connect(
     progress: Progress = no_progress,
     confirm: Callable[[DryRun], bool] | None = None,
 ) -> Pswrap:
-    """A `Pswrap` for `target` (a configured name, `lab`, None for the default / embedded lab, or a
-    `pswrap.remote.target.Target` built with `target_from`)."""
+    """A `Pswrap` for `target`: a configured name, `lab`, None (default / embedded lab), or a `Target`."""
     return Pswrap(target, journal=journal, progress=progress, confirm=confirm)
