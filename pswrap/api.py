@@ -123,21 +123,23 @@ class Pswrap(DesiredState, ServerOperations):
 
     def __init__(
         self,
-        target: str | None = None,
+        target: str | Target | None = None,
         *,
         journal: Journal | None = None,
         progress: Progress = no_progress,
         confirm: Callable[[DryRun], bool] | None = None,
         session_factory: Callable[[str | None, str], Any] | None = None,
     ) -> None:
-        self.target_name = target
+        # A `Target` the caller built (remote.target.target_from) is used as given; a name is loaded.
+        self._given: Target | None = None if target is None or isinstance(target, str) else target
+        self.target_name = target if isinstance(target, str) else target.name if target else None
         self.journal = journal if journal is not None else Journal()
         self.progress = progress
         self.confirm = confirm
         self._factory = session_factory
         self._stack = ExitStack()
         self._sessions: dict[str, Any] = {}
-        self._target: Any | None = None
+        self._target: Any | None = self._given
 
     def __enter__(self) -> Pswrap:
         return self
@@ -160,7 +162,7 @@ class Pswrap(DesiredState, ServerOperations):
             else:
                 from pswrap.remote.session import open_session
 
-                session = open_session(self.target_name, profile=profile)  # type: ignore[arg-type]
+                session = open_session(self._given or self.target_name, profile=profile)  # type: ignore[arg-type]
             self._stack.enter_context(session)
             self._sessions[profile] = session
             if self._target is None:
@@ -493,11 +495,11 @@ def _checked(out: _Out, check: bool) -> _Out:
 
 
 def connect(
-    target: str | None = None,
+    target: str | Target | None = None,
     *,
     journal: Journal | None = None,
     progress: Progress = no_progress,
     confirm: Callable[[DryRun], bool] | None = None,
 ) -> Pswrap:
-    """A `Pswrap` for `target` (a configured name, `lab`, or None for the default / embedded lab)."""
+    """A `Pswrap` for `target`: a configured name, `lab`, None (default / embedded lab), or a `Target`."""
     return Pswrap(target, journal=journal, progress=progress, confirm=confirm)
