@@ -149,6 +149,10 @@ def test_calendar_processing_is_applied_only_with_every_setting_we_sent() -> Non
     [
         ("exo/set-mailbox", {"Identity": "lostset", "DisplayName": "Lost Set Renamed"}),
         ("graph/set-account-enabled", {"UserId": "lostset@", "AccountEnabled": False}),
+        (
+            "exo/set-calendar-processing",
+            {"Identity": "lostset", "BookingWindowInDays": 30, "AllowConflicts": True},
+        ),
     ],
 )
 def test_lost_reply_of_a_mastering_change_is_read_back(
@@ -171,6 +175,9 @@ def test_lost_reply_of_a_mastering_change_is_read_back(
         assert lab.faults.fired == {"drop:Receive@1": 1}
         if step_id == "exo/set-mailbox":
             assert isinstance(out, m.Mailbox) and out.display_name == "Lost Set Renamed"
+        elif step_id == "exo/set-calendar-processing":
+            assert isinstance(out, d.CalendarSet) and not out.refused
+            assert set(out.applied) == {"BookingWindowInDays", "AllowConflicts"}
         else:
             assert isinstance(out, m.SignInChange) and out.account_enabled is False
             user = s.step("graph/get-user", params={"UserId": box.user_principal_name})
