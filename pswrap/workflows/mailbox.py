@@ -336,8 +336,7 @@ class MailboxWorkflow:
                 and other.identity == identity
                 and other.status in ("pending-sync", "interrupted")
             ):
-                done = {**(other.result or {}), "status": COMPLETED, "completed_by": op_id}
-                journal.set_status(other.id, COMPLETED, done)
+                journal.mark_completed_by(other.id, op_id)
 
     def _open_operation(
         self, journal: Journal, kind: str, identity: str, req: MailboxRequest, op_id: str | None
