@@ -325,6 +325,14 @@ class Pswrap:
             out.result.raise_for_error()
         return out
 
+    def apply_batch(self, rows: list[Any], **options: Any) -> Any:
+        """Many specs at once (`pswrap.desired.batch_load.Row`s): read in bulk, plan all, apply on
+        `parallel` workers, one sync cycle for all. Returns a `pswrap.desired.batch.BatchResult`; options:
+        parallel, dry_run, wait, sync_timeout, profile, hold, listener (see pswrap.api_batch)."""
+        from pswrap.api_batch import apply_batch
+
+        return apply_batch(self, rows, **options)
+
     def show_mailbox(self, alias: str) -> dict[str, Any]:
         """`{spec, link}`: the mailbox in the spec's shape, and its link as read."""
         from pswrap.desired.show import show
