@@ -74,12 +74,17 @@ class Display:
     def finished(self, item: Any) -> None:
         if self.output != "jsonl":
             return
-        line = json.dumps(item.to_json(diff=self.diff))
+        line = json.dumps(item_json(item, self.diff))
         with self._lock:
             if self._progress is not None:
                 self._progress.console.file.flush()
             typer.echo(line)
             sys.stdout.flush()
+
+
+def item_json(item: Any, diff: bool) -> dict[str, Any]:
+    """One mailbox's result (the shared contract), led by its alias as the file gave it."""
+    return {"alias": item.alias, **item.to_json(diff=diff)}
 
 
 def emit(result: Any, output: str, diff: bool) -> None:
@@ -88,7 +93,7 @@ def emit(result: Any, output: str, diff: bool) -> None:
     if output == "jsonl":
         typer.echo(json.dumps({"summary": summary, "operation": result.operation}))
     elif output == "json":
-        items = [i.to_json(diff=diff) for i in result.items]
+        items = [item_json(i, diff) for i in result.items]
         doc = {"operation": result.operation, "items": items, "summary": summary}
         if result.dry_run:
             doc["dry_run"] = True

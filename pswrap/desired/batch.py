@@ -192,7 +192,8 @@ class Batch:
             for item in todo:
                 self._planned(item)
             return BatchResult([i.out for i in items], dry_run=True)
-        if todo and self.journal is not None:
+        self.op_id = operation  # a resumed batch keeps its operation
+        if (todo or operation) and self.journal is not None:
             self.op_id = operation or self.journal.start(
                 KIND_BATCH, args or {}, target=self.target_name, identity=f"batch:{len(rows)}"
             )

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 ENV = "PSWRAP_LAB_LATENCY"
 BUDGET_ENV = "PSWRAP_LAB_BUDGET"
+SCALE_ENV = "PSWRAP_LAB_LATENCY_SCALE"
+"""A factor on every latency (tests run the model at 0.05 to stay quick; benchmarks leave it at 1)."""
 
 CONNECT = {"exo": 3.0, "graph": 1.2, "ad": 0.3, "sync": 0.3, "hybrid": 0.5}
 """Seconds a connect step takes (module import and sign-in), per need. Assumption."""
@@ -58,7 +60,15 @@ def enabled() -> bool:
 
 
 def latency(step_id: str) -> float:
-    """Seconds the step takes under the model."""
+    """Seconds the step takes under the model (times PSWRAP_LAB_LATENCY_SCALE)."""
+    try:
+        scale = float(os.environ.get(SCALE_ENV, "1") or 1)
+    except ValueError:
+        scale = 1.0
+    return max(0.0, scale) * base_latency(step_id)
+
+
+def base_latency(step_id: str) -> float:
     if step_id in SLOW:
         return SLOW[step_id]
     area, _, name = step_id.partition("/")
