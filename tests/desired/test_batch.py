@@ -69,14 +69,22 @@ def test_good_rows_complete_and_bad_rows_fail_alone(
     assert "gb2" not in aliases and "gb4" not in aliases
     # the same file again converges: the good rows are unchanged, the bad ones still refused alone
     again = run("mailbox", "apply", spec, "--yes", "-o", "json").json()
-    assert [i["status"] for i in again["items"]] == ["unchanged", "refused", "unchanged", "refused", "refused"]
+    assert [i["status"] for i in again["items"]] == [
+        "unchanged",
+        "refused",
+        "unchanged",
+        "refused",
+        "refused",
+    ]
 
 
 def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
     run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path
 ) -> None:
     before = _manual_cycles(world())
-    spec = _csv(tmp_path / "rooms.csv", [f"oc{n},One Cycle {n},room,{n},AutoAccept,{30 + n}," for n in range(5)])
+    spec = _csv(
+        tmp_path / "rooms.csv", [f"oc{n},One Cycle {n},room,{n},AutoAccept,{30 + n}," for n in range(5)]
+    )
     ran = run("mailbox", "apply", spec, "--yes", "-o", "jsonl", "--parallel", "3")
     assert ran.code == 0, ran.err
     lines = _jsonl(ran.out)
@@ -110,7 +118,9 @@ def test_throttling_slows_the_batch_and_everything_completes(
     monkeypatch.setenv("PSWRAP_LAB_LATENCY_SCALE", "0.05")
     monkeypatch.setenv("PSWRAP_LAB_BUDGET", "exo=1,graph=1")
     thrown = dict(latency.throttled_count)
-    spec = _csv(tmp_path / "rooms.csv", [f"th{n},Throttled {n},room,{n},AutoAccept,{40 + n}," for n in range(4)])
+    spec = _csv(
+        tmp_path / "rooms.csv", [f"th{n},Throttled {n},room,{n},AutoAccept,{40 + n}," for n in range(4)]
+    )
     ran = run("mailbox", "apply", spec, "--yes", "-o", "json", "--parallel", "4")
     assert ran.code == 0, ran.err
     assert ran.json()["summary"]["completed"] == 4
@@ -151,7 +161,9 @@ def test_killed_batch_resumes_without_duplicates(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    batch = _journal_rows(state, "SELECT id FROM operations WHERE kind = 'mailbox.batch' ORDER BY created DESC")
+    batch = _journal_rows(
+        state, "SELECT id FROM operations WHERE kind = 'mailbox.batch' ORDER BY created DESC"
+    )
     assert batch, "the batch was journaled before its first change"
     resumed = run("resume", batch[0][0], "-o", "json")
     assert resumed.code == 0, resumed.err
