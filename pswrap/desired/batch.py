@@ -231,6 +231,7 @@ class Batch:
         """The item's result is final: report it once."""
         if not item.done:
             item.done = True
+            item.observed = None  # what was read is not needed any more: a big batch stays small
             self.listener.finished(item.out)
 
     def _fail(self, item: Item, error: PswrapError, status: str = FAILED) -> None:

@@ -104,6 +104,13 @@ _in_flight: dict[str, int] = {}
 _recent: dict[str, deque[float]] = {}
 throttled_count: dict[str, int] = {}
 """Throttling replies given per service (for tests and benchmarks in the same process)."""
+spent: dict[str, float] = {}
+"""Modeled seconds slept per step id (benchmarks compute a mailbox's own step latencies from it)."""
+
+
+def account(step_id: str, seconds: float) -> None:
+    with _lock:
+        spent[step_id] = spent.get(step_id, 0.0) + seconds
 
 
 class Slot:

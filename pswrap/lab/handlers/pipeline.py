@@ -79,7 +79,9 @@ def with_latency(inv: Invocation, run: Callable[[], Any]) -> Any:
             if area == "exo":
                 raise records.exo_throttled(cmdlet)
             raise records.graph_throttled(cmdlet, parameter_set or "Get", now(inv.world.read()))
-        if not inv.wait(latency.latency(step_id)):
+        seconds = latency.latency(step_id)
+        latency.account(step_id, seconds)
+        if not inv.wait(seconds):
             raise records.pipeline_stopped()
         return run()
 
