@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pswrap.desired.apply import ApplyOptions
 from pswrap.desired.batch import DEFAULT_PARALLEL, MAX_PARALLEL, Batch, BatchResult, Listener, Worker
-from pswrap.desired.batch_gate import Gate, GatedSession
+from pswrap.desired.batch_gate import Gate, GatedSession, SharedReads
 from pswrap.desired.batch_load import Row
 from pswrap.errors import BadInput
 from pswrap.workflows.mailbox import MailboxWorkflow
@@ -43,9 +43,10 @@ def workers(client: Pswrap, profile: str, count: int, gate: Gate) -> list[Worker
         client._stack.callback(child.close)
         clients.append(child)
     facts = client._target_facts()
+    shared = SharedReads()
     out = []
     for owner in clients:
-        session = GatedSession(_LazySession(owner, profile), gate)
+        session = GatedSession(_LazySession(owner, profile), gate, shared)
         out.append(Worker(session, _workflow_on(session, facts, client)))
     return out
 

@@ -260,8 +260,13 @@ class Batch:
 
     @staticmethod
     def _reads_calendar(item: Item) -> bool:
-        spec = item.row.spec
-        return spec is not None and (spec.calendar is not None or bool(facts.principals_named(spec)))
+        """An existing mailbox's calendar when the spec manages it; principals are resolved in the same
+        read. A mailbox still to create has no calendar to read: every given field is a change."""
+        spec, observed = item.row.spec, item.observed
+        if spec is None or observed is None:
+            return False
+        named = bool(facts.principals_named(spec))
+        return named or (spec.calendar is not None and observed.mailbox is not None)
 
     def _read_calendar(self, worker: Worker, item: Item) -> None:
         assert item.row.spec is not None and item.observed is not None

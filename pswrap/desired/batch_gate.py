@@ -56,12 +56,51 @@ class Gate:
             self.pauses += 1
 
 
+SHARED_READS = frozenset(
+    {
+        "exo/connect",
+        "graph/connect",
+        "exo/get-certificate",
+        "graph/get-sync-features",
+        "sync/get-modules",
+        "sync/get-scope",
+        "sync/get-settings",
+        "ad/get-ous",
+    }
+)
+"""Reads of the tenant and the servers, the same for every mailbox (the preflight's connect checks, the
+certificate, the tenant's matching switches, the sync server's modules, scope and settings, the OUs):
+in a batch each is read once and its answer shared by every mailbox, instead of once per mailbox. Steps
+whose answer a batch changes (the scheduler, leases, users, mailboxes) are never shared."""
+
+
+class SharedReads:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str, str], Any] = {}
+
+    @staticmethod
+    def key(step_id: str, choices: Mapping[str, str] | None, params: Mapping[str, Any] | None) -> Any:
+        if step_id not in SHARED_READS:
+            return None
+        return (step_id, repr(sorted((choices or {}).items())), repr(sorted((params or {}).items())))
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            return self._answers.get(key)
+
+    def put(self, key: Any, answer: Any) -> None:
+        with self._lock:
+            self._answers.setdefault(key, answer)
+
+
 class GatedSession:
     """A worker's session behind the batch's gate (the StepSession protocol, and the rest passed on)."""
 
-    def __init__(self, session: StepSession, gate: Gate) -> None:
+    def __init__(self, session: StepSession, gate: Gate, shared: SharedReads | None = None) -> None:
         self._session = session
         self._gate = gate
+        self._shared = shared
 
     def step(
         self,
@@ -70,11 +109,19 @@ class GatedSession:
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
+        key = self._shared.key(step_id, choices, params) if self._shared is not None else None
+        if key is not None and self._shared is not None:
+            known = self._shared.get(key)
+            if known is not None:
+                return known
         pause = FIRST_PAUSE
         for round_ in range(MAX_ROUNDS):
             self._gate.wait()
             try:
-                return self._session.step(step_id, choices=choices, params=params)
+                answer = self._session.step(step_id, choices=choices, params=params)
+                if key is not None and self._shared is not None:
+                    self._shared.put(key, answer)
+                return answer
             except Throttled as exc:
                 if round_ == MAX_ROUNDS - 1:
                     raise
