@@ -89,6 +89,8 @@ def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
     assert ran.code == 0, ran.err
     lines = _jsonl(ran.out)
     assert len(lines) == 6
+    # no terminal: no progress display on stderr (only the lab's notice)
+    assert [line for line in ran.err.splitlines() if "embedded lab" not in line] == []
     items, last = lines[:-1], lines[-1]
     assert set(last) == {"summary", "operation"}
     assert last["summary"] == {
