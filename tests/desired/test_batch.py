@@ -186,3 +186,34 @@ def test_killed_batch_resumes_without_duplicates(
     )
     created = [row[0].split("|")[0] for row in done if row[0].split("|")[0] in aliases]
     assert sorted(created) == aliases
+
+
+def test_a_mailbox_the_cloud_will_not_match_fails_alone(
+    run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path
+) -> None:
+    """Created with --no-wait (pending), then one mailbox's cloud user gets a role, so Entra ID would
+    refuse its hard match (MC1262584). Resuming the batch: only that mailbox fails (exit 6, named, why);
+    the others link in the batch's one cycle."""
+    aliases = ["ee0", "ee1", "ee2"]
+    spec = _csv(tmp_path / "rooms.csv", [f"{a},Export Error {a},room,3,AutoAccept,20," for a in aliases])
+    first = run("mailbox", "apply", spec, "--yes", "--no-wait", "-o", "json")
+    assert first.code == 0, first.err
+    doc = first.json()
+    assert doc["summary"]["pending_sync"] == 3
+    w = world()
+    mailbox = next(m for m in w["exo"]["mailboxes"] if m["alias"] == "ee1")
+    index = next(
+        i for i, u in enumerate(w["cloud"]["users"]) if u["id"] == mailbox["external_directory_object_id"]
+    )
+    role = json.dumps([{"role": "Helpdesk Administrator", "directory_scope_id": "/"}])
+    assert run("lab", "set", f"cloud.users.{index}.role_assignments={role}").code == 0
+    before = _manual_cycles(world())
+    resumed = run("resume", doc["operation"], "-o", "json")
+    assert resumed.code == 6, resumed.err
+    items = {i["alias"]: i for i in resumed.json()["items"]}
+    assert items["ee0"]["status"] == "completed" and items["ee2"]["status"] == "completed"
+    assert items["ee1"]["status"] == "failed"
+    assert "InvalidHardMatch" in items["ee1"]["error"]["message"]
+    assert "ee1@lab.example" in items["ee1"]["error"]["message"]
+    assert items["ee1"]["error"]["exit_code"] == 6
+    assert _manual_cycles(world()) == before + 1
