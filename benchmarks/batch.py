@@ -21,6 +21,7 @@ import argparse
 import math
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +64,16 @@ def write_csv(path: Path, prefix: str, count: int) -> Path:
     return path
 
 
+def peak_rss(plan: Path) -> int:
+    """Peak resident memory (bytes) of a fresh process planning `plan` (Linux: ru_maxrss in kB)."""
+    command = [sys.executable, "-m", "pswrap", "mailbox", "apply", str(plan), "--dry-run", "-o", "jsonl"]
+    with open(os.devnull, "wb") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=sink)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, command
+    return int(usage.ru_maxrss) * 1024
+
+
 def own_seconds() -> float:
     from pswrap.lab import latency
 
@@ -80,6 +91,7 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=5)
     parser.add_argument("--big", type=int, default=1000)
     parser.add_argument("--strict", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the planning memory (part 3)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pswrap-bench-batch-"))
@@ -103,55 +115,69 @@ def main() -> int:
     )
     print(f"lab: sync cycle {args.sync_seconds:g} s, latencies realistic (pswrap/lab/latency.py)")
 
-    # 1a. sequential creates, each a CLI run of its own (connects, its own cycle)
-    started = time.monotonic()
-    for n in range(args.sequential):
-        code = cli("mailbox", "create", f"Seq Room {n}", "--alias", f"seq{n}", "--yes",
-                   "--auto-accept", "--booking-window-days", str(30 + n))  # fmt: skip
-        assert code == 0, f"mailbox create exited {code}"
-    sequential = (time.monotonic() - started) / args.sequential
-    print(f"mailbox create, sequential: {sequential:.1f} s per mailbox ({args.sequential} measured)")
+    ok = True
+    if not args.memory_only:
+        # 1a. sequential creates, each a CLI run of its own (connects, its own cycle)
+        started = time.monotonic()
+        for n in range(args.sequential):
+            code = cli("mailbox", "create", f"Seq Room {n}", "--alias", f"seq{n}", "--yes",
+                       "--auto-accept", "--booking-window-days", str(30 + n))  # fmt: skip
+            assert code == 0, f"mailbox create exited {code}"
+        sequential = (time.monotonic() - started) / args.sequential
+        print(f"mailbox create, sequential: {sequential:.1f} s per mailbox ({args.sequential} measured)")
 
-    # 1b. the batch
-    rooms = write_csv(tmp / "rooms.csv", "room", COUNT)
-    latency.spent.clear()
-    started = time.monotonic()
-    code = cli("mailbox", "apply", str(rooms), "--yes", "--parallel", str(args.parallel), "-o", "json")
-    batch = time.monotonic() - started
-    assert code == 0, f"mailbox apply exited {code}"
-    per_mailbox = own_seconds() / COUNT
-    floor = args.sync_seconds + math.ceil(COUNT / args.parallel) * per_mailbox
-    speedup = sequential * COUNT / batch
-    print(f"mailbox apply of {COUNT} (--parallel {args.parallel}): {batch:.1f} s")
-    print(
-        f"  vs {COUNT} sequential creates ({sequential * COUNT:.0f} s, scaled): {speedup:.1f}x (goal >= 20x)"
-    )
-    print(f"  floor: {args.sync_seconds:g} s cycle + ceil({COUNT}/{args.parallel}) x {per_mailbox:.2f} s "
-          f"= {floor:.1f} s; apply / floor = {batch / floor:.2f} (goal <= 1.5)")  # fmt: skip
+        # 1b. the batch
+        rooms = write_csv(tmp / "rooms.csv", "room", COUNT)
+        latency.spent.clear()
+        started = time.monotonic()
+        code = cli("mailbox", "apply", str(rooms), "--yes", "--parallel", str(args.parallel), "-o", "json")
+        batch = time.monotonic() - started
+        assert code == 0, f"mailbox apply exited {code}"
+        per_mailbox = own_seconds() / COUNT
+        floor = args.sync_seconds + math.ceil(COUNT / args.parallel) * per_mailbox
+        speedup = sequential * COUNT / batch
+        print(f"mailbox apply of {COUNT} (--parallel {args.parallel}): {batch:.1f} s")
+        print(
+            f"  vs {COUNT} sequential creates ({sequential * COUNT:.0f} s, scaled): {speedup:.1f}x "
+            "(goal >= 20x)"
+        )
+        print(f"  floor: {args.sync_seconds:g} s cycle + ceil({COUNT}/{args.parallel}) x {per_mailbox:.2f} s "
+              f"= {floor:.1f} s; apply / floor = {batch / floor:.2f} (goal <= 1.5)")  # fmt: skip
 
-    # 2. no-op re-apply
-    before = counts(state)
-    started = time.monotonic()
-    code = cli("mailbox", "apply", str(rooms), "--yes", "--parallel", str(args.parallel), "-o", "json")
-    noop = time.monotonic() - started
-    after = counts(state)
-    pipes, reqs = after[0] - before[0], after[1] - before[1]
-    print(f"no-op re-apply of {COUNT}: {noop:.1f} s, {pipes} pipelines ({pipes / COUNT:.2f} per mailbox, "
-          f"goal < 2), {reqs} HTTP requests ({reqs / COUNT:.2f} per mailbox)")  # fmt: skip
+        # 2. no-op re-apply
+        before = counts(state)
+        started = time.monotonic()
+        code = cli("mailbox", "apply", str(rooms), "--yes", "--parallel", str(args.parallel), "-o", "json")
+        noop = time.monotonic() - started
+        after = counts(state)
+        pipes, reqs = after[0] - before[0], after[1] - before[1]
+        print(f"no-op re-apply of {COUNT}: {noop:.1f} s, {pipes} pipelines ({pipes / COUNT:.2f} per mailbox, "
+              f"goal < 2), {reqs} HTTP requests ({reqs / COUNT:.2f} per mailbox)")  # fmt: skip
 
-    # 3. memory of planning 1,000 vs 50 (no latencies: memory is measured)
+        ok = speedup >= 20 and batch / floor <= 1.5 and pipes / COUNT < 2
+    # 3. memory of planning 1,000 vs 50 (no latencies: memory is what is measured). The goal is on the
+    # process's peak (what an admin sees: ru_maxrss of a fresh `pswrap mailbox apply --dry-run` process);
+    # what planning itself allocates (tracemalloc, in this process, the embedded lab included) is printed
+    # beside it, to show the growth per mailbox.
     os.environ.pop("PSWRAP_LAB_LATENCY")
-    peaks = {}
+    rss: dict[int, int] = {}
+    traced: dict[int, int] = {}
+    warm = write_csv(tmp / "warm.csv", "warm", 2)  # imports and connections before measuring
+    cli("mailbox", "apply", str(warm), "--dry-run", "-o", "jsonl")
     for count in (COUNT, args.big):
         plan = write_csv(tmp / f"plan{count}.csv", f"p{count}x", count)
+        rss[count] = peak_rss(plan)
         tracemalloc.start()
-        cli("mailbox", "apply", str(plan), "--dry-run", "--parallel", "4", "-o", "json")
-        peaks[count] = tracemalloc.get_traced_memory()[1]
+        cli("mailbox", "apply", str(plan), "--dry-run", "--parallel", "4", "-o", "jsonl")
+        traced[count] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    ratio = peaks[args.big] / peaks[COUNT]
-    print(f"plan of {COUNT}: peak {peaks[COUNT] / 1e6:.1f} MB; plan of {args.big}: peak "
-          f"{peaks[args.big] / 1e6:.1f} MB; ratio {ratio:.2f} (goal <= 2)")  # fmt: skip
-    ok = speedup >= 20 and batch / floor <= 1.5 and pipes / COUNT < 2 and ratio <= 2
+    ratio = rss[args.big] / rss[COUNT]
+    print(f"plan of {COUNT}: peak RSS {rss[COUNT] / 1e6:.1f} MB; plan of {args.big}: peak RSS "
+          f"{rss[args.big] / 1e6:.1f} MB; ratio {ratio:.2f} (goal <= 2)")  # fmt: skip
+    growth = (traced[args.big] - traced[COUNT]) / (args.big - COUNT)
+    print(f"  allocated while planning (tracemalloc): {traced[COUNT] / 1e6:.1f} MB for {COUNT}, "
+          f"{traced[args.big] / 1e6:.1f} MB for {args.big} ({growth / 1e3:.1f} kB per mailbox)")  # fmt: skip
+    ok = ok and ratio <= 2
     print("all goals met" if ok else "a goal was missed")
     return 0 if ok or not args.strict else 1
 
