@@ -10,7 +10,9 @@
 3. 1,000 specs planned (--dry-run) against 50: peak memory of the planning (tracemalloc, the embedded lab
    in the same process included), goal at most 2x. Without latencies (memory is what is measured).
 
-    .venv/bin/python benchmarks/batch.py [--parallel 16] [--sync-seconds 30] [--sequential 5]
+    .venv/bin/python benchmarks/batch.py [--parallel 16] [--sequential 5] [--quota-parallel 6]
+
+About 8 minutes on 2 cores (10.5 with --quota-parallel 6).
 
 Everything runs in a temporary state directory. Exit 1 with --strict when a goal is missed.
 """
@@ -112,8 +114,9 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=1000)
     parser.add_argument("--strict", action="store_true")
     parser.add_argument(
-        "--quota-parallel", type=int, default=6,
-        help="also measure at this --parallel: 6 sessions x 4 needs fit the default 25 shells per user",
+        "--quota-parallel", type=int, default=0,
+        help="also measure at this --parallel (6: 6 sessions x 4 needs fit the default 25 shells per user; "
+        "adds about 2.5 minutes)",
     )  # fmt: skip
     parser.add_argument("--memory-only", action="store_true", help="only the planning memory (part 3)")
     args = parser.parse_args()
