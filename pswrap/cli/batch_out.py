@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from typing import Any
 
 import typer
@@ -36,16 +37,26 @@ class Display:
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
+                ProgressColumn,
                 TextColumn,
-                TimeElapsedColumn,
                 TimeRemainingColumn,
             )
+            from rich.text import Text
+
+            started = time.monotonic()
+
+            class Elapsed(ProgressColumn):
+                """Time since the batch started (the phases' own times restart)."""
+
+                def render(self, task: Any) -> Text:
+                    seconds = int(time.monotonic() - started)
+                    return Text(f"{seconds // 60}:{seconds % 60:02d} elapsed", style="progress.elapsed")
 
             self._progress = Progress(
                 TextColumn("{task.description:<18}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TimeElapsedColumn(),
+                Elapsed(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
