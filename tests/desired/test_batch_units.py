@@ -71,3 +71,27 @@ def test_shared_reads_are_read_once() -> None:
     one.step("sync/get-scheduler")
     two.step("sync/get-scheduler")
     assert flaky.calls == 3  # settings once, the scheduler (which a batch changes) each time
+
+
+class _Item:
+    alias = "room1"
+
+    def to_json(self, *, diff: bool = False) -> dict[str, Any]:
+        return {"operation": None, "status": "completed", "changed": True}
+
+
+def test_the_display_streams_jsonl_items_with_or_without_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pswrap.cli.batch_out import Display
+
+    for terminal in (False, True):
+        with Display("jsonl", False, terminal=terminal) as display:
+            display.phase("applying", 1)
+            display.advance()
+            display.finished(_Item())
+        out = capsys.readouterr()
+        assert out.out.splitlines() == ['{"alias": "room1", "operation": null, "status": "completed", '
+                                        '"changed": true}']  # fmt: skip
+        if not terminal:
+            assert out.err == ""  # nothing of the progress display without a terminal
