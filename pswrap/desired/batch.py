@@ -165,10 +165,16 @@ class Batch:
             for thing in things:
                 one(thing)
             return
-        with ThreadPoolExecutor(max_workers=len(self.workers), thread_name_prefix="pswrap-batch") as pool:
+        pool = ThreadPoolExecutor(max_workers=len(self.workers), thread_name_prefix="pswrap-batch")
+        try:
             futures = [pool.submit(one, thing) for thing in things]
             for future in futures:
                 future.result()
+        except BaseException:
+            # Ctrl+C or a bug: nothing new starts; the steps under way end (each is journaled).
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     # --- the run ----------------------------------------------------------------------------------
 

@@ -95,3 +95,4 @@ def test_the_display_streams_jsonl_items_with_or_without_a_terminal(
                                         '"changed": true}']  # fmt: skip
         if not terminal:
             assert out.err == ""  # nothing of the progress display without a terminal
+
