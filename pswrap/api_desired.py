@@ -6,7 +6,7 @@ mailboxes to a spec (pswrap.desired). A mixin so that `api.py` stays one concern
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pswrap.api_models import ListedMailbox, ShownMailbox
 from pswrap.choices import Hold, MailboxType, Profile
@@ -18,7 +18,10 @@ from pswrap.workflows.mailbox import MailboxWorkflow
 from pswrap.workflows.ports import Progress, StepSession
 
 if TYPE_CHECKING:
+    from pswrap.api import Pswrap
     from pswrap.desired.apply import ApplyResult
+    from pswrap.desired.batch import BatchResult
+    from pswrap.desired.batch_load import Row
     from pswrap.desired.spec import MailboxSpec
 
 
@@ -86,6 +89,15 @@ class DesiredState:
         if check:
             out.result.raise_for_error()
         return out
+
+    def apply_batch(self, rows: list[Row], **options: Any) -> BatchResult:
+        """Many specs at once (`pswrap.desired.batch_load.Row`s): read in bulk, plan all, apply on
+        `parallel` workers, one sync cycle for all. Options: parallel, dry_run, wait, sync_timeout,
+        profile, hold, listener (see pswrap.api_batch)."""
+        from pswrap.api_batch import apply_batch
+
+        # The batch opens more sessions of the same client (pswrap.api_batch): it needs the whole Pswrap.
+        return apply_batch(cast("Pswrap", self), rows, **options)
 
     def show_mailbox(self, alias: str) -> ShownMailbox:
         """The mailbox in the spec's shape (`.spec`), and its link as read (`.link`)."""

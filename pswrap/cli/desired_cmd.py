@@ -21,6 +21,7 @@ from pswrap.cli.options import (
     YES_OPT,
     sync_timeout,
 )
+from pswrap.errors import BadInput
 
 EXIT_ORDER = (6, 5, 4, 3, 7, 2, 0)
 """The most severe item's exit code wins, in this order (the shared contract for many items)."""
@@ -53,13 +54,44 @@ def apply_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: ApplyOutput = typer.Option("text", "--output", "-o", help="jsonl: one result per line."),
+    parallel: int = typer.Option(
+        4,
+        "--parallel",
+        "-j",
+        min=1,
+        max=32,
+        help="With many specs: mailboxes applied at once, each on its own session (docs/batch.md).",
+    ),
 ) -> None:
-    """Converge mailboxes to a spec: change only the fields given that differ; --dry-run is check mode."""
-    from pswrap.desired.load import load_specs, read_source
+    """Converge mailboxes to a spec: change only the fields given that differ; --dry-run is check mode.
+
+    With many specs (a list, or a CSV of rows): read in bulk, show one plan, apply in parallel, one sync
+    cycle for all; a bad row fails alone.
+
+    Example: pswrap mailbox apply rooms.yaml --dry-run --diff
+    """
+    from pswrap.desired.batch_load import documents, rows_of
+    from pswrap.desired.load import read_source
 
     timeout = sync_timeout(sync_timeout_s, old_timeout)
     text, fmt = read_source(spec, spec_format)
-    specs = load_specs(text, fmt, origin="stdin" if spec == "-" else spec)
+    origin = "stdin" if spec == "-" else spec
+    docs = documents(text, fmt, origin)
+    if not docs:
+        raise BadInput(f"{origin} declares no mailbox")
+    rows = rows_of(docs, origin)
+    if len(rows) > 1:
+        from pswrap.cli.batch_cmd import apply_rows
+
+        apply_rows(
+            rows, {"specs": docs, "origin": origin}, target=target, output=output, dry_run=dry_run,
+            diff=diff, wait=wait, sync_timeout=timeout, profile=profile, hold=hold, yes=yes,
+            parallel=parallel,
+        )  # fmt: skip
+        return
+    if rows[0].error is not None:
+        raise rows[0].error
+    specs = [rows[0].spec]
     apply_specs(
         specs, target=target, output=output, dry_run=dry_run, diff=diff, wait=wait,
         sync_timeout=timeout, profile=profile, hold=hold, yes=yes,

@@ -372,9 +372,16 @@ def resume_command(
     timeout = renamed_timeout("--sync-timeout", sync_timeout_s, old_timeout)
     import os
 
+    from pswrap.journal import Journal
     from pswrap.secrets import Secret
     from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
 
+    batch = Journal().get(operation)  # issue #15: a batch resumes by applying its entries again
+    if batch is not None and batch.kind == "mailbox.batch":
+        from pswrap.cli.batch_cmd import resume_batch
+
+        resume_batch(batch, target=target, output=output, wait=wait, timeout=timeout)
+        return
     # An --allow-sign-in operation that stopped before its account was created needs the password again.
     secret = os.environ.get(SIGN_IN_PASSWORD_ENV)
     password = Secret(secret) if secret else None

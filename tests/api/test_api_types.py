@@ -36,9 +36,14 @@ def test_py_typed_ships_in_the_package_and_the_wheel() -> None:
 def _hints(func: Any) -> dict[str, Any]:
     from pswrap.desired.apply import ApplyResult
     from pswrap.desired.spec import MailboxSpec
+    from pswrap.desired.batch import BatchResult
+    from pswrap.desired.batch_load import Row
     from pswrap.remote.target import Target
 
-    names = {"Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec}
+    names = {
+        "Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec, "BatchResult": BatchResult,
+        "Row": Row,
+    }  # fmt: skip
     return typing.get_type_hints(func, localns={**names, **vars(pswrap.api)})
 
 
