@@ -108,7 +108,9 @@ class GatedSession:
         *,
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
+        verify: Any = None,
     ) -> Any:
+        """`verify` is a changing step's read-back (pswrap.workflows.steps_run), passed on to the session."""
         key = self._shared.key(step_id, choices, params) if self._shared is not None else None
         if key is not None and self._shared is not None:
             known = self._shared.get(key)
@@ -118,7 +120,11 @@ class GatedSession:
         for round_ in range(MAX_ROUNDS):
             self._gate.wait()
             try:
-                answer = self._session.step(step_id, choices=choices, params=params)
+                if verify is not None:
+                    step_with_read_back: Any = self._session.step  # Session.step takes `verify`
+                    answer = step_with_read_back(step_id, choices=choices, params=params, verify=verify)
+                else:
+                    answer = self._session.step(step_id, choices=choices, params=params)
                 if key is not None and self._shared is not None:
                     self._shared.put(key, answer)
                 return answer
