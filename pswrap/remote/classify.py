@@ -246,6 +246,12 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
 
     if isinstance(exc, e.TransportError):
         return exc
+    # Kerberos (GSSAPI, the KDC): clock skew, unknown SPN, expired ticket... (pswrap/remote/kerberos.py).
+    from pswrap.remote.kerberos import classify_kerberos
+
+    kerberos = classify_kerberos(exc, where=where, what=what)
+    if kerberos is not None:
+        return kerberos
     if isinstance(exc, px.AuthenticationError) or (
         isinstance(exc, px.WinRMTransportError) and exc.code == 401
     ):
