@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from pswrap.lab import lifecycle
 from pswrap.lab.world import (
     ANCHOR_CONSISTENCY_GUID,
     immutable_id,
@@ -183,6 +184,7 @@ def catch_up(world: dict[str, Any]) -> None:
         scheduler = world["sync"]["scheduler"]
         scheduler["next_sync_cycle_start_time_utc"] = iso(limit + timedelta(seconds=_interval(world)))
     world["sync"]["scheduler"]["sync_cycle_in_progress"] = cycle_in_progress(world)
+    lifecycle.purge_expired(world, limit)
 
 
 def _interval(world: dict[str, Any]) -> float:
@@ -235,8 +237,12 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
         run(aad_connector, f"{prefix} Import", "success", [])
         run(ad_connector, f"{prefix} Synchronization", "success", [])
         if not sync["settings"].get("staging_mode"):
-            errors = export_to_cloud(world, at)
-            run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
+            if lifecycle.threshold_stops(world, in_scope_anchors(world)):
+                # The whole export waits for an admin ("Prevent accidental deletes"), pswrap.lab.lifecycle.
+                run(aad_connector, "Export", lifecycle.THRESHOLD_RESULT, [])
+            else:
+                errors = export_to_cloud(world, at)
+                run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
             run(ad_connector, "Export", "success", [])
     # Newest first, as Get-ADSyncRunProfileResult lists them (domain.md §2 item 4).
     sync["runs"] = list(reversed(runs)) + sync.get("runs", [])
@@ -282,6 +288,12 @@ def export_error(user: dict[str, Any], anchor: str, error_type: str, literal: st
     }
 
 
+def in_scope_anchors(world: dict[str, Any]) -> set[str]:
+    return {
+        source_anchor(world, u) for u in world["ad"]["users"] if in_sync_scope(world, u["distinguished_name"])
+    }
+
+
 def export_to_cloud(world: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
     """Export every in-scope AD account to Entra ID; returns the export errors of this run."""
     errors: list[dict[str, Any]] = []
@@ -303,7 +315,6 @@ def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime)
     mailboxes; tshoot-connect-sync-errors.md)."""
     cloud = world["cloud"]
     deleted = cloud.setdefault("deleted_users", [])
-    soft_deleted = world["exo"].setdefault("soft_deleted_mailboxes", [])
     keep: list[dict[str, Any]] = []
     for cloud_user in cloud["users"]:
         anchor = cloud_user.get("on_premises_immutable_id")
@@ -314,7 +325,7 @@ def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime)
             for mailbox in list(world["exo"]["mailboxes"]):
                 if mailbox.get("external_directory_object_id") == cloud_user["id"]:
                     world["exo"]["mailboxes"].remove(mailbox)
-                    soft_deleted.append(mailbox)
+                    lifecycle.park_mailbox(world, mailbox, at)  # soft-deleted, or inactive under a hold
         else:
             keep.append(cloud_user)
     cloud["users"] = keep
@@ -330,10 +341,7 @@ def restore_deleted(world: dict[str, Any], anchor: str) -> dict[str, Any] | None
             deleted.remove(cloud_user)
             cloud_user.pop("deleted_date_time", None)
             world["cloud"]["users"].append(cloud_user)
-            for mailbox in list(world["exo"].get("soft_deleted_mailboxes", [])):
-                if mailbox.get("external_directory_object_id") == cloud_user["id"]:
-                    world["exo"]["soft_deleted_mailboxes"].remove(mailbox)
-                    world["exo"]["mailboxes"].append(mailbox)
+            lifecycle.reconnect_mailboxes(world, cloud_user["id"])
             return dict_of(cloud_user)
     return None
 
@@ -356,6 +364,8 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
             return None
     if hard:
         target = hard[0]
+        if lifecycle.is_cloud_managed(target):
+            return None  # blockOnPremisesSync: nothing flows to it any more ("Configure User SOA")
         if not target.get("on_premises_sync_enabled"):
             # Taking over a cloud-created object.
             if features.get("block_hard_match_takeover"):

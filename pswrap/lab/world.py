@@ -43,6 +43,8 @@ class LabDefaults:
     """In sync scope: accounts created here sync to Entra ID."""
     staging_ou: str = "OU=Staging,DC=lab,DC=example"
     """Outside sync scope (the `staging-ou` hold creates accounts here, DESIGN.md)."""
+    retired_ou: str = "OU=Retired,DC=lab,DC=example"
+    """Outside sync scope: `mailbox remove --keep-ad-account` moves retired accounts here (issue #16)."""
     sync_server: str = "sync1.lab.example"
     tenant_domain: str = "labtenant.onmicrosoft.com"
     """The tenant's initial domain: Connect-ExchangeOnline's -Organization (domain.md §1.4)."""
@@ -142,6 +144,7 @@ def fresh_world() -> dict[str, Any]:
             "ous": [
                 {"dn": d.resource_ou, "in_sync_scope": True},
                 {"dn": d.staging_ou, "in_sync_scope": False},
+                {"dn": d.retired_ou, "in_sync_scope": False},
             ],
             "credential": None,
             "users": [],
@@ -196,6 +199,9 @@ def fresh_world() -> dict[str, Any]:
     env_seconds = _sync_seconds_from_env()
     if env_seconds is not None:
         world["sync"]["scheduler"]["cycle_seconds"] = env_seconds
+    from pswrap.lab.lifecycle import add_lifecycle_defaults
+
+    add_lifecycle_defaults(world)  # removal, restore and unlink (issue #16)
     return add_default_facts(world)  # the host facts `pswrap doctor` reads (pswrap.lab.facts, issue #7)
 
 
