@@ -236,6 +236,10 @@ class Pswrap:
                 hint="`pswrap ops list` shows the operations on this machine; on another machine, run the "
                 "same command again (it converges without the journal)",
             )
+        if op.kind in ("mailbox.remove", "mailbox.restore", "mailbox.unlink"):
+            if op.target is not None and self.target_name is None:
+                self.target_name = op.target
+            return self._resume_lifecycle(op, timeout, check)  # type: ignore[no-any-return]
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)
@@ -277,6 +281,10 @@ class Pswrap:
 
         if not isinstance(spec, MailboxSpec):
             spec = validate(spec, "spec")
+        if spec.state == "absent":  # removal (issue #16): the same workflow as `mailbox remove`
+            return self.remove_mailbox(
+                spec.alias, dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, check=check
+            )
         chosen = profile or self._default_profile()
         if chosen != "modern":
             raise BadInput(
@@ -316,6 +324,107 @@ class Pswrap:
         return list_mailboxes(
             _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
         )
+
+    # --- lifecycle (issue #16): mailbox remove, restore, unlink; state: absent ----------------------
+
+    def _describe(self, alias: str) -> dict[str, Any]:
+        from pswrap.desired.show import show
+
+        return show(_LazySession(self, "modern"), alias)
+
+    def remove_mailbox(
+        self,
+        alias: str,
+        *,
+        keep_ad_account: bool = False,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+    ) -> Any:
+        """Remove a resource mailbox through sync (pswrap.workflows.remove); a `LifecycleResult`."""
+        from pswrap.workflows.remove import RemoveWorkflow
+
+        flow = RemoveWorkflow(
+            _LazySession(self, "modern"), self._target_facts(), journal=self.journal,
+            describe=self._describe, progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.remove(
+            alias, keep_ad_account=keep_ad_account, dry_run=dry_run, wait=wait, timeout=sync_timeout,
+            op_id=op_id,
+        )  # fmt: skip
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def restore_mailbox(
+        self,
+        what: str,
+        *,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+    ) -> Any:
+        """Restore a removed mailbox (ALIAS or the removal's operation id) within the retention window."""
+        from pswrap.workflows.restore import RestoreWorkflow
+
+        def reapply(spec: dict[str, Any]) -> Any:
+            return self.apply_mailbox(spec, wait=wait, sync_timeout=sync_timeout, check=False)
+
+        flow = RestoreWorkflow(
+            _LazySession(self, "modern"), self._target_facts(), journal=self.journal, reapply=reapply,
+            progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.restore(what, dry_run=dry_run, wait=wait, timeout=sync_timeout, op_id=op_id)
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def unlink_mailbox(
+        self,
+        alias: str,
+        *,
+        delete_ad_account: bool = False,
+        dry_run: bool = False,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+    ) -> Any:
+        """Back out to cloud-managed with the user source-of-authority switch (pswrap.workflows.unlink)."""
+        from pswrap.workflows.unlink import UnlinkWorkflow
+
+        flow = UnlinkWorkflow(
+            _LazySession(self, "modern"), self._target_facts(), journal=self.journal,
+            describe=self._describe, progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.unlink(
+            alias, delete_ad_account=delete_ad_account, dry_run=dry_run, timeout=sync_timeout, op_id=op_id
+        )
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def _resume_lifecycle(self, op: Operation, timeout: float | None, check: bool) -> Any:
+        """`pswrap resume` of a removal, restore or unlink: the same command, continued (check-then-act)."""
+        args = op.args
+        seconds = timeout if timeout is not None else float(args.get("timeout", 600.0))
+        if op.kind == "mailbox.remove":
+            return self.remove_mailbox(
+                args["alias"], keep_ad_account=bool(args.get("keep_ad_account")), sync_timeout=seconds,
+                check=check, op_id=op.id,
+            )  # fmt: skip
+        if op.kind == "mailbox.restore":
+            return self.restore_mailbox(args["from"], sync_timeout=seconds, check=check, op_id=op.id)
+        return self.unlink_mailbox(
+            args["alias"], delete_ad_account=bool(args.get("delete_ad_account")), sync_timeout=seconds,
+            check=check, op_id=op.id,
+        )  # fmt: skip
 
     # --- sync -----------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from pswrap.cli import (  # noqa: F401  (importing a module registers its comman
     doctor_cmd,
     lab_cmd,
     lab_world_cmd,
+    lifecycle_cmd,
     mailbox_cmd,
     render_cmd,
     run_cmd,

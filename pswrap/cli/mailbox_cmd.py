@@ -98,7 +98,8 @@ def _emit(out: Any, output: str) -> None:
         typer.echo(json.dumps(out.to_json(), indent=2, sort_keys=False))
     else:
         typer.echo(out.to_text())
-    if isinstance(out, MailboxResult) and out.error is not None:
+    # A MailboxResult, or a LifecycleResult (`resume` of a removal, restore or unlink): both carry `error`.
+    if (isinstance(out, MailboxResult) or hasattr(out, "kind")) and out.error is not None:
         err = out.error
         typer.echo(f"pswrap: error: {err}", err=True)
         if err.hint:
