@@ -131,7 +131,8 @@ def test_keep_ad_account_retires_it_and_restore_moves_it_back(
     assert restored.code == 0, restored.err
     w = world()
     accounts = by(w["ad"]["users"], "sam_account_name", "roomk")
-    assert len(accounts) == 1 and accounts[0]["distinguished_name"].endswith(",OU=Resources,DC=lab,DC=example")
+    assert len(accounts) == 1
+    assert accounts[0]["distinguished_name"].endswith(",OU=Resources,DC=lab,DC=example")
     assert len(by(w["exo"]["mailboxes"], "alias", "roomk")) == 1
 
 
@@ -157,7 +158,8 @@ def test_remove_refuses_a_user_mailbox(
     assert ran.json()["status"] == "refused" and ran.json()["changed"] is False
     assert "UserMailbox" in ran.err and "only room, equipment and shared" in ran.err
     after = world()
-    assert after["ad"]["users"] == before["ad"]["users"] and after["cloud"]["users"] == before["cloud"]["users"]
+    assert after["ad"]["users"] == before["ad"]["users"]
+    assert after["cloud"]["users"] == before["cloud"]["users"]
 
 
 def test_remove_refuses_a_mailbox_not_linked_to_an_account(
