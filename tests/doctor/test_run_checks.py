@@ -13,6 +13,7 @@ import pytest
 from pswrap import errors as e
 from pswrap.results import models as m
 from pswrap.results import preflight as r
+from pswrap.results.lifecycle import GraphContext
 from pswrap.steps import get
 from pswrap.workflows import preflight as p
 from pswrap.workflows.checks.model import exit_status, failed
@@ -55,6 +56,8 @@ def _healthy() -> dict[str, Any]:
         "exo/connect": m.Connection(connected=True, detail="t.onmicrosoft.com"),
         "graph/connect": m.Connection(connected=True, detail="tenant"),
         "graph/get-sync-features": m.SyncFeatures(block_soft_match=True, block_hard_match_takeover=False),
+        # what `mailbox unlink` needs (issue #16): the app's application permissions
+        "graph/get-context": GraphContext(scopes=["User-OnPremisesSyncBehavior.ReadWrite.All"]),
         "ad/get-ous": r.OuReport.model_validate(
             {
                 "server": "dc1.corp",
