@@ -38,6 +38,7 @@ from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, UNCHANGED,
 from pswrap.workflows.sync_wait import Deadline
 
 KIND_REMOVE = "mailbox.remove"
+AD_USER_KEYS = ("object_guid", "sam_account_name", "user_principal_name", "distinguished_name")
 Describe = Callable[[str], dict[str, Any]]
 """`mailbox show` for an alias: `{spec, link}` (pswrap.desired.show), given by the API."""
 Confirm = Callable[[list[str]], bool]
@@ -217,6 +218,8 @@ class RemoveWorkflow:
         ad = record["ad_account"]
         guid = ad["object_guid"]
         out.plan = remove_plan(record, retired_ou)
+        result.immutable_id = record["anchor"]
+        result.ad_user = {k: ad.get(k) for k in AD_USER_KEYS}
         if record["ad_account_kept"]:
             self.progress(f"moving {ad['sam_account_name']} to {retired_ou} and disabling it")
             after = op.run("ad/retire-user", params={"Identity": guid, "TargetPath": retired_ou})

@@ -47,6 +47,20 @@ def snapshot(cli: Callable[..., Ran], w: dict[str, Any], alias: str) -> dict[str
     }
 
 
+def assert_recorded(op: str, alias: str, before: dict[str, Any], anchor_attribute: str) -> None:
+    """The journal holds what a restore needs (issue #16): spec, addresses, the account and OU, anchor."""
+    from pswrap.journal import Journal
+
+    operation = Journal().get(op)
+    assert operation is not None
+    record = operation.state["record"]
+    assert record["spec"] == before["spec"]
+    assert sorted(a.lower() for a in record["addresses"]) == before["addresses"]
+    assert record["anchor"] == before["anchor"] and record["anchor_attribute"] == anchor_attribute
+    assert record["ad_account"]["sam_account_name"] == alias
+    assert record["ad_account"]["ou"] == "OU=Resources,DC=lab,DC=example"
+
+
 def assert_removed(w: dict[str, Any], alias: str, cloud_id: str) -> None:
     assert by(w["exo"]["mailboxes"], "alias", alias) == []
     assert len(by(w["exo"]["soft_deleted_mailboxes"], "alias", alias)) == 1
@@ -76,6 +90,7 @@ def test_remove_then_restore_keeps_addresses_settings_and_anchor(
     assert_removed(w, "rooma", before["cloud_id"])
     steps = [s["step_id"] for s in cli("ops", "show", out["operation"], "-o", "json").json()["steps"]]
     assert steps.index("ad/remove-user") < steps.index("sync/start-cycle")  # AD first, then one cycle
+    assert_recorded(out["operation"], "rooma", before, anchor)
 
     restored = cli("mailbox", "restore", "rooma", "--yes", "-o", "json")
     assert restored.code == 0, restored.err
@@ -286,6 +301,7 @@ def test_remove_killed_at_a_step_then_resumed(
     create(cli, "roomr")
     before = snapshot(cli, world(), "roomr")
     op = killed(spawn, step, "mailbox", "remove", "roomr")
+    assert_recorded(op, "roomr", before, CONSISTENCY)  # journaled before the first change
     ran = cli("resume", op, "-o", "json")
     assert ran.code == 0, ran.err
     assert ran.json()["operation"] == op and ran.json()["status"] == "completed"
