@@ -174,7 +174,8 @@ def test_apply_creates_a_missing_mailbox_then_configures_it(
 
 
 def test_state_absent_removes_and_shared_calendars_are_refused(rooms: None, run: Callable[..., Ran]) -> None:
-    ran, out = apply(run, {"alias": "room1", "state": "absent"})  # removal: issue #16, docs/lifecycle.md
+    assert apply(run, {"alias": "gone1"})[0].code == 0  # its own room: the others share this world
+    ran, out = apply(run, {"alias": "gone1", "state": "absent"})  # removal: issue #16, docs/lifecycle.md
     assert ran.code == 0 and out["status"] == "completed" and out["kind"] == "remove"
     ran, _ = apply(run, {"alias": "sharedx", "type": "shared", "calendar": {"allow_conflicts": True}})
     assert ran.code == 2 and "shared" in ran.err

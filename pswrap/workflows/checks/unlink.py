@@ -17,6 +17,8 @@ from pswrap.workflows.checks.model import Check, Status, version_tuple
 
 SOA_PERMISSION = "User-OnPremisesSyncBehavior.ReadWrite.All"
 SOA_MIN_CONNECT = (2, 5, 76, 0)
+SYNC_MIN_CONNECT = (2, 5, 79, 0)
+"""What every sync needs since 2026-09-30 (the sync checks' minimum)."""
 PAGE = "Learn: 'Configure User Source of Authority (SOA) in Microsoft Entra ID', prerequisites"
 
 
@@ -57,7 +59,12 @@ def unlink_checks(
 ) -> list[Check]:
     """The doctor's hook: read the engine version and the app's permissions; warnings, never failures."""
     settings, _ = step("sync/get-settings")
-    checks = [judge_soa_engine(getattr(settings, "connect_version", None), severity="warn")]
+    version = getattr(settings, "connect_version", None)
+    checks: list[Check] = []
+    # An unreadable or retired version (below 2.5.79.0, above unlink's 2.5.76.0) fails the sync checks
+    # already: reported once, there.
+    if version and version_tuple(version) >= SYNC_MIN_CONNECT:
+        checks.append(judge_soa_engine(version, severity="warn"))
     if graph_connected:
         context, error = step("graph/get-context")
         if context is not None:
