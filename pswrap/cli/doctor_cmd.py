@@ -25,6 +25,7 @@ SECTIONS = (
     ("sync", "Sync engine (Entra Connect Sync)"),
     ("tenant", "Tenant (Exchange Online, Microsoft Graph)"),
     ("ad", "Active Directory"),
+    ("unlink", "Unlink (user source of authority, preview; only `mailbox unlink` needs it)"),
 )
 HOLDS = ("anchor", "staging-ou", "scheduler")
 MARKS = {"pass": "[ OK ]", "warn": "[WARN]", "fail": "[FAIL]"}
