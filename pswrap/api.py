@@ -309,7 +309,12 @@ class Pswrap:
             spec = validate(spec, "spec")
         if spec.state == "absent":  # removal (issue #16): the same workflow as `mailbox remove`
             return self.remove_mailbox(
-                spec.alias, dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, check=check
+                spec.alias,
+                dry_run=dry_run,
+                wait=wait,
+                sync_timeout=sync_timeout,
+                check=check,
+                missing_ok=True,
             )
         chosen = profile or self._default_profile()
         if chosen != "modern":
@@ -369,8 +374,10 @@ class Pswrap:
         confirm: Callable[[list[str]], bool] | None = None,
         check: bool = True,
         op_id: str | None = None,
+        missing_ok: bool = False,
     ) -> Any:
-        """Remove a resource mailbox through sync (pswrap.workflows.remove); a `LifecycleResult`."""
+        """Remove a resource mailbox through sync (pswrap.workflows.remove); a `LifecycleResult`.
+        `missing_ok`: a mailbox that does not exist is `unchanged` (as `state: absent` wants)."""
         from pswrap.workflows.remove import RemoveWorkflow
 
         flow = RemoveWorkflow(
@@ -379,7 +386,7 @@ class Pswrap:
         )  # fmt: skip
         out = flow.remove(
             alias, keep_ad_account=keep_ad_account, dry_run=dry_run, wait=wait, timeout=sync_timeout,
-            op_id=op_id,
+            op_id=op_id, missing_ok=missing_ok,
         )  # fmt: skip
         if check:
             out.result.raise_for_error()

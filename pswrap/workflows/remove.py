@@ -99,6 +99,7 @@ class RemoveWorkflow:
         self.describe = describe
         self.progress = progress
         self.confirm = confirm
+        self._missing_ok = False
 
     def remove(
         self,
@@ -109,7 +110,11 @@ class RemoveWorkflow:
         wait: bool = True,
         timeout: float = 600.0,
         op_id: str | None = None,
+        missing_ok: bool = False,
     ) -> LifecycleResult:
+        """`missing_ok`: a mailbox that does not exist at all is `unchanged` (`state: absent` in a spec),
+        not bad input (`mailbox remove` of an unknown alias)."""
+        self._missing_ok = missing_ok
         retired_ou = self.target.retired_ou
         if keep_ad_account:
             self._check_retired_ou(retired_ou)
@@ -172,6 +177,9 @@ class RemoveWorkflow:
         linked = read_linked(op.run, alias)
         if linked is None:
             gone = op.run("exo/find-deleted-mailbox", params={"Identity": alias})
+            if not gone.found and self._missing_ok:
+                out.result.status = UNCHANGED
+                return None
             if not gone.found:
                 raise BadInput(
                     f"there is no mailbox with the alias {alias} in Exchange Online",
@@ -243,7 +251,8 @@ class RemoveWorkflow:
             deleted = op.run("graph/get-deleted-user", params={"DirectoryObjectId": cloud_id})
             if not deleted.found:
                 return None
-            mailbox = op.run("exo/find-deleted-mailbox", params={"Identity": cloud_id})
+            # By alias: a soft-deleted mailbox keeps it (Get-EXOMailbox -SoftDeletedMailbox -Identity).
+            mailbox = op.run("exo/find-deleted-mailbox", params={"Identity": record["alias"]})
             return (deleted, mailbox) if mailbox.found else None
 
         deleted, mailbox = cycle_until(op, Deadline(timeout), check, what=f"the removal of {record['alias']}")

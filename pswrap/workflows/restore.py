@@ -253,7 +253,7 @@ class RestoreWorkflow:
 
     def _window_passed(self, op: Operation, record: dict[str, Any]) -> None:
         """Past the retention window: say what is gone and what is left."""
-        mailbox = op.run("exo/find-deleted-mailbox", params={"Identity": record["cloud_user_id"]})
+        mailbox = op.run("exo/find-deleted-mailbox", params={"Identity": record["alias"]})
         left = []
         if mailbox.found and mailbox.is_inactive_mailbox:
             left.append(

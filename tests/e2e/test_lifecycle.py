@@ -236,6 +236,13 @@ def test_state_absent_in_apply_removes(
     ran = cli("mailbox", "apply", str(spec), "--yes", "-o", "json")
     assert ran.code == 0, ran.err
     assert_removed(world(), "rooms", cloud_id)
+    again = cli("mailbox", "apply", str(spec), "--yes", "-o", "json")  # absent already: no change
+    assert again.code == 0 and again.json()["changed"] is False
+    never = tmp_path / "never.yaml"
+    never.write_text("alias: neverthere\nstate: absent\n")
+    nothing = cli("mailbox", "apply", str(never), "--yes", "-o", "json")
+    assert nothing.code == 0 and nothing.json()["status"] == "unchanged"
+    assert cli("mailbox", "remove", "neverthere", "--yes").code == 2  # the command names a mailbox
 
 
 def test_unlink_keeps_the_mailbox_and_stops_ad_authority(
