@@ -33,7 +33,7 @@ def _asker(yes: bool, dry_run: bool) -> Callable[[list[str]], bool] | None:
     def confirm(plan: list[str]) -> bool:
         for n, line in enumerate(plan, start=1):
             typer.echo(f"  {n}. {line}", err=True)
-        return bool(typer.confirm("Go ahead?", default=False, err=True))
+        return bool(typer.confirm("Apply these changes?", default=False, err=True))
 
     return confirm
 

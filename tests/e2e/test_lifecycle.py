@@ -338,3 +338,21 @@ def test_unlink_killed_at_a_step_then_resumed(
     assert len(mailboxes) == 1
     assert sorted(a.lower() for a in mailboxes[0]["email_addresses"]) == before["addresses"]
     assert len(by(w["ad"]["users"], "sam_account_name", "roomq")) == 1
+
+
+def test_terminal_shows_the_plan_and_no_means_nothing_changes(
+    env: dict[str, str], cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    from tests.e2e.test_terminal import run_in_terminal
+
+    create(cli, "roomy")
+    before = world()
+    code, seen = run_in_terminal(env, ["mailbox", "remove", "roomy"], "n")
+    assert code == 2, seen
+    assert "Remove-ADUser" in seen and "inactive mailbox" in seen  # the plan, holds included
+    assert "not removed: the plan was declined" in seen
+    after = world()
+    assert after["ad"]["users"] == before["ad"]["users"] and after["exo"] == before["exo"]
+    code, seen = run_in_terminal(env, ["mailbox", "remove", "roomy"], "y")
+    assert code == 0, seen
+    assert by(world()["exo"]["soft_deleted_mailboxes"], "alias", "roomy")
