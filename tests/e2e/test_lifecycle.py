@@ -356,3 +356,18 @@ def test_terminal_shows_the_plan_and_no_means_nothing_changes(
     code, seen = run_in_terminal(env, ["mailbox", "remove", "roomy"], "y")
     assert code == 0, seen
     assert by(world()["exo"]["soft_deleted_mailboxes"], "alias", "roomy")
+
+
+@pytest.mark.parametrize("step", ["ad/new-user", "sync/start-cycle"])
+def test_restore_killed_at_a_step_then_resumed(
+    spawn: Callable[..., Spawned], cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], step: str
+) -> None:
+    create(cli, "roomz")
+    before = snapshot(cli, world(), "roomz")
+    assert cli("mailbox", "remove", "roomz", "--yes").code == 0
+    op = killed(spawn, step, "mailbox", "restore", "roomz")
+    ran = cli("resume", op, "-o", "json")
+    assert ran.code == 0, ran.err
+    assert ran.json()["status"] == "completed"
+    assert snapshot(cli, world(), "roomz") == before
+    assert len(by(world()["ad"]["users"], "sam_account_name", "roomz")) == 1
