@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pswrap.lab import lifecycle
-from pswrap.lab.sync_engine import finish_cycle, immutable_id, source_anchor, start_cycle
-from pswrap.lab.world import LAB_DEFAULTS, fresh_world, new_guid
+from pswrap.lab.sync_engine import finish_cycle, start_cycle
+from pswrap.lab.sync_export import source_anchor
+from pswrap.lab.world import LAB_DEFAULTS, fresh_world, immutable_id, new_guid
 
 NOW = datetime(2026, 12, 7, tzinfo=timezone.utc)
 

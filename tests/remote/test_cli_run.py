@@ -277,7 +277,8 @@ CLI_SCENARIO: list[list[str]] = [
     ["graph/get-deleted-user", "--param", "DirectoryObjectId={external_directory_object_id}"],
     ["exo/find-deleted-mailbox", "--param", "Identity=clishared"],
     ["ad/get-recycle-bin"],
-    ["ad/retire-user", "--param", "Identity={object_guid}", "--param", "TargetPath=OU=Retired,DC=lab,DC=example"],
+    ["ad/retire-user", "--param", "Identity={object_guid}",
+     "--param", "TargetPath=OU=Retired,DC=lab,DC=example"],
     ["ad/find-deleted-user", "--param", "Identity={object_guid}"],
     ["ad/restore-user", "--param", "Identity={object_guid}"],
     ["ad/remove-user", "--param", "Identity={object_guid}"],
@@ -427,7 +428,7 @@ EXIT_CODES: dict[str, int] = {
     "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
     "ShellGone": 4, "RemoteError": 5, "AlreadyExists": 5, "NotFound": 5, "AccessDenied": 5,
     "NotConnected": 5, "ModuleMissing": 5, "Throttled": 5, "SyncBusy": 5, "OutputError": 5,
-    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
+    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7, "LeaseLocked": 5,
 }  # fmt: skip
 
 
