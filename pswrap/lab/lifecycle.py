@@ -9,7 +9,7 @@ the document it follows. World keys added by `add_lifecycle_defaults` (so `pswra
   with their attributes while the Recycle Bin is on);
 - `exo.holds` (aliases of mailboxes under a hold) and `exo.inactive_mailboxes`;
 - `sync.settings.deletion_threshold` `{enabled, count}` (on, 500 objects);
-- `cloud.tenant.app_roles`: the application permissions granted to pswrap's app registration.
+The app's Graph permissions are the world's `grants.graph_permissions` (pswrap.lab.grants).
 """
 
 from __future__ import annotations
@@ -33,14 +33,6 @@ stopped-deletion-threshold-exceeded ... for the Export profile")."""
 SOA_PERMISSION = "User-OnPremisesSyncBehavior.ReadWrite.All"
 """Learn: "Configure User Source of Authority (SOA) in Microsoft Entra ID (Preview)", prerequisites."""
 
-DEFAULT_APP_ROLES = (
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "OnPremDirectorySynchronization.Read.All",
-    SOA_PERMISSION,
-)
-
-
 def add_lifecycle_defaults(world: dict[str, Any]) -> dict[str, Any]:
     """Add the lifecycle keys to a fresh world (in place; returned for chaining)."""
     world["ad"].setdefault("recycle_bin_enabled", False)
@@ -50,7 +42,6 @@ def add_lifecycle_defaults(world: dict[str, Any]) -> dict[str, Any]:
     world["sync"]["settings"].setdefault(
         "deletion_threshold", {"enabled": True, "count": DEFAULT_DELETION_THRESHOLD}
     )
-    world["cloud"]["tenant"].setdefault("app_roles", list(DEFAULT_APP_ROLES))
     return world
 
 

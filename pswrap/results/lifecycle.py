@@ -55,19 +55,12 @@ class SyncBehavior(PSModel):
     is_cloud_managed_before: bool | None = None
 
 
-class GraphContext(PSModel):
-    """graph/get-context: the app-only session's granted application permissions (Get-MgContext Scopes)."""
-
-    scopes: list[str] = []
-
-
 __all__ = [
     "AdRemoval",
     "AdUser",
     "DeletedAdUser",
     "DeletedCloudUser",
     "DeletedMailbox",
-    "GraphContext",
     "RecycleBin",
     "SyncBehavior",
 ]

@@ -104,11 +104,4 @@ STEPS = (
         result=lc.SyncBehavior,
         changes=True,
     ),
-    Step(
-        "graph/get-context",
-        "Read the application permissions of the app-only Graph session (Get-MgContext)",
-        needs="graph",
-        profiles=MODERN,
-        result=lc.GraphContext,
-    ),
 )

@@ -167,7 +167,7 @@ class UnlinkWorkflow:
         settings = op.run("sync/get-settings")
         for check in (
             judge_soa_engine(settings.connect_version),
-            judge_soa_permission(op.run("graph/get-context").scopes),
+            judge_soa_permission(op.run("graph/get-permissions").permissions),
         ):
             if check.status == "fail":
                 raise NeedsHuman(f"unlink needs {check.name.lower()}: {check.found}", hint=check.fix or "")

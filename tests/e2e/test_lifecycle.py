@@ -277,7 +277,7 @@ def test_unlink_without_the_permission_is_refused_and_the_doctor_says_so(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
 ) -> None:
     create(cli, "roomp")
-    lab_set('cloud.tenant.app_roles=["User.ReadWrite.All"]')
+    lab_set('grants.graph_permissions=["User.ReadWrite.All", "User.Read.All"]')
     before = world()
     ran = cli("mailbox", "unlink", "roomp", "--yes")
     assert ran.code == 6

@@ -17,6 +17,7 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     legacy,
     lifecycle,
     mastering,
+    permissions,
     preflight,
     sync,
 )

@@ -9,6 +9,7 @@ from typing import Any
 
 from pswrap.lab import lifecycle
 from pswrap.lab.dispatch import Invocation, PSError
+from pswrap.lab.grants import grants_of
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.ad import (
     account_by_guid,
@@ -139,7 +140,7 @@ def _soa_user(inv: Invocation, world: dict[str, Any], at: datetime, cmdlet: str,
     pswrap's classifier knows; the text is Graph's common one, community: learn.microsoft.com Q&A threads
     on "Insufficient privileges to complete the operation")."""
     identity = str(inv.params.get("UserId") or "")
-    if lifecycle.SOA_PERMISSION not in world["cloud"]["tenant"].get("app_roles", []):
+    if lifecycle.SOA_PERMISSION not in grants_of(world).get("graph_permissions", []):
         raise records.graph_rest_error(
             cmdlet,
             parameter_set,
@@ -198,9 +199,3 @@ def set_sync_behavior(inv: Invocation, world: dict[str, Any], at: datetime) -> d
         user["is_cloud_managed"] = True
         user["on_premises_sync_enabled"] = None
     return {"id": user["id"], "is_cloud_managed": True, "is_cloud_managed_before": before}
-
-
-@step("graph/get-context", need="graph")
-def get_context(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Get-MgContext: in an app-only session, Scopes lists the application permissions granted."""
-    return {"scopes": list(world["cloud"]["tenant"].get("app_roles", []))}

@@ -16,6 +16,9 @@ from typing import Any
 from pswrap.workflows.checks.model import Check, Status, version_tuple
 
 SOA_PERMISSION = "User-OnPremisesSyncBehavior.ReadWrite.All"
+UNLINK_ONLY_STEPS = ("graph/get-sync-behavior", "graph/set-sync-behavior")
+"""Steps only `mailbox unlink` runs: the permission they need is judged here (a warning in the doctor),
+not by the tenant's permission check that blocks `mailbox create`."""
 SOA_MIN_CONNECT = (2, 5, 76, 0)
 SYNC_MIN_CONNECT = (2, 5, 79, 0)
 """What every sync needs since 2026-09-30 (the sync checks' minimum)."""
@@ -48,7 +51,7 @@ def judge_soa_permission(scopes: Iterable[str] | None, severity: Status = "fail"
         "unlink.permission",
         name,
         severity,
-        "not among the app's application permissions (Get-MgContext Scopes)",
+        "not among the app's application permissions (the roles of its app-only token)",
         f"grant the application permission {SOA_PERMISSION} to pswrap's app registration and give admin "
         f"consent ({PAGE})",
     )
@@ -66,9 +69,9 @@ def unlink_checks(
     if version and version_tuple(version) >= SYNC_MIN_CONNECT:
         checks.append(judge_soa_engine(version, severity="warn"))
     if graph_connected:
-        context, error = step("graph/get-context")
-        if context is not None:
-            checks.append(judge_soa_permission(context.scopes, severity="warn"))
+        granted, error = step("graph/get-permissions")
+        if granted is not None:
+            checks.append(judge_soa_permission(granted.permissions, severity="warn"))
         else:
             checks.append(
                 Check(

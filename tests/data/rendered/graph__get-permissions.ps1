@@ -1,4 +1,4 @@
-# pswrap-step: graph/get-context
+# pswrap-step: graph/get-permissions
 param()
 Set-StrictMode -Version 2 -ErrorAction Stop
 $ErrorActionPreference = 'Stop'
@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -81,6 +81,13 @@ function Write-PswrapResult {
 }
 Import-Module Microsoft.Graph.Authentication -ErrorAction Stop
 
-# In an app-only session the context's Scopes are the application permissions granted to the app.
+# In an app-only session Get-MgContext lists, as Scopes, the application permissions in the access
+# token's roles ("Use app-only authentication with the Microsoft Graph PowerShell SDK"). They are what
+# the tenant granted the app with admin consent, not what pswrap asked for.
 $context = Get-MgContext -ErrorAction Stop
-Write-PswrapResult ([ordered]@{ scopes = ConvertTo-PswrapList (Get-PswrapProperty $context 'Scopes') })
+
+Write-PswrapResult ([ordered]@{
+    app_id = [string](Get-PswrapProperty $context 'ClientId')
+    auth_type = [string](Get-PswrapProperty $context 'AuthType')
+    permissions = ConvertTo-PswrapList (Get-PswrapProperty $context 'Scopes')
+})
