@@ -468,6 +468,10 @@ class Pswrap(DesiredState, ServerOperations):
                 hint="`pswrap ops list` shows the operations on this machine; on another machine, run the "
                 "same command again (it converges without the journal)",
             )
+        if op.kind in ("mailbox.remove", "mailbox.restore", "mailbox.unlink"):
+            if op.target is not None and self.target_name is None:
+                self.target_name = op.target
+            return self._resume_lifecycle(op, timeout, check)  # type: ignore[no-any-return]
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)

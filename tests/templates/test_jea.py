@@ -131,8 +131,8 @@ def test_the_check_fails_for_what_the_endpoint_leaves_out() -> None:
     tampered = text.replace("-ErrorAction Stop", "-ErrorAction Stop -Verbose", 1) + "\nfunction Get-Foo { }\n"
     assert violations(tampered, read_back(jea.role_capability(OPTIONS))) == []  # common parameters pass
     full = read_back(jea.role_capability(OPTIONS))
-    extra = text + "\nRemove-ADUser -Identity x -ErrorAction Stop\n"
-    assert "Remove-ADUser is not visible" in violations(extra, full)
+    extra = text + "\nSet-ADAccountPassword -Identity x -ErrorAction Stop\n"  # no step resets passwords
+    assert "Set-ADAccountPassword is not visible" in violations(extra, full)
     other = text.replace("-Execute 'powershell.exe'", "-Execute 'cmd.exe'")
     assert (
         other != text

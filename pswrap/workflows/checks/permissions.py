@@ -47,8 +47,12 @@ ACCOUNT_CHECK = ("sync.account-groups", "remoting account's groups on the sync s
 
 def needed_graph_permissions() -> dict[str, list[str]]:
     """Permission -> the steps that need it, over every step under the `graph` need."""
+    from pswrap.workflows.checks.unlink import UNLINK_ONLY_STEPS
+
     needed: dict[str, list[str]] = {}
     for step_id in permissions.step_ids("graph"):
+        if step_id in UNLINK_ONLY_STEPS:  # only `mailbox unlink` needs it: its own check (unlink.permission)
+            continue
         for permission in permissions.graph_permissions(step_id):
             needed.setdefault(permission, []).append(step_id)
     return needed
