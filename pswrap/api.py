@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pswrap.api_desired import DesiredState
+from pswrap.api_lifecycle import Lifecycle
 from pswrap.api_models import (
     Checklist,
     ListedMailbox,
@@ -118,7 +118,7 @@ class _LazySession:
         return script
 
 
-class Pswrap(DesiredState, ServerOperations):
+class Pswrap(Lifecycle, ServerOperations):
     """The mailbox operations on one target. Use as a context manager (connections close at the end)."""
 
     def __init__(
@@ -468,6 +468,10 @@ class Pswrap(DesiredState, ServerOperations):
                 hint="`pswrap ops list` shows the operations on this machine; on another machine, run the "
                 "same command again (it converges without the journal)",
             )
+        if op.kind in ("mailbox.remove", "mailbox.restore", "mailbox.unlink"):
+            if op.target is not None and self.target_name is None:
+                self.target_name = op.target
+            return self._resume_lifecycle(op, timeout, check)  # type: ignore[no-any-return]
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)

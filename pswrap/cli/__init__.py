@@ -15,6 +15,7 @@ from pswrap.cli import (  # noqa: F401  (importing a module registers its comman
     jea_cmd,
     lab_cmd,
     lab_world_cmd,
+    lifecycle_cmd,
     mailbox_cmd,
     ops_cmd,
     render_cmd,

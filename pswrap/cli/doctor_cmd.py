@@ -27,6 +27,7 @@ SECTIONS = (
     ("sync", "Sync engine (Entra Connect Sync)"),
     ("tenant", "Tenant (Exchange Online, Microsoft Graph)"),
     ("ad", "Active Directory"),
+    ("unlink", "Unlink (user source of authority, preview; only `mailbox unlink` needs it)"),
 )
 MARKS = {"pass": "[ OK ]", "warn": "[WARN]", "fail": "[FAIL]"}
 

@@ -69,12 +69,14 @@ def serve(
     port: int = typer.Option(0, "--port", help="TCP port (0 = any free port; the URL printed says which)."),
     https: bool = typer.Option(False, "--https", help="Serve HTTPS (certificate from the lab's CA)."),
     auth: str = typer.Option(
-        "ntlm", "--auth",
+        "ntlm",
+        "--auth",
         help="basic, ntlm, negotiate (Kerberos or NTLM) or kerberos (Kerberos only); all but basic encrypt "
         "messages over HTTP. negotiate and kerberos accept tickets for the principals in --keytab.",
     ),
     keytab: Path | None = typer.Option(
-        None, "--keytab",
+        None,
+        "--keytab",
         help="Keytab with the lab's service principal, HTTP/<the name clients use> (--auth kerberos needs "
         "it; --auth negotiate without it offers NTLM only).",
     ),
@@ -99,15 +101,28 @@ def serve(
     from pswrap.lab.kerberos import KeytabError
 
     if auth not in ("basic", "ntlm", "negotiate", "kerberos"):
-        raise BadInput(f"--auth {auth!r} is not supported by the lab",
-                       hint="use --auth basic, ntlm, negotiate or kerberos")
+        raise BadInput(
+            f"--auth {auth!r} is not supported by the lab",
+            hint="use --auth basic, ntlm, negotiate or kerberos",
+        )
     if anchor is not None and anchor not in ("mS-DS-ConsistencyGuid", "objectGUID"):
-        raise BadInput(f"--anchor {anchor!r} is not a sourceAnchor attribute the lab simulates",
-                       hint="use --anchor mS-DS-ConsistencyGuid or --anchor objectGUID")
+        raise BadInput(
+            f"--anchor {anchor!r} is not a sourceAnchor attribute the lab simulates",
+            hint="use --anchor mS-DS-ConsistencyGuid or --anchor objectGUID",
+        )
     try:
         server, endpoint, _store, fault_set, source = build_server(
-            _state(state), host=host, port=port, https=https, auth=auth, username=user, password=password,
-            faults=fault, sync_seconds=sync_seconds, anchor=anchor, keytab=keytab,
+            _state(state),
+            host=host,
+            port=port,
+            https=https,
+            auth=auth,
+            username=user,
+            password=password,
+            faults=fault,
+            sync_seconds=sync_seconds,
+            anchor=anchor,
+            keytab=keytab,
         )
     except KeytabError as exc:
         raise BadInput(f"--keytab: {exc}", hint="see docs/authentication.md, the lab over Kerberos") from None
@@ -116,11 +131,15 @@ def serve(
     except LabInputError:
         raise  # its own one line and hint (a bad fault spec, PSWRAP_LAB_SYNC_SECONDS, the state file)
     except OSError as exc:
-        raise BadInput(f"the lab could not listen on {host}:{port}: {exc.strerror or exc}",
-                       hint="choose another --port, or stop the process using it") from None
+        raise BadInput(
+            f"the lab could not listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port, or stop the process using it",
+        ) from None
     except ValueError as exc:  # an unreadable world, or a setting the world refuses (--sync-seconds -1)
-        raise BadInput(f"the lab could not start on {_state(state)}: {exc}",
-                       hint="check the options, or run `pswrap lab reset` for a fresh world") from None
+        raise BadInput(
+            f"the lab could not start on {_state(state)}: {exc}",
+            hint="check the options, or run `pswrap lab reset` for a fresh world",
+        ) from None
     from pswrap.lab.server import LabServer
 
     assert isinstance(server, LabServer)
@@ -128,7 +147,8 @@ def serve(
     lines = [
         f"pswrap lab serving at {endpoint.url}",
         f"  auth:   {auth} as {endpoint.username} (password {source})"
-        if auth != "kerberos" else "  auth:   kerberos",
+        if auth != "kerberos"
+        else "  auth:   kerberos",
         *([f"  keytab: {endpoint.keytab}"] if endpoint.keytab else []),
         f"  CA:     {endpoint.ca_path}" if endpoint.ca_path else "  CA:     none (plain HTTP)",
         f"  state:  {endpoint.state_path}",
@@ -172,8 +192,10 @@ def show(state: Path | None = _state_option()) -> None:
         with Store(path).transaction() as world:
             catch_up(world)
     except (ValueError, OSError) as exc:
-        raise ConfigError(f"cannot read the lab's world from {path}: {exc}",
-                          hint="run `pswrap lab reset` to start from a fresh world") from None
+        raise ConfigError(
+            f"cannot read the lab's world from {path}: {exc}",
+            hint="run `pswrap lab reset` to start from a fresh world",
+        ) from None
     typer.echo(json.dumps(world, indent=2, sort_keys=True))
 
 

@@ -40,6 +40,7 @@ from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
     from pswrap.api import Pswrap
+    from pswrap.workflows.lifecycle import LifecycleResult
     from pswrap.workflows.mailbox_dryrun import DryRun
     from pswrap.workflows.results import MailboxResult
 
@@ -111,22 +112,24 @@ def _client(target: str | None, progress: Progress | None = None, *, yes: bool =
     return Pswrap(target, progress=progress, confirm=confirm)
 
 
-def _emit(out: MailboxResult | DryRun, output: str, *, scripts: bool = False) -> None:
-    """Print a MailboxResult or a DryRun; exit with the result's code."""
-    from pswrap.workflows.results import MailboxResult
+def _emit(out: MailboxResult | DryRun | LifecycleResult, output: str, *, scripts: bool = False) -> None:
+    """Print a MailboxResult, a DryRun or (`resume` of a removal, restore or unlink) a LifecycleResult;
+    exit with the result's code."""
+    from pswrap.workflows.mailbox_dryrun import DryRun
 
     if output == "json":
         typer.echo(json.dumps(out.to_json(), indent=2, sort_keys=False))
-    elif isinstance(out, MailboxResult):
-        typer.echo(out.to_text())
-    else:
+    elif isinstance(out, DryRun):
         typer.echo(out.to_text(scripts=scripts))
-    if isinstance(out, MailboxResult) and out.error is not None:
-        err = out.error
-        typer.echo(f"pswrap: error: {err}", err=True)
-        if err.hint:
-            typer.echo(f"hint: {err.hint}", err=True)
-        raise typer.Exit(out.exit_code)
+    else:
+        typer.echo(out.to_text())
+    if isinstance(out, DryRun) or out.error is None:
+        return
+    err = out.error
+    typer.echo(f"pswrap: error: {err}", err=True)
+    if err.hint:
+        typer.echo(f"hint: {err.hint}", err=True)
+    raise typer.Exit(err.exit_code)
 
 
 @contextmanager

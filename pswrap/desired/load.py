@@ -96,11 +96,6 @@ def validate(document: Any, where: str) -> MailboxSpec:
             f"{label} is not a valid mailbox spec: " + "; ".join(problems),
             hint="`pswrap mailbox schema` prints every field with its type",
         ) from None
-    if spec.state == "absent":
-        raise BadInput(
-            f"{where} ({spec.alias}): state absent (removing a mailbox) is not supported yet",
-            hint="only state: present is applied; remove the entry or set state: present",
-        )
     return spec
 
 

@@ -9,7 +9,8 @@ decided here once:
 - Principals (resource delegates, book-in policy) are given as UPN, SMTP address or alias and compared by
   the directory object they resolve to.
 - The alias is the identity: a different alias is a different mailbox (renames are out of scope).
-- `state: absent` is part of the schema but refused until removal exists.
+- `state: absent` removes the mailbox the way `pswrap mailbox remove` does (docs/lifecycle.md); the other
+  fields are then ignored.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class MailboxSpec(BaseModel):
         "mailbox; renames are out of scope.",
     )
     state: Literal["present", "absent"] = Field(
-        "present", description="present (the default). absent (removal) is not supported yet."
+        "present",
+        description="present (the default), or absent: remove the mailbox through sync as `pswrap mailbox "
+        "remove` does (the AD account deleted, the mailbox soft-deleted, restorable for 30 days).",
     )
     name: str | None = Field(None, max_length=64, description="Name (default: the alias).")
     type: MailboxType | None = Field(None, description="room (the default), equipment or shared.")

@@ -58,8 +58,9 @@ def credentials_path(state_path: Path) -> Path:
     return state_path.parent / CREDENTIALS_FILE
 
 
-def resolve_credentials(state_path: Path, username: str | None = None,
-                        password: str | None = None) -> tuple[Credentials, str]:
+def resolve_credentials(
+    state_path: Path, username: str | None = None, password: str | None = None
+) -> tuple[Credentials, str]:
     """The lab's account and a sentence saying where it came from (printed by `lab serve`)."""
     if username and password:
         return Credentials(username, password), "from --user/--password"

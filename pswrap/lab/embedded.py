@@ -1,7 +1,7 @@
 """Start a lab inside this process: the embedded `lab` target, and the tests' fixture.
 
-    with start_lab(tmp_path / "world.json") as lab:
-        wsman = WSMan(lab.endpoint.host, port=lab.endpoint.port, ...)
+with start_lab(tmp_path / "world.json") as lab:
+    wsman = WSMan(lab.endpoint.host, port=lab.endpoint.port, ...)
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ class LabEndpoint:
 class RunningLab:
     """A lab serving on a background thread until `stop()` (or the end of the `with` block)."""
 
-    def __init__(self, server: object, endpoint: LabEndpoint, store: Store, faults: FaultSet,
-                 credentials_source: str) -> None:
+    def __init__(
+        self, server: object, endpoint: LabEndpoint, store: Store, faults: FaultSet, credentials_source: str
+    ) -> None:
         from pswrap.lab.server import LabServer
 
         assert isinstance(server, LabServer)
@@ -73,8 +74,9 @@ class RunningLab:
         self.store = store
         self.faults = faults
         self.credentials_source = credentials_source
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="pswrap-lab", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="pswrap-lab", daemon=True
+        )
         self._thread.start()
         self._stopped = False
 
@@ -90,8 +92,9 @@ class RunningLab:
     def __enter__(self) -> RunningLab:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -165,8 +168,15 @@ def build_server(
         from pswrap.lab.tls import server_context
 
         ssl_context, ca_path = server_context(path, host)
-    server = LabServer((host, port), store=store, creds=Credentials(creds.username, creds.password),
-                       auth_mode=auth, faults=fault_set, ssl_context=ssl_context, keytab=keytab_path)
+    server = LabServer(
+        (host, port),
+        store=store,
+        creds=Credentials(creds.username, creds.password),
+        auth_mode=auth,
+        faults=fault_set,
+        ssl_context=ssl_context,
+        keytab=keytab_path,
+    )
     endpoint = LabEndpoint(
         host=host,
         port=int(server.server_address[1]),
@@ -210,7 +220,14 @@ def start_lab(
 ) -> RunningLab:
     """Serve a lab on a background thread (an ephemeral loopback port by default) until `.stop()`."""
     server, endpoint, store, fault_set, source = build_server(
-        state_path, host=host, port=port, https=https, auth=auth, username=username, password=password,
-        faults=faults, keytab=keytab,
+        state_path,
+        host=host,
+        port=port,
+        https=https,
+        auth=auth,
+        username=username,
+        password=password,
+        faults=faults,
+        keytab=keytab,
     )
     return RunningLab(server, endpoint, store, fault_set, source)

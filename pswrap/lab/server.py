@@ -338,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
             slow = faults.take("slow", action, active=active) if active else None
             if active and faults.take("http500", action, active=active):
                 raise wsman.WSManFault(
-                    wsman.ERROR_INTERNAL, "The lab injected an HTTP 500 (fault http500).",
+                    wsman.ERROR_INTERNAL,
+                    "The lab injected an HTTP 500 (fault http500).",
                     subcode="w:InternalError",
                 )
             # community: https://github.com/wazuh/wazuh-ansible/issues/581 (HTTP 500, wsmanfault_code

@@ -12,10 +12,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pswrap.lab import resiliency
+from pswrap.lab import lifecycle, resiliency
 from pswrap.lab.sync_export import MAILBOX_TYPES as MAILBOX_TYPES
 from pswrap.lab.sync_export import dict_of as dict_of
-from pswrap.lab.sync_export import export_to_ad, export_to_cloud
+from pswrap.lab.sync_export import export_to_ad, export_to_cloud, in_scope_anchors
 from pswrap.lab.sync_export import in_sync_scope as in_sync_scope
 from pswrap.lab.sync_export import parent_dn as parent_dn
 from pswrap.lab.world import iso, new_guid, now, parse_time
@@ -124,6 +124,7 @@ def catch_up(world: dict[str, Any]) -> None:
         scheduler = world["sync"]["scheduler"]
         scheduler["next_sync_cycle_start_time_utc"] = iso(limit + timedelta(seconds=_interval(world)))
     world["sync"]["scheduler"]["sync_cycle_in_progress"] = cycle_in_progress(world)
+    lifecycle.purge_expired(world, limit)
 
 
 def _interval(world: dict[str, Any]) -> float:
@@ -176,8 +177,12 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
         run(aad_connector, f"{prefix} Import", "success", [])
         run(ad_connector, f"{prefix} Synchronization", "success", [])
         if not sync["settings"].get("staging_mode"):
-            errors = export_to_cloud(world, at)
-            run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
+            if lifecycle.threshold_stops(world, in_scope_anchors(world)):
+                # The whole export waits for an admin ("Prevent accidental deletes"), pswrap.lab.lifecycle.
+                run(aad_connector, "Export", lifecycle.THRESHOLD_RESULT, [])
+            else:
+                errors = export_to_cloud(world, at)
+                run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
             ad_errors = export_to_ad(world, at)
             run(ad_connector, "Export", "completed-export-errors" if ad_errors else "success", ad_errors)
     # Newest first, as Get-ADSyncRunProfileResult lists them (docs/sources.md §2 item 4).

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.immutableid import connector_space_dn
-from pswrap.lab import resiliency
+from pswrap.lab import lifecycle, resiliency
 from pswrap.lab.world import ANCHOR_CONSISTENCY_GUID, immutable_id, iso, new_guid
 
 # Export error texts (never invented: each is the documented or the closest documented wording).
@@ -137,6 +137,13 @@ def ad_export_error(world: dict[str, Any], user: dict[str, Any], error_type: str
     }
 
 
+def in_scope_anchors(world: dict[str, Any]) -> set[str]:
+    """The sourceAnchors of every in-scope account (what the next export keeps; the rest it deletes)."""
+    return {
+        source_anchor(world, u) for u in world["ad"]["users"] if in_sync_scope(world, u["distinguished_name"])
+    }
+
+
 def export_to_cloud(world: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
     """Export every in-scope AD account to Entra ID; returns the export errors of this run."""
     errors: list[dict[str, Any]] = []
@@ -180,7 +187,6 @@ def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime)
     Exchange Online"; "Understanding errors during Microsoft Entra synchronization")."""
     cloud = world["cloud"]
     deleted = cloud.setdefault("deleted_users", [])
-    soft_deleted = world["exo"].setdefault("soft_deleted_mailboxes", [])
     keep: list[dict[str, Any]] = []
     for cloud_user in cloud["users"]:
         anchor = cloud_user.get("on_premises_immutable_id")
@@ -191,7 +197,7 @@ def soft_delete_departed(world: dict[str, Any], anchors: set[str], at: datetime)
             for mailbox in list(world["exo"]["mailboxes"]):
                 if mailbox.get("external_directory_object_id") == cloud_user["id"]:
                     world["exo"]["mailboxes"].remove(mailbox)
-                    soft_deleted.append(mailbox)
+                    lifecycle.park_mailbox(world, mailbox, at)  # soft-deleted, or inactive under a hold
         else:
             keep.append(cloud_user)
     cloud["users"] = keep
@@ -207,10 +213,7 @@ def restore_deleted(world: dict[str, Any], anchor: str) -> dict[str, Any] | None
             deleted.remove(cloud_user)
             cloud_user.pop("deleted_date_time", None)
             world["cloud"]["users"].append(cloud_user)
-            for mailbox in list(world["exo"].get("soft_deleted_mailboxes", [])):
-                if mailbox.get("external_directory_object_id") == cloud_user["id"]:
-                    world["exo"]["soft_deleted_mailboxes"].remove(mailbox)
-                    world["exo"]["mailboxes"].append(mailbox)
+            lifecycle.reconnect_mailboxes(world, cloud_user["id"])
             return dict_of(cloud_user)
     return None
 
@@ -230,6 +233,8 @@ def export_user(world: dict[str, Any], user: dict[str, Any], at: datetime) -> di
             return None
     if hard:
         target = dict_of(hard[0])
+        if lifecycle.is_cloud_managed(target):
+            return None  # blockOnPremisesSync: nothing flows to it any more ("Configure User SOA")
         # Taking over a cloud-created object: blocked by the tenant switch (Set-MsolDirSyncFeature.md,
         # BlockCloudObjectTakeoverThroughHardMatch) and, since MC1262584 (rollout June-July 2026), for a
         # cloud user holding an Entra role; both report InvalidHardMatch with the documented text.

@@ -47,6 +47,8 @@ class LabDefaults:
     """In sync scope: accounts created here sync to Entra ID."""
     staging_ou: str = "OU=Staging,DC=lab,DC=example"
     """Outside sync scope (the `staging-ou` hold creates accounts here, docs/design.md)."""
+    retired_ou: str = "OU=Retired,DC=lab,DC=example"
+    """Outside sync scope: `mailbox remove --keep-ad-account` moves retired accounts here (issue #16)."""
     sync_server: str = "sync1.lab.example"
     tenant_domain: str = "labtenant.onmicrosoft.com"
     """The tenant's initial domain: Connect-ExchangeOnline's -Organization (docs/sources.md §1.4)."""
@@ -142,6 +144,7 @@ def fresh_world() -> dict[str, Any]:
             "ous": [
                 {"dn": d.resource_ou, "in_sync_scope": True},
                 {"dn": d.staging_ou, "in_sync_scope": False},
+                {"dn": d.retired_ou, "in_sync_scope": False},
             ],
             "credential": None,
             "users": [],
@@ -203,6 +206,9 @@ def fresh_world() -> dict[str, Any]:
     env_seconds = _seconds_from_env(SYNC_SECONDS_ENV)
     if env_seconds is not None:
         world["sync"]["scheduler"]["cycle_seconds"] = env_seconds
+    from pswrap.lab.lifecycle import add_lifecycle_defaults
+
+    add_lifecycle_defaults(world)  # removal, restore and unlink (issue #16)
     return add_default_facts(world)  # the host facts `pswrap doctor` reads (pswrap.lab.facts, issue #7)
 
 

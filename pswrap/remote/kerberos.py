@@ -47,8 +47,10 @@ def check_kerberos_settings(
                 hint="a service account signs in with its keytab alone: remove the password_* setting",
             )
         if not is_lab and not Path(keytab).is_file():
-            raise e.ConfigError(f"{where}: keytab: {keytab} is not a file",
-                              hint="give the keytab's path (ktutil or the AD admin's ktpass writes one)")
+            raise e.ConfigError(
+                f"{where}: keytab: {keytab} is not a file",
+                hint="give the keytab's path (ktutil or the AD admin's ktpass writes one)",
+            )
     if auth == "kerberos" and username and "\\" in username:
         raise e.ConfigError(
             f"{where}: username: Kerberos names the user as user@REALM, not DOMAIN\\user ({username!r})",
@@ -89,7 +91,7 @@ RULES: tuple[_Rule, ...] = (
         "{where} could not read the Kerberos ticket: it holds no key for the service principal the KDC "
         "issued the ticket to",
         "the SPN is registered on another account than the server's (an IIS application pool's, say): "
-        "remove it there (`setspn -Q HTTP/<name>` shows the holder), or set spn_service = \"host\"",
+        'remove it there (`setspn -Q HTTP/<name>` shows the holder), or set spn_service = "host"',
     ),
     _Rule(
         r"client '?(?P<name>[^' ]+)'? not found in kerberos database",

@@ -35,8 +35,12 @@ def _require_extra(auth: str) -> None:
         raise MissingExtra(
             f"auth = {auth!r} needs the optional dependencies of pswrap[{auth}], which are not installed",
             hint=f"pip install 'pswrap[{auth}]'"
-            + (" after the system's Kerberos development files (Debian/Ubuntu: libkrb5-dev gcc python3-dev; "
-               "RHEL: krb5-devel gcc python3-devel; docs/authentication.md)" if auth == "kerberos" else ""),
+            + (
+                " after the system's Kerberos development files (Debian/Ubuntu: libkrb5-dev gcc python3-dev; "
+                "RHEL: krb5-devel gcc python3-devel; docs/authentication.md)"
+                if auth == "kerberos"
+                else ""
+            ),
         )
 
 

@@ -70,6 +70,8 @@ class Target:
     read_timeout: int = 30
     operation_timeout: int = 20
     configuration_name: str = "Microsoft.PowerShell"
+    retired_ou: str | None = None
+    """Out of sync scope: `mailbox remove --keep-ad-account` moves the account here (issue #16)."""
     client_certificate: str | None = None
     """PEM certificate for `auth = "certificate"` (mapped to a local account on the server)."""
     client_certificate_key: str | None = None
@@ -221,6 +223,7 @@ KEYS: dict[str, Callable[[object], Any]] = {
     "app_id": _as_str,
     "certificate_thumbprint": _as_str,
     "staging_ou": _as_str,
+    "retired_ou": _as_str,
     "resource_ou": _as_str,
     "upn_suffix": _as_str,
     "allow_basic_over_http": _as_bool,
@@ -344,6 +347,7 @@ LAB_KEYS = (
     "app_id",
     "certificate_thumbprint",
     "staging_ou",
+    "retired_ou",
     "resource_ou",
     "upn_suffix",
 )
@@ -457,6 +461,7 @@ def _build(
         app_id=get("app_id", None),
         certificate_thumbprint=get("certificate_thumbprint", None),
         staging_ou=get("staging_ou", None),
+        retired_ou=get("retired_ou", None),
         resource_ou=get("resource_ou", None),
         upn_suffix=get("upn_suffix", None),
         allow_basic_over_http=allow_basic,

@@ -53,6 +53,7 @@ PSDateTime = Annotated[datetime, BeforeValidator(_ps_date)]
 PSList = Annotated[list[T], BeforeValidator(_as_list)]
 """A list that also accepts a single object or null (5.1's unwrapping)."""
 
+
 def enum_text(names: Mapping[int, str]) -> BeforeValidator:
     """A `str` field holding an enum's name that also accepts the number 5.1's ConvertTo-Json writes.
 
@@ -67,4 +68,3 @@ def enum_text(names: Mapping[int, str]) -> BeforeValidator:
         return value
 
     return BeforeValidator(convert)
-

@@ -65,6 +65,8 @@ class TargetFacts:
     staging_ou: str | None = None
     organization: str | None = None
     """The tenant's primary .onmicrosoft.com domain: the mailbox's routing address lives there."""
+    retired_ou: str | None = None
+    """Out of sync scope, where `mailbox remove --keep-ad-account` moves the account (issue #16)."""
 
     @classmethod
     def of(cls, target: Any) -> TargetFacts:
@@ -74,6 +76,7 @@ class TargetFacts:
             resource_ou=str(getattr(target, "resource_ou", "") or ""),
             staging_ou=getattr(target, "staging_ou", None) or None,
             organization=getattr(target, "organization", None) or None,
+            retired_ou=getattr(target, "retired_ou", None) or None,
         )
 
 

@@ -191,6 +191,11 @@ def run_checks(
         _tenant_checks(run, hosts)
     _ad_checks(run, hosts)
     add_permission_checks(run, hosts, profile=profile)
+    if profile == "modern":  # what `mailbox unlink` needs (warnings: only unlink needs them), issue #16
+        from pswrap.workflows.checks.unlink import unlink_checks
+
+        graph_ok = any(c.id == "tenant.connect.graph" and c.status == "pass" for c in run.checks)
+        run.checks.extend(unlink_checks(run.step, graph_ok))
     return run.checks
 
 

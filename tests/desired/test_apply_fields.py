@@ -173,9 +173,10 @@ def test_apply_creates_a_missing_mailbox_then_configures_it(
     assert (ran.code, out["changed"]) == (0, False)
 
 
-def test_state_absent_and_shared_calendars_are_refused(rooms: None, run: Callable[..., Ran]) -> None:
-    ran, _ = apply(run, {"alias": "room1", "state": "absent"})
-    assert ran.code == 2 and "absent" in ran.err
+def test_state_absent_removes_and_shared_calendars_are_refused(rooms: None, run: Callable[..., Ran]) -> None:
+    assert apply(run, {"alias": "gone1"})[0].code == 0  # its own room: the others share this world
+    ran, out = apply(run, {"alias": "gone1", "state": "absent"})  # removal: issue #16, docs/lifecycle.md
+    assert ran.code == 0 and out["status"] == "completed" and out["kind"] == "remove"
     ran, _ = apply(run, {"alias": "sharedx", "type": "shared", "calendar": {"allow_conflicts": True}})
     assert ran.code == 2 and "shared" in ran.err
 

@@ -80,7 +80,6 @@ def test_list_edits_change_only_their_members() -> None:
         ("alias: room1\ncolour: blue\n", "colour"),
         ("name: no alias\n", "alias"),
         ("alias: room1\ntype: kitchen\n", "type"),
-        ("alias: room1\nstate: absent\n", "absent"),
         ("- alias: room1\n- alias: ROOM1\n", "declared twice"),
         ("alias: [unclosed\n", "not valid YAML"),
         ("[]\n", "no mailbox"),

@@ -14,6 +14,7 @@ from pswrap import errors as e
 from pswrap.results import models as m
 from pswrap.results import permissions as rp
 from pswrap.results import preflight as r
+from pswrap.results.lifecycle import GraphContext
 from pswrap.steps import get
 from pswrap.workflows import preflight as p
 from pswrap.workflows.checks import permissions as pc
@@ -66,6 +67,8 @@ def _healthy() -> dict[str, Any]:
         "graph/get-permissions": rp.GrantedPermissions(
             app_id="app", permissions=list(pc.needed_graph_permissions())
         ),
+        # what `mailbox unlink` needs (issue #16): the app's application permissions
+        "graph/get-context": GraphContext(scopes=["User-OnPremisesSyncBehavior.ReadWrite.All"]),
         "ad/get-ous": r.OuReport.model_validate(
             {
                 "server": "dc1.corp",

@@ -35,7 +35,11 @@ def test_fresh_world_is_the_documented_one() -> None:
     assert domain["pdc_emulator"] == LAB_DEFAULTS.domain_controller
     assert domain["upn_suffixes"] == [LAB_DEFAULTS.upn_suffix]
     scopes = {ou["dn"]: ou["in_sync_scope"] for ou in world["ad"]["ous"]}
-    assert scopes == {LAB_DEFAULTS.resource_ou: True, LAB_DEFAULTS.staging_ou: False}
+    assert scopes == {
+        LAB_DEFAULTS.resource_ou: True,
+        LAB_DEFAULTS.staging_ou: False,
+        LAB_DEFAULTS.retired_ou: False,  # where `mailbox remove --keep-ad-account` moves accounts
+    }
     assert world["cloud"]["tenant"]["initial_domain"].endswith(".onmicrosoft.com")
     assert world["cloud"]["tenant"]["tenant_id"] == LAB_DEFAULTS.tenant_id
     # Both tenant blocks off in a fresh world (Microsoft's default; docs/sources.md §3 advises turning them

@@ -277,6 +277,18 @@ CLI_SCENARIO: list[list[str]] = [
     ["exo/list-mailboxes"],
     ["ad/list-users", "--param", "SearchBase=DC=lab,DC=example"],
     ["graph/list-synced-users"],
+    # the lifecycle steps (issue #16): remove, restore, unlink
+    ["graph/get-context"],
+    ["graph/get-sync-behavior", "--param", "UserId={external_directory_object_id}"],
+    ["graph/set-sync-behavior", "--param", "UserId={external_directory_object_id}"],
+    ["graph/get-deleted-user", "--param", "DirectoryObjectId={external_directory_object_id}"],
+    ["exo/find-deleted-mailbox", "--param", "Identity=clishared"],
+    ["ad/get-recycle-bin"],
+    ["ad/retire-user", "--param", "Identity={object_guid}",
+     "--param", "TargetPath=OU=Retired,DC=lab,DC=example"],
+    ["ad/find-deleted-user", "--param", "Identity={object_guid}"],
+    ["ad/restore-user", "--param", "Identity={object_guid}"],
+    ["ad/remove-user", "--param", "Identity={object_guid}"],
 ]  # fmt: skip
 
 
@@ -301,6 +313,11 @@ EXPECT: dict[str, dict[str, object]] = {
     "hybrid/find-remote-mailbox": {"found": True},
     "exo/get-calendar-processing": {"found": True},
     "exo/set-calendar-processing": {"refused": []},
+    "graph/set-sync-behavior": {"is_cloud_managed": True, "is_cloud_managed_before": False},
+    "graph/get-deleted-user": {"found": False},
+    "ad/retire-user": {"enabled": False},
+    "ad/find-deleted-user": {"found": True, "live": True},
+    "ad/remove-user": {"existed": True},
 }
 
 

@@ -124,6 +124,19 @@ def test_every_step_runs_and_parses_into_its_model(
         accounts = run("ad/list-users", params={"SearchBase": D.domain_dn}).users
         assert "room1" in [u.sam_account_name for u in accounts]
         run("graph/list-synced-users")
+        # the lifecycle steps (issue #16): unlink's switch, removal and restore
+        assert "User-OnPremisesSyncBehavior.ReadWrite.All" in run("graph/get-context").scopes
+        assert run("graph/get-sync-behavior", params={"UserId": cloud_id}).is_cloud_managed is False
+        assert run("graph/set-sync-behavior", params={"UserId": cloud_id}).is_cloud_managed is True
+        assert run("graph/get-deleted-user", params={"DirectoryObjectId": cloud_id}).found is False
+        assert run("exo/find-deleted-mailbox", params={"Identity": "room2"}).found is False
+        assert run("ad/get-recycle-bin").enabled is False
+        spare = run("ad/new-user", params=new_user_params("spare1"))
+        retired = run("ad/retire-user", params={"Identity": spare.object_guid, "TargetPath": D.retired_ou})
+        assert retired.distinguished_name.endswith(D.retired_ou) and retired.enabled is False
+        assert run("ad/find-deleted-user", params={"Identity": spare.object_guid}).live is True
+        assert run("ad/restore-user", params={"Identity": spare.object_guid}).object_guid == spare.object_guid
+        assert run("ad/remove-user", params={"Identity": spare.object_guid}).existed is True
         # hybrid (a hybrid-tools step runs in its own profile even in a modern session)
         run("hybrid/get-modules", params={"Name": ["RecipientManagement"]})
         rm = run("hybrid/new-remote-mailbox", choices={"type": "shared"}, params={

@@ -37,6 +37,12 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "exo/set-calendar-processing": ("Set-CalendarProcessing", ""),
     "exo/list-mailboxes": ("Get-EXOMailbox", ""),
     "graph/list-synced-users": ("Get-MgUser", "List"),
+    # issue #16
+    "exo/find-deleted-mailbox": ("Get-EXOMailbox", ""),
+    "graph/get-deleted-user": ("Get-MgDirectoryDeletedItemAsUser", "Get"),
+    "graph/get-sync-behavior": ("Get-MgBetaUserOnPremiseSyncBehavior", "Get"),
+    "graph/set-sync-behavior": ("Get-MgBetaUserOnPremiseSyncBehavior", "Get"),
+    "graph/get-context": ("Get-MgContext", ""),
 }
 
 

@@ -85,6 +85,19 @@ among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/te
 checks this table against the templates."""
 # The desired-state steps' bulk reads (`mailbox list --drift`).
 STEP_MODULES.update({"ad/list-users": _AD, "graph/list-synced-users": "Microsoft.Graph.Users"})
+# Removal, restore and unlink (issue #16); the source-of-authority steps use the Graph beta module.
+STEP_MODULES.update(
+    {
+        **{
+            f"ad/{name}": _AD
+            for name in ("remove-user", "retire-user", "get-recycle-bin", "find-deleted-user", "restore-user")
+        },
+        "graph/get-deleted-user": "Microsoft.Graph.Identity.DirectoryManagement",
+        "graph/get-sync-behavior": "Microsoft.Graph.Beta.Users",
+        "graph/set-sync-behavior": "Microsoft.Graph.Beta.Users",
+        "graph/get-context": "Microsoft.Graph.Authentication",
+    }
+)
 
 
 def require_modules(inv: Invocation, world: dict[str, Any]) -> None:

@@ -33,9 +33,14 @@ def kerberos_checks(target: Any, env: dict[str, str] | None = None) -> list[Chec
         return []
     missing = ks.gssapi_missing()
     if missing:
-        return [failed("connection.kerberos-library", "Kerberos library",
-                       f"the Python package(s) {', '.join(missing)} of pswrap[kerberos] are not installed",
-                       INSTALL_FIX)]
+        return [
+            failed(
+                "connection.kerberos-library",
+                "Kerberos library",
+                f"the Python package(s) {', '.join(missing)} of pswrap[kerberos] are not installed",
+                INSTALL_FIX,
+            )
+        ]
     checks = [passed("connection.kerberos-library", "Kerberos library", "gssapi and krb5 are installed")]
     conf = ks.read_krb5_conf(env)
     host = str(getattr(target, "host", ""))
@@ -50,14 +55,17 @@ def _judge_realm(host: str, facts: ks.RealmFacts, conf: ks.Krb5Conf) -> Check:
     files = ", ".join(conf.files) or "no krb5.conf found"
     if facts.realm is None:
         return failed(
-            "connection.kerberos-realm", name, f"no realm for {host}: no [domain_realm] entry, no realm in "
+            "connection.kerberos-realm",
+            name,
+            f"no realm for {host}: no [domain_realm] entry, no realm in "
             f"the user name and no default_realm ({files})",
             "set default_realm = YOUR.AD.DOMAIN (in capitals) under [libdefaults] in /etc/krb5.conf, or "
             "username = user@REALM for the target",
         )
     if facts.kdc == "none":
         return failed(
-            "connection.kerberos-realm", name,
+            "connection.kerberos-realm",
+            name,
             f"{facts.realm} (from {facts.source}) has no kdc in [realms], and dns_lookup_kdc is false "
             f"({files})",
             f"add [realms] {facts.realm} = {{ kdc = dc01.your.domain }} to krb5.conf, or set "
@@ -74,26 +82,43 @@ def _judge_credential(target: Any) -> Check:
     if keytab:
         principals, problem = ks.keytab_principals(str(keytab))
         if problem or not principals:
-            return failed("connection.kerberos-credential", name, f"cannot use the keytab {keytab}: "
-                          f"{problem or 'it is empty'}", "give a keytab holding the account's key "
-                          "(ktpass on Windows, ktutil on Linux); check it with klist -k FILE")
+            return failed(
+                "connection.kerberos-credential",
+                name,
+                f"cannot use the keytab {keytab}: {problem or 'it is empty'}",
+                "give a keytab holding the account's key "
+                "(ktpass on Windows, ktutil on Linux); check it with klist -k FILE",
+            )
         wanted = username or principals[0]
         if wanted not in principals and not any(p.split("@")[0] == wanted for p in principals):
-            return failed("connection.kerberos-credential", name,
-                          f"the keytab {keytab} holds no key for {wanted} (it holds {', '.join(principals)})",
-                          "set the target's username to a principal of the keytab, or export the right key")
+            return failed(
+                "connection.kerberos-credential",
+                name,
+                f"the keytab {keytab} holds no key for {wanted} (it holds {', '.join(principals)})",
+                "set the target's username to a principal of the keytab, or export the right key",
+            )
         return passed("connection.kerberos-credential", name, f"keytab {keytab} for {wanted}")
     if getattr(target, "password_source", None) is not None:
-        return passed("connection.kerberos-credential", name,
-                      f"pswrap gets a ticket for {username} with the configured password")
+        return passed(
+            "connection.kerberos-credential",
+            name,
+            f"pswrap gets a ticket for {username} with the configured password",
+        )
     ticket = ks.cached_ticket()
     if ticket.seconds_left is None or ticket.seconds_left <= 0:
         why = ticket.problem or "no ticket"
-        return failed("connection.kerberos-credential", name, f"no usable ticket in the cache: {why}",
-                      "run `kinit user@REALM` (or configure a password source, or keytab = PATH for a "
-                      "service account)")
+        return failed(
+            "connection.kerberos-credential",
+            name,
+            f"no usable ticket in the cache: {why}",
+            "run `kinit user@REALM` (or configure a password source, or keytab = PATH for a service account)",
+        )
     left = f"{ticket.principal}, valid for {ticket.seconds_left // 60} more minute(s)"
     if ticket.seconds_left < RENEW_SECONDS:
-        return warned("connection.kerberos-credential", name, f"ticket of {left}",
-                      "renew it before a long run: kinit -R (or kinit again)")
+        return warned(
+            "connection.kerberos-credential",
+            name,
+            f"ticket of {left}",
+            "renew it before a long run: kinit -R (or kinit again)",
+        )
     return passed("connection.kerberos-credential", name, f"ticket of {left}")
