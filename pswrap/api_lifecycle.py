@@ -44,7 +44,7 @@ class Lifecycle(DesiredState):
         check: bool = True,
         op_id: str | None = None,
         missing_ok: bool = False,
-    ) -> Any:
+    ) -> LifecycleResult:
         """Remove a resource mailbox through sync (pswrap.workflows.remove); a `LifecycleResult`.
         `missing_ok`: a mailbox that does not exist is `unchanged` (as `state: absent` wants)."""
         from pswrap.workflows.remove import RemoveWorkflow
@@ -71,7 +71,7 @@ class Lifecycle(DesiredState):
         confirm: Callable[[list[str]], bool] | None = None,
         check: bool = True,
         op_id: str | None = None,
-    ) -> Any:
+    ) -> LifecycleResult:
         """Restore a removed mailbox (ALIAS or the removal's operation id) within the retention window."""
         from pswrap.workflows.restore import RestoreWorkflow
 
@@ -97,7 +97,7 @@ class Lifecycle(DesiredState):
         confirm: Callable[[list[str]], bool] | None = None,
         check: bool = True,
         op_id: str | None = None,
-    ) -> Any:
+    ) -> LifecycleResult:
         """Back out to cloud-managed with the user source-of-authority switch (pswrap.workflows.unlink)."""
         from pswrap.workflows.unlink import UnlinkWorkflow
 
@@ -112,7 +112,7 @@ class Lifecycle(DesiredState):
             out.result.raise_for_error()
         return out
 
-    def _resume_lifecycle(self, op: Operation, timeout: float | None, check: bool) -> Any:
+    def _resume_lifecycle(self, op: Operation, timeout: float | None, check: bool) -> LifecycleResult:
         """`pswrap resume` of a removal, restore or unlink: the same command, continued (check-then-act)."""
         args = op.args
         seconds = timeout if timeout is not None else float(args.get("timeout", 600.0))

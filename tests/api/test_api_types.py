@@ -37,8 +37,12 @@ def _hints(func: Any) -> dict[str, Any]:
     from pswrap.desired.apply import ApplyResult
     from pswrap.desired.spec import MailboxSpec
     from pswrap.remote.target import Target
+    from pswrap.workflows.lifecycle import LifecycleResult
 
-    names = {"Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec}
+    names = {
+        "Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec,
+        "LifecycleResult": LifecycleResult,
+    }  # fmt: skip
     return typing.get_type_hints(func, localns={**names, **vars(pswrap.api)})
 
 
