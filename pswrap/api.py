@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pswrap.api_desired import DesiredState
+from pswrap.api_lifecycle import Lifecycle
 from pswrap.api_models import (
     Checklist,
     ListedMailbox,
@@ -56,6 +56,7 @@ from pswrap.workflows.results import MailboxResult
 
 if TYPE_CHECKING:
     from pswrap.remote.target import Target
+    from pswrap.workflows.lifecycle import LifecycleResult
 
 __all__ = [
     "Checklist",
@@ -118,7 +119,7 @@ class _LazySession:
         return script
 
 
-class Pswrap(DesiredState, ServerOperations):
+class Pswrap(Lifecycle, ServerOperations):
     """The mailbox operations on one target. Use as a context manager (connections close at the end)."""
 
     def __init__(
@@ -459,8 +460,9 @@ class Pswrap(DesiredState, ServerOperations):
         timeout: float | None = None,
         check: bool = True,
         sign_in_password: Secret | None = None,
-    ) -> MailboxResult:
-        """Finish an interrupted operation to the same end state: re-plan from the facts and the journal."""
+    ) -> MailboxResult | LifecycleResult:
+        """Finish an interrupted operation to the same end state: re-plan from the facts and the journal (a
+        removal, restore or unlink resumes as its own command, with its LifecycleResult)."""
         op = self.journal.get(operation_id)
         if op is None:
             raise BadInput(
@@ -471,7 +473,7 @@ class Pswrap(DesiredState, ServerOperations):
         if op.kind in ("mailbox.remove", "mailbox.restore", "mailbox.unlink"):
             if op.target is not None and self.target_name is None:
                 self.target_name = op.target
-            return self._resume_lifecycle(op, timeout, check)  # type: ignore[no-any-return]
+            return self._resume_lifecycle(op, timeout, check)
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pswrap.desired.batch import BatchResult
     from pswrap.desired.batch_load import Row
     from pswrap.desired.spec import MailboxSpec
+    from pswrap.workflows.lifecycle import LifecycleResult
 
 
 class DesiredState:
@@ -44,6 +45,12 @@ class DesiredState:
     def _default_profile(self) -> Profile:
         raise NotImplementedError
 
+    def _remove_absent(
+        self, alias: str, *, dry_run: bool, wait: bool, sync_timeout: float, check: bool
+    ) -> LifecycleResult:
+        """`state: absent`: the removal workflow (pswrap.api_lifecycle.Lifecycle provides it)."""
+        raise NotImplementedError
+
     # --- desired state (pswrap.desired: mailbox apply, show, list) -------------------------------
 
     def apply_mailbox(
@@ -56,7 +63,7 @@ class DesiredState:
         profile: Profile | None = None,
         hold: Hold | None = None,
         check: bool = True,
-    ) -> ApplyResult:
+    ) -> ApplyResult | LifecycleResult:
         """Converge one mailbox to `spec` (a `pswrap.desired.spec.MailboxSpec` or a mapping of its fields).
 
         Returns a `pswrap.desired.apply.ApplyResult` (`.result` is the `MailboxResult`); `dry_run` is check
@@ -68,6 +75,10 @@ class DesiredState:
 
         if not isinstance(spec, MailboxSpec):
             spec = validate(spec, "spec")
+        if spec.state == "absent":  # removal: the same workflow as `mailbox remove` (docs/lifecycle.md)
+            return self._remove_absent(
+                spec.alias, dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, check=check
+            )
         chosen = profile or self._default_profile()
         if chosen != "modern":
             raise BadInput(

@@ -27,6 +27,18 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "mailbox show": ("pswrap mailbox show room1", "pswrap mailbox show room1 -o yaml > room1.yaml"),
     "mailbox list": ("pswrap mailbox list --type room", "pswrap mailbox list --drift -o json"),
+    "mailbox remove": (
+        "pswrap mailbox remove room1 --dry-run",
+        "pswrap mailbox remove room1 --keep-ad-account --yes --output json",
+    ),
+    "mailbox restore": (
+        "pswrap mailbox restore room1 --dry-run",
+        "pswrap mailbox restore 20261207-010203-ab12cd --sync-timeout 1800 --yes",
+    ),
+    "mailbox unlink": (
+        "pswrap mailbox unlink room1 --dry-run",
+        "pswrap mailbox unlink room1 --delete-ad-account --yes --output json",
+    ),
     "mailbox schema": ("pswrap mailbox schema", "pswrap mailbox schema > mailbox.schema.json"),
     "resume": (
         "pswrap resume 20261207-010203-ab12cd",

@@ -12,17 +12,14 @@ from typing import Any
 
 import typer
 
-from pswrap.cli.mailbox_cmd import (
-    OUTPUT_OPT,
-    TARGET_OPT,
-    YES_OPT,
-    _client,
-    _interactive,
-    _output,
-    mailbox_app,
-)
+from pswrap.choices import Output
+from pswrap.cli.mailbox_cmd import _client, _interactive, mailbox_app
+from pswrap.cli.options import OUTPUT_OPT, TARGET_OPT, YES_OPT
+from pswrap.workflows.inputs import check_seconds
 
-SYNC_TIMEOUT_OPT = typer.Option(600.0, "--sync-timeout", help="Seconds to wait for sync (then exit 7).")
+SYNC_TIMEOUT_OPT = typer.Option(
+    600.0, "--sync-timeout", metavar="SECONDS", help="How long to wait for sync, then exit 7 (default: 600)."
+)
 DRY_RUN_OPT = typer.Option(False, "--dry-run", help="Show the plan; change nothing.")
 
 
@@ -52,7 +49,6 @@ def _print(out: Any, output: str) -> None:
 
 
 def _run(target: str | None, output: str, call: Callable[[Any], Any]) -> None:
-    _output(output)
     with _client(target) as client:
         out = call(client)
     _print(out, output)
@@ -71,13 +67,14 @@ def remove_command(
     dry_run: bool = DRY_RUN_OPT,
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Remove a resource mailbox through sync: the AD account leaves scope, the mailbox is soft-deleted.
 
     Prints the date until which `pswrap mailbox restore` can bring it back (30 days).
     Example: pswrap mailbox remove room1 --dry-run
     """
+    check_seconds(sync_timeout, "--sync-timeout")
     _run(
         target,
         output,
@@ -96,12 +93,13 @@ def restore_command(
     dry_run: bool = DRY_RUN_OPT,
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Bring back a mailbox `mailbox remove` removed, within 30 days, with its addresses and settings.
 
     Example: pswrap mailbox restore room1
     """
+    check_seconds(sync_timeout, "--sync-timeout")
     _run(
         target,
         output,
@@ -122,12 +120,13 @@ def unlink_command(
     dry_run: bool = DRY_RUN_OPT,
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Make a synced mailbox cloud-managed (user source of authority, preview); the mailbox stays.
 
     Example: pswrap mailbox unlink room1 --dry-run
     """
+    check_seconds(sync_timeout, "--sync-timeout")
     _run(
         target,
         output,

@@ -151,7 +151,7 @@ def _json_errors(output: str) -> Iterator[None]:
 def _operate(
     target: str | None,
     output: str,
-    call: Callable[[Pswrap], MailboxResult | DryRun],
+    call: Callable[[Pswrap], MailboxResult | DryRun | LifecycleResult],
     *,
     yes: bool = True,
     wait_seconds: float | None = None,
@@ -172,11 +172,11 @@ def _operate(
             _emit(out, output, scripts=scripts)
 
 
-def _write_script(out: MailboxResult | DryRun, path: str, wait_seconds: float) -> None:
+def _write_script(out: MailboxResult | DryRun | LifecycleResult, path: str, wait_seconds: float) -> None:
     from pswrap.workflows.emit_ps1 import emit_ps1
-    from pswrap.workflows.results import MailboxResult
+    from pswrap.workflows.mailbox_dryrun import DryRun
 
-    if isinstance(out, MailboxResult):  # pragma: no cover - the call asked for a dry run
+    if not isinstance(out, DryRun):  # pragma: no cover - the call asked for a dry run
         raise BadInput("--emit-ps1 writes a plan; nothing was planned")
     text = emit_ps1(out, wait_seconds=wait_seconds)
     # UTF-8 with a byte order mark: Windows PowerShell 5.1 reads a script without one in the ANSI code

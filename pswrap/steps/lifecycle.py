@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pswrap.results import lifecycle as lc
 from pswrap.results import models as m
+from pswrap.steps import readback as rb
 from pswrap.steps.model import Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
@@ -28,6 +29,7 @@ STEPS = (
         params=(GUID, AD_SERVER, *AD_CRED),
         result=lc.AdRemoval,
         changes=True,
+        read_back=rb.REMOVE_USER,
         session_params=AD_SESSION,
     ),
     Step(
@@ -39,6 +41,7 @@ STEPS = (
         params=(GUID, Param("TargetPath", help="the retired OU"), AD_SERVER, *AD_CRED),
         result=m.AdUser,
         changes=True,
+        read_back=rb.RETIRE_USER,
         session_params=AD_SESSION,
     ),
     Step(
@@ -68,6 +71,7 @@ STEPS = (
         params=(GUID, AD_SERVER, *AD_CRED),
         result=m.AdUser,
         changes=True,
+        read_back=rb.RESTORE_USER,
         session_params=AD_SESSION,
     ),
     Step(
@@ -103,5 +107,6 @@ STEPS = (
         params=(Param("UserId", help="object id"),),
         result=lc.SyncBehavior,
         changes=True,
+        read_back=rb.SET_SYNC_BEHAVIOR,
     ),
 )

@@ -318,3 +318,58 @@ def _calendar_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
 
 
 SET_CALENDAR = ReadBack("exo/get-calendar-processing", _exo_identity, _calendar_applied)
+
+
+# --- the lifecycle (issue #16): an account deleted, retired or restored; the authority switched ---------
+
+
+def _removed_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """Our account (its objectGUID) is no longer a live object: deleted (a deleted object or tombstone)
+    or gone entirely. The workflow sends the deletion only for an account it has just read, so the
+    result says it existed and the removal is reported."""
+    from pswrap.results.lifecycle import AdRemoval
+
+    if getattr(found, "live", True):
+        return None
+    return AdRemoval(object_guid=str(_get(p, "Identity")), existed=True)
+
+
+REMOVE_USER = ReadBack("ad/find-deleted-user", _anchor_inputs, _removed_applied)
+
+
+def _retired_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """Our account is in the retired OU we asked for and disabled: both halves of the step."""
+    from pswrap.dn import parent_of
+
+    user = getattr(found, "user", None) if getattr(found, "found", False) else None
+    if user is None or user.enabled is not False:
+        return None
+    return user if _same(parent_of(user.distinguished_name), _get(p, "TargetPath")) else None
+
+
+RETIRE_USER = ReadBack("ad/find-user", _ad_by_guid, _retired_applied)
+
+
+def _restored_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """The account with our objectGUID is live again: Restore-ADObject keeps the objectGUID, and a new
+    account never has it, so a live object with that GUID can only be the restored one."""
+    user = getattr(found, "user", None) if getattr(found, "found", False) else None
+    if user is None or not _same(user.object_guid, _get(p, "Identity")):
+        return None
+    return user
+
+
+RESTORE_USER = ReadBack("ad/find-user", _ad_by_guid, _restored_applied)
+
+
+def _cloud_managed_user(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """The user's source of authority is the cloud. What it was before is unknown after a lost reply, so
+    the result says None there (the workflow then reports the switch it sent) rather than guess."""
+    from pswrap.results.lifecycle import SyncBehavior
+
+    if getattr(found, "is_cloud_managed", None) is not True or not _same(found.id, _get(p, "UserId")):
+        return None
+    return SyncBehavior(id=found.id, is_cloud_managed=True, is_cloud_managed_before=None)
+
+
+SET_SYNC_BEHAVIOR = ReadBack("graph/get-sync-behavior", _cloud_inputs, _cloud_managed_user)

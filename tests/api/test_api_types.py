@@ -35,14 +35,15 @@ def test_py_typed_ships_in_the_package_and_the_wheel() -> None:
 
 def _hints(func: Any) -> dict[str, Any]:
     from pswrap.desired.apply import ApplyResult
-    from pswrap.desired.spec import MailboxSpec
     from pswrap.desired.batch import BatchResult
     from pswrap.desired.batch_load import Row
+    from pswrap.desired.spec import MailboxSpec
     from pswrap.remote.target import Target
+    from pswrap.workflows.lifecycle import LifecycleResult
 
     names = {
         "Target": Target, "ApplyResult": ApplyResult, "MailboxSpec": MailboxSpec, "BatchResult": BatchResult,
-        "Row": Row,
+        "Row": Row, "LifecycleResult": LifecycleResult,
     }  # fmt: skip
     return typing.get_type_hints(func, localns={**names, **vars(pswrap.api)})
 

@@ -89,7 +89,7 @@ $user = $null
 try {
     $user = Get-MgDirectoryDeletedItemAsUser -DirectoryObjectId $DirectoryObjectId -Property $deletedProperties -ErrorAction Stop
 } catch {
-    # Not found is an answer: Graph's Request_ResourceNotFound (domain.md 7b item 11).
+    # Not found is an answer: Graph's Request_ResourceNotFound (docs/sources.md 7b item 11).
     $notFound = ([string]$_.FullyQualifiedErrorId -like 'Request_ResourceNotFound*' -or
         [string]$_.Exception.Message -match 'Request_ResourceNotFound')
     if (-not $notFound) { throw }

@@ -1,0 +1,129 @@
+"""Lifecycle (`mailbox remove|restore|unlink`, `state: absent`): the part of `pswrap.api.Pswrap` that takes a
+resource mailbox out through sync, brings it back within the retention window, or backs it out to
+cloud-managed. A mixin so that `api.py` stays one concern; use it through `pswrap.api.connect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pswrap.api_desired import DesiredState
+from pswrap.journal import Operation
+from pswrap.workflows.lifecycle import LifecycleResult
+
+
+class Lifecycle(DesiredState):
+    """Removal is desired state too (`state: absent`), and restore re-applies the recorded spec: so this
+    extends the desired-state mixin, with the same needs from the class it is mixed into."""
+
+    def _remove_absent(
+        self, alias: str, *, dry_run: bool, wait: bool, sync_timeout: float, check: bool
+    ) -> LifecycleResult:
+        out: LifecycleResult = self.remove_mailbox(
+            alias, dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, check=check, missing_ok=True
+        )
+        return out
+
+    # --- lifecycle (issue #16): mailbox remove, restore, unlink; state: absent ----------------------
+
+    def _describe(self, alias: str) -> dict[str, Any]:
+        from pswrap.desired.show import show
+
+        return show(self._lazy("modern"), alias)
+
+    def remove_mailbox(
+        self,
+        alias: str,
+        *,
+        keep_ad_account: bool = False,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+        missing_ok: bool = False,
+    ) -> LifecycleResult:
+        """Remove a resource mailbox through sync (pswrap.workflows.remove); a `LifecycleResult`.
+        `missing_ok`: a mailbox that does not exist is `unchanged` (as `state: absent` wants)."""
+        from pswrap.workflows.remove import RemoveWorkflow
+
+        flow = RemoveWorkflow(
+            self._lazy("modern"), self._target_facts(), journal=self.journal,
+            describe=self._describe, progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.remove(
+            alias, keep_ad_account=keep_ad_account, dry_run=dry_run, wait=wait, timeout=sync_timeout,
+            op_id=op_id, missing_ok=missing_ok,
+        )  # fmt: skip
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def restore_mailbox(
+        self,
+        what: str,
+        *,
+        dry_run: bool = False,
+        wait: bool = True,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+    ) -> LifecycleResult:
+        """Restore a removed mailbox (ALIAS or the removal's operation id) within the retention window."""
+        from pswrap.workflows.restore import RestoreWorkflow
+
+        def reapply(spec: dict[str, Any]) -> Any:
+            return self.apply_mailbox(spec, wait=wait, sync_timeout=sync_timeout, check=False)
+
+        flow = RestoreWorkflow(
+            self._lazy("modern"), self._target_facts(), journal=self.journal, reapply=reapply,
+            progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.restore(what, dry_run=dry_run, wait=wait, timeout=sync_timeout, op_id=op_id)
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def unlink_mailbox(
+        self,
+        alias: str,
+        *,
+        delete_ad_account: bool = False,
+        dry_run: bool = False,
+        sync_timeout: float = 600.0,
+        confirm: Callable[[list[str]], bool] | None = None,
+        check: bool = True,
+        op_id: str | None = None,
+    ) -> LifecycleResult:
+        """Back out to cloud-managed with the user source-of-authority switch (pswrap.workflows.unlink)."""
+        from pswrap.workflows.unlink import UnlinkWorkflow
+
+        flow = UnlinkWorkflow(
+            self._lazy("modern"), self._target_facts(), journal=self.journal,
+            describe=self._describe, progress=self.progress, confirm=confirm,
+        )  # fmt: skip
+        out = flow.unlink(
+            alias, delete_ad_account=delete_ad_account, dry_run=dry_run, timeout=sync_timeout, op_id=op_id
+        )
+        if check:
+            out.result.raise_for_error()
+        return out
+
+    def _resume_lifecycle(self, op: Operation, timeout: float | None, check: bool) -> LifecycleResult:
+        """`pswrap resume` of a removal, restore or unlink: the same command, continued (check-then-act)."""
+        args = op.args
+        seconds = timeout if timeout is not None else float(args.get("timeout", 600.0))
+        if op.kind == "mailbox.remove":
+            return self.remove_mailbox(
+                args["alias"], keep_ad_account=bool(args.get("keep_ad_account")), sync_timeout=seconds,
+                check=check, op_id=op.id,
+            )  # fmt: skip
+        if op.kind == "mailbox.restore":
+            return self.restore_mailbox(args["from"], sync_timeout=seconds, check=check, op_id=op.id)
+        return self.unlink_mailbox(
+            args["alias"], delete_ad_account=bool(args.get("delete_ad_account")), sync_timeout=seconds,
+            check=check, op_id=op.id,
+        )  # fmt: skip
