@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pswrap.api_lifecycle import Lifecycle
+from pswrap.api_lifecycle import LIFECYCLE_KINDS, Lifecycle
 from pswrap.api_models import (
     Checklist,
     ListedMailbox,
@@ -56,7 +56,6 @@ from pswrap.workflows.results import MailboxResult
 
 if TYPE_CHECKING:
     from pswrap.remote.target import Target
-    from pswrap.workflows.lifecycle import LifecycleResult
 
 __all__ = [
     "Checklist",
@@ -460,9 +459,10 @@ class Pswrap(Lifecycle, ServerOperations):
         timeout: float | None = None,
         check: bool = True,
         sign_in_password: Secret | None = None,
-    ) -> MailboxResult | LifecycleResult:
-        """Finish an interrupted operation to the same end state: re-plan from the facts and the journal (a
-        removal, restore or unlink resumes as its own command, with its LifecycleResult)."""
+    ) -> MailboxResult:
+        """Finish an interrupted operation to the same end state: re-plan from the facts and the journal. A
+        removal, restore or unlink resumes as its own command (`resume_lifecycle` returns its whole
+        LifecycleResult; here, its shared-contract result)."""
         op = self.journal.get(operation_id)
         if op is None:
             raise BadInput(
@@ -470,10 +470,10 @@ class Pswrap(Lifecycle, ServerOperations):
                 hint="`pswrap ops list` shows the operations on this machine; on another machine, run the "
                 "same command again (it converges without the journal)",
             )
-        if op.kind in ("mailbox.remove", "mailbox.restore", "mailbox.unlink"):
+        if op.kind in LIFECYCLE_KINDS:
             if op.target is not None and self.target_name is None:
                 self.target_name = op.target
-            return self._resume_lifecycle(op, timeout, check)
+            return self._resume_lifecycle(op, timeout, check).result
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)

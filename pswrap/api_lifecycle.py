@@ -12,6 +12,8 @@ from pswrap.api_desired import DesiredState
 from pswrap.journal import Operation
 from pswrap.workflows.lifecycle import LifecycleResult
 
+LIFECYCLE_KINDS = ("mailbox.remove", "mailbox.restore", "mailbox.unlink")
+
 
 class Lifecycle(DesiredState):
     """Removal is desired state too (`state: absent`), and restore re-applies the recorded spec: so this
@@ -111,6 +113,20 @@ class Lifecycle(DesiredState):
         if check:
             out.result.raise_for_error()
         return out
+
+    def resume_lifecycle(
+        self, operation_id: str, *, timeout: float | None = None, check: bool = True
+    ) -> LifecycleResult:
+        """`pswrap resume` of a removal, restore or unlink, with its whole result (plan, restore window)."""
+        from pswrap.errors import BadInput
+
+        op = self.journal.get(operation_id)
+        if op is None or op.kind not in LIFECYCLE_KINDS:
+            raise BadInput(
+                f"{operation_id!r} is not a removal, restore or unlink in the journal ({self.journal.path})",
+                hint="`pswrap ops list` shows the operations on this machine",
+            )
+        return self._resume_lifecycle(op, timeout, check)
 
     def _resume_lifecycle(self, op: Operation, timeout: float | None, check: bool) -> LifecycleResult:
         """`pswrap resume` of a removal, restore or unlink: the same command, continued (check-then-act)."""

@@ -385,6 +385,16 @@ def resume_command(
 
         resume_batch(batch, target=target, output=output, wait=wait, timeout=timeout)
         return
+    from pswrap.api_lifecycle import LIFECYCLE_KINDS
+
+    if batch is not None and batch.kind in LIFECYCLE_KINDS:  # remove, restore, unlink: their own result
+        _operate(
+            target,
+            output,
+            lambda client: client.resume_lifecycle(operation, timeout=timeout, check=False),
+            wait_seconds=timeout,
+        )
+        return
     # An --allow-sign-in operation that stopped before its account was created needs the password again.
     secret = os.environ.get(SIGN_IN_PASSWORD_ENV)
     password = Secret(secret) if secret else None
