@@ -161,12 +161,15 @@ class Journal:
         return op_id
 
     def find_open(self, kind: str, target: str | None, identity: str) -> Operation | None:
-        """The newest unfinished operation for the same object: the same command continues it."""
+        """The newest unfinished operation for the same object: the same command continues it.
+
+        Two started in the same millisecond have equal `created` stamps; the later insert (rowid) wins.
+        """
         marks = ",".join("?" for _ in OPEN_STATUSES)
         with self._db() as db:
             row = db.execute(
                 f"SELECT * FROM operations WHERE kind = ? AND target IS ? AND identity = ?"
-                f" AND status IN ({marks}) ORDER BY created DESC LIMIT 1",
+                f" AND status IN ({marks}) ORDER BY created DESC, rowid DESC LIMIT 1",
                 (kind, target, identity, *OPEN_STATUSES),
             ).fetchone()
         return self._operation(row) if row else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,6 +113,7 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Spawned]]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_as_at_a_terminal,
         )
         procs.append(proc)
         return Spawned(proc)
@@ -121,6 +123,12 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Spawned]]:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def _as_at_a_terminal() -> None:
+    """Ctrl+C reaches pswrap as it does in a terminal, even when the suite itself was started in the
+    background of a non-interactive shell (which starts it, and so every child, with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def journal_step(step_id: str, status: str, proc: Spawned | None = None, deadline_s: float = 30.0) -> str:

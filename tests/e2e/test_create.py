@@ -134,7 +134,11 @@ def test_hybrid_tools_creates_a_remote_mailbox_and_sync_creates_the_cloud_one(
     out = ran.json()
     w = world()
     ad = by(w["ad"]["users"], "sam_account_name", alias)
-    assert len(ad) == 1 and ad[0]["remote_mailbox"]
+    assert len(ad) == 1
+    remote = ad[0]["remote_mailbox"]  # New-RemoteMailbox -Room/-Equipment/-Shared, routed to the tenant
+    assert remote["type"] == mtype
+    assert remote["remote_routing_address"].startswith(f"{alias}@")
+    assert remote["remote_routing_address"].endswith(".mail.onmicrosoft.com")
     assert out["status"] == "completed" and out["changed"] is True
     assert out["immutable_id"] == b64_guid(ad[0]["object_guid"])
     assert out["cloud_user"]["on_premises_immutable_id"] == out["immutable_id"]

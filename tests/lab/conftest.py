@@ -126,6 +126,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _default_sigint() -> None:
+    """A foreground start, even when the suite itself runs in the background with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class BackgroundPoll:
     """`ps.poll_invoke()` on its own thread (a client waiting on a long-running step), keeping what it
     raised, so a test can act on the server meanwhile."""
@@ -166,7 +171,7 @@ def lab_serve(lab_state: Path) -> Iterator[Callable[..., ServedLab]]:
             cmd += ["--user", LAB_USER, "--password", LAB_PASSWORD]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
-            preexec_fn=_ignore_sigint if sigint_ignored else None,
+            preexec_fn=_ignore_sigint if sigint_ignored else _default_sigint,
         )
         lines: list[str] = []
         deadline = time.monotonic() + 30

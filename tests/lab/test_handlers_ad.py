@@ -61,14 +61,17 @@ def test_same_cn_in_the_same_ou_is_a_name_in_use(lab: Harness) -> None:
     """§7b item 5, same CN in the same container: "An attempt was made to add an object to the directory
     with a name that is already in use" (FQID ActiveDirectoryServer:8305, derived)."""
     lab.new_ad_user("room1", Name="Room One")
-    with pytest.raises(Exception, match="name that is already in use"):
+    with pytest.raises(PSError, match="name that is already in use") as info:
         lab.new_ad_user("room2", Name="Room One")
+    assert info.value.terminating and info.value.fqid.startswith("ActiveDirectoryServer:8305")
+    assert [u["sam_account_name"] for u in lab.world()["ad"]["users"]] == ["room1"]
 
 
 def test_sam_account_name_longer_than_20_is_refused(lab: Harness) -> None:
     """sAMAccountName holds at most 20 characters; DERIVED text (Win32 1315), not in domain.md."""
-    with pytest.raises(Exception, match="not a properly formed account name"):
+    with pytest.raises(PSError, match="not a properly formed account name") as info:
         lab.new_ad_user("a" * 21)
+    assert info.value.terminating
     assert lab.world()["ad"]["users"] == []
 
 
@@ -93,9 +96,11 @@ def test_credential_must_be_right_when_given(lab: Harness) -> None:
     error = lab.fails("ad/find-user", {**params, "CredentialPassword": "wrong"}, pool="ad", by="sam")
     assert error.message == "The server has rejected the client credentials."
     assert error.category == "SecurityError"
-    assert lab.fails(
+    other = lab.fails(
         "ad/get-domain", {"CredentialUser": "LAB\\other", "CredentialPassword": "right"}, pool="ad"
-    )
+    )  # another account with the right password is rejected alike
+    assert other.message == "The server has rejected the client credentials."
+    assert other.category == "SecurityError"
     assert (
         lab.run("ad/find-user", {**params, "CredentialPassword": "right"}, pool="ad", by="sam")["found"]
         is False

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pswrap.errors import BadInput
+from pswrap.lab.dispatch import PSError
 from pswrap.lab.world import LAB_DEFAULTS
 from tests.lab.world_harness import Harness, WireHarness, harness
 
@@ -44,9 +46,11 @@ def test_resource_capacity_only_for_rooms(lab: Harness) -> None:
     """§4: -ResourceCapacity is only in the Room parameter set: the lab refuses it as PowerShell's parameter
     binding would; through pswrap, its template refuses to render the script at all."""
     assert lab.new_mailbox("conf1", "room", ResourceCapacity=8)["resource_capacity"] == 8
-    refusal = "rooms only" if isinstance(lab, WireHarness) else "Parameter set cannot be resolved"
-    with pytest.raises(Exception, match=refusal):
+    wire = isinstance(lab, WireHarness)
+    refusal = "rooms only" if wire else "Parameter set cannot be resolved"
+    with pytest.raises(BadInput if wire else PSError, match=refusal):
         lab.new_mailbox("eq1", "equipment", ResourceCapacity=8)
+    assert [m["alias"] for m in lab.world()["exo"]["mailboxes"]] == ["conf1"]
 
 
 def test_proxy_address_in_use(lab: Harness) -> None:

@@ -103,5 +103,5 @@ def test_delay_honours_stop(lab: Harness) -> None:
 def test_rate_faults_are_random_but_seeded(lab: Harness) -> None:
     """`%RATE`: at random with that probability (seeded); rate 1 always fires, 0 never."""
     with step_faults("throttle:exo/find-mailbox%1", "throttle:graph/get-user%0"):
-        assert lab.fails("exo/find-mailbox", {"Identity": "x"}, pool="exo")
+        assert "HttpStatusCode=429" in lab.fails("exo/find-mailbox", {"Identity": "x"}, pool="exo").message
         assert lab.run("graph/get-user", {"UserId": "x"}, pool="graph")["found"] is False

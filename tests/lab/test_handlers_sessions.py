@@ -310,9 +310,8 @@ def test_connect_with_an_app_the_tenant_does_not_have(lab: Harness, step_id: str
     )
     assert AADSTS_TRAILER.search(error.message)
     # The right app in the same pool then connects (nothing was half-connected).
-    assert lab.run(step_id, _connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), pool="p")[
-        "connected"
-    ]
+    connected = lab.run(step_id, _connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), pool="p")
+    assert connected["connected"] is True
 
 
 def test_graph_tenant_by_id_or_domain_both_connect(lab: Harness) -> None:

@@ -32,6 +32,11 @@ def invoke(pool: RunspacePool, script: str = ECHO, **params: object) -> list[obj
     return list(ps.invoke())
 
 
+def echoed(pool: RunspacePool, **params: object) -> object:
+    """The parameters lab/echo received: the reply to this very call, not merely some output."""
+    return json.loads(str(invoke(pool, **params)[0]))["params"]
+
+
 def test_http500_on_the_first_request_fails_pool_open_once(start_lab_factory: LabFactory) -> None:
     lab = start_lab_factory(auth="basic", faults=["http500@1"])
     with wsman_for(lab.endpoint) as wsman:
@@ -47,7 +52,7 @@ def test_http500_on_the_first_request_fails_pool_open_once(start_lab_factory: La
 def test_http500_on_the_nth_command_from_then_on(start_lab_factory: LabFactory) -> None:
     lab = start_lab_factory(auth="ntlm", faults=["http500:Command@2+"])
     with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
         for _ in range(2):
             with pytest.raises(WSManFaultError):
                 invoke(pool)
@@ -88,7 +93,7 @@ def test_kill_pool_makes_the_shell_unknown(start_lab_factory: LabFactory) -> Non
     with wsman_for(lab.endpoint) as wsman:
         pool = RunspacePool(wsman)
         pool.open()
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
         with pytest.raises(WSManFaultError) as info:
             invoke(pool)
         # the fault Windows gives for a shell it does not know (ERROR_WSMAN... 0x8033805B)
@@ -134,12 +139,12 @@ def test_faults_from_the_environment(
 def test_faults_in_the_world_apply_to_a_running_lab(start_lab_factory: LabFactory) -> None:
     lab = start_lab_factory(auth="basic")
     with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
         with lab.store.transaction() as world:
             world["faults"] = ["http500:Command@1"]
         with pytest.raises(WSManFaultError):
             invoke(pool)
-        assert invoke(pool)  # @1 fired once
+        assert echoed(pool, Call="ok") == {"Call": "ok"}  # @1 fired once
 
 
 def test_wrong_password_is_401(start_lab_factory: LabFactory) -> None:
@@ -170,7 +175,7 @@ def test_https_without_the_ca_is_refused(start_lab_factory: LabFactory) -> None:
     with wsman_for(lab.endpoint, cert_validation=True) as wsman, pytest.raises(requests.exceptions.SSLError):
         RunspacePool(wsman).open()
     with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:  # with the CA: fine
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
 
 
 def test_invalid_wsman_body_gets_a_fault_and_the_server_goes_on(start_lab_factory: LabFactory) -> None:
@@ -183,7 +188,7 @@ def test_invalid_wsman_body_gets_a_fault_and_the_server_goes_on(start_lab_factor
         assert "WSManFault" in reply.text
         assert 'Code="2150858817"' in reply.text
     with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
 
 
 def test_request_for_an_unknown_shell_gets_the_shell_not_found_fault(lab: RunningLab) -> None:
@@ -207,7 +212,7 @@ def test_two_ntlm_labs_in_one_process_keep_their_own_passwords(
     assert first.endpoint.username == second.endpoint.username
     for lab in (second, first, second):
         with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-            assert invoke(pool)
+            assert echoed(pool, Call="ok") == {"Call": "ok"}
     for lab, other in ((first, second), (second, first)):
         with wsman_for(lab.endpoint, password=other.endpoint.password) as wsman, \
                 pytest.raises(AuthenticationError):
@@ -218,7 +223,7 @@ def test_two_ntlm_labs_in_one_process_keep_their_own_passwords(
             pytest.raises(AuthenticationError):
         RunspacePool(wsman).open()  # another lab's account is not this lab's
     with wsman_for(third.endpoint) as wsman, RunspacePool(wsman) as pool:
-        assert invoke(pool)
+        assert echoed(pool, Call="ok") == {"Call": "ok"}
     assert "NTLM_USER_FILE" not in os.environ  # set only for the length of one acceptor step
 
 
@@ -233,7 +238,7 @@ def test_two_ntlm_labs_authenticating_at_the_same_time(start_lab_factory: LabFac
         try:
             for _ in range(3):  # a new connection, hence a new NTLM handshake, each time
                 with wsman_for(lab.endpoint) as wsman, RunspacePool(wsman) as pool:
-                    assert invoke(pool)
+                    assert echoed(pool, Call="ok") == {"Call": "ok"}
         except BaseException as exc:  # pragma: no cover - reported below
             failures.append(exc)
 

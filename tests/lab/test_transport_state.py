@@ -216,5 +216,5 @@ def test_a_restarted_https_lab_keeps_its_ca(start_lab_factory: LabFactory) -> No
     assert second.endpoint.ca_path.read_bytes() == ca
     with wsman_for(second.endpoint) as wsman, RunspacePool(wsman) as pool:
         ps = PowerShell(pool)
-        ps.add_script("# pswrap-step: lab/echo\n")
-        assert ps.invoke()
+        ps.add_script("# pswrap-step: lab/echo\n").add_parameters({"Over": "tls"})
+        assert json.loads(ps.invoke()[0])["params"] == {"Over": "tls"}

@@ -78,12 +78,12 @@ def test_every_reply_and_fault_relates_to_its_request(start_lab_factory: LabFact
         seen = record(wsman)
         pool = RunspacePool(wsman)
         pool.open()
-        assert invoke(pool)
+        assert json.loads(invoke(pool, Call="ok")[0])["params"] == {"Call": "ok"}
         # a Receive long poll that times out: answered with the timeout fault, then polled again
         assert json.loads(invoke(pool, "# pswrap-step: lab/sleep\n", Seconds=1.5)[0]) == {"completed": True}
         with PowerShell(pool) as ps:  # closing it sends the Terminate signal
-            ps.add_script("# pswrap-step: lab/echo\n")
-            assert ps.invoke()
+            ps.add_script("# pswrap-step: lab/echo\n").add_parameters({"Closed": "after"})
+            assert json.loads(ps.invoke()[0])["params"] == {"Closed": "after"}
         assert pool.is_alive()
         pool.close()
         assert pool.is_alive() is False  # the shell-not-found fault

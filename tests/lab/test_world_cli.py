@@ -100,7 +100,11 @@ def test_advance_finishes_a_cycle_and_fires_leases(state: Path, capsys: pytest.C
     world = show(capsys)
     assert world["sync"]["scheduler"]["sync_cycle_in_progress"] is False
     assert world["clock"]["offset_seconds"] == 5
-    assert world["sync"]["runs"]
+    # the one cycle's runs, newest first as Get-ADSyncRunProfileResult lists them
+    assert [(r["run_profile_name"], r["result"]) for r in world["sync"]["runs"]] == [
+        ("Export", "success"), ("Export", "success"), ("Delta Synchronization", "success"),
+        ("Delta Import", "success"), ("Delta Import", "success"),
+    ]  # fmt: skip
     code, _, err = run(capsys, "lab", "advance", "--", "-5")
     assert code == 2 and "back" in err
 

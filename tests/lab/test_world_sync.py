@@ -85,7 +85,10 @@ def test_scheduler_starts_cycles_when_enabled_and_due(lab: Harness) -> None:
     assert resumed["sync_cycle_enabled"] is True
     lab.advance(LAB_DEFAULTS.sync_cycle_seconds + 1)
     state = lab.run("sync/get-scheduler", pool="sync")
-    assert lab.run("sync/get-run-results", pool="sync")["runs"]  # a cycle ran once the scheduler resumed
+    runs = lab.run("sync/get-run-results", pool="sync")["runs"]  # a cycle ran once the scheduler resumed
+    assert [r["run_profile_name"] for r in runs] == [
+        "Export", "Export", "Delta Synchronization", "Delta Import", "Delta Import",
+    ]  # fmt: skip
     assert state["next_sync_cycle_start_time_utc"] > before["next_sync_cycle_start_time_utc"]
 
 
@@ -486,7 +489,8 @@ def test_leaving_scope_soft_deletes_and_returning_restores(lab: Harness) -> None
     user = lab.new_ad_user("room1")
     lab.sync_cycle()
     cloud_id = mailbox["external_directory_object_id"]
-    assert lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["user"]["on_premises_sync_enabled"]
+    linked = lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["user"]
+    assert linked["on_premises_sync_enabled"] is True
     move = {"Identity": user["object_guid"], "Server": LAB_DEFAULTS.domain_controller}
     lab.run("ad/move-user", {**move, "TargetPath": LAB_DEFAULTS.staging_ou}, pool="ad")
     lab.sync_cycle()

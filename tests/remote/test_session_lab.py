@@ -70,7 +70,8 @@ def test_every_step_runs_and_parses_into_its_model(
         mailbox = run("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params("room2"))
         assert mailbox.recipient_type_details == "RoomMailbox"
         assert run("exo/find-mailbox", params={"Identity": "room2"}).found is True
-        assert run("exo/find-recipients", params={"Alias": "room2"}).recipients
+        holders = run("exo/find-recipients", params={"Alias": "room2"}).recipients
+        assert [(r.alias, r.recipient_type_details) for r in holders] == [("room2", "RoomMailbox")]
         # graph
         run("graph/get-modules", params={"Name": ["Microsoft.Graph.Authentication"]})
         run("graph/get-certificate")

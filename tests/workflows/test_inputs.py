@@ -74,14 +74,16 @@ def test_capacity_for_rooms_only() -> None:
 
 
 VALID = [
-    ("modern", None, None),
-    ("modern", "anchor", "hard"),
-    ("modern", "staging-ou", None),
-    ("modern", "scheduler", "hard"),
-    ("modern", "none", "soft"),
-    ("modern", None, "soft"),
-    ("hybrid-tools", None, None),
-    ("hybrid-tools", "none", None),
+    # (profile, --hold, --match) given -> (hold, match) the run uses; a hold of None is chosen later from
+    # the server's anchor attribute (choose_hold)
+    (("modern", None, None), (None, "hard")),
+    (("modern", "anchor", "hard"), ("anchor", "hard")),
+    (("modern", "staging-ou", None), ("staging-ou", "hard")),
+    (("modern", "scheduler", "hard"), ("scheduler", "hard")),
+    (("modern", "none", "soft"), ("none", "soft")),
+    (("modern", None, "soft"), ("none", "soft")),
+    (("hybrid-tools", None, None), ("none", None)),
+    (("hybrid-tools", "none", None), ("none", None)),
 ]
 INVALID = [
     ("modern", "none", None),
@@ -94,9 +96,13 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("profile", "hold", "match"), VALID)
-def test_valid_combinations(profile: str, hold: str | None, match: str | None) -> None:
-    resolve(req(profile=profile, hold=hold, match=match), TARGET)
+@pytest.mark.parametrize(("given", "chosen"), VALID, ids=[" ".join(map(str, g)) for g, _ in VALID])
+def test_valid_combinations(
+    given: tuple[str, str | None, str | None], chosen: tuple[str | None, str | None]
+) -> None:
+    profile, hold, match = given
+    r = resolve(req(profile=profile, hold=hold, match=match), TARGET)
+    assert (r.profile, r.hold, r.match) == (profile, *chosen)
 
 
 @pytest.mark.parametrize(("profile", "hold", "match"), INVALID)
@@ -107,7 +113,8 @@ def test_invalid_combinations_are_refused(profile: str, hold: str | None, match:
 
 
 def test_legacy_only_renders() -> None:
-    resolve(req(profile="legacy"), TARGET, dry_run=True)
+    rendered = resolve(req(profile="legacy"), TARGET, dry_run=True)
+    assert (rendered.profile, rendered.sam) == ("legacy", "room1")
     with pytest.raises(Refused, match="retired") as info:
         resolve(req(profile="legacy"), TARGET)
     assert "Set-ADSyncScheduler" in str(info.value)

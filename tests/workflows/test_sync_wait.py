@@ -100,7 +100,8 @@ def test_end_of_cycle_noticed_within_a_second() -> None:
 
 def test_busy_engine_waits_then_starts_a_new_cycle() -> None:
     engine = FakeEngine(busy_once=True, linked_after=2)
-    wait_for_link(engine.run, engine, ours=OURS, check=engine.check, deadline=engine.deadline(60))
+    linked = wait_for_link(engine.run, engine, ours=OURS, check=engine.check, deadline=engine.deadline(60))
+    assert linked == "linked"
     assert engine.cycles == 2  # the running one, then ours
 
 
@@ -117,6 +118,22 @@ def test_export_error_for_our_object_is_the_failure() -> None:
     assert engine.now < 5  # reported after the first cycle, not at --timeout
 
 
+def test_export_error_matched_by_source_anchor_after_a_move_or_rename() -> None:
+    """The account was moved or renamed since the wait began: its DN in the run results is not ours any
+    more, but the sourceAnchor still names it, and the error is still ours."""
+    engine = FakeEngine(linked_after=None)
+    engine.errors_next = [
+        m.ExportError(dn="CN=Room One (renamed),OU=Moved,DC=lab,DC=example", source_anchor=OURS.source_anchor,
+                      error_type="AttributeValueMustBeUnique", error_literal="proxy address in use"),
+    ]  # fmt: skip
+    with pytest.raises(NeedsHuman, match="AttributeValueMustBeUnique") as info:
+        wait_for_link(engine.run, engine, ours=OURS, check=engine.check, deadline=engine.deadline(600))
+    assert info.value.exit_code == 6
+    assert "Room One (renamed)" in str(info.value)  # the DN the engine reports now
+    assert info.value.hint is not None and "remove the duplicate value" in info.value.hint
+    assert engine.cycles == 1  # reported after the first cycle, not at --timeout
+
+
 def test_errors_of_older_runs_and_other_objects_are_ignored() -> None:
     engine = FakeEngine(linked_after=1)
     engine.runs = [
@@ -124,7 +141,11 @@ def test_errors_of_older_runs_and_other_objects_are_ignored() -> None:
                     export_errors=[m.ExportError(source_anchor="abc=", error_type="InvalidHardMatch")]),
     ]  # fmt: skip
     engine.errors_next = [m.ExportError(source_anchor="zzz=", error_type="AttributeValueMustBeUnique")]
-    assert wait_for_link(engine.run, engine, ours=OURS, check=engine.check, deadline=engine.deadline(60))
+    assert (
+        wait_for_link(engine.run, engine, ours=OURS, check=engine.check, deadline=engine.deadline(60))
+        == "linked"
+    )
+    assert engine.cycles == 1
 
 
 def test_timeout_when_the_link_never_shows() -> None:
