@@ -305,11 +305,17 @@ class Pswrap:
 
         return show(_LazySession(self, "modern"), alias)
 
-    def list_mailboxes(self, *, type: str | None = None, unlinked: bool = False) -> list[dict[str, Any]]:
-        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state."""
-        from pswrap.desired.show import list_mailboxes
+    def list_mailboxes(
+        self, *, type: str | None = None, unlinked: bool = False, drift: bool = False
+    ) -> list[dict[str, Any]]:
+        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state; `drift`
+        adds what does not line up between Exchange Online, Entra ID and AD (and keeps only those)."""
+        from pswrap.desired.listing import domain_of, list_mailboxes
 
-        return list_mailboxes(_LazySession(self, "modern"), kind=type, unlinked=unlinked)
+        base = domain_of(self._target_facts().resource_ou)
+        return list_mailboxes(
+            _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
+        )
 
     # --- sync -----------------------------------------------------------------------------------
 

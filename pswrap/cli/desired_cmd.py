@@ -176,17 +176,25 @@ def show_command(
 def list_command(
     type: str | None = typer.Option(None, "--type", help="Only room, equipment or shared mailboxes."),
     unlinked: bool = typer.Option(False, "--unlinked", help="Only mailboxes not synced from AD."),
+    drift: bool = typer.Option(
+        False,
+        "--drift",
+        help="Also read AD and Entra ID in bulk; only mailboxes whose link does not line up.",
+    ),
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
 ) -> None:
-    """List the resource and shared mailboxes (one bulk read) with their link state."""
-    from pswrap.desired.show import list_text
+    """List the resource and shared mailboxes (one bulk read per system) with their link state.
+
+    Example: pswrap mailbox list --type room --drift -o json
+    """
+    from pswrap.desired.listing import list_text
 
     _check_output(output, ("text", "json"))
     if type is not None and type not in ("room", "equipment", "shared"):
         raise BadInput(f"unknown mailbox type {type!r}", hint="use --type room, equipment or shared")
     with _client(target) as client:
-        rows = client.list_mailboxes(type=type, unlinked=unlinked)
+        rows = client.list_mailboxes(type=type, unlinked=unlinked, drift=drift)
     typer.echo(json.dumps(rows, indent=2) if output == "json" else list_text(rows))
 
 

@@ -1,4 +1,4 @@
-"""`mailbox show` and `mailbox list`: the current state in the spec's shape, and the link as read.
+"""`mailbox show`: the current state in the spec's shape, and the link as read.
 
 `show -o yaml > room.yaml` then `apply room.yaml` changes nothing: every field shown is one the spec
 manages, written the way the diff compares it (principals by primary SMTP address). The link state goes
@@ -97,37 +97,3 @@ def show_yaml(shown_: dict[str, Any]) -> str:
 
     header = "".join(f"# {line}\n" for line in link_lines(shown_["link"]))
     return header + str(yaml.safe_dump(shown_["spec"], sort_keys=False, allow_unicode=False))
-
-
-def list_mailboxes(
-    session: StepSession, *, kind: str | None = None, unlinked: bool = False
-) -> list[dict[str, Any]]:
-    """Every room, equipment and shared mailbox in one read, with its link state."""
-    listed = session.step("exo/list-mailboxes")
-    rows = []
-    for mailbox in listed.mailboxes:
-        observed = facts.Observed(mailbox.alias, mailbox=mailbox)
-        row = {
-            "alias": mailbox.alias,
-            "type": observed.mailbox_type,
-            "email": mailbox.primary_smtp_address,
-            "display_name": mailbox.display_name,
-            "synced": bool(mailbox.is_dir_synced),
-            "link_state": observed.link_state,
-        }
-        if kind is not None and row["type"] != kind:
-            continue
-        if unlinked and row["synced"]:
-            continue
-        rows.append(row)
-    return sorted(rows, key=lambda r: str(r["alias"]).lower())
-
-
-def list_text(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "no resource mailboxes"
-    lines = [f"{'ALIAS':<24} {'TYPE':<10} {'LINK':<12} EMAIL"]
-    for r in rows:
-        link = "synced" if r["synced"] else "not synced"
-        lines.append(f"{r['alias']:<24} {r['type']:<10} {link:<12} {r['email']}")
-    return "\n".join(lines)

@@ -461,6 +461,9 @@ def link(
         cloud_user["user_principal_name"] = _resilient_upn(world, cloud_user, user["user_principal_name"])
     if user.get("display_name"):
         cloud_user["display_name"] = user["display_name"]
+    # accountEnabled is synced ("Attributes synchronized to Microsoft Entra ID"): after the link the cloud
+    # account's sign-in follows AD (New-Mailbox.md: block sign-in in Entra until then).
+    cloud_user["account_enabled"] = bool(user.get("enabled"))
     if user.get("mail_nickname"):
         if user.get("proxy_addresses"):
             cloud_user["proxy_addresses"] = merged_addresses(user["proxy_addresses"], cloud_user)
@@ -536,6 +539,13 @@ def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: d
     mailbox["user_principal_name"] = cloud_user["user_principal_name"]
     if user.get("display_name"):
         mailbox["display_name"] = user["display_name"]
+    if mailbox.get("is_exchange_cloud_managed"):
+        # Set-Mailbox -IsExchangeCloudManaged: AD's Exchange attributes no longer flow to this mailbox;
+        # identity attributes still do (community: c7solutions.com, Understanding IsCloudManaged and
+        # IsExchangeCloudManaged).
+        return
+    if _reverts_to_user_mailbox(world, user, mailbox):
+        mailbox["recipient_type_details"] = "UserMailbox"
     if user.get("mail_nickname"):
         mailbox["alias"] = user["mail_nickname"]
         if user.get("proxy_addresses"):
@@ -543,6 +553,28 @@ def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: d
             mailbox["primary_smtp_address"] = (
                 primary_smtp(user["proxy_addresses"]) or mailbox["primary_smtp_address"]
             )
+
+
+REMOTE_TYPE_BITS = {"RoomMailbox": 32, "EquipmentMailbox": 64, "SharedMailbox": 96}
+"""msExchRemoteRecipientType bits of a remote room (32), equipment (64) and shared (32|64) mailbox; 1 is a
+provisioned mailbox, 4 a migrated one (community values: 33/65/97, 36/68/100 once migrated; KB2710029 sets
+100 for a migrated shared mailbox)."""
+
+
+def _reverts_to_user_mailbox(world: dict[str, Any], user: dict[str, Any], mailbox: dict[str, Any]) -> bool:
+    """KB2710029 ("Shared mailboxes are unexpectedly converted to user mailboxes after directory
+    synchronization runs in an Exchange hybrid deployment"): when the account's RemoteRecipientType does not
+    reflect that the mailbox was migrated or is of its type, sync carries the account's values and Exchange
+    Online converts the mailbox to a user mailbox. Modelled exactly that far: only in a forest with the
+    Exchange schema, for an account whose msExchRemoteRecipientType is set; an account without the
+    attribute changes nothing (Microsoft documents no conversion for that case)."""
+    if not (world["ad"].get("exchange_schema") or {}).get("present"):
+        return False
+    remote = (user.get("exchange") or {}).get("remote_recipient_type")
+    bits = REMOTE_TYPE_BITS.get(str(mailbox.get("recipient_type_details")))
+    if remote is None or bits is None:
+        return False
+    return not (int(remote) & 4) and (int(remote) & 96) != bits
 
 
 # --- leases ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pswrap.results.base import PSList, PSModel, enum_text
-from pswrap.results.models import Mailbox
+from pswrap.results.models import AdUser, Mailbox
 
 CALENDAR_PROCESSING_FLAGS = {0: "None", 1: "AutoUpdate", 2: "AutoAccept"}
 """Microsoft.Exchange.Data.Storage.CalendarProcessingFlags, the values of -AutomateProcessing."""
@@ -80,3 +80,9 @@ class MailboxList(PSModel):
     """exo/list-mailboxes: every room, equipment and shared mailbox (Get-EXOMailbox pages internally)."""
 
     mailboxes: PSList[Mailbox] = []
+
+
+class AdUsers(PSModel):
+    """ad/list-users: the mail-enabled accounts under an OU."""
+
+    users: PSList[AdUser] = []

@@ -151,6 +151,8 @@ class AdUser(PSModel):
     mail_nickname: str | None = None
     consistency_guid: str | None = None
     """mS-DS-ConsistencyGuid as base64 (a byte array, emitted as base64); None when unset."""
+    enabled: bool | None = None
+    """Get-ADUser's Enabled (userAccountControl); after the link the cloud account's sign-in follows it."""
 
 
 class AdUserLookup(PSModel):
@@ -184,6 +186,9 @@ class Mailbox(PSModel):
     """The Entra (Graph) user id behind the mailbox."""
     resource_capacity: int | None = None
     is_dir_synced: bool = False
+    legacy_exchange_dn: str | None = None
+    """The mailbox's LegacyExchangeDN: the AD account carries it as an X500 address so replies to old
+    messages and meeting updates keep resolving after the link."""
 
 
 class MailboxLookup(PSModel):
@@ -222,6 +227,8 @@ class CloudUser(PSModel):
     proxy_addresses: PSList[str] = []
     directory_roles: PSList[str] = []
     """Display names of the directory roles the user holds (admin roles block matching)."""
+    account_enabled: bool | None = None
+    """Entra accountEnabled: whether the account can sign in (New-Mailbox -Room creates it enabled)."""
 
 
 class CloudUserLookup(PSModel):
@@ -266,3 +273,44 @@ class RemoteMailboxLookup(PSModel):
 
     found: bool
     remote_mailbox: RemoteMailbox | None = None
+
+
+# --- who masters the Exchange attributes (issue #11) --------------------------------------------------
+
+
+class ExchangeSchema(PSModel):
+    """ad/get-exchange-schema: whether the forest's schema has the Exchange attributes."""
+
+    present: bool
+    """msExchRecipientTypeDetails is an attribute of the schema (Exchange's /PrepareSchema ran)."""
+    version: int | None = None
+    """rangeUpper of ms-Exch-Schema-Version-Pt, when present."""
+
+
+class ExchangeStamp(PSModel):
+    """ad/stamp-exchange-attributes: the remote-mailbox values on the account, read back."""
+
+    object_guid: str
+    recipient_type_details: int | None = None
+    remote_recipient_type: int | None = None
+    recipient_display_type: int | None = None
+
+
+class MailboxAuthority(PSModel):
+    """exo/get-exchange-authority and exo/set-exchange-cloud-managed: who masters a mailbox's Exchange
+    attributes. `is_exchange_cloud_managed` is None when Exchange Online does not show the property (Learn's
+    Get-Mailbox page does not document it; community transcripts show it on Get-Mailbox's output)."""
+
+    identity: str
+    is_dir_synced: bool = False
+    is_exchange_cloud_managed: bool | None = None
+
+
+class SignInChange(PSModel):
+    """graph/set-account-enabled: the cloud account's sign-in before and after (it changes only when it
+    differed)."""
+
+    id: str
+    user_principal_name: str | None = None
+    account_enabled_before: bool | None = None
+    account_enabled: bool | None = None

@@ -5,9 +5,15 @@ bulk mailbox read. One declaration each; the contract with its template and lab 
 from __future__ import annotations
 
 from pswrap.results import desired as d
+from pswrap.results import models as m
 from pswrap.steps.model import Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
+MODERN_HYBRID: tuple[Profile, ...] = ("modern", "hybrid-tools")
+AD_CRED = (
+    Param("CredentialUser", mandatory=False, help="AD account for the second hop (DOMAIN\\user)"),
+    Param("CredentialPassword", "securestring", mandatory=False, secret=True, help="its password"),
+)
 
 CALENDAR_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     # (spec field under calendar., Set-CalendarProcessing parameter, its type in the param() block)
@@ -63,5 +69,25 @@ STEPS = (
         needs="exo",
         profiles=MODERN,
         result=d.MailboxList,
+    ),
+    Step(
+        "ad/list-users",
+        "Read every mail-enabled AD account under an OU in one paged read (Get-ADUser -LDAPFilter)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=(
+            Param("SearchBase", help="the OU's distinguished name"),
+            Param("Server", help="the domain controller pinned for the whole run"),
+            *AD_CRED,
+        ),
+        result=d.AdUsers,
+        session_params=("Server", "CredentialUser", "CredentialPassword"),
+    ),
+    Step(
+        "graph/list-synced-users",
+        "Read every cloud user synced from on-premises with its ImmutableId (Get-MgUser -Filter -All)",
+        needs="graph",
+        profiles=MODERN,
+        result=m.CloudUsers,
     ),
 )

@@ -145,6 +145,14 @@ AD_STEPS = (
             Param("ProxyAddresses", "string[]", help="primary first, as SMTP:addr"),
             Param("MailNickname"),
             Param("ConsistencyGuid", "guid", mandatory=False, help="pre-stamped mS-DS-ConsistencyGuid"),
+            Param("Enabled", "bool", mandatory=False, help="without it the account is created disabled"),
+            Param(
+                "AccountPassword",
+                "securestring",
+                mandatory=False,
+                secret=True,
+                help="only for an account that signs in (--allow-sign-in)",
+            ),
             AD_SERVER,
             *AD_CRED,
         ),
@@ -426,6 +434,92 @@ LEGACY_STEPS = (
     ),
 )
 
+# Who masters what after the link (issue #11): addresses, sign-in, the Exchange attributes' authority.
+MASTERING_STEPS = (
+    Step(
+        "ad/add-addresses",
+        "Add the proxyAddresses an account lacks (Set-ADUser -Add), so the link keeps every address",
+        needs="ad",
+        profiles=MODERN,
+        params=(
+            Param("Identity", "guid", help="objectGUID"),
+            Param("Addresses", "string[]", help="smtp:/X500: addresses; those already present are skipped"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.AdUser,
+        changes=True,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/get-exchange-schema",
+        "Read whether the forest's schema has the Exchange attributes (Get-ADRootDSE, Get-ADObject)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=(AD_SERVER, *AD_CRED),
+        result=m.ExchangeSchema,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/stamp-exchange-attributes",
+        "Write the remote-mailbox msExch* values on an account (Set-ADUser -Replace; unsupported route)",
+        needs="ad",
+        profiles=MODERN,
+        params=(
+            Param("Identity", "guid", help="objectGUID"),
+            Param("RecipientTypeDetails", help="msExchRecipientTypeDetails, a 64-bit integer as text"),
+            Param("RemoteRecipientType", help="msExchRemoteRecipientType, as text"),
+            Param("RecipientDisplayType", help="msExchRecipientDisplayType, as text"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.ExchangeStamp,
+        changes=True,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "exo/get-exchange-authority",
+        "Read whether a mailbox's Exchange attributes are cloud-managed (Get-Mailbox IsExchangeCloudManaged)",
+        needs="exo",
+        profiles=MODERN,
+        params=(Param("Identity", help="alias, SMTP address or Entra object id"),),
+        result=m.MailboxAuthority,
+    ),
+    Step(
+        "exo/set-exchange-cloud-managed",
+        "Move a mailbox's Exchange attributes to Exchange Online (Set-Mailbox -IsExchangeCloudManaged)",
+        needs="exo",
+        profiles=MODERN,
+        params=(Param("Identity", help="alias, SMTP address or Entra object id"),),
+        result=m.MailboxAuthority,
+        changes=True,
+    ),
+    Step(
+        "exo/set-mailbox",
+        "Set mailbox values Exchange Online masters (Set-Mailbox); what AD masters is refused after the link",
+        needs="exo",
+        profiles=MODERN,
+        params=(
+            Param("Identity", help="alias, SMTP address or Entra object id"),
+            Param("DisplayName", mandatory=False),
+            Param("EmailAddresses", "string[]", mandatory=False, help="every address, SMTP: for the primary"),
+            Param("HiddenFromAddressListsEnabled", "bool", mandatory=False),
+            Param("ResourceCapacity", "int", mandatory=False, help="rooms"),
+        ),
+        result=m.Mailbox,
+        changes=True,
+    ),
+    Step(
+        "graph/set-account-enabled",
+        "Block or allow sign-in of a cloud account (Update-MgUser -AccountEnabled)",
+        needs="graph",
+        profiles=MODERN,
+        params=(Param("UserId", help="object id or UPN"), Param("AccountEnabled", "bool")),
+        result=m.SignInChange,
+        changes=True,
+    ),
+)
+
 STEPS: tuple[Step, ...] = (
     *SYNC_STEPS,
     *AD_STEPS,
@@ -433,4 +527,5 @@ STEPS: tuple[Step, ...] = (
     *GRAPH_STEPS,
     *HYBRID_STEPS,
     *LEGACY_STEPS,
+    *MASTERING_STEPS,
 )

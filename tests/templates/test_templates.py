@@ -228,6 +228,7 @@ def test_splatted_hashtables_are_built_inside_the_script() -> None:
         "DisplayName",
         "EmailAddress",
         "OtherAttributes",
+        "Enabled",  # always given: a resource account is created disabled unless it must sign in
     }
     assert keys["adconnection"] == {"Server", "Credential"}
     assert keys["otherattributes"] == {"proxyAddresses", "mailNickname", "mS-DS-ConsistencyGuid"}

@@ -88,6 +88,8 @@ def refusal(variant: Variant) -> str | None:
     sid = variant.step.id
     if sid == "exo/find-recipients" and not given:
         return "needs Alias, Addresses or both"
+    if sid == "exo/set-mailbox" and not given:
+        return "needs at least one value to set"
     if sid == "graph/set-user" and not given:
         return "needs OnPremisesImmutableId, UserPrincipalName or both"
     if sid == "exo/new-mailbox" and "ResourceCapacity" in given and variant.choices["type"] != "room":

@@ -15,6 +15,7 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     graph,
     hybrid,
     legacy,
+    mastering,
     preflight,
     sync,
 )

@@ -51,6 +51,7 @@ def user_document(user: dict[str, Any]) -> dict[str, Any]:
         "proxy_addresses": list(user.get("proxy_addresses") or []),
         "mail_nickname": user.get("mail_nickname"),
         "consistency_guid": immutable_id(consistency) if consistency else None,
+        "enabled": bool(user.get("enabled")),
     }
 
 
@@ -136,6 +137,11 @@ def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     if not container_exists(world, path):
         raise records.ad_container_not_found(cmdlet, path)
     consistency = p.get("ConsistencyGuid")
+    enabled = bool(p.get("Enabled"))
+    if enabled and not p.get("AccountPassword"):
+        # AD enables an account only with a password that meets the domain's policy (New-ADUser.md,
+        # -Enabled: "an account without a password ... is disabled"); the record is the lab's closest.
+        raise records.ad_password_required(cmdlet, dn)
     user = add_account(
         world,
         at,
@@ -148,6 +154,7 @@ def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
         proxy_addresses=[str(a) for a in (p.get("ProxyAddresses") or [])],
         mail_nickname=p.get("MailNickname"),
         consistency_guid=str(consistency).strip("{}").lower() if consistency else None,
+        enabled=enabled,
     )
     return user_document(user)
 
@@ -166,6 +173,7 @@ def add_account(
     mail_nickname: Any,
     consistency_guid: str | None = None,
     remote_mailbox: dict[str, Any] | None = None,
+    enabled: bool = False,
 ) -> dict[str, Any]:
     """A new AD user account with a fresh objectGUID (New-ADUser, or New-RemoteMailbox through the tools)."""
     user: dict[str, Any] = {
@@ -180,6 +188,7 @@ def add_account(
         "mail_nickname": mail_nickname or None,
         "consistency_guid": consistency_guid,
         "remote_mailbox": remote_mailbox,
+        "enabled": enabled,
         "when_created_utc": at.isoformat(),
     }
     world["ad"]["users"].append(user)

@@ -1,5 +1,6 @@
-"""Exchange Online calendar processing (Get-/Set-CalendarProcessing), principal resolution
-(Get-Recipient -Identity) and the bulk mailbox read (Get-EXOMailbox -RecipientTypeDetails).
+"""The desired-state steps: Exchange Online calendar processing (Get-/Set-CalendarProcessing), principal
+resolution (Get-Recipient -Identity), and the bulk reads of `mailbox list` (Get-EXOMailbox
+-RecipientTypeDetails, Get-ADUser -LDAPFilter, Get-MgUser -Filter).
 
 A mailbox's settings live in `exo.mailboxes[].calendar_processing` (created on first write; until then
 the documented defaults apply). Recipients in ResourceDelegates and BookInPolicy are stored as the
@@ -192,3 +193,40 @@ def list_mailboxes(inv: Invocation, world: dict[str, Any], at: datetime) -> dict
     kinds = (*RESOURCE_TYPES, "SharedMailbox")
     found = [mailbox_document(m) for m in world["exo"]["mailboxes"] if m["recipient_type_details"] in kinds]
     return {"mailboxes": found}
+
+
+@step("ad/list-users", need="ad")
+def list_ad_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-ADUser -LDAPFilter '(mailNickname=*)' -SearchBase -ResultPageSize: the mail-enabled accounts
+    in that OU and below (SearchScope Subtree, the default). A missing search base is AD's not-found."""
+    from pswrap.lab.handlers.ad import check_credential, check_server, container_exists, user_document
+
+    check_credential(inv, world, "Get-ADUser")
+    check_server(inv, world, "Get-ADUser")
+    base = str(inv.params.get("SearchBase") or "")
+    if not container_exists(world, base):
+        raise records.ad_container_not_found("Get-ADUser", base)
+    suffix = "," + base.lower()
+    users = [
+        user_document(u)
+        for u in world["ad"]["users"]
+        if u.get("mail_nickname") and str(u["distinguished_name"]).lower().endswith(suffix)
+    ]
+    return {"users": users}
+
+
+@step("graph/list-synced-users", need="graph")
+def list_synced_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-MgUser -Filter 'onPremisesSyncEnabled eq true' -All: the synced users, with their anchors."""
+    users = [
+        {
+            "id": u["id"],
+            "user_principal_name": u["user_principal_name"],
+            "display_name": u.get("display_name"),
+            "on_premises_immutable_id": u.get("on_premises_immutable_id"),
+            "on_premises_sync_enabled": u.get("on_premises_sync_enabled"),
+        }
+        for u in world["cloud"]["users"]
+        if u.get("on_premises_sync_enabled") is True
+    ]
+    return {"users": users}

@@ -32,6 +32,7 @@ def mailbox_document(mailbox: dict[str, Any]) -> dict[str, Any]:
         "external_directory_object_id": mailbox.get("external_directory_object_id"),
         "resource_capacity": mailbox.get("resource_capacity"),
         "is_dir_synced": bool(mailbox.get("is_dir_synced")),
+        "legacy_exchange_dn": mailbox.get("legacy_exchange_dn"),
     }
 
 
@@ -90,4 +91,5 @@ def cloud_user_document(user: dict[str, Any]) -> dict[str, Any]:
         "on_premises_last_sync_date_time": user.get("on_premises_last_sync_date_time"),
         "proxy_addresses": list(user.get("proxy_addresses") or []),
         "directory_roles": list(user.get("directory_roles") or []),
+        "account_enabled": bool(user.get("account_enabled")),
     }

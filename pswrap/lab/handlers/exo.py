@@ -13,6 +13,21 @@ from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.sync_engine import MAILBOX_TYPES
 from pswrap.lab.world import new_guid
 
+INITIAL_ACCOUNT_ENABLED = {"room": True, "shared": False, "equipment": True}
+"""The account New-Mailbox creates (New-Mailbox.md): -Room "an active account with an unknown password"
+(Microsoft suggests blocking its sign-in); -Shared a disabled account. Equipment: the page says nothing; the
+lab takes the conservative reading, enabled like a room, so a workflow that must block sign-in is tested
+against the case that needs it (docs/mastering.md says so)."""
+
+
+def legacy_exchange_dn(object_id: str, alias: str) -> str:
+    """Exchange Online's LegacyExchangeDN form: the ExchangeLabs organization, the FYDIBOHF23SPDLT
+    administrative group, a Recipients container and `<hex id>-<alias>` (as Get-Mailbox shows them)."""
+    return (
+        "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/"
+        f"cn={object_id.replace('-', '')}-{alias}"
+    )
+
 
 def _matches(mailbox: dict[str, Any], identity: str) -> bool:
     wanted = identity.strip().lower()
@@ -112,7 +127,7 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         "on_premises_distinguished_name": None,
         "proxy_addresses": addresses,
         "directory_roles": [],
-        "account_enabled": False,
+        "account_enabled": INITIAL_ACCOUNT_ENABLED[kind],
     }
     world["cloud"]["users"].append(cloud_user)
     mailbox = {
@@ -126,6 +141,7 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         "external_directory_object_id": cloud_user["id"],
         "resource_capacity": int(capacity) if capacity is not None else None,
         "is_dir_synced": False,
+        "legacy_exchange_dn": legacy_exchange_dn(str(cloud_user["id"]), alias),
     }
     world["exo"]["mailboxes"].append(mailbox)
     return mailbox_document(mailbox)

@@ -35,6 +35,7 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "exo/get-calendar-processing": ("Get-CalendarProcessing", ""),
     "exo/set-calendar-processing": ("Set-CalendarProcessing", ""),
     "exo/list-mailboxes": ("Get-EXOMailbox", ""),
+    "graph/list-synced-users": ("Get-MgUser", "List"),
 }
 
 

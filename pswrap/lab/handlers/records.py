@@ -586,3 +586,18 @@ def ad_bad_account_name(cmdlet: str, dn: str) -> PSError:
         exception_type="Microsoft.ActiveDirectory.Management.ADException",
         activity=cmdlet,
     )
+
+
+def ad_password_required(cmdlet: str, dn: str) -> PSError:
+    """DERIVED, not in domain.md: New-ADUser -Enabled $true without a password that meets the domain's
+    policy; Win32 1325 "The password does not meet the length, complexity, or history requirement of the
+    domain." in the ActiveDirectoryServer:<code> shape of §7b item 5 (pswrap never sends it: it enables
+    only accounts it gives a password)."""
+    return PSError(
+        "The password does not meet the length, complexity, or history requirement of the domain.",
+        fqid=f"ActiveDirectoryServer:1325,{_AD_COMMANDS}.{cmdlet.replace('-', '')}",
+        category="InvalidData",
+        target=dn,
+        exception_type="Microsoft.ActiveDirectory.Management.ADPasswordComplexityException",
+        activity=cmdlet,
+    )

@@ -9,6 +9,8 @@ param(
     , [string[]]$ProxyAddresses
     , [string]$MailNickname
     , [guid]$ConsistencyGuid
+    , [securestring]$AccountPassword
+    , [bool]$Enabled
     , [string]$Server
     , [string]$CredentialUser
     , [securestring]$CredentialPassword
@@ -115,6 +117,7 @@ function ConvertTo-PswrapAdUser {
         proxy_addresses = ConvertTo-PswrapList (Get-PswrapProperty $User 'proxyAddresses')
         mail_nickname = Get-PswrapProperty $User 'mailNickname'
         consistency_guid = Get-PswrapProperty $User 'mS-DS-ConsistencyGuid'
+        enabled = Get-PswrapProperty $User 'Enabled'
     }
 }
 
@@ -136,6 +139,10 @@ $newUser = @{
     EmailAddress = $EmailAddress
     OtherAttributes = $otherAttributes
 }
+$newUser['Enabled'] = $Enabled
+# Only for an account that must sign in (a Teams Rooms device, --allow-sign-in): AD enables an account
+# only with a password that meets its policy. Without one the account stays disabled.
+$newUser['AccountPassword'] = $AccountPassword
 $created = New-ADUser @newUser @adConnection -PassThru -ErrorAction Stop
 
 # Read it back from the same domain controller, with the attributes the result reports.

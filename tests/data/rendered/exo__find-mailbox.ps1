@@ -105,11 +105,12 @@ function ConvertTo-PswrapMailbox {
         external_directory_object_id = Get-PswrapProperty $Mailbox 'ExternalDirectoryObjectId'
         resource_capacity = Get-PswrapProperty $Mailbox 'ResourceCapacity'
         is_dir_synced = [bool](Get-PswrapProperty $Mailbox 'IsDirSynced')
+        legacy_exchange_dn = Get-PswrapProperty $Mailbox 'LegacyExchangeDN'
     }
 }
 
-# Get-EXOMailbox's default set lacks these two; the rest of the Mailbox model is in it.
-$mailboxProperties = [string[]]@('ResourceCapacity', 'IsDirSynced')
+# Get-EXOMailbox's default set lacks these; the rest of the Mailbox model is in it.
+$mailboxProperties = [string[]]@('ResourceCapacity', 'IsDirSynced', 'LegacyExchangeDN')
 $mailbox = $null
 try {
     $mailbox = Get-EXOMailbox -Identity $Identity -Properties $mailboxProperties -ErrorAction Stop

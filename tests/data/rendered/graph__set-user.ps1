@@ -86,7 +86,7 @@ function Write-PswrapResult {
 Import-Module Microsoft.Graph.Users -ErrorAction Stop
 
 # These are returned only when selected (domain.md section 1.5).
-$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses')
+$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'AccountEnabled')
 
 function Get-PswrapDirectoryRoles {
     # The directory (admin) roles among the user's memberships: matching skips admins (domain.md section 3).
@@ -113,6 +113,7 @@ function ConvertTo-PswrapCloudUser {
         on_premises_last_sync_date_time = Get-PswrapProperty $User 'OnPremisesLastSyncDateTime'
         proxy_addresses = ConvertTo-PswrapList (Get-PswrapProperty $User 'ProxyAddresses')
         directory_roles = Get-PswrapDirectoryRoles ([string](Get-PswrapProperty $User 'Id'))
+        account_enabled = Get-PswrapProperty $User 'AccountEnabled'
     }
 }
 
