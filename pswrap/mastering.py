@@ -106,6 +106,11 @@ _FOLDER_PERMS = Source(
     "Add-MailboxFolderPermission (calendar folder rights are mailbox content, Exchange Online only)",
     "https://learn.microsoft.com/powershell/module/exchange/add-mailboxfolderpermission",
 )
+_ROOM_LISTS = Source(
+    "New-DistributionGroup, parameter RoomList; Add-DistributionGroupMember (a cloud group's members are"
+    " kept in Exchange Online)",
+    "https://learn.microsoft.com/powershell/module/exchange/new-distributiongroup",
+)
 _KB2710029 = Source(
     "Shared mailboxes are unexpectedly converted to user mailboxes after directory synchronization runs in"
     " an Exchange hybrid deployment (KB2710029)",
@@ -311,6 +316,17 @@ def _rules() -> tuple[Rule, ...]:
             {"exo": "Set-Place -GeoCoordinates"},
             (_SET_PLACE,),
             "Set-Place refuses it on a synced room and the on-premises route excepts it too.",
+        )
+    )
+    rows.append(  # issue #14: room list membership (the room lists pswrap creates are cloud groups)
+        Rule(
+            "room_lists",
+            "Membership in room lists (distribution groups created with New-DistributionGroup -RoomList)",
+            _EXO_ALWAYS,
+            {"exo": "Add-/Remove-DistributionGroupMember"},
+            (_ROOM_LISTS,),
+            "The membership is the group's, not the room's: a room list synced from AD (IsDirSynced) is"
+            " changed in AD, which pswrap does not do; it reports such a list as not settable.",
         )
     )
     return tuple(rows)

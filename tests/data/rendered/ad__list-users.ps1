@@ -107,6 +107,7 @@ function ConvertTo-PswrapAdUser {
         proxy_addresses = ConvertTo-PswrapList (Get-PswrapProperty $User 'proxyAddresses')
         mail_nickname = Get-PswrapProperty $User 'mailNickname'
         consistency_guid = Get-PswrapProperty $User 'mS-DS-ConsistencyGuid'
+        enabled = Get-PswrapProperty $User 'Enabled'
     }
 }
 

@@ -93,6 +93,7 @@ function ConvertTo-PswrapMailbox {
         external_directory_object_id = Get-PswrapProperty $Mailbox 'ExternalDirectoryObjectId'
         resource_capacity = Get-PswrapProperty $Mailbox 'ResourceCapacity'
         is_dir_synced = [bool](Get-PswrapProperty $Mailbox 'IsDirSynced')
+        legacy_exchange_dn = Get-PswrapProperty $Mailbox 'LegacyExchangeDN'
     }
 }
 
