@@ -76,7 +76,16 @@ def get_access(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str
     principals = [_principal(world, str(p)) for p in inv.params.get("Principals") or []]
     mailbox = mailbox_by(world, str(inv.params.get("Identity") or ""))
     if mailbox is None:
-        return {"found": False, "principals": principals}
+        empty: dict[str, Any] = {
+            k: [] for k in ("full_access", "send_as", "send_on_behalf", "calendar_permissions")
+        }
+        return {
+            "found": False,
+            "hidden_from_address_lists": False,
+            "is_exchange_cloud_managed": False,
+            **empty,
+            "principals": principals,
+        }
     perms = permissions_of(mailbox)
     calendar = []
     for user, role in perms["calendar"].items():
@@ -262,7 +271,13 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
         principals.append(_ad_principal(str(name), hits[0] if hits else None, len(hits)))
     account = _account_by_upn(world, str(inv.params.get("UserPrincipalName") or ""))
     if account is None:
-        return {"found": False, "public_delegates": [], "principals": principals}
+        return {
+            "found": False,
+            "distinguished_name": None,
+            **{key: None for key in AD_FIELDS.values()},
+            "public_delegates": [],
+            "principals": principals,
+        }
     by_dn = {u["distinguished_name"].lower(): u for u in world["ad"]["users"]}
     delegates = []
     for dn in account.get("public_delegates") or []:
