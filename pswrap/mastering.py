@@ -106,6 +106,10 @@ _FOLDER_PERMS = Source(
     "Add-MailboxFolderPermission (calendar folder rights are mailbox content, Exchange Online only)",
     "https://learn.microsoft.com/powershell/module/exchange/add-mailboxfolderpermission",
 )
+_SET_MAILBOX_TYPE = Source(
+    'Set-Mailbox, parameter Type: "Workspace (cloud-only)"',
+    "https://learn.microsoft.com/powershell/module/exchange/set-mailbox",
+)
 _ROOM_LISTS = Source(
     "New-DistributionGroup, parameter RoomList; Add-DistributionGroupMember (a cloud group's members are"
     " kept in Exchange Online)",
@@ -327,6 +331,18 @@ def _rules() -> tuple[Rule, ...]:
             (_ROOM_LISTS,),
             "The membership is the group's, not the room's: a room list synced from AD (IsDirSynced) is"
             " changed in AD, which pswrap does not do; it reports such a list as not settable.",
+        )
+    )
+    rows.append(  # issue #14: a room declared a workspace (Set-Mailbox -Type Workspace, cloud-only)
+        Rule(
+            "workspace",
+            "Exchange mailbox subtype Workspace (RecipientTypeDetails stays a room; Places lists it as a"
+            " workspace)",
+            _states("exo", "not_settable", "exo", "not_settable"),
+            {"exo": "Set-Mailbox -Type Workspace|Room"},
+            (_SET_MAILBOX_TYPE,),
+            "The Type value Workspace is cloud-only: on-premises Exchange (and so AD's msExch* attributes)"
+            " has no such type, so a synced room whose Exchange attributes AD masters cannot be made one.",
         )
     )
     return tuple(rows)

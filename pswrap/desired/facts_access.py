@@ -68,7 +68,10 @@ def read(
     out = AreaFacts()
     synced = bool(mailbox is not None and mailbox.is_dir_synced)
     names = principals_in(spec.permissions)
-    if everything or spec.permissions is not None or spec.hidden_from_address_lists is not None:
+    # The permissions read also says whether the Exchange attributes are cloud-managed, which decides
+    # where send-on-behalf, visibility and the workspace type are written.
+    state_matters = spec.hidden_from_address_lists is not None or spec.workspace is not None
+    if everything or spec.permissions is not None or state_matters:
         params: dict[str, Any] = {"Identity": spec.alias}
         if names:
             params["Principals"] = names
@@ -77,7 +80,8 @@ def read(
     cloud_managed = bool(out.access is not None and out.access.is_exchange_cloud_managed)
     out.state = link_state(linked=synced, exchange_cloud_managed=cloud_managed)
     is_room = observed.mailbox_type == "room" or (mailbox is None and (spec.type or "room") == "room")
-    if ((everything and is_room) or spec.place is not None) and mailbox is not None:
+    wants_place = spec.place is not None or spec.workspace is not None
+    if ((everything and is_room) or wants_place) and mailbox is not None:
         read_place = session.step("exo/get-place", params={"Identity": spec.alias})
         out.place = read_place.place
         out.reads.append("exo/get-place")
@@ -100,7 +104,7 @@ def check(spec: MailboxSpec, observed: facts.Observed, found: AreaFacts) -> None
     """Before anything changes: the principals and room lists the spec names exist; place data and room
     lists are for rooms."""
     kind = observed.mailbox_type or spec.type or "room"
-    for section in ("place", "room_lists"):
+    for section in ("place", "room_lists", "workspace"):
         if getattr(spec, section) is not None and kind != "room":
             raise BadInput(
                 f"mailbox {spec.alias} is a {kind} mailbox: {section} is managed for rooms only",

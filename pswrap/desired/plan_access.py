@@ -198,6 +198,16 @@ def plan(spec: MailboxSpec, observed: Observed, found: AreaFacts) -> tuple[list[
             add(_place(name, wanted, found, state))
     if spec.room_lists is not None and found.lists is not None:
         add(_room_lists(spec, found.lists))
+    if spec.workspace is not None:
+        now_ws = None if found.place is None else found.place.type == "Workspace"
+        if now_ws != spec.workspace:
+            kind = "Workspace" if spec.workspace else "Room"
+            where = where_written("workspace", state)
+            add(
+                Planned(
+                    "workspace", now_ws, spec.workspace, where, "exo/set-mailbox-type", "Type", {"Type": kind}
+                )
+            )
     return out, drift
 
 

@@ -45,9 +45,10 @@ def sections(found: AreaFacts) -> dict[str, Any]:
                 place[name] = list(value) if name == "tags" else value
         if place:
             out["place"] = place
-    if found.lists is not None:
-        if member_of := sorted(entry.name for entry in found.lists.lists if entry.member):
-            out["room_lists"] = member_of
+        out["workspace"] = found.place.type == "Workspace"
+    member_of = [] if found.lists is None else sorted(e.name for e in found.lists.lists if e.member)
+    if member_of:
+        out["room_lists"] = member_of
     return out
 
 
@@ -63,7 +64,7 @@ def text_lines(spec: dict[str, Any]) -> list[str]:
             else:
                 text = str(value)
             lines.append(f"  {section + '.' + key + ':':<36}{text}")
-    for key in ("room_lists", "hidden_from_address_lists"):
+    for key in ("room_lists", "hidden_from_address_lists", "workspace"):
         if key in spec:
             value = spec[key]
             text = ", ".join(value) if isinstance(value, list) else str(value)

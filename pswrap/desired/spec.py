@@ -146,6 +146,11 @@ class MailboxSpec(BaseModel):
     hidden_from_address_lists: bool | None = Field(
         None, description="HiddenFromAddressListsEnabled, where the mastering table lets it be written."
     )
+    workspace: bool | None = Field(
+        None,
+        description="A room booked as a workspace (Set-Mailbox -Type Workspace, cloud-only): not settable "
+        "on a synced room whose Exchange attributes AD masters. Rooms only.",
+    )
 
     @field_validator("alias")
     @classmethod

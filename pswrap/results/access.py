@@ -59,6 +59,8 @@ class Place(PSModel):
     country_or_region: str | None = None
     phone: str | None = None
     geo_coordinates: str | None = None
+    type: str | None = None
+    """Room or Workspace (Get-Place's Type)."""
 
 
 class PlaceRead(PSModel):

@@ -140,6 +140,15 @@ STEPS = (
         changes=True,
     ),
     Step(
+        "exo/set-mailbox-type",
+        "Make a room a workspace or a room again (Set-Mailbox -Type Workspace|Room; Workspace is cloud-only)",
+        needs="exo",
+        profiles=MODERN,
+        params=(IDENTITY, Param("Type", help="Workspace or Room")),
+        result=a.StepOutcome,
+        changes=True,
+    ),
+    Step(
         "ad/get-resource-attributes",
         "Read a synced room's address attributes and publicDelegates (Get-ADUser -Properties); resolve "
         "principals to accounts (Get-ADUser -Filter)",

@@ -223,3 +223,32 @@ def test_show_prints_part_two_and_applies_as_a_no_op(
 def test_place_and_room_lists_are_for_rooms(rooms: None, run: Callable[..., Ran]) -> None:
     ran, _ = apply(run, {"alias": "newshared", "type": "shared", "place": {"building": "B"}})
     assert ran.code == 2 and "rooms only" in ran.err
+
+
+def test_workspace_converges_where_exchange_online_masters_the_type(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_env: Path
+) -> None:
+    # A synced room whose Exchange attributes AD masters: Workspace is cloud-only, not settable.
+    before = systems(world())
+    ran, out = apply(run, {"alias": ROOM, "workspace": True})
+    assert (ran.code, out["changed"], [d["field"] for d in out["drift"]]) == (0, False, ["workspace"])
+    assert systems(world()) == before
+    # Once its Exchange attributes are cloud-managed, Set-Mailbox -Type writes it.
+    path = lab_env / "state" / "lab.json"
+    data = json.loads(path.read_text())
+    mailbox_in(data, ROOM)["is_exchange_cloud_managed"] = True
+    path.write_text(json.dumps(data))
+    ran, out = apply(run, {"alias": ROOM, "workspace": True}, "--dry-run")
+    assert (ran.code, out["changed"]) == (0, True)
+    assert mailbox_in(world(), ROOM).get("resource_type") is None
+    ran, out = apply(run, {"alias": ROOM, "workspace": True})
+    assert [(c["field"], c["where"]) for c in out["changes"]] == [("workspace", "exo")], out
+    assert mailbox_in(world(), ROOM)["resource_type"] == "Workspace"
+    ran, out = apply(run, {"alias": ROOM, "workspace": True})
+    assert (ran.code, out["changed"]) == (0, False)
+    ran, out = apply(run, {"alias": ROOM, "workspace": False})
+    assert [c["field"] for c in out["changes"]] == ["workspace"]
+    assert mailbox_in(world(), ROOM)["resource_type"] == "Room"
+    data = json.loads(path.read_text())
+    mailbox_in(data, ROOM)["is_exchange_cloud_managed"] = False
+    path.write_text(json.dumps(data))

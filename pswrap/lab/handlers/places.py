@@ -17,7 +17,7 @@ from typing import Any
 
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers.access import _Outcome, mailbox_or_not_found, not_found, object_id
-from pswrap.lab.handlers.mastering import _synced_refusal, mailbox_by
+from pswrap.lab.handlers.mastering import _synced_refusal, cloud_managed, mailbox_by
 from pswrap.lab.handlers.pipeline import step
 
 PLACE_PARAMETERS = {
@@ -60,6 +60,7 @@ def place_of(mailbox: dict[str, Any]) -> dict[str, Any]:
     place.update(mailbox.get("place") or {})
     place["tags"] = list(place.get("tags") or [])
     place["capacity"] = mailbox.get("resource_capacity")
+    place["type"] = mailbox.get("resource_type") or "Room"
     return place
 
 
@@ -198,3 +199,21 @@ def _membership(world: dict[str, Any], name: str, member: str, *, add: bool) -> 
         members.append(oid)
     elif not add and oid in members:
         members.remove(oid)
+
+
+@step("exo/set-mailbox-type", need="exo")
+def set_mailbox_type(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Set-Mailbox -Type Workspace|Room on a room (Set-Mailbox, parameter Type: "Workspace (cloud-only)").
+    On a synced room whose Exchange attributes AD masters it is refused with Exchange Online's on-premises
+    refusal (the type is msExchRecipientTypeDetails, mastered on-premises; docs/mastering.md)."""
+    identity = str(inv.params.get("Identity") or "")
+    mailbox = _room(world, identity, "Set-Mailbox")
+    out = _Outcome()
+
+    def convert() -> None:
+        if mailbox.get("is_dir_synced") and not cloud_managed(mailbox):
+            raise _synced_refusal("Set-Mailbox", "Type", identity)
+        mailbox["resource_type"] = str(inv.params.get("Type"))
+
+    out.attempt("Type", "", convert)
+    return out.result()

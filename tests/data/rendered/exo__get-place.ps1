@@ -119,6 +119,7 @@ if ($null -ne $place) {
         country_or_region = $null
         phone = Get-PswrapProperty $place 'Phone'
         geo_coordinates = $null
+        type = [string](Get-PswrapProperty $place 'Type')
     }
     # CountryOrRegion is a CountryInfo: its two-letter code is what Set-Place takes.
     $country = Get-PswrapProperty $place 'CountryOrRegion'
