@@ -11,7 +11,14 @@ from typing import Any
 
 import typer
 
-from pswrap.cli.mailbox_cmd import DRY_RUN_OPT, OUTPUT_OPT, TARGET_OPT, _client, mailbox_app
+from pswrap.cli.mailbox_cmd import (
+    OUTPUT_OPT,
+    TARGET_OPT,
+    YES_OPT,
+    _client,
+    _interactive,
+    mailbox_app,
+)
 from pswrap.errors import BadInput
 
 EXIT_ORDER = (6, 5, 4, 3, 7, 2, 0)
@@ -38,7 +45,9 @@ def apply_command(
     spec_format: str | None = typer.Option(
         None, "--format", "-f", help="yaml, toml, json or csv (default: by the file's suffix; stdin: yaml)."
     ),
-    dry_run: bool = DRY_RUN_OPT,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check mode: report what would change (changed: true), change nothing."
+    ),
     diff: bool = typer.Option(False, "--diff", help="Print each changed field before and after."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link a new mailbox."),
     sync_timeout: float = typer.Option(
@@ -46,6 +55,7 @@ def apply_command(
     ),
     profile: str | None = typer.Option(None, "--profile", help="modern (the only one apply supports)."),
     hold: str | None = typer.Option(None, "--hold", help="For a mailbox created: anchor, staging-ou, ..."),
+    yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
 ) -> None:
@@ -60,7 +70,7 @@ def apply_command(
     specs = load_specs(text, fmt, origin="stdin" if spec == "-" else spec)
     apply_specs(
         specs, target=target, output=output, dry_run=dry_run, diff=diff, wait=wait,
-        sync_timeout=sync_timeout, profile=profile, hold=hold,
+        sync_timeout=sync_timeout, profile=profile, hold=hold, yes=yes,
     )  # fmt: skip
 
 
@@ -75,6 +85,7 @@ def apply_specs(
     profile: str | None,
     hold: str | None,
     diff: bool = False,
+    yes: bool = True,
 ) -> None:
     """Apply each spec (validated ones, or mappings validated here first: all before any change), print
     the results and exit with the most severe code."""
@@ -83,6 +94,8 @@ def apply_specs(
     specs = [s if not isinstance(s, dict) else validate(s, "the command line") for s in specs]
     results: list[Any] = []
     with _client(target) as client:
+        if not (yes or dry_run) and _interactive():
+            _confirm(client, specs, wait=wait, sync_timeout=sync_timeout, profile=profile, hold=hold)
         for one in specs:
             out = client.apply_mailbox(
                 one,
@@ -113,6 +126,20 @@ def apply_specs(
     code = worst_exit([r.exit_code for r in results])
     if code:
         raise typer.Exit(code)
+
+
+def _confirm(client: Any, specs: list[Any], **options: Any) -> None:
+    """In a terminal without --yes: show what would change (check mode) and ask before changing it."""
+    from pswrap.errors import Refused
+
+    planned = [client.apply_mailbox(one, dry_run=True, check=False, **options) for one in specs]
+    if not any(p.result.changed for p in planned):
+        return
+    for p in planned:
+        if p.result.changed:
+            typer.echo(_text(p, False), err=True)
+    if not typer.confirm("Apply these changes?", default=False, err=True):
+        raise Refused("not applied: the changes were declined", hint="nothing was changed")
 
 
 def _summary(results: list[Any]) -> dict[str, int]:

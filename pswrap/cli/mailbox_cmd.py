@@ -183,7 +183,7 @@ def create_command(
         spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
         apply_specs(
             [spec], target=target, output=output, dry_run=dry_run, wait=wait, sync_timeout=timeout,
-            profile=profile, hold=hold,
+            profile=profile, hold=hold, yes=yes,
         )  # fmt: skip
         return
     _operate(

@@ -4,8 +4,10 @@
   one stops the run (exit 2) before anything changes.
 - A missing mailbox is created and linked first, by the existing mailbox workflow (the same plan,
   holds, journal and sync wait as `mailbox create`); so is an existing one that is not linked yet.
-- The calendar fields that differ go in one Set-CalendarProcessing; a setting Exchange Online refuses
-  fails alone (remote error, exit 5) and the others are applied.
+- What differs is written where the mastering table says for the mailbox's link state: the identity
+  fields Exchange Online masters in one Set-Mailbox, the calendar fields in one Set-CalendarProcessing
+  (a setting Exchange Online refuses fails alone, remote error, exit 5; the others are applied). Other
+  differences are drift.
 - Each change is journaled (an operation `mailbox.apply` with its steps), then the state is read again
   and what still differs is reported as drift.
 - Check mode (`dry_run`) stops after the diff: `changed` says whether something would change.
@@ -111,15 +113,16 @@ def converge(
     journal = None if options.dry_run else journal
     runner = JournaledRunner(session, journal, None, progress)
     try:
+        pending = False
         if needs_mailbox:
-            _create_or_link(spec, observed, options, workflow, out)
+            pending = _create_or_link(spec, observed, options, workflow, out)
             if result.error is not None:
                 return _finish(out, runner)
             if not options.dry_run:
                 observed = facts.read(session, spec)
                 areas = facts_access.read(session, spec, observed)
-        changes = d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
-        result.drift = d.identity_drift(spec, observed)
+        changes, result.drift = d.identity_changes(spec, observed)
+        changes += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
         planned, area_drift = plan_access.plan(spec, observed, areas)
         result.drift.extend(area_drift)
         out.before.update({c.field: c.before for c in changes})
@@ -136,12 +139,20 @@ def converge(
         errors: list[PswrapError] = []
         if changes:
             _open_operation(runner, spec, target_name, result)
-            try:
-                _apply_calendar(runner, spec, changes, result)
-            except RemoteError as exc:  # the other areas are still applied
-                errors.append(exc)
-            facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
-            left = d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
+            mailbox_changes = [c for c in changes if c.step == "exo/set-mailbox"]
+            if mailbox_changes:  # Set-Mailbox answers with the mailbox as written: no re-read needed
+                params = {"Identity": spec.alias, **{c.parameter: c.value for c in mailbox_changes}}
+                observed.mailbox = runner("exo/set-mailbox", params=params)
+                result.changes.extend(Change(c.field, c.before, c.after, c.where) for c in mailbox_changes)
+            calendar = [c for c in changes if c.step == "exo/set-calendar-processing"]
+            if calendar:
+                try:
+                    _apply_calendar(runner, spec, calendar, result)
+                except RemoteError as exc:  # the other areas are still applied
+                    errors.append(exc)
+                facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
+            left, _ = d.identity_changes(spec, observed)
+            left += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
             refused = {c.field for c in changes} - {c.field for c in result.changes}
             result.drift.extend(
                 Drift(c.field, c.before, c.after, c.where) for c in left if c.field not in refused
@@ -161,7 +172,8 @@ def converge(
         result.mailbox = mailbox_json(observed.mailbox)
         result.changed = bool(result.changes)
         if result.error is None:
-            result.status = COMPLETED if result.changed else UNCHANGED
+            # --no-wait: the link completes at a later sync cycle (`pswrap resume` or apply again).
+            result.status = PENDING_SYNC if pending else COMPLETED if result.changed else UNCHANGED
     except PswrapError as exc:
         result.error = exc
         result.status = FAILED
@@ -190,13 +202,19 @@ def _finish(out: ApplyResult, runner: JournaledRunner) -> ApplyResult:
 
 
 def _check_type(spec: MailboxSpec, observed: facts.Observed) -> None:
-    """Calendar processing is for rooms and equipment; the type of an existing mailbox is not changed."""
+    """Calendar processing is for rooms and equipment, a capacity for rooms; the type of an existing
+    mailbox is not changed."""
     kind = observed.mailbox_type or spec.type or "room"
     if spec.calendar is not None and kind == "shared":
         raise BadInput(
             f"mailbox {spec.alias} is a shared mailbox: calendar processing is managed for rooms and "
             "equipment only",
             hint="remove the calendar section, or declare type room or equipment",
+        )
+    if spec.capacity is not None and kind != "room":
+        raise BadInput(
+            f"mailbox {spec.alias} is a {kind} mailbox: a capacity is for rooms only",
+            hint="remove capacity, or declare type room",
         )
     if observed.mailbox is not None and spec.type is not None and observed.mailbox_type != spec.type:
         raise Conflict(
@@ -233,9 +251,10 @@ def _create_or_link(
     options: ApplyOptions,
     workflow: CreateWorkflow,
     out: ApplyResult,
-) -> None:
+) -> bool:
     """Through the existing workflow: `mailbox create` when missing, which also links an existing but
-    unlinked mailbox (its plan starts from what exists)."""
+    unlinked mailbox (its plan starts from what exists). True when the link waits for a later sync
+    cycle (--no-wait)."""
     from pswrap.workflows.mailbox_dryrun import DryRun
 
     result = out.result
@@ -247,7 +266,7 @@ def _create_or_link(
             result.changes.append(Change("mailbox", None, spec.alias, "exo"))
         elif would:
             result.changes.append(Change("link", False, True, "sync"))
-        return
+        return False
     assert isinstance(ran, MailboxResult)
     result.operation = ran.operation
     result.immutable_id = ran.immutable_id
@@ -264,6 +283,7 @@ def _create_or_link(
         result.error = ran.error
         result.status = ran.status
         result.changed = bool(result.changes)
+    return ran.status == PENDING_SYNC
 
 
 def _apply_calendar(

@@ -1,8 +1,11 @@
 """Diff, field by field: only the fields the spec gives, each compared the way its value means.
 
-Pure functions of (spec, observed): no I/O. Calendar fields are changes (written where the mastering
-table says: Exchange Online). Identity fields of an existing mailbox are compared too; pswrap does not
-write them yet, so a difference is reported as drift, with the system that masters it.
+Pure functions of (spec, observed): no I/O. Each difference is written where the mastering table says
+for the mailbox's link state: calendar fields with Set-CalendarProcessing (always Exchange Online), and
+the identity fields Set-Mailbox can write when Exchange Online masters them (capacity always, the
+display name before the link). Any other difference of an existing mailbox (name, primary address,
+extra addresses, a display name AD masters) is reported as drift, with the system that masters it:
+pswrap does not write those yet.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class FieldChange:
     parameter: str
     value: Any
     """What the parameter is sent as (principals: their primary SMTP addresses)."""
+    step: str = "exo/set-calendar-processing"
 
 
 def shown(principal: Any) -> str:
@@ -89,31 +93,41 @@ def _principal_change(
     return before, after, after
 
 
-def identity_drift(spec: MailboxSpec, observed: Observed) -> list[Drift]:
-    """Identity fields of an existing mailbox that differ from the spec (not written by apply yet)."""
+SET_MAILBOX = {"display_name": "DisplayName", "capacity": "ResourceCapacity"}
+"""Identity fields exo/set-mailbox writes when Exchange Online masters them."""
+
+
+def identity_changes(spec: MailboxSpec, observed: Observed) -> tuple[list[FieldChange], list[Drift]]:
+    """Identity fields of an existing mailbox that differ: changes where pswrap writes them, else drift."""
     mailbox = observed.mailbox
     if mailbox is None:
-        return []
+        return [], []
     state = observed.link_state
     found: dict[str, Any] = {
         "name": mailbox.name,
         "display_name": mailbox.display_name,
         "email": mailbox.primary_smtp_address,
-        "type": observed.mailbox_type,
         "capacity": mailbox.resource_capacity,
     }
-    out: list[Drift] = []
+    changes: list[FieldChange] = []
+    drift: list[Drift] = []
     for name, current in found.items():
         wanted = getattr(spec, name)
         if wanted is None:
             continue
         same = str(current or "").lower() == str(wanted).lower() if name == "email" else current == wanted
-        if not same:
-            where = where_written(name, state)
-            out.append(Drift(name, current, wanted, "exo" if where == "not_settable" else where))
+        if same:
+            continue
+        where = where_written(name, state)
+        if name in SET_MAILBOX and where == "exo":
+            changes.append(
+                FieldChange(name, current, wanted, where, SET_MAILBOX[name], wanted, "exo/set-mailbox")
+            )
+        else:
+            drift.append(Drift(name, current, wanted, "exo" if where == "not_settable" else where))
     if spec.addresses is not None:
-        out.extend(_address_drift(spec.addresses, mailbox, state))
-    return out
+        drift.extend(_address_drift(spec.addresses, mailbox, state))
+    return changes, drift
 
 
 def _address_drift(wanted: list[str] | ListEdit, mailbox: Any, state: Any) -> list[Drift]:

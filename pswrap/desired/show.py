@@ -28,7 +28,7 @@ def spec_of(observed: facts.Observed, areas: facts_access.AreaFacts | None = Non
         "display_name": mailbox.display_name,
         "email": mailbox.primary_smtp_address,
     }
-    if mailbox.resource_capacity is not None:
+    if mailbox.resource_capacity is not None and observed.mailbox_type == "room":
         spec["capacity"] = mailbox.resource_capacity
     calendar = observed.calendar
     if calendar is not None and observed.mailbox_type in ("room", "equipment"):
@@ -76,10 +76,10 @@ def show_text(shown_: dict[str, Any]) -> str:
     ]
     for key in ("name", "capacity"):
         if key in spec:
-            lines.append(f"  {key + ':':<36}{spec[key]}")
+            lines.append(f"  {key + ':':<45}{spec[key]}")
     for key, value in (spec.get("calendar") or {}).items():
         text = ", ".join(value) or "(none)" if isinstance(value, list) else value
-        lines.append(f"  {'calendar.' + key + ':':<36}{text}")
+        lines.append(f"  {'calendar.' + key + ':':<45}{text}")
     lines.extend(show_access.text_lines(spec))
     lines.extend("  " + line for line in link_lines(link))
     return "\n".join(lines)

@@ -63,10 +63,10 @@ def text_lines(spec: dict[str, Any]) -> list[str]:
                 text = ", ".join(str(v) for v in value) or "(none)"
             else:
                 text = str(value)
-            lines.append(f"  {section + '.' + key + ':':<36}{text}")
+            lines.append(f"  {section + '.' + key + ':':<45}{text}")
     for key in ("room_lists", "hidden_from_address_lists", "workspace"):
         if key in spec:
             value = spec[key]
             text = ", ".join(value) if isinstance(value, list) else str(value)
-            lines.append(f"  {key + ':':<36}{text}")
+            lines.append(f"  {key + ':':<45}{text}")
     return lines

@@ -296,3 +296,75 @@ def test_diff_shows_before_and_after(rooms: None, run: Callable[..., Ran]) -> No
 def test_show_of_a_missing_mailbox_is_bad_input(rooms: None, run: Callable[..., Ran]) -> None:
     ran = run("mailbox", "show", "nosuchroom")
     assert ran.code == 2 and "nosuchroom" in ran.err
+
+
+def test_capacity_is_written_in_exchange_online(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    ran, out = apply(run, {"alias": "room1", "capacity": 8})
+    assert ran.code == 0, ran.err
+    assert [(c["field"], c["from"], c["to"], c["where"]) for c in out["changes"]] == [
+        ("capacity", None, 8, "exo")
+    ]
+    ran, out = apply(run, {"alias": "room1", "capacity": 8})
+    assert (ran.code, out["changed"]) == (0, False)
+    before = world()
+    ran, out = apply(run, {"alias": "room1", "capacity": 12}, "--dry-run")
+    assert (ran.code, out["changed"], [c["field"] for c in out["changes"]]) == (0, True, ["capacity"])
+    assert world()["exo"] == before["exo"]
+    ran, out = apply(run, {"alias": "room1", "capacity": 12})
+    assert [(c["field"], c["to"]) for c in out["changes"]] == [("capacity", 12)]
+    assert mailbox_in(world(), "room1")["resource_capacity"] == 12
+    assert world()["ad"] == before["ad"]
+
+
+def test_identity_fields_ad_masters_are_drift_after_the_link(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    before = world()
+    ran, out = apply(run, {"alias": "room1", "display_name": "Renamed Room"})
+    assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
+    assert out["drift"] == [
+        {"field": "display_name", "found": "room1", "wanted": "Renamed Room", "where": "ad"}
+    ]
+    assert world()["exo"] == before["exo"] and world()["ad"] == before["ad"]
+
+
+def test_in_a_terminal_apply_asks_first(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typer
+
+    import pswrap.cli.desired_cmd as desired_cmd
+
+    asked: list[str] = []
+
+    def decline(text: str, **_: Any) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(desired_cmd, "_interactive", lambda: True)
+    monkeypatch.setattr(typer, "confirm", decline)
+    before = world()["exo"]
+    ran, _ = apply(run, {"alias": "room1", "calendar": {"booking_window_days": 77}})
+    assert ran.code == 2 and asked and "declined" in ran.err
+    assert "would change: calendar.booking_window_days" in ran.err
+    assert world()["exo"] == before
+    ran, _ = apply(run, {"alias": "room1", "calendar": {"booking_window_days": 77}}, "--yes")
+    assert ran.code == 0 and len(asked) == 1
+
+
+def test_no_wait_leaves_the_link_pending_and_the_next_apply_finishes_it(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    spec = {"alias": "later1", "calendar": {"booking_window_days": 15}}
+    ran, out = apply(run, spec, "--no-wait")
+    assert ran.code == 0, ran.err
+    assert out["status"] == "pending-sync" and out["changed"] is True
+    assert mailbox_in(world(), "later1")["calendar_processing"]["booking_window_in_days"] == 15
+    ran, out = apply(run, spec)
+    assert ran.code == 0, ran.err
+    assert out["status"] in ("completed", "unchanged")
+    assert mailbox_in(world(), "later1")["is_dir_synced"] is True
+    ran, out = apply(run, spec)
+    assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")

@@ -79,6 +79,8 @@ STEP_MODULES: dict[str, str] = {
 """The module each step's template imports first (`Import-Module <name> -ErrorAction Stop`, ps_templates/),
 among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/test_handlers_sessions.py
 checks this table against the templates."""
+# The desired-state steps' bulk reads (`mailbox list --drift`).
+STEP_MODULES.update({"ad/list-users": _AD, "graph/list-synced-users": "Microsoft.Graph.Users"})
 
 
 def require_modules(inv: Invocation, world: dict[str, Any]) -> None:
