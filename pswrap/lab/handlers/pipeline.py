@@ -36,6 +36,14 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "exo/set-calendar-processing": ("Set-CalendarProcessing", ""),
     "exo/list-mailboxes": ("Get-EXOMailbox", ""),
     "graph/list-synced-users": ("Get-MgUser", "List"),
+    # desired state part 2
+    "exo/get-access": ("Get-Mailbox", ""),
+    "exo/set-access": ("Add-MailboxPermission", ""),
+    "exo/get-place": ("Get-Place", ""),
+    "exo/set-place": ("Set-Place", ""),
+    "exo/get-room-lists": ("Get-Recipient", ""),
+    "exo/set-room-lists": ("New-DistributionGroup", ""),
+    "exo/set-mailbox-type": ("Set-Mailbox", ""),
 }
 
 

@@ -81,6 +81,8 @@ among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/te
 checks this table against the templates."""
 # The desired-state steps' bulk reads (`mailbox list --drift`).
 STEP_MODULES.update({"ad/list-users": _AD, "graph/list-synced-users": "Microsoft.Graph.Users"})
+# Desired state part 2: a synced room's AD attributes.
+STEP_MODULES.update({"ad/get-resource-attributes": _AD, "ad/set-resource-attributes": _AD})
 
 
 def require_modules(inv: Invocation, world: dict[str, Any]) -> None:
