@@ -252,3 +252,24 @@ def test_workspace_converges_where_exchange_online_masters_the_type(
     data = json.loads(path.read_text())
     mailbox_in(data, ROOM)["is_exchange_cloud_managed"] = False
     path.write_text(json.dumps(data))
+
+
+def test_a_no_op_apply_of_every_area_reads_once_per_area_and_system(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    spec = {
+        "alias": ROOM,
+        "create_room_lists": True,
+        "room_lists": ["Oslo Rooms"],
+        "permissions": {"full_access": ["deleg1"], "send_on_behalf": ["deleg1"]},
+        "place": {"building": "B1", "city": "Oslo"},
+        "hidden_from_address_lists": False,
+    }
+    apply(run, spec)
+    before = world()["stats"]["requests"]["Command"]
+    ran, out = apply(run, spec)
+    assert (ran.code, out["changed"]) == (0, False), out
+    steps = world()["stats"]["requests"]["Command"] - before
+    # exo/connect, exo/find-mailbox (identity), exo/get-access (permissions and visibility), exo/get-place,
+    # exo/get-room-lists, and in AD (the room's address and publicDelegates) ad/get-resource-attributes.
+    assert steps == 6
