@@ -123,6 +123,8 @@ def converge(
                 areas = facts_access.read(session, spec, observed)
         changes, result.drift = d.identity_changes(spec, observed)
         changes += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
+        if options.dry_run and needs_mailbox and areas.state == "not_linked":  # apply links it first
+            areas.state = "linked"
         planned, area_drift = plan_access.plan(spec, observed, areas)
         result.drift.extend(area_drift)
         out.before.update({c.field: c.before for c in changes})

@@ -19,7 +19,7 @@ from typing import Any
 from pswrap.desired import facts
 from pswrap.desired.spec import ListEdit, MailboxSpec
 from pswrap.desired.spec_access import principals_in
-from pswrap.errors import BadInput
+from pswrap.errors import BadInput, Conflict
 from pswrap.mastering import LinkState, link_state, where_written
 from pswrap.workflows.ports import StepSession
 
@@ -110,6 +110,13 @@ def check(spec: MailboxSpec, observed: facts.Observed, found: AreaFacts) -> None
                 f"mailbox {spec.alias} is a {kind} mailbox: {section} is managed for rooms only",
                 hint=f"remove the {section} section, or declare type room",
             )
+    if found.ad is not None and not found.ad.found:
+        upn = observed.mailbox.user_principal_name if observed.mailbox is not None else None
+        raise Conflict(
+            f"mailbox {spec.alias} is synced, but no single AD account has its UPN {upn}: the fields AD "
+            "masters (the room's address, send-on-behalf) cannot be written",
+            hint="`pswrap mailbox show` reports the link; fix the account's UPN, or leave those fields out",
+        )
     names = principals_in(spec.permissions)
     if names and found.access is not None:
         resolved = facts.Observed(
