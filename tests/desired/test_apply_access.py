@@ -273,3 +273,35 @@ def test_a_no_op_apply_of_every_area_reads_once_per_area_and_system(
     # exo/connect, exo/find-mailbox (identity), exo/get-access (permissions and visibility), exo/get-place,
     # exo/get-room-lists, and in AD (the room's address and publicDelegates) ad/get-resource-attributes.
     assert steps == 6
+
+
+def test_a_refused_room_list_fails_alone(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_env: Path
+) -> None:
+    apply(run, {"alias": ROOM, "room_lists": ["Synced Rooms"], "create_room_lists": True})
+    apply(run, {"alias": ROOM, "room_lists": []})
+    path = lab_env / "state" / "lab.json"
+    data = json.loads(path.read_text())
+    next(g for g in data["exo"]["room_lists"] if g["name"] == "Synced Rooms")["is_dir_synced"] = True
+    path.write_text(json.dumps(data))
+    ran, out = apply(run, {"alias": ROOM, "room_lists": ["Synced Rooms"], "place": {"building": "Refusal"}})
+    assert ran.code == 5, ran.err
+    assert (out["status"], out["changed"]) == ("failed", True)
+    assert [c["field"] for c in out["changes"]] == ["place.building"]
+    assert "room_lists" in out["error"]["message"] and "on-premises" in out["error"]["message"]
+    assert mailbox_in(world(), ROOM)["place"]["building"] == "Refusal"
+
+
+def test_apply_creates_a_room_then_sets_part_two(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    spec = {"alias": "newroom2", "permissions": {"full_access": ["deleg1"]}, "place": {"building": "New"}}
+    ran, out = apply(run, spec, "--dry-run")
+    assert (ran.code, out["changed"]) == (0, True)
+    assert [c["field"] for c in out["changes"]] == ["mailbox", "permissions.full_access", "place.building"]
+    ran, out = apply(run, spec)
+    assert ran.code == 0, ran.err
+    assert [c["field"] for c in out["changes"]][-2:] == ["permissions.full_access", "place.building"]
+    assert mailbox_in(world(), "newroom2")["place"]["building"] == "New"
+    ran, out = apply(run, spec)
+    assert (ran.code, out["changed"]) == (0, False)
