@@ -253,6 +253,13 @@ CLI_SCENARIO: list[list[str]] = [
      "--param", "UserPrincipalName=clihyb@lab.example", "--param", "SamAccountName=clihyb",
      "--param", "OnPremisesOrganizationalUnit=OU=Resources,DC=lab,DC=example"],
     ["hybrid/find-remote-mailbox", "--param", "Identity=clihyb"],
+    # the desired-state steps
+    ["exo/get-calendar-processing", "--param", "Identity=clishared", "--param", "Principals=clishared"],
+    ["exo/set-calendar-processing", "--param", "Identity=clishared", "--param", "BookingWindowInDays=30",
+     "--param", "ResourceDelegates=clishared@lab.example"],
+    ["exo/list-mailboxes"],
+    ["ad/list-users", "--param", "SearchBase=DC=lab,DC=example"],
+    ["graph/list-synced-users"],
 ]  # fmt: skip
 
 
@@ -270,6 +277,8 @@ EXPECT: dict[str, dict[str, object]] = {
     "graph/set-user": {"on_premises_immutable_id": "AAAAAAAAAAAAAAAAAAAAAA=="},
     "hybrid/new-remote-mailbox": {"recipient_type_details": "RemoteRoomMailbox"},
     "hybrid/find-remote-mailbox": {"found": True},
+    "exo/get-calendar-processing": {"found": True},
+    "exo/set-calendar-processing": {"refused": []},
 }
 
 

@@ -83,6 +83,18 @@ def test_every_step_runs_and_parses_into_its_model(
         )
         assert linked.on_premises_immutable_id == "AAAAAAAAAAAAAAAAAAAAAA=="
         run("graph/get-sync-features")
+        # the desired-state steps: calendar processing and the bulk reads of `mailbox list --drift`
+        read = run("exo/get-calendar-processing", params={"Identity": "room2", "Principals": ["room2"]})
+        assert read.found is True and read.calendar is not None and read.principals[0].found is True
+        done = run(
+            "exo/set-calendar-processing",
+            params={"Identity": "room2", "BookingWindowInDays": 30, "ResourceDelegates": ["room2"]},
+        )
+        assert sorted(done.applied) == ["BookingWindowInDays", "ResourceDelegates"] and not done.refused
+        assert "room2" in [m.alias for m in run("exo/list-mailboxes").mailboxes]
+        accounts = run("ad/list-users", params={"SearchBase": D.domain_dn}).users
+        assert "room1" in [u.sam_account_name for u in accounts]
+        run("graph/list-synced-users")
         # hybrid (a hybrid-tools step runs in its own profile even in a modern session)
         run("hybrid/get-modules", params={"Name": ["RecipientManagement"]})
         rm = run("hybrid/new-remote-mailbox", choices={"type": "shared"}, params={
