@@ -243,6 +243,10 @@ def _send_on_behalf(
         return
     now = {p.key: p for p in access.send_on_behalf}
     before = [shown(p) for p in now.values()]
+    if where != "exo" and observed.mailbox is None:  # check mode of a room apply will create and link
+        after = list(wanted) if isinstance(wanted, list) else list(wanted.add)
+        add(Planned(field_name, [], after, "ad", "ad/set-resource-attributes", "PublicDelegates"))
+        return
     if where != "exo":  # mastered in AD, but no AD account was found for the mailbox
         drift.append(Drift(field_name, before, wanted if isinstance(wanted, list) else None, "ad"))
         return

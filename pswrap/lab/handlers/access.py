@@ -60,7 +60,18 @@ def mailbox_or_not_found(world: dict[str, Any], identity: str, cmdlet: str) -> d
     return mailbox
 
 
+def permissions_view(mailbox: dict[str, Any]) -> dict[str, Any]:
+    """The mailbox's permissions as stored, over the defaults, without changing the world (reads)."""
+    stored = mailbox.get("permissions") or {}
+    return {
+        "full_access": list(stored.get("full_access") or []),
+        "send_as": list(stored.get("send_as") or []),
+        "calendar": dict(stored.get("calendar") or CALENDAR_DEFAULTS),
+    }
+
+
 def permissions_of(mailbox: dict[str, Any]) -> dict[str, Any]:
+    """The mailbox's stored permissions, created on first write."""
     stored = mailbox.setdefault("permissions", {})
     stored.setdefault("full_access", [])
     stored.setdefault("send_as", [])
@@ -86,7 +97,7 @@ def get_access(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str
             **empty,
             "principals": principals,
         }
-    perms = permissions_of(mailbox)
+    perms = permissions_view(mailbox)
     calendar = []
     for user, role in perms["calendar"].items():
         if user in CALENDAR_DEFAULTS:
