@@ -22,6 +22,7 @@ from typing import Any
 from pswrap.errors import BadInput, PswrapError, SyncBusy
 from pswrap.journal import Journal, Operation, StepRecord
 from pswrap.render.script import Script
+from pswrap.secrets import Secret
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
 from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, MailboxWorkflow
 from pswrap.workflows.mailbox_dryrun import DryRun
@@ -129,13 +130,14 @@ class Pswrap:
     def _default_profile(self) -> str:
         return str(getattr(self.target(), "profile", None) or "modern")
 
-    def _workflow(self, profile: str) -> MailboxWorkflow:
+    def _workflow(self, profile: str, sign_in_password: Secret | None = None) -> MailboxWorkflow:
         return MailboxWorkflow(
             _LazySession(self, profile),
             self._target_facts(),
             journal=self.journal,
             progress=self.progress,
             confirm=self.confirm,
+            sign_in_password=sign_in_password,
         )
 
     # --- mailbox operations ---------------------------------------------------------------------
@@ -159,10 +161,16 @@ class Pswrap:
         timeout: float = 600.0,
         dry_run: bool = False,
         check: bool = True,
+        exchange_attributes: str | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
     ) -> Any:
         """Create (or converge) a room, equipment or shared mailbox managed from on-prem AD.
 
         Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`.
+        `exchange_attributes` (auto, cloud, stamp, none) says who masters the Exchange attributes after the
+        link; `allow_sign_in` keeps the account able to sign in (Teams Rooms), with `sign_in_password` for
+        the AD account pswrap creates (docs/mastering.md).
         """
         req = MailboxRequest(
             name=name,
@@ -179,8 +187,10 @@ class Pswrap:
             match=match,
             wait=wait,
             timeout=timeout,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
         )
-        out = self._workflow(req.profile).create(req, dry_run=dry_run)
+        out = self._workflow(req.profile, sign_in_password).create(req, dry_run=dry_run)
         return _checked(out, check)
 
     def link_mailbox(
@@ -200,8 +210,15 @@ class Pswrap:
         timeout: float = 600.0,
         dry_run: bool = False,
         check: bool = True,
+        add_addresses: bool = False,
+        exchange_attributes: str | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
     ) -> Any:
-        """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one."""
+        """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one.
+
+        The account must carry every address of the mailbox: one pswrap creates does; an existing one that
+        lacks some is refused (exit 6) unless `add_addresses` lets pswrap add them (docs/mastering.md)."""
         base = MailboxRequest(
             name=mailbox,
             alias=mailbox,
@@ -214,19 +231,28 @@ class Pswrap:
             match=match,
             wait=wait,
             timeout=timeout,
+            add_addresses=add_addresses,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
         )
         if base.profile != "modern":
             raise BadInput(
                 f"mailbox link needs the modern profile, not {base.profile}",
                 hint="the cloud mailbox exists already; only the modern profile links it (--profile modern)",
             )
-        out = self._workflow(base.profile).link(
+        out = self._workflow(base.profile, sign_in_password).link(
             mailbox, ad_user=ad_user, create_ad_user=create_ad_user, base=base, dry_run=dry_run
         )
         return _checked(out, check)
 
     def resume(
-        self, operation_id: str, *, wait: bool | None = None, timeout: float | None = None, check: bool = True
+        self,
+        operation_id: str,
+        *,
+        wait: bool | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+        sign_in_password: Secret | None = None,
     ) -> MailboxResult:
         """Finish an interrupted operation to the same end state: re-plan from the facts and the journal."""
         op = self.journal.get(operation_id)
@@ -248,7 +274,7 @@ class Pswrap:
             self.target_name = op.target
         # The same run as the command that started it, under the same operation id: re-plan from the
         # facts (what exists now) and the journal (the anchor GUID chosen once), apply what is missing.
-        out = self._workflow(req.profile).create(req, op_id=op.id)
+        out = self._workflow(req.profile, sign_in_password).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
         result: MailboxResult = _checked(out, check)
         return result

@@ -408,6 +408,38 @@ def link_state(
     return "linked"
 
 
+# -- the guard every cloud write passes ------------------------------------------------------------------
+CLOUD_WRITES: Mapping[tuple[str, str], tuple[str, Master]] = {
+    ("exo/set-mailbox", "DisplayName"): ("display_name", "exo"),
+    ("exo/set-mailbox", "EmailAddresses"): ("addresses", "exo"),
+    ("exo/set-mailbox", "HiddenFromAddressListsEnabled"): ("hidden_from_address_lists", "exo"),
+    ("exo/set-mailbox", "ResourceCapacity"): ("capacity", "exo"),
+    ("graph/set-account-enabled", "AccountEnabled"): ("account_enabled", "graph"),
+}
+"""Which field each cloud step parameter writes, and in which system: the table decides whether it may."""
+
+
+class MasteredElsewhere(ValueError):
+    """A cloud write of a value the table places elsewhere in this link state (pswrap never sends it)."""
+
+
+def check_cloud_write(step_id: str, params: Mapping[str, object], state: LinkState) -> None:
+    """Raise MasteredElsewhere when `step_id` with `params` would write, in Exchange Online or Graph, a field
+    that the table masters elsewhere in `state` (Exchange Online and Graph refuse those writes on a synced
+    object: "... being synchronized from your on-premises organization", or the DualWrite form)."""
+    wrong = []
+    for name, value in params.items():
+        entry = CLOUD_WRITES.get((step_id, name))
+        if entry is None or value is None:
+            continue
+        field, where = entry
+        master = where_written(field, state)
+        if master != where:
+            wrong.append(f"{field} (written in {master.replace('_', ' ')} when {state.replace('_', ' ')})")
+    if wrong:
+        raise MasteredElsewhere(f"{step_id} would write {', '.join(wrong)}")
+
+
 # -- the documentation --------------------------------------------------------------------------------------
 _STATE_HEADINGS: Mapping[LinkState, str] = {
     "not_linked": "not linked",

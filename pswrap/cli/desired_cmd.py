@@ -16,7 +16,9 @@ from pswrap.cli.mailbox_cmd import (
     TARGET_OPT,
     YES_OPT,
     _client,
+    _emit,
     _interactive,
+    _json_errors,
     mailbox_app,
 )
 from pswrap.errors import BadInput
@@ -126,6 +128,45 @@ def apply_specs(
     code = worst_exit([r.exit_code for r in results])
     if code:
         raise typer.Exit(code)
+
+
+def create_and_configure(
+    create: Any,
+    spec: dict[str, Any],
+    *,
+    target: str | None,
+    output: str,
+    dry_run: bool,
+    yes: bool,
+    wait: bool,
+    sync_timeout: float,
+    profile: str | None,
+    hold: str | None,
+) -> None:
+    """`mailbox create` with calendar flags: the spec is validated first (exit 2 before anything), then
+    the mailbox is created as usual and its calendar configured as `apply` does, in one result. A dry run
+    is apply's check mode for the whole spec."""
+    from pswrap.desired.load import validate
+
+    checked = validate(spec, "the command line")
+    if dry_run:
+        apply_specs([checked], target=target, output=output, dry_run=True, wait=wait,
+                    sync_timeout=sync_timeout, profile=profile, hold=hold)  # fmt: skip
+        return
+    client = _client(target, yes=yes)
+    with client, _json_errors(output):
+        created = create(client)
+        if created.error is None:
+            calendar = validate({"alias": checked.alias, "calendar": spec["calendar"]}, "the command line")
+            configured = client.apply_mailbox(
+                calendar, wait=wait, sync_timeout=sync_timeout, profile=profile, hold=hold, check=False
+            ).result
+            created.changes.extend(configured.changes)
+            created.drift.extend(configured.drift)
+            created.changed = created.changed or configured.changed
+            if configured.error is not None:
+                created.error, created.status = configured.error, configured.status
+        _emit(created, output)
 
 
 def _confirm(client: Any, specs: list[Any], **options: Any) -> None:

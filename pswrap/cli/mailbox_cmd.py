@@ -51,6 +51,35 @@ WAIT_OPT = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link th
 TIMEOUT_OPT = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7).")
 DRY_RUN_OPT = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing.")
 YES_OPT = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal).")
+# Who masters what after the link (issue #11, docs/mastering.md).
+EXCHANGE_ATTRIBUTES_OPT = typer.Option(
+    None,
+    "--exchange-attributes",
+    help="auto (default), cloud (Set-Mailbox -IsExchangeCloudManaged after the link), stamp (write the "
+    "remote-mailbox msExch* values in AD; unsupported by Microsoft) or none.",
+)
+ALLOW_SIGN_IN_OPT = typer.Option(
+    False,
+    "--allow-sign-in",
+    help="Keep the account able to sign in (Teams Rooms). A new AD account's password comes from "
+    "PSWRAP_SIGN_IN_PASSWORD or a prompt, never the command line.",
+)
+
+
+def _sign_in_password(allow_sign_in: bool, *, may_create: bool) -> Any:
+    """The password of the AD account --allow-sign-in makes pswrap create: the environment variable, else
+    a prompt in a terminal, else None (the plan refuses then, before any change)."""
+    if not allow_sign_in or not may_create:
+        return None
+    import os
+
+    from pswrap.secrets import Secret
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
+
+    value = os.environ.get(SIGN_IN_PASSWORD_ENV)
+    if value is None and _interactive():
+        value = typer.prompt("Password for the new AD account", hide_input=True, err=True)
+    return Secret(value) if value else None
 
 
 def _output(output: str) -> str:
@@ -164,32 +193,21 @@ def create_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
+    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
     _output(output)
+    password = _sign_in_password(allow_sign_in, may_create=not dry_run)
     calendar: dict[str, Any] = {
         "automate_processing": "AutoAccept" if auto_accept else None,
         "booking_window_days": booking_window_days,
         "max_duration_minutes": max_duration,
         "resource_delegates": delegate or None,
     }
-    if any(v is not None for v in calendar.values()):
-        # The calendar flags fill the desired-state spec: create (as below) and configure, as `apply`.
-        from pswrap.cli.desired_cmd import apply_specs
-
-        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
-        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity)
-        spec: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
-        apply_specs(
-            [spec], target=target, output=output, dry_run=dry_run, wait=wait, sync_timeout=timeout,
-            profile=profile, hold=hold, yes=yes,
-        )  # fmt: skip
-        return
-    _operate(
-        target,
-        output,
-        lambda client: client.create_mailbox(
+    calendar = {k: v for k, v in calendar.items() if v is not None}
+    def create(client: Pswrap) -> Any:
+        return client.create_mailbox(
             name,
             alias=alias,
             type=type,
@@ -206,9 +224,24 @@ def create_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
-        ),
-        yes=yes or dry_run,
-    )
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
+            sign_in_password=password,
+        )
+
+    if calendar:
+        # The calendar flags fill the desired-state spec: create as usual, then configure as `apply` does.
+        from pswrap.cli.desired_cmd import create_and_configure
+
+        fields: dict[str, Any] = {"name": name, "alias": alias, "type": type, "sam": sam, "upn": upn}
+        fields.update(email=email, ou=ou, display_name=display_name, capacity=capacity, calendar=calendar)
+        spec = {k: v for k, v in fields.items() if v is not None}
+        create_and_configure(
+            create, spec, target=target, output=output, dry_run=dry_run, yes=yes, wait=wait,
+            sync_timeout=timeout, profile=profile, hold=hold,
+        )  # fmt: skip
+        return
+    _operate(target, output, create, yes=yes or dry_run)
 
 
 @mailbox_app.command("link")
@@ -233,9 +266,18 @@ def link_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: str = OUTPUT_OPT,
+    add_addresses: bool = typer.Option(
+        False,
+        "--add-addresses",
+        help="With --ad-user: add to the account the mailbox's addresses it lacks (else the link is "
+        "refused, exit 6, naming them).",
+    ),
+    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Link an existing cloud mailbox to an AD account (existing, or created now)."""
     _output(output)
+    password = _sign_in_password(allow_sign_in, may_create=create_ad_user and not dry_run)
     if ad_user is not None and (sam is not None or upn is not None):
         raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
     _operate(
@@ -256,6 +298,10 @@ def link_command(
             timeout=timeout,
             dry_run=dry_run,
             check=False,
+            add_addresses=add_addresses,
+            exchange_attributes=exchange_attributes,
+            allow_sign_in=allow_sign_in,
+            sign_in_password=password,
         ),
         yes=yes or dry_run,
     )
@@ -273,7 +319,21 @@ def resume_command(
 ) -> None:
     """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
     _output(output)
-    _operate(target, output, lambda client: client.resume(operation, wait=wait, timeout=timeout, check=False))
+    import os
+
+    from pswrap.secrets import Secret
+    from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
+
+    # An --allow-sign-in operation that stopped before its account was created needs the password again.
+    secret = os.environ.get(SIGN_IN_PASSWORD_ENV)
+    password = Secret(secret) if secret else None
+    _operate(
+        target,
+        output,
+        lambda client: client.resume(
+            operation, wait=wait, timeout=timeout, check=False, sign_in_password=password
+        ),
+    )
 
 
 # --- sync --------------------------------------------------------------------------------------------

@@ -281,6 +281,7 @@ def _create_or_link(
             result.changes.append(Change("mailbox", None, spec.alias, "exo"))
         if "ad/new-user" in ran.steps_run or "graph/set-user" in ran.steps_run:
             result.changes.append(Change("link", False, ran.status != PENDING_SYNC, "sync"))
+        result.changes.extend(ran.changes)  # what the workflow itself reports (e.g. the sign-in blocked)
     if ran.error is not None:
         result.error = ran.error
         result.status = ran.status

@@ -56,8 +56,10 @@ def principals_named(spec: MailboxSpec) -> list[str]:
                 names.extend([*value.add, *value.remove])
             elif value is not None:
                 names.extend(value)
-    seen: set[str] = set()
-    return [n for n in names if not (n.lower() in seen or seen.add(n.lower()))]  # type: ignore[func-returns-value]
+    once: dict[str, str] = {}
+    for name in names:
+        once.setdefault(name.lower(), name)
+    return list(once.values())
 
 
 def read(session: StepSession, spec: MailboxSpec, *, calendar: bool | None = None) -> Observed:
@@ -128,12 +130,21 @@ class LinkFacts:
 
 
 def read_link(session: StepSession, observed: Observed) -> LinkFacts:
-    """The cloud user's ImmutableId and the AD account's anchor (the account holding the cloud user's
-    UPN), by the sync server's anchor attribute: three reads, for `show` only."""
+    """For `show` only: the link state in full (for a synced mailbox, whether its Exchange attributes
+    are cloud-managed and whether AD has the Exchange schema), the cloud user's ImmutableId and the AD
+    account's anchor (the account holding the cloud user's UPN) by the sync server's anchor attribute."""
     facts = LinkFacts(synced=observed.link_state != "not_linked", state=observed.link_state)
     mailbox = observed.mailbox
     if mailbox is None:
         return facts
+    if facts.synced:
+        authority = session.step("exo/get-exchange-authority", params={"Identity": mailbox.alias})
+        schema = session.step("ad/get-exchange-schema")
+        facts.state = link_state(
+            linked=True,
+            exchange_cloud_managed=bool(authority.is_exchange_cloud_managed),
+            exchange_schema=bool(schema.present),
+        )
     user_id = mailbox.external_directory_object_id or mailbox.user_principal_name
     cloud = session.step("graph/get-user", params={"UserId": user_id}) if user_id else None
     if cloud is None or not cloud.found:

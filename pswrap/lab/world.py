@@ -145,6 +145,9 @@ def fresh_world() -> dict[str, Any]:
             ],
             "credential": None,
             "users": [],
+            # No Exchange schema (setup /PrepareSchema never ran): AD has no msExch* attributes. `lab set
+            # ad.exchange_schema.present=true` stages a forest that has them (docs/mastering.md).
+            "exchange_schema": {"present": False, "version": None},
         },
         "certs": {
             "local_machine_my": [

@@ -153,6 +153,18 @@ RULES: tuple[Rule, ...] = (
         ),
         ALREADY_EXISTS_HINT,
     ),
+    # issue #11: a cloud write of a value AD masters after the link (Exchange Online's on-premises form,
+    # its DualWrite form, Graph's Request_BadRequest): needs a human, in AD, not a retry.
+    (
+        e.Conflict,
+        _has(
+            "is being synchronized from your on-premises organization",
+            "DualWrite (Graph)",
+            "on-premises mastered Directory Sync objects",
+        ),
+        "after the link on-premises AD masters this value: change it in AD, or move the Exchange attributes "
+        "to the cloud first (docs/mastering.md)",
+    ),
     # §7b 8 and 10: an address or ImmutableId held by another object; writes to a synced object.
     (
         e.Conflict,

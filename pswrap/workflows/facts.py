@@ -37,6 +37,8 @@ class Facts:
     """hybrid-tools: the remote mailbox with our alias."""
     settings: Any | None = None
     """SyncSettings as read: the preflight judges more of them (the engine's version) than the plan."""
+    exchange_schema: Any | None = None
+    """ExchangeSchema, read only for `--exchange-attributes stamp` (it needs the msExch* attributes)."""
 
     def preflight_reads(self) -> dict[str, Any]:
         """The parameterless reads the preflight would repeat, by step id (`preflight.run_checks(known=)`)."""
@@ -65,6 +67,7 @@ def gather(
     ad_lookup: tuple[str, str] | None = None,
     mailbox_identity: str | None = None,
     progress: Progress = no_progress,
+    link_existing: bool = False,
 ) -> Facts:
     """Read every fact the plan needs; `ad_lookup` = (by, value) for `mailbox link --ad-user`."""
     progress("reading the sync server's settings")
@@ -91,6 +94,11 @@ def gather(
         holder = session.step("ad/find-user", choices={"by": "upn"}, params={"Value": resolved.upn})
         if holder.found and (facts.ad_user is None or holder.user.object_guid != facts.ad_user.object_guid):
             facts.upn_holder = holder.user
+
+    if resolved.exchange_attributes == "stamp" or link_existing:
+        # The stamp needs the msExch* attributes; a link of an existing mailbox reports where the recipient
+        # type is mastered afterwards (in AD only with the schema, docs/mastering.md).
+        facts.exchange_schema = session.step("ad/get-exchange-schema")
 
     progress(f"looking up the mailbox {mailbox_identity or resolved.alias}")
     facts.features = session.step("graph/get-sync-features")

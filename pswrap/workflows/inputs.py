@@ -23,6 +23,7 @@ MAILBOX_TYPES: tuple[str, ...] = ("room", "equipment", "shared")
 HOLDS: tuple[str, ...] = ("anchor", "staging-ou", "scheduler", "none")
 MATCHES: tuple[str, ...] = ("hard", "soft")
 PROFILES: tuple[str, ...] = ("modern", "legacy", "hybrid-tools")
+EXCHANGE_ATTRIBUTES: tuple[str, ...] = ("auto", "cloud", "stamp", "none")
 
 RECIPIENT_TYPE = {"room": "RoomMailbox", "equipment": "EquipmentMailbox", "shared": "SharedMailbox"}
 REMOTE_RECIPIENT_TYPE = {
@@ -87,6 +88,13 @@ class MailboxRequest:
     """`mailbox link --ad-user`: link to this existing account (sAMAccountName, UPN or objectGUID)."""
     link_existing_mailbox: bool = False
     """`mailbox link`: the cloud mailbox must exist already; it is never created."""
+    add_addresses: bool = False
+    """`mailbox link --ad-user --add-addresses`: pswrap may add to an account it does not own the addresses
+    the link would otherwise lose."""
+    exchange_attributes: str | None = None
+    """auto (None), cloud, stamp or none: who masters the Exchange attributes after the link."""
+    allow_sign_in: bool = False
+    """Keep the account able to sign in (Teams Rooms devices); the password is a secret, never stored."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +129,9 @@ class Resolved:
     match: str | None
     addresses: tuple[str, ...] = field(default=())
     """Every SMTP address, without prefix, primary first."""
+    exchange_attributes: str = "auto"
+    allow_sign_in: bool = False
+    add_addresses: bool = False
 
     @property
     def recipient_type(self) -> str:
@@ -178,6 +189,12 @@ def check_combination(req: MailboxRequest, *, dry_run: bool) -> None:
             )
         return
     if req.profile == "hybrid-tools":
+        if req.exchange_attributes not in (None, "auto") or req.allow_sign_in:
+            raise Refused(
+                "with the hybrid-tools profile New-RemoteMailbox writes the Exchange attributes and the "
+                "account: --exchange-attributes and --allow-sign-in do not apply",
+                hint="drop them, or use --profile modern",
+            )
         if req.hold not in (None, "none") or req.match is not None:
             raise Refused(
                 "the hybrid-tools profile creates the account with New-RemoteMailbox and sync creates the "
@@ -218,6 +235,11 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
     """Check every argument and fill in every default; raises BadInput/Refused (exit 2)."""
     if req.type not in MAILBOX_TYPES:
         raise BadInput(f"unknown mailbox type {req.type!r}", hint="one of: " + ", ".join(MAILBOX_TYPES))
+    if req.exchange_attributes is not None and req.exchange_attributes not in EXCHANGE_ATTRIBUTES:
+        raise BadInput(
+            f"unknown --exchange-attributes {req.exchange_attributes!r}",
+            hint="one of: " + ", ".join(EXCHANGE_ATTRIBUTES),
+        )
     check_combination(req, dry_run=dry_run)
     name = req.name.strip()
     if not name or len(name) > 64:
@@ -291,6 +313,9 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
         hold=hold,
         match=match,
         addresses=tuple(addresses),
+        exchange_attributes=req.exchange_attributes or "auto",
+        allow_sign_in=req.allow_sign_in,
+        add_addresses=req.add_addresses,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from pswrap.errors import BadInput, PswrapError, WaitTimeout
 from pswrap.journal import Journal, new_operation_id
+from pswrap.secrets import Secret
 from pswrap.workflows import holds
 from pswrap.workflows.facts import gather
 from pswrap.workflows.inputs import (
@@ -40,6 +41,7 @@ from pswrap.workflows.inputs import (
 from pswrap.workflows.mailbox_conflicts import lower
 from pswrap.workflows.mailbox_dryrun import DryRun, legacy_dry_run, render_plan
 from pswrap.workflows.mailbox_finish import Finisher
+from pswrap.workflows.mailbox_mastering import changes_of
 from pswrap.workflows.mailbox_plan import Ctx, Plan, parent_dn, plan_hybrid, plan_modern, plan_summary
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.results import FAILED, PENDING_SYNC, MailboxResult
@@ -54,6 +56,11 @@ CHANGING = (
     "ad/new-user",
     "ad/move-user",
     "hybrid/new-remote-mailbox",
+    # issue #11: the addresses, the sign-in and the Exchange attributes' master
+    "ad/add-addresses",
+    "ad/stamp-exchange-attributes",
+    "graph/set-account-enabled",
+    "exo/set-exchange-cloud-managed",
 )
 """The steps that change a directory object (sync cycles and leases are not counted in `changed`)."""
 
@@ -74,7 +81,10 @@ class MailboxWorkflow:
         confirm: Callable[[DryRun], bool] | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        sign_in_password: Secret | None = None,
     ) -> None:
+        self.sign_in_password = sign_in_password
+        """The new account's password with --allow-sign-in (a secret: never journaled)."""
         self.session = session
         self.target = target
         self.journal = journal
@@ -166,14 +176,20 @@ class MailboxWorkflow:
         # with the preflight's checklist when a check explains it, rather than as one step's error.
         hold_asked = resolved.hold if resolved.profile == "modern" else None
         with explained_by_preflight(self.session, profile=resolved.profile, hold=hold_asked):
-            facts = gather(self.session, resolved, ad_lookup=ad_lookup, progress=self.progress)
+            facts = gather(
+                self.session,
+                resolved,
+                ad_lookup=ad_lookup,
+                progress=self.progress,
+                link_existing=req.link_existing_mailbox,
+            )
         if resolved.profile == "hybrid-tools":
             plan = plan_hybrid(req, resolved, facts, self.target)
         else:
             hold = choose_hold(
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
-            plan = plan_modern(req, resolved, facts, hold, state, self.target)
+            plan = plan_modern(req, resolved, facts, hold, state, self.target, self.sign_in_password)
         scope = self._check_account_in_scope(plan)
         if plan.steps:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
@@ -235,6 +251,8 @@ class MailboxWorkflow:
             op_id, state = self._open_operation(journal, kind, identity, req, op_id)
         runner = JournaledRunner(self.session, journal, op_id, self.progress)
         result = MailboxResult(operation=op_id, status=FAILED, target=self.target.name)
+        if dry_run and req.allow_sign_in and self.sign_in_password is None:
+            self.sign_in_password = Secret("")  # a dry run shows the parameter masked; nothing is sent
         try:
             started = time.monotonic()
             plan = self._plan(req, resolved, state)
@@ -252,6 +270,8 @@ class MailboxWorkflow:
                 and state.get("anchor_guid") != plan.anchor_guid
             ):
                 journal.update_state(op_id, anchor_guid=plan.anchor_guid)
+            if plan.keep_addresses and journal is not None and op_id is not None:
+                journal.update_state(op_id, keep_addresses=plan.keep_addresses)
             if (
                 plan.steps
                 and self.confirm is not None
@@ -322,9 +342,12 @@ class MailboxWorkflow:
         def apply_steps() -> None:
             for step in plan.steps:
                 self.progress(f"{step.step_id}: {step.why}")
-                if step.step_id == "graph/set-user" and ctx.cloud_user_id is None and ctx.mailbox is not None:
+                cloud_step = step.step_id in ("graph/set-user", "graph/set-account-enabled")
+                if cloud_step and ctx.cloud_user_id is None and ctx.mailbox is not None:
                     ctx.cloud_user_id = finisher.cloud_user_of(ctx.mailbox)
+                before = ctx.ad_user
                 out = runner(step.step_id, choices=step.choices or None, params=step.resolved_params(ctx))
+                result.changes.extend(changes_of(step.step_id, out, before))
                 if step.after is not None:
                     step.after(ctx, out)
 

@@ -77,6 +77,8 @@ class DryRun:
                         f"{f.cloud_user.on_premises_immutable_id or '-'}, "
                         f"{'synced' if f.cloud_user.on_premises_sync_enabled else 'cloud-only'}"
                     )
+                if plan.route is not None:  # who masters the Exchange attributes after the link (#11)
+                    lines.append(f"  Exchange attributes after the link: {plan.route.reason}")
             else:
                 lines.append(f"  remote mailbox {r.alias}: {'exists' if f.remote_mailbox else 'missing'}")
             if plan.linked:

@@ -4,12 +4,14 @@ drift from what was asked (modern profile), or wait for sync to create the cloud
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pswrap.errors import ConfigError, PswrapError, WaitTimeout
+from pswrap.mastering import LinkState, link_state, where_written
 from pswrap.workflows.inputs import MailboxRequest, Resolved
 from pswrap.workflows.mailbox_conflicts import lower
+from pswrap.workflows.mailbox_mastering import lost_addresses, make_cloud_managed
 from pswrap.workflows.mailbox_plan import Ctx, Plan
 from pswrap.workflows.ports import Progress, StepSession
 from pswrap.workflows.results import (
@@ -17,6 +19,7 @@ from pswrap.workflows.results import (
     PENDING_SYNC,
     Drift,
     MailboxResult,
+    Where,
     ad_user_json,
     cloud_user_json,
     mailbox_json,
@@ -58,7 +61,7 @@ class Finisher:
         result.cloud_user = cloud_user_json(cloud)
         if plan.linked:
             result.status = COMPLETED
-            result.drift = self.drift(resolved, ctx.mailbox)
+            self.after_link(plan, ctx, runner, result)
             return
         if not req.wait:
             result.status = PENDING_SYNC
@@ -87,6 +90,7 @@ class Finisher:
             self.refresh_cloud(ctx, result)
             raise
         result.cloud_user = cloud_user_json(linked)
+        ctx.cloud_user = linked
         mailbox = self.session.step("exo/find-mailbox", params={"Identity": resolved.alias})
         if mailbox.found:
             ctx.mailbox = mailbox.mailbox
@@ -95,8 +99,8 @@ class Finisher:
             found = self.find_ad_user(resolved.sam)
             if found is not None:
                 result.ad_user = ad_user_json(found)
-        result.drift = self.drift(resolved, ctx.mailbox)
         result.status = COMPLETED
+        self.after_link(plan, ctx, runner, result)
 
     def wait_for_link(
         self,
@@ -142,24 +146,68 @@ class Finisher:
                 return str(lookup.user.id)
         return None
 
+    def after_link(self, plan: Plan, ctx: Ctx, runner: JournaledRunner, result: MailboxResult) -> None:
+        """Once the link is verified: move the Exchange attributes to the cloud when that is the route, then
+        compare what exists with what was asked and kept; every difference is drift (issue #11)."""
+        resolved = plan.resolved
+        cloud_managed = False
+        if plan.route is not None and plan.route.name == "cloud" and ctx.mailbox is not None:
+            cloud_managed = make_cloud_managed(self.session, runner, resolved.alias, result)
+        schema = plan.facts.exchange_schema
+        state = link_state(
+            linked=True, exchange_cloud_managed=cloud_managed, exchange_schema=bool(schema and schema.present)
+        )
+        result.drift.extend(self.drift(resolved, ctx.mailbox, keep=plan.keep_addresses, state=state))
+        cloud = ctx.cloud_user
+        if not resolved.allow_sign_in and cloud is not None and cloud.account_enabled:
+            # The account follows AD after the link: an existing AD account that is enabled signs in.
+            result.drift.append(Drift("account_enabled", True, False, where("account_enabled", state)))
+
     @staticmethod
-    def drift(resolved: Resolved, mailbox: Any | None) -> list[Drift]:
-        """After the link AD is authoritative: what of the mailbox differs from what was asked."""
+    def drift(
+        resolved: Resolved,
+        mailbox: Any | None,
+        *,
+        keep: Sequence[str] | None = None,
+        state: LinkState = "linked",
+    ) -> list[Drift]:
+        """After the link AD is authoritative: what of the mailbox differs from what was asked, and which
+        of the addresses it had before the link (`keep`) it lost. `where` is the table's master."""
         if mailbox is None:
             return [Drift("mailbox", None, resolved.alias, "exo")]
         drift = []
+
         if mailbox.recipient_type_details != resolved.recipient_type:
-            drift.append(Drift("type", mailbox.recipient_type_details, resolved.recipient_type, "exo"))
+            drift.append(
+                Drift("type", mailbox.recipient_type_details, resolved.recipient_type, where("type", state))
+            )
         if lower(mailbox.primary_smtp_address) != lower(resolved.primary_smtp):
-            drift.append(Drift("email", mailbox.primary_smtp_address, resolved.primary_smtp, "ad"))
+            drift.append(
+                Drift("email", mailbox.primary_smtp_address, resolved.primary_smtp, where("email", state))
+            )
         if mailbox.display_name is not None and mailbox.display_name != resolved.display_name:
-            drift.append(Drift("display_name", mailbox.display_name, resolved.display_name, "ad"))
+            drift.append(
+                Drift(
+                    "display_name", mailbox.display_name, resolved.display_name, where("display_name", state)
+                )
+            )
+        if resolved.capacity is not None and mailbox.resource_capacity != resolved.capacity:
+            drift.append(
+                Drift("capacity", mailbox.resource_capacity, resolved.capacity, where("capacity", state))
+            )
+        if keep is not None:
+            lost = lost_addresses(keep, mailbox.email_addresses)
+            if lost:
+                drift.append(
+                    Drift("addresses", list(mailbox.email_addresses), list(keep), where("addresses", state))
+                )
+            return drift
         have = {lower(a.split(":", 1)[-1]) for a in mailbox.email_addresses}
         if have:
             missing = [a for a in resolved.addresses if lower(a) not in have]
             if missing:
                 found = sorted(a.split(":", 1)[-1] for a in mailbox.email_addresses)
-                drift.append(Drift("addresses", found, sorted([*found, *missing]), "ad"))
+                drift.append(Drift("addresses", found, sorted([*found, *missing]), where("addresses", state)))
         return drift
 
     def finish_hybrid(
@@ -221,3 +269,12 @@ class Finisher:
         if found.found:
             result.mailbox = mailbox_json(found.mailbox)
             result.drift = self.drift(resolved, found.mailbox)
+
+
+def where(field: str, state: LinkState) -> Where:
+    """The system a field's drift is reported in: its master in the table (a value nobody may set is
+    reported where it is read, Exchange Online)."""
+    master = where_written(field, state)
+    if master == "not_settable":
+        return "exo"
+    return master

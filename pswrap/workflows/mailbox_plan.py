@@ -11,12 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pswrap.errors import BadInput, Conflict, PswrapError
+from pswrap.errors import BadInput, Conflict, NeedsHuman, PswrapError
 from pswrap.immutableid import immutable_id_for_guid
+from pswrap.secrets import Secret
 from pswrap.workflows import holds
 from pswrap.workflows.facts import Facts
 from pswrap.workflows.inputs import REMOTE_RECIPIENT_TYPE, MailboxRequest, Resolved, TargetFacts
 from pswrap.workflows.mailbox_conflicts import check_blocks, check_conflicts, lower
+from pswrap.workflows.mailbox_mastering import (
+    SIGN_IN_PASSWORD_ENV,
+    Route,
+    block_sign_in,
+    choose_route,
+    existing_account_steps,
+    keep_addresses,
+    stamp_params,
+)
 
 
 @dataclass
@@ -63,6 +73,10 @@ class Plan:
     expected_immutable_id: str | None
     notes: list[str] = field(default_factory=list)
     anchor_guid: str | None = None
+    keep_addresses: list[str] | None = None
+    """Every address of the existing mailbox the account must carry (issue #11): compared after the link."""
+    route: Route | None = None
+    """Who masters the Exchange attributes after the link (cloud, stamp or none), and why."""
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -78,6 +92,8 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "linked": plan.linked,
         "steps": [s.step_id for s in plan.steps],
         "lease": plan.lease,
+        "exchange_attributes": plan.route.name if plan.route else None,
+        "exchange_attributes_why": plan.route.reason if plan.route else None,
     }
 
 
@@ -140,6 +156,7 @@ def plan_modern(
     hold: str,
     state: dict[str, Any],
     target: TargetFacts,
+    sign_in_password: Secret | None = None,
 ) -> Plan:
     check_conflicts(resolved, facts, linking_ad_user=req.link_ad_user is not None)
     cloud = facts.cloud_user
@@ -153,8 +170,23 @@ def plan_modern(
     if not linked:
         check_blocks(resolved, facts)
     plan = Plan(resolved, hold, facts, [], lease=False, linked=linked, expected_immutable_id=anchor)
+    settings = facts.settings
+    plan.route = choose_route(resolved.exchange_attributes, settings.connect_version if settings else None)
+    keep = None
+    if facts.mailbox is not None:
+        # With what an earlier run of this operation saw before the link (journaled): a resumed run that
+        # finds the link done still compares against the addresses the mailbox had before it.
+        earlier = [str(a) for a in state.get("keep_addresses") or []]
+        keep = keep_addresses(facts.mailbox, resolved.primary_smtp, [*resolved.proxy_addresses, *earlier])
+        plan.keep_addresses = keep
     if linked:
         return plan
+    if plan.route.name == "stamp" and not (facts.exchange_schema and facts.exchange_schema.present):
+        raise NeedsHuman(
+            "--exchange-attributes stamp: the forest's schema has no Exchange attributes, so AD cannot hold "
+            "the remote-mailbox values",
+            hint="use --exchange-attributes cloud (Microsoft's route without an Exchange server), or none",
+        )
 
     steps = plan.steps
     ad: Any = facts.ad_user
@@ -194,8 +226,9 @@ def plan_modern(
         "UserPrincipalName": resolved.upn,
         "DisplayName": resolved.display_name,
         "EmailAddress": resolved.primary_smtp,
-        "ProxyAddresses": list(resolved.proxy_addresses),
+        "ProxyAddresses": list(keep if keep is not None else resolved.proxy_addresses),
         "MailNickname": resolved.mail_nickname,
+        "Enabled": resolved.allow_sign_in,
     }
     cloud_id_deferred: dict[str, tuple[str, Resolver]] = {}
     set_params: dict[str, Any] = {}
@@ -205,14 +238,62 @@ def plan_modern(
         cloud_id_deferred["UserId"] = ("the id of the new mailbox's cloud user", _cloud_id)
     needs_upn = cloud is None or lower(cloud.user_principal_name) != lower(resolved.upn)
 
+    new_mailbox_addresses: dict[str, tuple[str, Resolver]] = {}
+    if keep is None:
+        # The mailbox is created by this run: the account carries its addresses and X500:<LegacyExchangeDN>
+        # as soon as they exist (read from the new mailbox when the account is created).
+        def addresses_of_new_mailbox(ctx: Ctx) -> list[str]:
+            if ctx.mailbox is None:
+                return list(resolved.proxy_addresses)
+            return keep_addresses(ctx.mailbox, resolved.primary_smtp, resolved.proxy_addresses)
+
+        new_mailbox_addresses["ProxyAddresses"] = (
+            f"{', '.join(resolved.proxy_addresses)} and X500:<the new mailbox's LegacyExchangeDN>",
+            addresses_of_new_mailbox,
+        )
+
     def new_ad_user(where: str, **params: Any) -> None:
+        signs_in = "enabled, with the password given for --allow-sign-in"
+        if not resolved.allow_sign_in:
+            signs_in = "disabled: a resource account does not sign in"
+        if resolved.allow_sign_in:
+            if sign_in_password is None:
+                raise BadInput(
+                    "--allow-sign-in: the new account needs a password, and none was given",
+                    hint=f"set {SIGN_IN_PASSWORD_ENV} (or run in a terminal to be asked); never on the "
+                    "command line",
+                )
+            params = {**params, "AccountPassword": sign_in_password}
         steps.append(
             PlannedStep(
                 "ad/new-user",
-                f"create the AD account {resolved.sam} in {where}",
+                f"create the AD account {resolved.sam} ({signs_in}) in {where}",
                 params={**ad_params, **params},
+                deferred=new_mailbox_addresses,
                 after=_after_ad,
             )
+        )
+        if plan.route is not None and plan.route.name == "stamp":
+            stamp = PlannedStep(
+                "ad/stamp-exchange-attributes",
+                f"write the remote {resolved.type} mailbox's msExch* values on the new account (unsupported "
+                "by Microsoft; --exchange-attributes stamp)",
+                params=stamp_params(resolved.type),
+            )
+            stamp.deferred["Identity"] = ("the new account's objectGUID", _new_object_guid)
+            steps.append(stamp)
+
+    def prepare_existing_account() -> None:
+        """Before an existing account is linked: the addresses it lacks, its sign-in, the stamp."""
+        owned = req.link_ad_user is None  # found by --sam: created by an earlier run of this command
+        for spec in existing_account_steps(resolved, ad, keep, plan.route, owned=owned):
+            after = _after_ad if spec.step_id == "ad/add-addresses" else None
+            steps.append(PlannedStep(spec.step_id, spec.why, params=spec.params, after=after))
+
+    block = None if resolved.allow_sign_in else block_sign_in(resolved, cloud, set_params)
+    if block is not None:
+        steps.append(
+            PlannedStep(block.step_id, block.why, params=block.params, deferred=dict(cloud_id_deferred))
         )
 
     def set_user(immutable: str | None, why: str, deferred_anchor: bool = False) -> None:
@@ -238,6 +319,7 @@ def plan_modern(
         steps.append(PlannedStep("graph/set-user", why, params=params, deferred=deferred, after=_after_cloud))
 
     def link_existing_account() -> None:
+        prepare_existing_account()
         set_user(anchor, f"link the cloud user to {ad.sam_account_name}: ImmutableId {anchor}")
 
     if hold == "none":  # soft match: no ImmutableId; sync matches on the primary SMTP address, then UPN

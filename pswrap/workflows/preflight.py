@@ -31,6 +31,7 @@ from pswrap.workflows.checks.sync import (
     judge_anchor,
     judge_connect_version,
     judge_cycle,
+    judge_exchange_route,
     judge_leases,
     judge_scheduler,
     judge_staging_mode,
@@ -211,6 +212,8 @@ def _sync_checks(run: _Run, hosts: Mapping[str, list[Need]]) -> None:
             )
         )
         run.checks += [judge_connect_version(settings), anchor, judge_staging_mode(settings)]
+        if run.profile == "modern":
+            run.checks.append(judge_exchange_route(settings))
     else:
         run.checks += [_unread(i, names[i], "sync/get-settings", error) for i in list(names)[:3]]
     scheduler, error = run.step("sync/get-scheduler")

@@ -208,8 +208,10 @@ def test_create_flags_fill_the_same_spec(
     ran = run(*args)
     assert ran.code == 0, ran.err
     out = json.loads(ran.out)
+    # create's own result (its status, objects and changes), with the calendar changes added
+    assert out["status"] == "completed" and out["changed"] is True and out["ad_user"]["sam_account_name"]
     fields = {c["field"] for c in out["changes"]}
-    assert {"mailbox", "calendar.booking_window_days", "calendar.max_duration_minutes"} <= fields
+    assert {"calendar.booking_window_days", "calendar.max_duration_minutes"} <= fields
     assert "calendar.resource_delegates" in fields
     stored_ = mailbox_in(world(), "flagroom")["calendar_processing"]
     assert (stored_["booking_window_in_days"], stored_["maximum_duration_in_minutes"]) == (60, 120)
@@ -257,7 +259,7 @@ def test_apply_links_an_existing_cloud_only_mailbox_first(
     ran, out = apply(run, spec)
     assert ran.code == 0, ran.err
     fields = [c["field"] for c in out["changes"]]
-    assert fields == ["link", "calendar.allow_conflicts"]
+    assert fields[0] == "link" and fields[-1] == "calendar.allow_conflicts"
     mailbox = mailbox_in(world(), "cart1")
     assert mailbox["is_dir_synced"] is True and mailbox["recipient_type_details"] == "EquipmentMailbox"
     account = next(u for u in world()["ad"]["users"] if u["sam_account_name"] == "cart1")
@@ -368,3 +370,12 @@ def test_no_wait_leaves_the_link_pending_and_the_next_apply_finishes_it(
     assert mailbox_in(world(), "later1")["is_dir_synced"] is True
     ran, out = apply(run, spec)
     assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
+
+
+def test_show_says_who_masters_the_exchange_attributes(rooms: None, run: Callable[..., Ran]) -> None:
+    moved = run("run", "exo/set-exchange-cloud-managed", "--param", "Identity=deleg2")
+    assert moved.code == 0, moved.err
+    link = json.loads(run("mailbox", "show", "deleg2", "-o", "json").out)["link"]
+    assert link["state"] == "linked_exchange_cloud_managed"
+    assert link["exchange_attributes_mastered_in"] == "exo"
+    assert json.loads(run("mailbox", "show", "room1", "-o", "json").out)["link"]["state"] == "linked"

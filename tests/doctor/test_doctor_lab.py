@@ -67,6 +67,7 @@ def test_fresh_lab_passes_everything_but_the_soft_match_block(doctor: Doctor) ->
         ("sync.connect-version", "2.5.79.0 (2.5.79.0 or later is required)"),
         ("sync.anchor", "mS-DS-ConsistencyGuid"),
         ("sync.staging-mode", "staging mode off"),
+        ("sync.exchange-attributes", "none: auto: Entra Connect 2.5.79.0 is below 2.5.190.0"),
         ("sync.scheduler", "enabled, not suspended"),
         ("sync.cycle", "idle"),
         ("sync.leases", "none"),
@@ -764,3 +765,12 @@ def test_mailbox_create_refuses_with_the_checklist_when_a_module_is_missing(
     assert ran.code == 6, ran.err
     assert "[FAIL] module ExchangeOnlineManagement on 127.0.0.1: not installed" in ran.err
     assert world()["ad"]["users"] == []
+
+
+def test_the_exchange_attributes_route_follows_the_engine_version(doctor: Doctor, lab_set: Stage) -> None:
+    """Issue #11: `auto` moves the Exchange attributes to the cloud only where both published Entra Connect
+    minimums (2.5.76.0 and 2.5.190.0) are met; the doctor says which route applies and why."""
+    lab_set("sync.settings.connect_version=2.5.190.0")
+    check = doctor().check("sync.exchange-attributes")
+    assert check["status"] == "pass"
+    assert check["found"].startswith("cloud: auto: Entra Connect 2.5.190.0 meets both published minimums")

@@ -52,8 +52,10 @@ def test_link_existing_mailbox_to_an_existing_account(
     account = by(world()["ad"]["users"], "sam_account_name", "desk1acct")[0]
     name = {"sam": "desk1acct", "upn": "desk1@lab.example", "guid": account["object_guid"]}[form]
     # The account waits outside sync scope; the staging-ou hold moves it in once the cloud side is set.
+    # --add-addresses: the account lacks the mailbox's X500 address (tests/e2e/test_mastering.py).
     ran = cli(
-        "mailbox", "link", "desk1", "--ad-user", name, "--hold", "staging-ou", "--no-wait", "--output", "json"
+        "mailbox", "link", "desk1", "--ad-user", name, "--hold", "staging-ou", "--no-wait",
+        "--output", "json", "--add-addresses",
     )  # fmt: skip
     assert ran.code == 0, ran.err
     out = ran.json()
@@ -77,7 +79,7 @@ def test_link_to_an_account_outside_sync_scope_is_refused(
     new_cloud_mailbox(cli, "desk4", "shared")
     new_ad_user(cli, "desk4acct", "desk4", STAGING_OU)
     before = world()
-    ran = cli("mailbox", "link", "desk4", "--ad-user", "desk4acct")
+    ran = cli("mailbox", "link", "desk4", "--ad-user", "desk4acct", "--add-addresses")
     assert ran.code == 2, ran.err
     assert "desk4acct is in OU=Staging,DC=lab,DC=example" in ran.err and "--hold staging-ou" in ran.err
     after = world()
@@ -92,7 +94,7 @@ def test_link_reports_drift_when_ad_values_win(
     pswrap reads the mailbox back and says what changed."""
     new_cloud_mailbox(cli, "desk2", "shared")
     new_ad_user(cli, "desk2acct", "reception")
-    ran = cli("mailbox", "link", "desk2", "--ad-user", "desk2acct", "--output", "json")
+    ran = cli("mailbox", "link", "desk2", "--ad-user", "desk2acct", "--add-addresses", "--output", "json")
     assert ran.code == 0, ran.err
     out = ran.json()
     assert out["status"] == "completed"
@@ -115,7 +117,7 @@ def test_link_with_a_consistency_guid_uses_it(
     assert ran.code == 0, ran.err
     linked = cli(
         "mailbox", "link", "desk3", "--ad-user", "desk3", "--hold", "staging-ou", "--no-wait",
-        "--output", "json",
+        "--add-addresses", "--output", "json",
     )  # fmt: skip
     assert linked.code == 0, linked.err
     assert linked.json()["immutable_id"] == b64_guid(anchor)

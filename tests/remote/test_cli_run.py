@@ -231,12 +231,20 @@ CLI_SCENARIO: list[list[str]] = [
     ["ad/get-anchor", "--param", "Identity={object_guid}"],
     ["ad/move-user", "--param", "Identity={object_guid}",
      "--param", "TargetPath=OU=Staging,DC=lab,DC=example"],
+    ["ad/get-exchange-schema"],
+    ["ad/add-addresses", "--param", "Identity={object_guid}", "--param", "Addresses=smtp:cli2@lab.example"],
+    ["ad/stamp-exchange-attributes", "--param", "Identity={object_guid}",
+     "--param", "RecipientTypeDetails=8589934592", "--param", "RemoteRecipientType=33",
+     "--param", "RecipientDisplayType=-2147481850"],
     ["exo/get-modules", "--param", "Name=ExchangeOnlineManagement"],
     ["exo/get-certificate"],
     ["exo/connect"],
     ["exo/new-mailbox", "--var", "type=shared", "--param", "Name=Cli Shared", "--param", "Alias=clishared",
      "--param", "DisplayName=Cli Shared", "--param", "PrimarySmtpAddress=clishared@lab.example"],
     ["exo/find-mailbox", "--param", "Identity=clishared"],
+    ["exo/get-exchange-authority", "--param", "Identity=clishared"],
+    ["exo/set-mailbox", "--param", "Identity=clishared", "--param", "ResourceCapacity=3"],
+    ["exo/set-exchange-cloud-managed", "--param", "Identity=clishared"],
     ["exo/find-recipients", "--param", "Addresses=clishared@lab.example"],
     ["graph/get-modules", "--param", "Name=Microsoft.Graph.Authentication"],
     ["graph/get-certificate"],
@@ -244,6 +252,8 @@ CLI_SCENARIO: list[list[str]] = [
     ["graph/get-sync-features"],
     ["graph/find-users", "--var", "by=proxy-address", "--param", "Value=clishared@lab.example"],
     ["graph/get-user", "--param", "UserId={external_directory_object_id}"],
+    ["graph/set-account-enabled", "--param", "UserId={external_directory_object_id}",
+     "--param", "AccountEnabled=false"],
     ["graph/set-user", "--param", "UserId={external_directory_object_id}",
      "--param", "OnPremisesImmutableId=AAAAAAAAAAAAAAAAAAAAAA=="],
     ["hybrid/get-modules", "--param", "Name=RecipientManagement"],
@@ -288,6 +298,11 @@ EXPECT: dict[str, dict[str, object]] = {
     "exo/connect": {"connected": True},
     "exo/new-mailbox": {"recipient_type_details": "SharedMailbox"},
     "exo/find-mailbox": {"found": True},
+    "ad/get-exchange-schema": {"present": True},
+    "ad/stamp-exchange-attributes": {"remote_recipient_type": 33},
+    "exo/set-mailbox": {"resource_capacity": 3},
+    "exo/set-exchange-cloud-managed": {"is_exchange_cloud_managed": True},
+    "graph/set-account-enabled": {"account_enabled": False},
     "graph/get-user": {"found": True},
     "graph/set-user": {"on_premises_immutable_id": "AAAAAAAAAAAAAAAAAAAAAA=="},
     "hybrid/new-remote-mailbox": {"recipient_type_details": "RemoteRoomMailbox"},
@@ -325,6 +340,8 @@ def test_pswrap_run_every_step_prints_its_model_json(
     from pswrap import steps
 
     lab_target(lab_factory(**transport))
+    # A forest with the Exchange schema, so ad/stamp-exchange-attributes has attributes to write.
+    assert run(capsys, "lab", "set", "ad.exchange_schema.present=true")[0] == 0
     seen: dict[str, str] = {}
     for argv in CLI_SCENARIO:
         filled = [arg.format(**seen) if "{" in arg else arg for arg in argv]

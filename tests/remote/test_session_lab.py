@@ -83,6 +83,29 @@ def test_every_step_runs_and_parses_into_its_model(
         )
         assert linked.on_premises_immutable_id == "AAAAAAAAAAAAAAAAAAAAAA=="
         run("graph/get-sync-features")
+        # who masters what (issue #11): the room's account is created enabled; blocked while cloud-only
+        blocked = run("graph/set-account-enabled", params={"UserId": cloud_id, "AccountEnabled": False})
+        assert (blocked.account_enabled_before, blocked.account_enabled) == (True, False)
+        capacity = run("exo/set-mailbox", params={"Identity": "room2", "ResourceCapacity": 8})
+        assert capacity.resource_capacity == 8
+        assert run("exo/get-exchange-authority", params={"Identity": "room2"}).is_dir_synced is False
+        managed = run("exo/set-exchange-cloud-managed", params={"Identity": "room2"})
+        assert managed.is_exchange_cloud_managed is True
+        assert run("ad/get-exchange-schema").present is False
+        x500 = "X500:" + str(mailbox.legacy_exchange_dn)
+        added = run("ad/add-addresses", params={"Identity": user.object_guid, "Addresses": [x500]})
+        assert x500 in added.proxy_addresses
+        with pytest.raises(e.RemoteError, match="attribute or value does not exist"):
+            s.step(
+                "ad/stamp-exchange-attributes",
+                params={
+                    "Identity": user.object_guid,
+                    "RecipientTypeDetails": "8589934592",
+                    "RemoteRecipientType": "33",
+                    "RecipientDisplayType": "-2147481850",
+                },
+            )
+        ran["ad/stamp-exchange-attributes"] = None  # refused without the Exchange schema, as AD does
         # the desired-state steps: calendar processing and the bulk reads of `mailbox list --drift`
         read = run("exo/get-calendar-processing", params={"Identity": "room2", "Principals": ["room2"]})
         assert read.found is True and read.calendar is not None and read.principals[0].found is True

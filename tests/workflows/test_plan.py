@@ -54,6 +54,7 @@ def mailbox(
         user_principal_name=upn,
         on_premises_immutable_id=immutable,
         on_premises_sync_enabled=synced,
+        account_enabled=False,  # sign-in already blocked: these tests are about the holds' order
     )
     return mbx, user
 
@@ -67,7 +68,7 @@ def ad_user(
         user_principal_name="room1@contoso.com",
         distinguished_name=f"CN=Meeting Room 1,{ou}",
         mail_nickname="room1",
-        proxy_addresses=["SMTP:room1@contoso.com"],
+        proxy_addresses=["SMTP:room1@contoso.com", "smtp:room1@contoso.onmicrosoft.com"],
         consistency_guid=consistency,
     )
 
@@ -77,23 +78,27 @@ def plan(f: Facts, hold: str, state: dict[str, Any] | None = None, **req: Any) -
     return plan_modern(request, resolve(request, TARGET), f, hold, state or {}, TARGET)
 
 
+BLOCK = "graph/set-account-enabled"
+"""A new room's cloud account is created enabled: its sign-in is blocked right after New-Mailbox."""
+
+
 def ids(p: Any) -> list[str]:
     return [s.step_id for s in p.steps]
 
 
 def test_anchor_from_nothing_uses_one_new_guid_for_cloud_and_account() -> None:
     p = plan(facts(), "anchor")
-    assert ids(p) == ["exo/new-mailbox", "graph/set-user", "ad/new-user"]
-    guid = p.steps[2].params["ConsistencyGuid"]
-    assert p.steps[1].params["OnPremisesImmutableId"] == b64(guid) == p.expected_immutable_id
-    assert p.steps[1].params["UserPrincipalName"] == "room1@contoso.com"
-    assert "UserId" in p.steps[1].deferred  # known once the mailbox exists
+    assert ids(p) == ["exo/new-mailbox", BLOCK, "graph/set-user", "ad/new-user"]
+    guid = p.steps[3].params["ConsistencyGuid"]
+    assert p.steps[2].params["OnPremisesImmutableId"] == b64(guid) == p.expected_immutable_id
+    assert p.steps[2].params["UserPrincipalName"] == "room1@contoso.com"
+    assert "UserId" in p.steps[2].deferred  # known once the mailbox exists
 
 
 def test_anchor_reuses_the_journaled_guid() -> None:
     guid = str(uuid.uuid4())
     p = plan(facts(), "anchor", {"anchor_guid": guid})
-    assert p.steps[2].params["ConsistencyGuid"] == guid
+    assert p.steps[3].params["ConsistencyGuid"] == guid
 
 
 def test_anchor_after_a_stop_before_the_account_adopts_the_pending_immutable_id() -> None:
@@ -112,11 +117,11 @@ def test_pending_immutable_id_under_another_upn_is_a_conflict() -> None:
 
 def test_staging_ou_creates_outside_scope_then_moves() -> None:
     p = plan(facts(), "staging-ou")
-    assert ids(p) == ["exo/new-mailbox", "ad/new-user", "graph/set-user", "ad/move-user"]
-    assert p.steps[1].params["Path"] == TARGET.staging_ou
-    assert "ConsistencyGuid" not in p.steps[1].params
-    assert set(p.steps[2].deferred) == {"UserId", "OnPremisesImmutableId"}
-    assert p.steps[3].params["TargetPath"] == TARGET.resource_ou
+    assert ids(p) == ["exo/new-mailbox", BLOCK, "ad/new-user", "graph/set-user", "ad/move-user"]
+    assert p.steps[2].params["Path"] == TARGET.staging_ou
+    assert "ConsistencyGuid" not in p.steps[2].params
+    assert set(p.steps[3].deferred) == {"UserId", "OnPremisesImmutableId"}
+    assert p.steps[4].params["TargetPath"] == TARGET.resource_ou
 
 
 def test_staging_ou_resumed_with_the_account_in_staging() -> None:
@@ -132,7 +137,7 @@ def test_staging_ou_resumed_with_the_account_in_staging() -> None:
 
 def test_scheduler_hold_leases_only_when_there_is_work() -> None:
     p = plan(facts(), "scheduler")
-    assert p.lease and ids(p) == ["exo/new-mailbox", "ad/new-user", "graph/set-user"]
+    assert p.lease and ids(p) == ["exo/new-mailbox", BLOCK, "ad/new-user", "graph/set-user"]
     guid = str(uuid.uuid4())
     mbx, user = mailbox(immutable=b64(guid), synced=True, upn="room1@contoso.com")
     done = plan(facts(mailbox=mbx, cloud_user=user, ad_user=ad_user(guid)), "scheduler")
@@ -181,5 +186,5 @@ def test_account_linked_elsewhere_is_a_conflict() -> None:
 
 def test_soft_match_never_sets_an_immutable_id() -> None:
     p = plan(facts(), "none", match="soft")
-    assert ids(p) == ["exo/new-mailbox", "ad/new-user"]
-    assert "ConsistencyGuid" not in p.steps[1].params
+    assert ids(p) == ["exo/new-mailbox", BLOCK, "ad/new-user"]
+    assert "ConsistencyGuid" not in p.steps[2].params

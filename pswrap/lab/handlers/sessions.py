@@ -75,6 +75,9 @@ STEP_MODULES: dict[str, str] = {
             "list-leases",
         )
     },
+    # issue #11
+    **{f"ad/{name}": _AD for name in ("add-addresses", "get-exchange-schema", "stamp-exchange-attributes")},
+    "graph/set-account-enabled": "Microsoft.Graph.Users",
 }
 """The module each step's template imports first (`Import-Module <name> -ErrorAction Stop`, ps_templates/),
 among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/test_handlers_sessions.py

@@ -154,3 +154,13 @@ def judge_leases(leases: Any, now: datetime) -> Check:
         "let it finish, or `pswrap resume` it if it was interrupted; at the deadline the lease restores "
         "the scheduler by itself",
     )
+
+
+def judge_exchange_route(settings: Any) -> Check:
+    """Who will master a linked mailbox's Exchange attributes by default (issue #11, docs/mastering.md):
+    `auto` takes the cloud route only where both published Entra Connect minimums are met."""
+    from pswrap.workflows.mailbox_mastering import choose_route
+
+    route = choose_route(None, getattr(settings, "connect_version", None))
+    name = "Exchange attributes after the link (--exchange-attributes auto)"
+    return passed("sync.exchange-attributes", name, f"{route.name}: {route.reason}")
