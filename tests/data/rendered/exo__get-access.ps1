@@ -180,6 +180,10 @@ if ($null -ne $mailbox) {
             access_rights = @(ConvertTo-PswrapList (Get-PswrapProperty $entry 'AccessRights')) -join ','
             principal = $null
         }
+        # UserType names the built-in entries; a deserialized entry may carry only the name.
+        if ($kind -ne 'Default' -and $kind -ne 'Anonymous' -and ($name -eq 'Default' -or $name -eq 'Anonymous')) {
+            $kind = $name
+        }
         if ($kind -eq 'Default' -or $kind -eq 'Anonymous') {
             $right['user'] = $kind
         } else {
