@@ -166,33 +166,7 @@ def plan(spec: MailboxSpec, observed: Observed, found: AreaFacts) -> tuple[list[
         if perms.calendar_permissions is not None:
             add(_calendar(perms.calendar_permissions, list(access.calendar_permissions), by_name))
     if spec.hidden_from_address_lists is not None and access is not None:
-        now_hidden = bool(access.hidden_from_address_lists) if access.found else None
-        if now_hidden != spec.hidden_from_address_lists:
-            where = where_written("hidden_from_address_lists", state)
-            params = {"HiddenFromAddressListsEnabled": spec.hidden_from_address_lists}
-            key = "HiddenFromAddressListsEnabled"
-            wanted_hidden = spec.hidden_from_address_lists
-            if where == "exo":
-                add(
-                    Planned(
-                        "hidden_from_address_lists",
-                        now_hidden,
-                        wanted_hidden,
-                        where,
-                        "exo/set-mailbox",
-                        key,
-                        params,
-                    )
-                )
-            else:  # AD's msExchHideFromAddressLists needs the Exchange schema, which pswrap does not detect
-                drift.append(
-                    Drift(
-                        "hidden_from_address_lists",
-                        now_hidden,
-                        wanted_hidden,
-                        "ad" if where == "ad" else "exo",
-                    )
-                )
+        add(_hidden(spec.hidden_from_address_lists, access, found))
     if spec.place is not None:
         for name, wanted in spec.place.given().items():
             add(_place(name, wanted, found, state))
@@ -209,6 +183,24 @@ def plan(spec: MailboxSpec, observed: Observed, found: AreaFacts) -> tuple[list[
                 )
             )
     return out, drift
+
+
+def _hidden(wanted: bool, access: Any, found: AreaFacts) -> Planned | None:
+    """HiddenFromAddressListsEnabled in Exchange Online, or msExchHideFromAddressLists in AD (a forest
+    with the Exchange schema), or not settable (a forest without it)."""
+    where = where_written("hidden_from_address_lists", found.state)
+    field_name = "hidden_from_address_lists"
+    if where == "ad":
+        now = None if found.ad is None else bool(found.ad.hidden_from_address_lists)
+        if now == wanted:
+            return None
+        step, key = "ad/set-resource-attributes", "HideFromAddressLists"
+        return Planned(field_name, now, wanted, "ad", step, key, {key: wanted})
+    now = bool(access.hidden_from_address_lists) if access.found else None
+    if now == wanted:
+        return None
+    key = "HiddenFromAddressListsEnabled"
+    return Planned(field_name, now, wanted, where, "exo/set-mailbox", key, {key: wanted})
 
 
 def _send_on_behalf(

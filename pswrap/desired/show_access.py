@@ -34,7 +34,10 @@ def sections(found: AreaFacts) -> dict[str, Any]:
             permissions["calendar_permissions"] = rights
         if permissions:
             out["permissions"] = permissions
-        out["hidden_from_address_lists"] = bool(access.hidden_from_address_lists)
+        hidden = access.hidden_from_address_lists
+        if where_written("hidden_from_address_lists", found.state) == "ad" and found.ad is not None:
+            hidden = found.ad.hidden_from_address_lists  # msExchHideFromAddressLists, the master
+        out["hidden_from_address_lists"] = bool(hidden)
     if found.place is not None:
         place: dict[str, Any] = {}
         for name, _parameter, _kind in PLACE_PARAMETERS:

@@ -7,7 +7,7 @@ and lab handler as in runbook.py.
 from __future__ import annotations
 
 from pswrap.results import access as a
-from pswrap.steps.model import Param, Profile, Step
+from pswrap.steps.model import Choice, Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
 
@@ -160,6 +160,14 @@ STEPS = (
             AD_SERVER,
             *AD_CRED,
         ),
+        choices=(
+            Choice(
+                "schema",
+                ("base", "exchange"),
+                default="base",
+                help="exchange: the forest has the Exchange schema, read msExchHideFromAddressLists too",
+            ),
+        ),
         result=a.AdAttributes,
         session_params=AD_SESSION,
     ),
@@ -176,6 +184,9 @@ STEPS = (
             ),
             _optional(
                 "PublicDelegates", help="distinguished names: the whole publicDelegates (empty: cleared)"
+            ),
+            _optional(
+                "HideFromAddressLists", "bool", help="msExchHideFromAddressLists (Exchange schema only)"
             ),
             AD_SERVER,
             *AD_CRED,

@@ -305,3 +305,31 @@ def test_apply_creates_a_room_then_sets_part_two(
     assert mailbox_in(world(), "newroom2")["place"]["building"] == "New"
     ran, out = apply(run, spec)
     assert (ran.code, out["changed"]) == (0, False)
+
+
+def test_hidden_from_address_lists_is_written_in_ad_when_the_forest_has_the_exchange_schema(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_env: Path
+) -> None:
+    assert run("lab", "set", "ad.exchange_schema.present=true").code == 0
+    try:
+        spec = {"alias": ROOM, "hidden_from_address_lists": True}
+        ran, out = apply(run, spec, "--dry-run")
+        assert (ran.code, out["changed"], [c["where"] for c in out["changes"]]) == (0, True, ["ad"])
+        before = systems(world())
+        ran, out = apply(run, spec)
+        assert [(c["field"], c["where"]) for c in out["changes"]] == [("hidden_from_address_lists", "ad")]
+        after = systems(world())
+        account = next(u for u in after["ad"]["users"] if u["sam_account_name"] == ROOM)
+        assert account["exchange"]["hide_from_address_lists"] is True
+        assert after["exo"] == before["exo"], "written in Exchange Online too"
+        ran, out = apply(run, spec)
+        assert (ran.code, out["changed"], out["drift"]) == (0, False, [])
+        shown = run("mailbox", "show", ROOM, "-o", "json")
+        assert json.loads(shown.out)["spec"]["hidden_from_address_lists"] is True
+        ran, out = apply(run, {"alias": ROOM, "hidden_from_address_lists": False})
+        assert [c["field"] for c in out["changes"]] == ["hidden_from_address_lists"]
+        assert not next(u for u in world()["ad"]["users"] if u["sam_account_name"] == ROOM)["exchange"][
+            "hide_from_address_lists"
+        ]
+    finally:
+        run("lab", "set", "ad.exchange_schema.present=false")

@@ -19,7 +19,13 @@ from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.ad import check_credential, check_server
 from pswrap.lab.handlers.calendar import _principal, _recipient_matches
-from pswrap.lab.handlers.mastering import _synced_refusal, cloud_managed, mailbox_by
+from pswrap.lab.handlers.mastering import (
+    NO_SUCH_ATTRIBUTE,
+    _synced_refusal,
+    cloud_managed,
+    exchange_schema,
+    mailbox_by,
+)
 from pswrap.lab.handlers.pipeline import step
 
 CALENDAR_DEFAULTS = {"Default": "AvailabilityOnly", "Anonymous": "None"}
@@ -286,6 +292,7 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
             "found": False,
             "distinguished_name": None,
             **{key: None for key in AD_FIELDS.values()},
+            "hidden_from_address_lists": None,
             "public_delegates": [],
             "principals": principals,
         }
@@ -300,6 +307,11 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
         "found": True,
         "distinguished_name": account["distinguished_name"],
         **{key: (account.get("address") or {}).get(key) for key in AD_FIELDS.values()},
+        "hidden_from_address_lists": (
+            bool((account.get("exchange") or {}).get("hide_from_address_lists"))
+            if inv.choices.get("schema") == "exchange"
+            else None
+        ),
         "public_delegates": delegates,
         "principals": principals,
     }
@@ -323,6 +335,9 @@ def set_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
             out.attempt(
                 parameter, "", lambda k=key, v=value: account.setdefault("address", {}).__setitem__(k, v)
             )
+    if "HideFromAddressLists" in inv.params:
+        value = bool(inv.params["HideFromAddressLists"])
+        out.attempt("HideFromAddressLists", "", lambda: _hide(world, account, value))
     if "PublicDelegates" in inv.params:
         out.attempt(
             "PublicDelegates", "", lambda: _public_delegates(world, account, inv.params["PublicDelegates"])
@@ -336,3 +351,18 @@ def _public_delegates(world: dict[str, Any], account: dict[str, Any], dns: Any) 
         if str(dn).lower() not in known:
             raise records.ad_identity_not_found("Set-ADUser", str(dn), _domain(world))
     account["public_delegates"] = [str(dn) for dn in dns or []]
+
+
+def _hide(world: dict[str, Any], account: dict[str, Any], value: bool) -> None:
+    """Set-ADUser -Replace @{msExchHideFromAddressLists}: refused without the Exchange schema, as the
+    mastering handlers refuse msExch* values (NO_SUCH_ATTRIBUTE)."""
+    if not exchange_schema(world)["present"]:
+        raise PSError(
+            f"{NO_SUCH_ATTRIBUTE}\r\nParameter name: msExchHideFromAddressLists",
+            fqid="ActiveDirectoryCmdlet:System.ArgumentException,Microsoft.ActiveDirectory.Management.Commands.SetADUser",
+            category="InvalidArgument",
+            target=account["object_guid"],
+            exception_type="System.ArgumentException",
+            activity="Set-ADUser",
+        )
+    account.setdefault("exchange", {})["hide_from_address_lists"] = value

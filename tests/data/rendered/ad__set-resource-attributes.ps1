@@ -8,6 +8,7 @@ param(
     , [string]$Country
     , [string]$OfficePhone
     , [string[]]$PublicDelegates
+    , [bool]$HideFromAddressLists
     , [string]$Server
     , [string]$CredentialUser
     , [securestring]$CredentialPassword
@@ -157,4 +158,8 @@ try {
         $null = Set-ADUser -Identity $guid -Replace @{ publicDelegates = [string[]]$PublicDelegates } @adConnection -ErrorAction Stop
     }
 } catch { Add-PswrapRefusal 'PublicDelegates' '' $_ }
+# msExchHideFromAddressLists: an Exchange-schema attribute (AD without the schema refuses it).
+$pswrapGiven.Add('HideFromAddressLists')
+try { $null = Set-ADUser -Identity $guid -Replace @{ msExchHideFromAddressLists = $HideFromAddressLists } @adConnection -ErrorAction Stop }
+catch { Add-PswrapRefusal 'HideFromAddressLists' '' $_ }
 Write-PswrapOutcome
