@@ -58,6 +58,8 @@ def _needs_ad(spec: MailboxSpec, state: LinkState, everything: bool) -> bool:
     if spec.permissions is not None and spec.permissions.send_on_behalf is not None:
         fields.append("send_on_behalf")
     if spec.hidden_from_address_lists is not None:
+        if state == "linked":  # AD masters it only with the Exchange schema, which this read tells
+            return True
         fields.append("hidden_from_address_lists")
     return any(where_written(f, state) == "ad" for f in fields)
 
@@ -80,13 +82,7 @@ def read(
         out.access = session.step("exo/get-access", params=params)
         out.reads.append("exo/get-access")
     cloud_managed = bool(out.access is not None and out.access.is_exchange_cloud_managed)
-    schema = False
-    if synced and not cloud_managed and (everything or spec.hidden_from_address_lists is not None):
-        # Only visibility depends on it among the fields whose master the schema changes (and the
-        # workspace type, not settable either way): read it only then.
-        schema = bool(session.step("ad/get-exchange-schema").present)
-        out.reads.append("ad/get-exchange-schema")
-    out.state = link_state(linked=synced, exchange_cloud_managed=cloud_managed, exchange_schema=schema)
+    out.state = link_state(linked=synced, exchange_cloud_managed=cloud_managed)
     is_room = observed.mailbox_type == "room" or (mailbox is None and (spec.type or "room") == "room")
     wants_place = spec.place is not None or spec.workspace is not None
     if ((everything and is_room) or wants_place) and mailbox is not None:
@@ -103,9 +99,10 @@ def read(
         params = {"UserPrincipalName": mailbox.user_principal_name}
         if names:
             params["Principals"] = names
-        kind = "exchange" if out.state == "linked_with_exchange_schema" else "base"
-        out.ad = session.step("ad/get-resource-attributes", choices={"schema": kind}, params=params)
+        out.ad = session.step("ad/get-resource-attributes", params=params)
         out.reads.append("ad/get-resource-attributes")
+        if out.state == "linked" and out.ad.exchange_schema:  # the same AD read says whether AD has it
+            out.state = "linked_with_exchange_schema"
     return out
 
 

@@ -107,6 +107,8 @@ class AdAttributes(PSModel):
     postal_code: str | None = None
     country_or_region: str | None = None
     phone: str | None = None
+    exchange_schema: bool = False
+    """Whether the forest's schema has the Exchange attributes (msExchHideFromAddressLists among them)."""
     hidden_from_address_lists: bool | None = None
     """msExchHideFromAddressLists, read only in a forest with the Exchange schema (None otherwise)."""
     public_delegates: PSList[Principal] = []

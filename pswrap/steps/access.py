@@ -7,7 +7,7 @@ and lab handler as in runbook.py.
 from __future__ import annotations
 
 from pswrap.results import access as a
-from pswrap.steps.model import Choice, Param, Profile, Step
+from pswrap.steps.model import Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
 
@@ -150,8 +150,8 @@ STEPS = (
     ),
     Step(
         "ad/get-resource-attributes",
-        "Read a synced room's address attributes and publicDelegates (Get-ADUser -Properties); resolve "
-        "principals to accounts (Get-ADUser -Filter)",
+        "Read a synced room's address attributes, publicDelegates and, when the forest has the Exchange "
+        "schema, msExchHideFromAddressLists (Get-ADRootDSE, Get-ADObject, Get-ADUser); resolve principals",
         needs="ad",
         profiles=MODERN,
         params=(
@@ -159,14 +159,6 @@ STEPS = (
             PRINCIPALS,
             AD_SERVER,
             *AD_CRED,
-        ),
-        choices=(
-            Choice(
-                "schema",
-                ("base", "exchange"),
-                default="base",
-                help="exchange: the forest has the Exchange schema, read msExchHideFromAddressLists too",
-            ),
         ),
         result=a.AdAttributes,
         session_params=AD_SESSION,

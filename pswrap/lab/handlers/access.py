@@ -286,12 +286,14 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
     for name in inv.params.get("Principals") or []:
         hits = _ad_matches(world, str(name))
         principals.append(_ad_principal(str(name), hits[0] if hits else None, len(hits)))
+    schema = exchange_schema(world)["present"]  # Get-ADRootDSE, Get-ADObject in the schema context
     account = _account_by_upn(world, str(inv.params.get("UserPrincipalName") or ""))
     if account is None:
         return {
             "found": False,
             "distinguished_name": None,
             **{key: None for key in AD_FIELDS.values()},
+            "exchange_schema": schema,
             "hidden_from_address_lists": None,
             "public_delegates": [],
             "principals": principals,
@@ -307,10 +309,9 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
         "found": True,
         "distinguished_name": account["distinguished_name"],
         **{key: (account.get("address") or {}).get(key) for key in AD_FIELDS.values()},
+        "exchange_schema": schema,
         "hidden_from_address_lists": (
-            bool((account.get("exchange") or {}).get("hide_from_address_lists"))
-            if inv.choices.get("schema") == "exchange"
-            else None
+            bool((account.get("exchange") or {}).get("hide_from_address_lists")) if schema else None
         ),
         "public_delegates": delegates,
         "principals": principals,

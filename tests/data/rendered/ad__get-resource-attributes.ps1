@@ -1,4 +1,4 @@
-# pswrap-step: ad/get-resource-attributes schema=exchange
+# pswrap-step: ad/get-resource-attributes
 param(
     [string]$UserPrincipalName
     , [string[]]$Principals
@@ -107,8 +107,13 @@ function ConvertTo-PswrapAdPrincipal {
 }
 
 $properties = [string[]]@('l', 'streetAddress', 'st', 'postalCode', 'c', 'telephoneNumber', 'publicDelegates', 'mail')
-# msExchHideFromAddressLists exists only with the Exchange schema: asked for only then.
-$properties += 'msExchHideFromAddressLists'
+# msExchHideFromAddressLists exists only with the Exchange schema (setup /PrepareSchema): asked for only
+# then, or Get-ADUser would refuse the unknown property.
+$rootDse = Get-ADRootDSE @adConnection -ErrorAction Stop
+$schemaNc = [string]$rootDse.schemaNamingContext
+$hideAttribute = @(Get-ADObject -SearchBase $schemaNc -Filter "lDAPDisplayName -eq 'msExchHideFromAddressLists'" @adConnection -ErrorAction Stop)
+$exchangeSchema = ($hideAttribute.Count -gt 0)
+if ($exchangeSchema) { $properties += 'msExchHideFromAddressLists' }
 # The AD module reads the variables itself when it evaluates the filter: values never become filter text.
 $accounts = @(Get-ADUser -Filter 'userPrincipalName -eq $UserPrincipalName' -Properties $properties @adConnection -ErrorAction Stop)
 $delegates = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
@@ -122,6 +127,7 @@ $result = [ordered]@{
     postal_code = $null
     country_or_region = $null
     phone = $null
+    exchange_schema = $exchangeSchema
     hidden_from_address_lists = $null
     public_delegates = $delegates
     principals = $resolved
@@ -135,7 +141,9 @@ if ($accounts.Count -eq 1) {
     $result['postal_code'] = Get-PswrapProperty $account 'postalCode'
     $result['country_or_region'] = Get-PswrapProperty $account 'c'
     $result['phone'] = Get-PswrapProperty $account 'telephoneNumber'
-    $result['hidden_from_address_lists'] = [bool](Get-PswrapProperty $account 'msExchHideFromAddressLists')
+    if ($exchangeSchema) {
+        $result['hidden_from_address_lists'] = [bool](Get-PswrapProperty $account 'msExchHideFromAddressLists')
+    }
     foreach ($dn in @(ConvertTo-PswrapList (Get-PswrapProperty $account 'publicDelegates'))) {
         $delegate = Get-ADUser -Identity ([string]$dn) -Properties 'mail' @adConnection -ErrorAction Stop
         $delegates.Add((ConvertTo-PswrapAdPrincipal ([string]$dn) $delegate 1))
