@@ -170,6 +170,12 @@ class HardMatchBlocked(RemoteError):
     exit_code = EXIT_NEEDS_HUMAN
 
 
+class LeaseLocked(RemoteError):
+    """Another lease change held the sync server's lease lock past its timeout (docs/sync.md); transient."""
+
+    transient = True
+
+
 class OutputError(PswrapError):
     """A step's output did not fit its model (names the step and quotes the text, truncated)."""
 

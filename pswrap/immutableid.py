@@ -180,13 +180,43 @@ def guid_for_immutable_id(immutable_id: str) -> uuid.UUID:
     return guid
 
 
+_CONNECTOR_SPACE_DN_RE = re.compile(r"^CN=\{((?:[0-9A-Fa-f]{2})+)\}$")
+
+
+def connector_space_dn(immutable_id: str) -> str:
+    """The DN the Entra ID connector gives the object anchored on `immutable_id`.
+
+    `CN={` + the hexadecimal of the ASCII characters of the base64 ImmutableId + `}`, upper case. The
+    formula is community knowledge ("Constructing the DN for the Azure AD Connector",
+    integrationtrench.com); it fits the only such DN Microsoft prints, in "Understanding errors during
+    Microsoft Entra synchronization", section "Error example" (`CN={7834...3D3D}` is
+    `x4V0iaeB60KXxjftcwd7Hw==`). An export error of that connector names the object by this DN, never
+    by its AD DN, so this is how pswrap recognises its own account in the run results.
+    """
+    value = immutable_id.strip()
+    return "CN={" + value.encode("ascii").hex().upper() + "}"
+
+
+def immutable_id_from_connector_space_dn(dn: str) -> str | None:
+    """The ImmutableId inside an Entra ID connector-space DN; None for any other DN (an AD DN, say)."""
+    m = _CONNECTOR_SPACE_DN_RE.match(dn.strip())
+    if m is None:
+        return None
+    try:
+        return bytes.fromhex(m.group(1)).decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
 __all__ = [
     "FORMS",
     "Anchor",
     "Form",
+    "connector_space_dn",
     "detect",
     "guid_for_immutable_id",
     "immutable_id_for_guid",
+    "immutable_id_from_connector_space_dn",
     "parse",
     "parse_guid",
     "parse_hex",

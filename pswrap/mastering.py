@@ -246,7 +246,9 @@ def _rules() -> tuple[Rule, ...]:
             (_ATTRS, _ATTRS_WRITEBACK, _SOA_COMMUNITY),
             "publicDelegates is synced from AD and is also an Exchange hybrid write-back attribute. In AD it"
             " holds distinguished names: a delegate that exists only in the cloud cannot be expressed there"
-            " and is reported as drift.",
+            " and is reported as drift. pswrap reads publicDelegates as part of the base AD schema (its"
+            " attributeID 1.2.840.113556.1.2.238 is in the range of proxyAddresses and mailNickname); Learn"
+            " does not say so in as many words.",
         ),
         Rule(
             "calendar",
@@ -419,12 +421,12 @@ CLOUD_WRITES: Mapping[tuple[str, str], tuple[str, Master]] = {
 """Which field each cloud step parameter writes, and in which system: the table decides whether it may."""
 
 
-class MasteredElsewhere(ValueError):
+class WrongMaster(ValueError):
     """A cloud write of a value the table places elsewhere in this link state (pswrap never sends it)."""
 
 
 def check_cloud_write(step_id: str, params: Mapping[str, object], state: LinkState) -> None:
-    """Raise MasteredElsewhere when `step_id` with `params` would write, in Exchange Online or Graph, a field
+    """Raise WrongMaster when `step_id` with `params` would write, in Exchange Online or Graph, a field
     that the table masters elsewhere in `state` (Exchange Online and Graph refuse those writes on a synced
     object: "... being synchronized from your on-premises organization", or the DualWrite form)."""
     wrong = []
@@ -437,7 +439,7 @@ def check_cloud_write(step_id: str, params: Mapping[str, object], state: LinkSta
         if master != where:
             wrong.append(f"{field} (written in {master.replace('_', ' ')} when {state.replace('_', ' ')})")
     if wrong:
-        raise MasteredElsewhere(f"{step_id} would write {', '.join(wrong)}")
+        raise WrongMaster(f"{step_id} would write {', '.join(wrong)}")
 
 
 # -- the documentation --------------------------------------------------------------------------------------

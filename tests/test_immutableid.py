@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from pswrap.errors import BadInput
 from pswrap.immutableid import (
     Anchor,
+    connector_space_dn,
     detect,
     guid_for_immutable_id,
     immutable_id_for_guid,
+    immutable_id_from_connector_space_dn,
     parse,
     parse_hex,
 )
@@ -173,3 +175,41 @@ def test_any_bytes_round_trip_through_immutableid_and_hex(raw: bytes) -> None:
     assert parse(anchor.immutable_id, "immutableid").raw == raw
     assert parse(anchor.hex, "hex").raw == raw
     assert (anchor.guid is not None) == (len(raw) == 16)
+
+
+# (ImmutableId, connector-space DN of the Entra ID connector, source).
+CONNECTOR_SPACE_DNS = [
+    (
+        "qNRVh6UKwUWrfogO6u68FA==",
+        "CN={714E52566836554B77555772666F674F3675363846413D3D}",
+        # community: integrationtrench.com, "Constructing the DN for the Azure AD Connector"
+        "integrationtrench.com",
+    ),
+    (
+        "x4V0iaeB60KXxjftcwd7Hw==",
+        "CN={783456306961654236304B58786A66746377643748773D3D}",
+        # Learn, "Understanding errors during Microsoft Entra synchronization", "Error example": the Dn
+        # line printed there; the ImmutableId is the ASCII its hex spells.
+        "learn.microsoft.com tshoot-connect-sync-errors",
+    ),
+]
+
+
+@pytest.mark.parametrize(("immutable_id", "dn", "source"), CONNECTOR_SPACE_DNS)
+def test_connector_space_dn_matches_published_examples(immutable_id: str, dn: str, source: str) -> None:
+    assert connector_space_dn(immutable_id) == dn, source
+    assert immutable_id_from_connector_space_dn(dn) == immutable_id
+    assert immutable_id_from_connector_space_dn(dn.lower().replace("cn=", "CN=")) == immutable_id
+
+
+@pytest.mark.parametrize(
+    "dn", ["CN=Room 7,OU=Resources,DC=lab,DC=example", "CN={}", "CN={ABC}", "CN={ZZ}", "", "CN={FF}"]
+)
+def test_other_dns_carry_no_immutable_id(dn: str) -> None:
+    assert immutable_id_from_connector_space_dn(dn) is None
+
+
+@given(st.uuids())
+def test_connector_space_dn_round_trips(guid: uuid.UUID) -> None:
+    value = immutable_id_for_guid(guid)
+    assert immutable_id_from_connector_space_dn(connector_space_dn(value)) == value

@@ -67,7 +67,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
     port: int = typer.Option(0, "--port", help="TCP port (0 = any free port; the URL printed says which)."),
     https: bool = typer.Option(False, "--https", help="Serve HTTPS (certificate from the lab's CA)."),
-    auth: str = typer.Option("ntlm", "--auth", help="basic or ntlm (NTLM encrypts messages over HTTP)."),
+    auth: str = typer.Option(
+        "ntlm", "--auth",
+        help="basic, ntlm, negotiate (Kerberos or NTLM) or kerberos (Kerberos only); all but basic encrypt "
+        "messages over HTTP. negotiate and kerberos accept tickets for the principals in --keytab.",
+    ),
+    keytab: Path | None = typer.Option(
+        None, "--keytab",
+        help="Keytab with the lab's service principal, HTTP/<the name clients use> (--auth kerberos needs "
+        "it; --auth negotiate without it offers NTLM only).",
+    ),
     user: str | None = typer.Option(None, "--user", help="Account (default: PSWRAP_LAB_USER or lab-admin)."),
     password: str | None = typer.Option(
         None, "--password", help="Password (default: PSWRAP_LAB_PASSWORD, else generated and stored 0600)."
@@ -85,17 +94,21 @@ def serve(
     from pswrap.errors import BadInput
     from pswrap.lab.embedded import build_server
     from pswrap.lab.faults import FaultSpecError
+    from pswrap.lab.kerberos import KeytabError
 
-    if auth not in ("basic", "ntlm"):
-        raise BadInput(f"--auth {auth!r} is not supported by the lab", hint="use --auth basic or --auth ntlm")
+    if auth not in ("basic", "ntlm", "negotiate", "kerberos"):
+        raise BadInput(f"--auth {auth!r} is not supported by the lab",
+                       hint="use --auth basic, ntlm, negotiate or kerberos")
     if anchor is not None and anchor not in ("mS-DS-ConsistencyGuid", "objectGUID"):
         raise BadInput(f"--anchor {anchor!r} is not a sourceAnchor attribute the lab simulates",
                        hint="use --anchor mS-DS-ConsistencyGuid or --anchor objectGUID")
     try:
         server, endpoint, _store, fault_set, source = build_server(
             _state(state), host=host, port=port, https=https, auth=auth, username=user, password=password,
-            faults=fault, sync_seconds=sync_seconds, anchor=anchor,
+            faults=fault, sync_seconds=sync_seconds, anchor=anchor, keytab=keytab,
         )
+    except KeytabError as exc:
+        raise BadInput(f"--keytab: {exc}", hint="see docs/authentication.md, the lab over Kerberos") from None
     except FaultSpecError as exc:
         raise BadInput(str(exc), hint="see `pswrap lab serve --help` for the fault grammar") from None
     except OSError as exc:
@@ -110,7 +123,9 @@ def serve(
     active = [f.spec for f in fault_set.active()]
     lines = [
         f"pswrap lab serving at {endpoint.url}",
-        f"  auth:   {auth} as {endpoint.username} (password {source})",
+        f"  auth:   {auth} as {endpoint.username} (password {source})"
+        if auth != "kerberos" else "  auth:   kerberos",
+        *([f"  keytab: {endpoint.keytab}"] if endpoint.keytab else []),
         f"  CA:     {endpoint.ca_path}" if endpoint.ca_path else "  CA:     none (plain HTTP)",
         f"  state:  {endpoint.state_path}",
         f"  faults: {', '.join(active) if active else 'none'}",

@@ -121,6 +121,7 @@ SHOWN_KEYS = (
     "certificate_thumbprint", "staging_ou", "resource_ou", "upn_suffix", "allow_basic_over_http",
     "step_timeout", "encryption", "connection_timeout", "read_timeout", "operation_timeout",
     "configuration_name", "client_certificate", "client_certificate_key",
+    "keytab", "spn_service",
 )  # fmt: skip
 
 

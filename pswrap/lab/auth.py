@@ -1,13 +1,19 @@
-"""HTTP authentication as WinRM does it: Basic, and NTLM (over `Negotiate`) with message encryption.
+"""HTTP authentication as WinRM does it: Basic, NTLM and Kerberos (over `Negotiate` or `Kerberos`), with
+message encryption.
 
-NTLM belongs to one TCP connection (its session keys seal every later message on it), so the server keeps
-one `ConnectionAuth` per connection. pyspnego's NTLM acceptor (pyspnego 0.12) has no argument for the
-accepted account: it reads the file named by the NTLM_USER_FILE environment variable, checks that it
-exists when a context is created, and reads the account from it again when the client's AUTHENTICATE
-message arrives. The variable is process-wide, so each account gets its own file (`ntlm_account_file`) and
-every NTLM step runs under one lock with the variable pointing at its lab's file, restored afterwards
-(`_accepting_with`): labs in one process accept the same user with different passwords, and the variable
-never leaks into the process (or the programs it starts) outside a step.
+NTLM and Kerberos contexts belong to one TCP connection (their session keys seal every later message on
+it), so the server keeps one `ConnectionAuth` per connection. Modes: `basic`; `ntlm` (the `Negotiate`
+challenge, NTLM only); `negotiate` (the `Negotiate` challenge: Kerberos or NTLM, SPNEGO-wrapped or raw,
+as a Windows listener with Negotiate enabled); `kerberos` (the `Kerberos` challenge, Kerberos only, as a
+listener with only Kerberos enabled). Kerberos needs a keytab (pswrap/lab/kerberos.py).
+
+pyspnego's acceptors take their secrets from environment variables, not arguments: the NTLM acceptor
+(pyspnego 0.12) reads the account from the file named by NTLM_USER_FILE (checked when a context is
+created, read again when the client's AUTHENTICATE message arrives), the Kerberos acceptor reads the
+keytab named by KRB5_KTNAME. The variables are process-wide, so every acceptor step runs under one lock
+with the variables pointing at its lab's files, restored afterwards (`_accepting_with`): labs in one
+process accept different accounts and keytabs, and the variables never leak into the process (or the
+programs it starts) outside a step. Each NTLM account gets its own file (`ntlm_account_file`).
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-ENCRYPTED_CONTENT_TYPE = (
-    'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"'
-)
+from pswrap.lab.kerberos import error_token, spnego_reject, token_kind
+
+SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+KERBEROS_PROTOCOL = "application/HTTP-Kerberos-session-encrypted"
 _BOUNDARY = b"--Encrypted Boundary"
 
 
@@ -72,18 +79,24 @@ def ntlm_account_file(creds: Credentials) -> str:
 
 
 @contextlib.contextmanager
-def _accepting_with(account_file: str) -> Iterator[None]:
-    """NTLM_USER_FILE names `account_file` for the duration of one acceptor step (under `_ntlm_lock`)."""
+def _accepting_with(variables: dict[str, str | None]) -> Iterator[None]:
+    """The acceptor's variables (None = unset) for the duration of one acceptor step (under `_ntlm_lock`)."""
     with _ntlm_lock:
-        previous = os.environ.get("NTLM_USER_FILE")
-        os.environ["NTLM_USER_FILE"] = account_file
+        previous = {name: os.environ.get(name) for name in variables}
         try:
+            for name, value in variables.items():
+                _set_env(name, value)
             yield
         finally:
-            if previous is None:
-                del os.environ["NTLM_USER_FILE"]
-            else:
-                os.environ["NTLM_USER_FILE"] = previous
+            for name, value in previous.items():
+                _set_env(name, value)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def register_ntlm_account(creds: Credentials) -> None:
@@ -103,26 +116,43 @@ def _remove(path: str) -> None:
 class ConnectionAuth:
     """The authentication state of one TCP connection."""
 
-    mode: str  # "basic" | "ntlm"
+    mode: str  # "basic" | "ntlm" | "negotiate" | "kerberos"
     creds: Credentials
+    keytab: str | None = None
+    """The Kerberos acceptor's keytab (modes negotiate and kerberos)."""
     ntlm_file: str | None = None
     context: Any = None
     authenticated: bool = False
+    scheme: str = "Negotiate"
+    """The header name the client authenticates with; replies and the encryption protocol follow it."""
+    spnego: bool = True
+    """Whether the current context speaks SPNEGO (else raw NTLM or raw Kerberos tokens)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def challenge(self) -> str:
-        return 'Basic realm="WSMAN"' if self.mode == "basic" else "Negotiate"
+        if self.mode == "basic":
+            return 'Basic realm="WSMAN"'
+        return "Kerberos" if self.mode == "kerberos" else "Negotiate"
+
+    @property
+    def encryption_protocol(self) -> str:
+        """[MS-WSMV] 2.2.9.1: the protocol names the mechanism the client authenticated with."""
+        return KERBEROS_PROTOCOL if self.scheme.lower() == "kerberos" else SPNEGO_PROTOCOL
+
+    @property
+    def encrypted_content_type(self) -> str:
+        return f'multipart/encrypted;protocol="{self.encryption_protocol}";boundary="Encrypted Boundary"'
 
     def check(self, authorization: str | None) -> str | None:
-        """Authenticate a request; returns a token to send in WWW-Authenticate (NTLM) or None.
+        """Authenticate a request; returns a token to send in WWW-Authenticate (after `scheme`) or None.
 
-        Raises AuthFailed for a 401. An NTLM connection already authenticated needs no header.
+        Raises AuthFailed for a 401. A connection already authenticated needs no header.
         """
         if self.mode == "basic":
             self._basic(authorization)
             return None
-        return self._ntlm(authorization)
+        return self._negotiate(authorization)
 
     def _basic(self, authorization: str | None) -> None:
         if not authorization or not authorization.lower().startswith("basic "):
@@ -139,11 +169,21 @@ class ConnectionAuth:
         self.authenticated = True
         return None
 
-    def _ntlm(self, authorization: str | None) -> str | None:
-        import spnego
-        from spnego.exceptions import SpnegoError
+    def _variables(self) -> dict[str, str | None]:
+        """The acceptor's environment: the NTLM account (not in kerberos mode) and the keytab.
 
-        match = re.match(r"^(Negotiate|NTLM)\s+(\S+)$", authorization or "", re.I)
+        Without a keytab KRB5_KTNAME names an empty file, so an `ntlm` lab never accepts Kerberos even
+        when the process's environment names a keytab (the tests' realm does).
+        """
+        ntlm = None
+        if self.mode != "kerberos":
+            if self.ntlm_file is None:
+                self.ntlm_file = ntlm_account_file(self.creds)
+            ntlm = self.ntlm_file
+        return {"NTLM_USER_FILE": ntlm, "KRB5_KTNAME": self.keytab or os.devnull}
+
+    def _negotiate(self, authorization: str | None) -> str | None:
+        match = re.match(r"^(Negotiate|NTLM|Kerberos)\s+(\S+)$", authorization or "", re.I)
         if match is None:
             if self.authenticated:
                 return None
@@ -152,31 +192,42 @@ class ConnectionAuth:
             token = base64.b64decode(match.group(2))
         except binascii.Error:
             raise AuthFailed(self.challenge) from None
-        # An NTLM NEGOTIATE message restarts authentication on this connection.
-        raw_ntlm = token.startswith(b"NTLMSSP\x00")
-        if self.ntlm_file is None:
-            self.ntlm_file = ntlm_account_file(self.creds)
-        with _accepting_with(self.ntlm_file):
+        kind = token_kind(token)
+        wanted = {"ntlm": ("ntlm",), "kerberos": ("kerberos",)}.get(self.mode, ("ntlm", "kerberos"))
+        if kind in ("ntlm", "kerberos") and kind not in wanted:
+            raise AuthFailed(self.challenge)  # e.g. raw NTLM at a Kerberos-only listener
+        # An NTLM NEGOTIATE message, a SPNEGO NegTokenInit or a Kerberos AP-REQ restarts authentication.
+        restart = kind in ("spnego", "kerberos") or token.startswith(b"NTLMSSP\x00\x01")
+        with _accepting_with(self._variables()):
             try:
-                if self.context is None or token.startswith(b"NTLMSSP\x00\x01") or self.authenticated:
-                    # Raw NTLM (pypsrp auth="ntlm") or NTLM inside SPNEGO (auth="negotiate", no Kerberos).
-                    self.context = spnego.server(
-                        protocol="ntlm" if raw_ntlm else "negotiate",
-                        options=spnego.NegotiateOptions.use_ntlm
-                        if raw_ntlm else spnego.NegotiateOptions.use_negotiate,
-                    )
+                if self.context is None or restart or self.authenticated:
+                    self.context = _new_context(kind)
                     self.authenticated = False
+                    self.scheme = match.group(1)
+                    self.spnego = kind not in ("ntlm", "kerberos")
                 out = self.context.step(token)
-            except (SpnegoError, KeyError, ValueError, struct.error):
+            except Exception as exc:  # any acceptor failure (SpnegoError, GSSError, bad token) is a 401
+                refusal = self._refusal(exc)
                 self.context = None
-                raise AuthFailed(self.challenge) from None
+                raise AuthFailed(refusal) from None
         if self.context.complete:
+            if self.context.negotiated_protocol not in wanted:
+                self.context = None  # e.g. NTLM inside SPNEGO at a Kerberos-only listener
+                raise AuthFailed(self.challenge)
             self.authenticated = True
             return base64.b64encode(out).decode() if out else None
         if out is None:
             self.context = None
             raise AuthFailed(self.challenge)
         raise AuthFailed(f"{match.group(1)} {base64.b64encode(out).decode()}")
+
+    def _refusal(self, exc: BaseException) -> str:
+        """The 401's challenge: with GSSAPI's KRB-ERROR token when it made one, so the client can say why."""
+        relay = error_token(exc, self.context)
+        if relay is None:
+            return self.challenge
+        token = spnego_reject(relay) if self.spnego else relay
+        return f"{self.scheme} {base64.b64encode(token).decode()}"
 
     # --- message encryption ([MS-WSMV] 2.2.9.1, as pypsrp's WinRMEncryption writes it) -----------
 
@@ -205,9 +256,21 @@ class ConnectionAuth:
         length = len(message) + padding
         head = (
             "--Encrypted Boundary\r\n"
-            "\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
+            f"\tContent-Type: {self.encryption_protocol}\r\n"
             f"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={length}\r\n"
             "--Encrypted Boundary\r\n"
             "\tContent-Type: application/octet-stream\r\n"
         ).encode()
         return head + struct.pack("<i", len(signature)) + signature + data + _BOUNDARY + b"--\r\n"
+
+
+def _new_context(kind: str) -> Any:
+    """A pyspnego acceptor for the first token of a conversation (the environment is already set)."""
+    import spnego
+
+    if kind == "ntlm":  # raw NTLM (pypsrp auth="ntlm")
+        return spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+    if kind == "kerberos":  # a raw Kerberos AP-REQ (pypsrp auth="kerberos")
+        return spnego.server(protocol="kerberos")
+    # SPNEGO (pypsrp auth="negotiate"): Kerberos or NTLM inside, whichever the keytab and account allow.
+    return spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)

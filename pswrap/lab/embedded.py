@@ -18,6 +18,9 @@ from pswrap.lab.config import default_state_path, resolve_credentials
 from pswrap.lab.faults import FaultSet
 from pswrap.lab.store import Store
 
+AUTH_MODES = ("basic", "ntlm", "negotiate", "kerberos")
+"""What the lab accepts (pswrap/lab/auth.py): Basic, NTLM, Kerberos or NTLM, Kerberos only."""
+
 _handlers_lock = threading.Lock()
 _handlers_loaded = False
 
@@ -45,6 +48,8 @@ class LabEndpoint:
     password: str
     ca_path: Path | None
     state_path: Path
+    keytab: str | None = None
+    """The keytab whose service principals the lab accepts Kerberos tickets for (None: no Kerberos)."""
 
     @property
     def url(self) -> str:
@@ -121,19 +126,30 @@ def build_server(
     faults: Sequence[str] = (),
     sync_seconds: float | None = None,
     anchor: str | None = None,
+    keytab: str | Path | None = None,
 ) -> tuple[object, LabEndpoint, Store, FaultSet, str]:
-    """What `start_lab` and `pswrap lab serve` share: store, world settings, credentials, TLS, faults."""
+    """What `start_lab` and `pswrap lab serve` share: store, world settings, credentials, TLS, faults.
+
+    `keytab` (auth negotiate or kerberos): the service principals' keys the lab accepts tickets for;
+    KeytabError (a ValueError) when it is missing or unusable, or required and not given.
+    """
+    from pswrap.lab.kerberos import KeytabError, check_keytab
     from pswrap.lab.server import LabServer
 
-    if auth not in ("basic", "ntlm"):
-        raise ValueError(f"lab auth must be 'basic' or 'ntlm', not {auth!r}")
+    if auth not in AUTH_MODES:
+        raise ValueError(f"lab auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
+    if auth == "kerberos" and keytab is None:
+        raise KeytabError("the lab's Kerberos needs a keytab holding its service principal's key (--keytab)")
+    if keytab is not None and auth not in ("negotiate", "kerberos"):
+        raise KeytabError(f"a keytab is used only with auth negotiate or kerberos, not {auth}")
+    keytab_path = check_keytab(keytab) if keytab is not None else None
     load_handlers()
     path = Path(state_path) if state_path is not None else default_state_path()
     store = Store(path)
     store.read()  # creates the fresh world when missing, and fails early on an unreadable file
     _configure_world(store, sync_seconds=sync_seconds, anchor=anchor)
     creds, source = resolve_credentials(path, username, password)
-    if auth == "ntlm":
+    if auth in ("ntlm", "negotiate"):
         register_ntlm_account(creds)
     fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))
     ssl_context = None
@@ -143,7 +159,7 @@ def build_server(
 
         ssl_context, ca_path = server_context(path, host)
     server = LabServer((host, port), store=store, creds=Credentials(creds.username, creds.password),
-                       auth_mode=auth, faults=fault_set, ssl_context=ssl_context)
+                       auth_mode=auth, faults=fault_set, ssl_context=ssl_context, keytab=keytab_path)
     endpoint = LabEndpoint(
         host=host,
         port=int(server.server_address[1]),
@@ -153,6 +169,7 @@ def build_server(
         password=creds.password,
         ca_path=ca_path,
         state_path=path,
+        keytab=keytab_path,
     )
     return server, endpoint, store, fault_set, source
 
@@ -181,10 +198,11 @@ def start_lab(
     username: str | None = None,
     password: str | None = None,
     faults: Sequence[str] = (),
+    keytab: str | Path | None = None,
 ) -> RunningLab:
     """Serve a lab on a background thread (an ephemeral loopback port by default) until `.stop()`."""
     server, endpoint, store, fault_set, source = build_server(
         state_path, host=host, port=port, https=https, auth=auth, username=username, password=password,
-        faults=faults,
+        faults=faults, keytab=keytab,
     )
     return RunningLab(server, endpoint, store, fault_set, source)

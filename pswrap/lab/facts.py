@@ -54,6 +54,8 @@ def default_modules(connect_version: str) -> list[dict[str, Any]]:
         _module("Microsoft.Graph.Authentication", GRAPH_VERSION, _MODULES),
         _module("Microsoft.Graph.Users", GRAPH_VERSION, _MODULES),
         _module("Microsoft.Graph.Identity.DirectoryManagement", GRAPH_VERSION, _MODULES),
+        # Role assignments and PIM eligibility of a cloud user (graph/_user.ps1.j2, docs/sync.md).
+        _module("Microsoft.Graph.Identity.Governance", GRAPH_VERSION, _MODULES),
     ]
 
 

@@ -1,7 +1,7 @@
-"""The lab's WinRM listener: WS-Management over HTTP/1.1 keep-alive, Basic or NTLM, optional TLS.
+"""The lab's WinRM listener: WS-Management over HTTP/1.1 keep-alive, Basic, NTLM or Kerberos, optional TLS.
 
-Each TCP connection is served by its own thread (an NTLM context and its message encryption belong to
-one connection); a Receive long poll blocks only its own connection. Replies always carry
+Each TCP connection is served by its own thread (an NTLM or Kerberos context and its message encryption
+belong to one connection); a Receive long poll blocks only its own connection. Replies always carry
 Content-Length, and Nagle's algorithm is off: http.server writes headers and body separately, which with
 delayed ACKs costs ~40 ms per request (reference/wsman-notes.md).
 """
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pswrap.lab import wsman
-from pswrap.lab.auth import ENCRYPTED_CONTENT_TYPE, AuthFailed, ConnectionAuth, Credentials
+from pswrap.lab.auth import AuthFailed, ConnectionAuth, Credentials
 from pswrap.lab.faults import TRANSPORT_KINDS, FaultSet
 from pswrap.lab.psrp_host import LabPool, ShellGone
 from pswrap.lab.store import Store
@@ -50,8 +50,10 @@ class LabServer(ThreadingHTTPServer):
         auth_mode: str,
         faults: FaultSet,
         ssl_context: ssl.SSLContext | None = None,
+        keytab: str | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.keytab = keytab
         self.store = store
         self.creds = creds
         self.auth_mode = auth_mode
@@ -260,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.auth = ConnectionAuth(self.server.auth_mode, self.server.creds)
+        self.auth = ConnectionAuth(self.server.auth_mode, self.server.creds, keytab=self.server.keytab)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("lab %s: " + format, self.client_address[0], *args)
@@ -293,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
         except AuthFailed as failed:
             self._send(401, b"", {"WWW-Authenticate": failed.challenge})
             return
-        extra = {"WWW-Authenticate": f"Negotiate {token}"} if token else {}
+        extra = {"WWW-Authenticate": f"{self.auth.scheme} {token}"} if token else {}
         if not body:
             self._send(200, b"", extra)
             return
@@ -317,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         except wsman.WSManFault as fault:
             status, reply = fault.status, wsman.fault_envelope(fault, fault.relates_to)
         if encrypted:
-            self._send(status, self.auth.wrap(reply), {**extra, "Content-Type": ENCRYPTED_CONTENT_TYPE})
+            self._send(
+                status, self.auth.wrap(reply), {**extra, "Content-Type": self.auth.encrypted_content_type}
+            )
         else:
             self._send(status, reply, {**extra, "Content-Type": "application/soap+xml;charset=UTF-8"})
 

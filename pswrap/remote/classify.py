@@ -97,6 +97,12 @@ def _cloud_command_missing(r: RemoteRecord, need: str) -> bool:
 RULES: tuple[Rule, ...] = (
     # domain.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
     (e.SyncBusy, _has("AAD is busy", "Sync is already running"), "wait for the running sync cycle to end"),
+    # The lease templates' own lock (ps_templates/sync/_leases.ps1.j2, docs/sync.md "Leases and their lock").
+    (
+        e.LeaseLocked,
+        _has("pswrap lease lock:"),
+        "another lease change (a pswrap run or a lease task) was running on the sync server; run again",
+    ),
     # MC1263280 / §3: hard match takeover blocked; InvalidHardMatch export error text.
     (
         e.HardMatchBlocked,
@@ -153,15 +159,11 @@ RULES: tuple[Rule, ...] = (
         ),
         ALREADY_EXISTS_HINT,
     ),
-    # issue #11: a cloud write of a value AD masters after the link (Exchange Online's on-premises form,
-    # its DualWrite form, Graph's Request_BadRequest): needs a human, in AD, not a retry.
+    # issue #11: an Exchange Online write of a value AD masters after the link (its on-premises form and
+    # its DualWrite form; Graph's own Request_BadRequest is the rule below): needs a human, in AD.
     (
         e.Conflict,
-        _has(
-            "is being synchronized from your on-premises organization",
-            "DualWrite (Graph)",
-            "on-premises mastered Directory Sync objects",
-        ),
+        _has("is being synchronized from your on-premises organization", "DualWrite (Graph)"),
         "after the link on-premises AD masters this value: change it in AD, or move the Exchange attributes "
         "to the cloud first (docs/mastering.md)",
     ),
@@ -258,6 +260,12 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
 
     if isinstance(exc, e.TransportError):
         return exc
+    # Kerberos (GSSAPI, the KDC): clock skew, unknown SPN, expired ticket... (pswrap/remote/kerberos.py).
+    from pswrap.remote.kerberos import classify_kerberos
+
+    kerberos = classify_kerberos(exc, where=where, what=what)
+    if kerberos is not None:
+        return kerberos
     if isinstance(exc, px.AuthenticationError) or (
         isinstance(exc, px.WinRMTransportError) and exc.code == 401
     ):

@@ -18,6 +18,7 @@ from typing import Any
 
 from pswrap.errors import ConfigError, MissingExtra
 from pswrap.remote.classify import classify_transport
+from pswrap.remote.kerberos import KERBEROS_AUTHS, credential
 from pswrap.remote.target import Target
 from pswrap.secrets import Secret
 from pswrap.steps.model import Need
@@ -34,7 +35,8 @@ def _require_extra(auth: str) -> None:
         raise MissingExtra(
             f"auth = {auth!r} needs the optional dependencies of pswrap[{auth}], which are not installed",
             hint=f"pip install 'pswrap[{auth}]'"
-            + (" (and the system's Kerberos libraries, e.g. libkrb5-dev)" if auth == "kerberos" else ""),
+            + (" after the system's Kerberos development files (Debian/Ubuntu: libkrb5-dev gcc python3-dev; "
+               "RHEL: krb5-devel gcc python3-devel; docs/authentication.md)" if auth == "kerberos" else ""),
         )
 
 
@@ -60,6 +62,10 @@ def make_wsman(target: Target, host: str, password: Secret | None = None) -> Any
     if target.cert_validation and target.ca_bundle:
         cert_validation = target.ca_bundle
     kwargs: dict[str, Any] = {}
+    username: Any = target.username
+    if target.auth in KERBEROS_AUTHS:
+        kwargs["negotiate_service"] = target.spn_service
+        username = credential(target.keytab, target.username)  # a keytab: a KerberosKeytab, no password
     if target.auth == "certificate":
         kwargs = {
             "certificate_pem": target.client_certificate,
@@ -68,8 +74,8 @@ def make_wsman(target: Target, host: str, password: Secret | None = None) -> Any
     return WSMan(
         host,
         port=target.port,
-        username=target.username,
-        password=password.reveal() if password is not None else None,
+        username=username,
+        password=password.reveal() if password is not None and target.keytab is None else None,
         ssl=target.scheme == "https",
         auth=target.auth,
         cert_validation=cert_validation,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pswrap.errors import ConfigError
+from pswrap.remote.kerberos import check_kerberos_settings
 from pswrap.remote.secret_sources import SecretSource
 from pswrap.secrets import Secret
 from pswrap.steps.model import NEEDS, PROFILES, Need, Profile
@@ -72,6 +73,11 @@ class Target:
     client_certificate: str | None = None
     """PEM certificate for `auth = "certificate"` (mapped to a local account on the server)."""
     client_certificate_key: str | None = None
+    keytab: str | None = None
+    """Kerberos keytab for a service account (auth kerberos or negotiate): pswrap gets its own ticket
+    for `username` (else the keytab's first principal); no password is configured or prompted for."""
+    spn_service: str = "HTTP"
+    """The service part of the server's SPN (`HTTP/<host>`, as Windows' WinRM client asks for)."""
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each setting came from: `flag`, `env PSWRAP_X`, `file <path>`, `lab` or `default`."""
     config_path: str | None = field(default=None, compare=False)
@@ -226,6 +232,8 @@ KEYS: dict[str, Callable[[object], Any]] = {
     "configuration_name": _as_str,
     "client_certificate": _as_path,
     "client_certificate_key": _as_path,
+    "keytab": _as_path,
+    "spn_service": _as_str,
 }
 """Every key of a `[targets.NAME]` table, with its converter (which also validates)."""
 
@@ -375,10 +383,12 @@ def _build(
         raise ConfigError(f"{where}: username: Basic authentication needs a user name")
 
     password_source = _secret_source(values, "password", username, f"password for {username}@{host}")
+    keytab = get("keytab", None)
+    check_kerberos_settings(where, auth, username, keytab, password_source is not None, is_lab)
     if is_lab:
         password_source = None  # the lab's own generated password is filled in when it starts
         sources["password"] = "lab"
-    elif password_source is None and username and auth not in ("kerberos", "certificate"):
+    elif password_source is None and username and auth not in ("kerberos", "certificate") and not keytab:
         password_source = SecretSource("prompt", f"Password for {username}@{host}")
         sources.setdefault("password", "prompt")
 
@@ -434,6 +444,8 @@ def _build(
         configuration_name=get("configuration_name", "Microsoft.PowerShell"),
         client_certificate=get("client_certificate", None),
         client_certificate_key=get("client_certificate_key", None),
+        keytab=keytab,
+        spn_service=get("spn_service", "HTTP"),
         sources=dict(sources),
         config_path=str(path) if path.exists() else None,
     )

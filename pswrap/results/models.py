@@ -82,7 +82,10 @@ class ExportError(PSModel):
     """One object's export error in a run (InvalidHardMatch, AttributeValueMustBeUnique, ...)."""
 
     dn: str | None = None
-    """The on-premises distinguished name of the object the error is about."""
+    """The object's DN in the connector's space: the AD DN for the AD connector; for the Entra ID
+    connector `CN={hex of the ImmutableId's ASCII}` (pswrap.immutableid.connector_space_dn)."""
+    cs_guid: str | None = None
+    """The connector-space object's GUID (the run history's `cs-guid`)."""
     source_anchor: str | None = None
     """The object's sourceAnchor (ImmutableId form), when known."""
     error_type: str
@@ -216,6 +219,25 @@ class RecipientLookup(PSModel):
 # --- graph (Microsoft.Graph) --------------------------------------------------------------------------
 
 
+class RoleAssignment(PSModel):
+    """A Microsoft Entra role assignment of a user: `status` `active` or `eligible` (PIM)."""
+
+    role: str
+    directory_scope_id: str = "/"
+    """`/` for the whole directory, `/administrativeUnits/<id>` for an administrative unit."""
+    status: str = "active"
+
+
+class ProvisioningError(PSModel):
+    """Graph's onPremisesProvisioningError: a value another object holds, quarantined on this one."""
+
+    category: str | None = None
+    property_causing_error: str | None = None
+    """`UserPrincipalName` or `ProxyAddress`."""
+    value: str | None = None
+    occurred_date_time: PSDateTime | None = None
+
+
 class CloudUser(PSModel):
     id: str
     user_principal_name: str
@@ -227,6 +249,10 @@ class CloudUser(PSModel):
     proxy_addresses: PSList[str] = []
     directory_roles: PSList[str] = []
     """Display names of the directory roles the user holds (admin roles block matching)."""
+    role_assignments: PSList[RoleAssignment] = []
+    """Active role assignments at any scope and PIM-eligible ones (docs/sync.md, role holders)."""
+    on_premises_provisioning_errors: PSList[ProvisioningError] = []
+    """Values duplicate attribute resiliency quarantined on this object (onPremisesProvisioningErrors)."""
     account_enabled: bool | None = None
     """Entra accountEnabled: whether the account can sign in (New-Mailbox -Room creates it enabled)."""
 

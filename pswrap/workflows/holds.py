@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pswrap.errors import BadInput, PswrapError, Refused
+from pswrap.errors import BadInput, NeedsHuman, PswrapError, Refused
 from pswrap.immutableid import guid_for_immutable_id
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.sync_wait import Deadline, wait_until_idle
@@ -68,10 +68,13 @@ def check_scheduler_hold(scheduler: Any, staging_mode: bool) -> None:
             hint="run against the active sync server, or use --hold anchor / staging-ou",
         )
     if scheduler.scheduler_suspended:
-        raise Refused(
-            "--hold scheduler while the scheduler is suspended (Connect sets this during an upgrade or "
-            "while its wizard is open); pausing it now would record a state that is not the real one",
-            hint="close the Entra Connect wizard or finish the upgrade, or use --hold anchor / staging-ou",
+        # A server condition a person must clear, not a wrong option: exit 6 like every other hold, which
+        # all stop on a suspended scheduler (docs/sync.md, "Waiting for sync").
+        raise NeedsHuman(
+            "--hold scheduler while the scheduler is suspended (SchedulerSuspended: Connect sets this during "
+            "an upgrade or while its wizard is open); pausing it now would record a state that is not the "
+            "real one, and no sync cycle can be relied on",
+            hint="close the Entra Connect wizard or finish the upgrade on the sync server, then run again",
         )
 
 

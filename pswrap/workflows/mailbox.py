@@ -46,7 +46,7 @@ from pswrap.workflows.mailbox_plan import Ctx, Plan, parent_dn, plan_hybrid, pla
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.results import FAILED, PENDING_SYNC, MailboxResult
 from pswrap.workflows.steps_run import JournaledRunner
-from pswrap.workflows.sync_wait import Deadline
+from pswrap.workflows.sync_wait import Deadline, wait_for_cloud_user
 
 KIND_CREATE = "mailbox.create"
 KIND_LINK = "mailbox.link"
@@ -345,6 +345,11 @@ class MailboxWorkflow:
                 cloud_step = step.step_id in ("graph/set-user", "graph/set-account-enabled")
                 if cloud_step and ctx.cloud_user_id is None and ctx.mailbox is not None:
                     ctx.cloud_user_id = finisher.cloud_user_of(ctx.mailbox)
+                if cloud_step and ctx.cloud_user is None and ctx.cloud_user_id:
+                    # A mailbox new to Exchange Online reaches Entra ID after a replication delay.
+                    ctx.cloud_user = wait_for_cloud_user(
+                        self.session, ctx.cloud_user_id, deadline, self.progress
+                    )
                 before = ctx.ad_user
                 out = runner(step.step_id, choices=step.choices or None, params=step.resolved_params(ctx))
                 result.changes.extend(changes_of(step.step_id, out, before))

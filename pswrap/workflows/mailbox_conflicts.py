@@ -8,6 +8,7 @@ from typing import Any
 from pswrap.errors import Conflict, NeedsHuman
 from pswrap.workflows.facts import Facts
 from pswrap.workflows.inputs import Resolved
+from pswrap.workflows.role_holders import refuse_role_holder
 
 
 def lower(value: str | None) -> str:
@@ -135,12 +136,5 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             "(Update-MgDirectoryOnPremiseSynchronization, domain.md §3) and re-enable it after the link; "
             "or use --profile hybrid-tools, where sync creates the mailbox and nothing is taken over",
         )
-    cloud = facts.cloud_user
-    if cloud is not None and cloud.directory_roles:
-        raise NeedsHuman(
-            f"the cloud user {cloud.user_principal_name} holds directory role(s) "
-            f"{', '.join(cloud.directory_roles)}; Entra ID does not match an on-premises account with a "
-            "cloud user that holds an admin role",
-            hint="remove the role(s) from the cloud user, run the command again, then re-add them "
-            "(how-to-connect-install-existing-tenant, domain.md §3)",
-        )
+    # Any role, also scoped to an administrative unit or only eligible (MC1262584; pswrap's caution).
+    refuse_role_holder(facts.cloud_user)

@@ -85,7 +85,7 @@ class Finisher:
             return None
 
         try:
-            linked = self.wait_for_link(runner, resolved, ctx.ad_user, expected, check, deadline)
+            linked = self.wait_for_link(runner, resolved, ctx.ad_user, expected, check, deadline, cloud_id)
         except WaitTimeout:
             self.refresh_cloud(ctx, result)
             raise
@@ -110,13 +110,21 @@ class Finisher:
         immutable_id: str | None,
         check: Callable[[], Any | None],
         deadline: Deadline,
+        cloud_user_id: str | None = None,
     ) -> Any:
-        """Cycles until `check` sees the link; an export error for our account (by its DN or anchor) ends
-        the wait early."""
+        """Cycles until `check` sees the link; an export error for our account (by its AD DN or its
+        connector-space DN) ends the wait early, and so does a new cloud user synced with our anchor that is
+        not `cloud_user_id` (the mailbox's)."""
         return poll_for_link(
             runner,
             self.session,
-            ours=ObjectOfInterest(ad_user.distinguished_name if ad_user else None, immutable_id),
+            ours=ObjectOfInterest(
+                ad_user.distinguished_name if ad_user else None,
+                immutable_id,
+                cloud_user_id=cloud_user_id,
+                account=resolved.sam,
+                upn=resolved.upn,
+            ),
             check=check,
             deadline=deadline,
             progress=self.progress,

@@ -24,6 +24,7 @@ from pswrap.steps.model import Need, Profile
 from pswrap.steps.preflight import CERTIFICATE_STEPS, MODULE_STEPS
 from pswrap.workflows.checks.ad import dc_check_name, judge_dc, judge_ou
 from pswrap.workflows.checks.connection import judge_encryption, judge_host_error
+from pswrap.workflows.checks.kerberos import kerberos_checks
 from pswrap.workflows.checks.model import Check, failed, not_checked, passed
 from pswrap.workflows.checks.modules import MODULE_PATTERNS, REQUIRED_MODULES, judge_modules
 from pswrap.workflows.checks.sync import (
@@ -149,6 +150,7 @@ def run_checks(
     needs = PROFILE_NEEDS[profile]
     hosts = hosts_for(target, needs)
     run.checks.append(judge_encryption(target))
+    run.checks.extend(kerberos_checks(target))  # this machine's Kerberos set-up, before connecting
     module_checks: list[Check] = []
     for host, host_needs in hosts.items():
         progress(f"listing modules on {host}")

@@ -27,6 +27,7 @@ MODULES = [
     ("Microsoft.Graph.Authentication", "2.32.0"),
     ("Microsoft.Graph.Users", "2.32.0"),
     ("Microsoft.Graph.Identity.DirectoryManagement", "2.32.0"),
+    ("Microsoft.Graph.Identity.Governance", "2.32.0"),  # role assignments of the mailbox's user
 ]
 
 

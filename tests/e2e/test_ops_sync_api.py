@@ -102,6 +102,7 @@ def test_python_api_runbook_example(env: dict[str, str]) -> None:
         plan = ps.create_mailbox("Room 2", alias="room2", dry_run=True)
         assert [s["step"] for s in plan.to_json()["steps"]] == [
             "exo/new-mailbox",
+            "graph/set-account-enabled",  # a room's account is created enabled: blocked before the link
             "graph/set-user",
             "ad/new-user",
         ]

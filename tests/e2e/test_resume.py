@@ -212,13 +212,22 @@ def test_scheduler_left_paused_by_the_admin_stays_paused(
     assert sync["leases"] == []
 
 
-@pytest.mark.parametrize("setting", ["sync.settings.staging_mode=true", "sync.scheduler.suspended=true"])
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    # A wrong choice for this server (2); a suspended scheduler is a condition a person clears (6,
+    # docs/sync.md: every hold stops on it).
+    [("sync.settings.staging_mode=true", 2), ("sync.scheduler.suspended=true", 6)],
+)
 def test_scheduler_hold_refused_in_staging_mode_or_when_suspended(
-    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None], setting: str
+    cli: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    lab_set: Callable[..., None],
+    setting: str,
+    code: int,
 ) -> None:
     lab_set(setting)
     ran = cli("mailbox", "create", "Room S", "--alias", "rooms", "--hold", "scheduler")
-    assert ran.code == 2
+    assert ran.code == code
     w = world()
     assert w["ad"]["users"] == [] and w["exo"]["mailboxes"] == [] and w["sync"]["leases"] == []
 
@@ -255,7 +264,10 @@ def test_pending_link_for_another_account_is_a_conflict(
 
     new_cloud_mailbox(cli, "hall")
     new_ad_user(cli, "hallacct", "hallway", "OU=Staging,DC=lab,DC=example")
-    link = ("mailbox", "link", "hall", "--ad-user", "hallacct", "--hold", "staging-ou", "--no-wait")
+    link = (
+        "mailbox", "link", "hall", "--ad-user", "hallacct", "--hold", "staging-ou", "--no-wait",
+        "--add-addresses",  # the account lacks the mailbox's addresses (docs/mastering.md)
+    )  # fmt: skip
     assert cli(*link).code == 0
     before = world()["ad"]["users"]
     ran = cli("mailbox", "link", "hall", "--create-ad-user")

@@ -57,7 +57,7 @@ def test_the_lab_refuses_exactly_what_the_table_masters_elsewhere(
     try:
         mastering.check_cloud_write(step_id, params, state)
         allowed = True
-    except mastering.MasteredElsewhere:
+    except mastering.WrongMaster:
         allowed = False
     if allowed:
         lab.run(step_id, params, pool=pool)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pswrap.immutableid import connector_space_dn
 from pswrap.lab.world import LAB_DEFAULTS, immutable_id
 from tests.lab.world_harness import Harness, WireHarness, harness
 
@@ -190,8 +191,10 @@ def test_hard_match_blocked_is_an_invalid_hard_match_export_error(lab: Harness) 
     assert error["error_literal"].startswith(
         "Another cloud created object with the same source anchor already exists in Azure Active Directory"
     )
-    assert error["dn"] == f"CN=room1,{LAB_DEFAULTS.resource_ou}"
-    assert error["source_anchor"] == immutable_id(anchor_guid)
+    # The Entra ID connector names the object by its connector-space DN, not the AD DN ("Understanding
+    # errors during Microsoft Entra synchronization", "Error example"), and carries its cs-guid.
+    assert error["dn"] == connector_space_dn(immutable_id(anchor_guid))
+    assert re.fullmatch(r"\{[0-9A-F-]{36}\}", error["cs_guid"])
     export = next(
         r
         for r in lab.run("sync/get-run-results", pool="sync")["runs"]
@@ -235,23 +238,98 @@ def test_soft_match_on_upn(lab: Harness) -> None:
     assert len(lab.world()["cloud"]["users"]) == 1
 
 
-def test_soft_match_blocked_leaves_a_duplicate_value_error(lab: Harness) -> None:
-    """§3: BlockSoftMatch stops the soft match; the new object would need the address another object holds:
-    AttributeValueMustBeUnique (closest text: the "Unable to update this object because ..." family, §7b
-    item 13)."""
-    lab.new_mailbox("room1")
+def test_soft_match_blocked_creates_a_new_object_with_the_duplicates_quarantined(lab: Harness) -> None:
+    """ "Identity synchronization and duplicate attribute resiliency": BlockSoftMatch stops the soft match,
+    and the account is still provisioned as a NEW cloud object: its UPN, held by the mailbox's user, gets
+    the placeholder <prefix>+<4 digits>@<initial domain>, its SMTP address is quarantined, both are
+    recorded as provisioning errors, and no export error is logged. Two objects never share a value."""
+    mailbox = lab.new_mailbox("room1")
+    cloud_id = mailbox["external_directory_object_id"]
+    lab.run("graph/set-user", {"UserId": cloud_id, "UserPrincipalName": "room1@lab.example"}, pool="graph")
     with lab.edit() as world:
         world["cloud"]["features"]["block_soft_match"] = True
-    lab.new_ad_user("room1")
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    (stray,) = lab.run(
+        "graph/find-users", {"Value": immutable_id(user["object_guid"])}, pool="graph", by="immutableid"
+    )["users"]
+    assert stray["id"] != cloud_id and stray["on_premises_sync_enabled"] is True
+    assert re.fullmatch(rf"room1\+\d{{4}}@{re.escape(TENANT)}", stray["user_principal_name"])
+    assert "SMTP:room1@lab.example" not in stray["proxy_addresses"]
+    assert {(e["property_causing_error"], e["value"]) for e in stray["on_premises_provisioning_errors"]} == {
+        ("UserPrincipalName", "room1@lab.example"),
+        ("ProxyAddress", "SMTP:room1@lab.example"),
+    }
+    assert all(e["category"] == "PropertyConflict" for e in stray["on_premises_provisioning_errors"])
+    mine = lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["user"]
+    assert mine["user_principal_name"] == "room1@lab.example" and mine["on_premises_sync_enabled"] is None
+
+
+def test_quarantined_values_are_released_by_the_hourly_task(lab: Harness) -> None:
+    """Same page: a background task runs every hour and gives a quarantined value back once the conflict
+    is gone; not before the hour, and not by the next sync cycle (sync exports only changes)."""
+    mailbox = lab.new_mailbox("room1")
+    with lab.edit() as world:
+        world["cloud"]["features"]["block_soft_match"] = True
+    user = lab.new_ad_user("room1")
+    lab.sync_cycle()
+    with lab.edit() as world:  # the conflict goes: the cloud mailbox's user is deleted
+        world["cloud"]["users"] = [
+            u for u in world["cloud"]["users"] if u["id"] != mailbox["external_directory_object_id"]
+        ]
+        world["exo"]["mailboxes"] = []
+    lab.sync_cycle()
+    anchor = immutable_id(user["object_guid"])
+    (stray,) = lab.run("graph/find-users", {"Value": anchor}, pool="graph", by="immutableid")["users"]
+    assert "SMTP:room1@lab.example" not in stray["proxy_addresses"]
+    lab.advance(3601)
+    (stray,) = lab.run("graph/find-users", {"Value": anchor}, pool="graph", by="immutableid")["users"]
+    assert "SMTP:room1@lab.example" in stray["proxy_addresses"]
+    assert stray["on_premises_provisioning_errors"] == []
+
+
+def test_proxy_address_held_by_a_group_keeps_the_classic_export_error(lab: Harness) -> None:
+    """Same page, "Known issues": a new user whose proxyAddress conflicts with a group gets a classic
+    export error instead of a quarantine (AttributeValueMustBeUnique, closest text: the "Unable to update
+    this object because ..." family); nothing is created."""
+    with lab.edit() as world:
+        world["cloud"]["groups"] = [
+            {
+                "id": str(uuid.uuid4()),
+                "display_name": "Room1 group",
+                "proxy_addresses": ["SMTP:room1@lab.example"],
+            }
+        ]
+    user = lab.new_ad_user("room1")
     lab.sync_cycle()
     (error,) = lab.export_errors()
     assert error["error_type"] == "AttributeValueMustBeUnique"
-    assert error["error_literal"].startswith(
-        "Unable to update this object because the following attributes associated with this object have "
-        "values that may already be associated with another object in your local directory services: "
-        "[ProxyAddresses SMTP:room1@lab.example"
+    assert "[ProxyAddresses SMTP:room1@lab.example" in error["error_literal"]
+    assert error["dn"] == connector_space_dn(immutable_id(user["object_guid"]))
+    assert lab.world()["cloud"]["users"] == []
+
+
+def test_hard_match_quarantines_an_address_another_user_holds(lab: Harness) -> None:
+    """Resiliency also applies to updates: after a hard match the account's SMTP address, still held by
+    another cloud user, is quarantined on the matched object, never shared."""
+    mailbox = lab.new_mailbox("room1")
+    lab.new_mailbox("other", PrimarySmtpAddress="shared@lab.example")
+    anchor_guid = str(uuid.uuid4())
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
+    lab.new_ad_user(
+        "room1",
+        ConsistencyGuid=anchor_guid,
+        ProxyAddresses=["SMTP:room1@lab.example", "smtp:shared@lab.example"],
     )
-    assert len(lab.world()["cloud"]["users"]) == 1
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    holders = [
+        u
+        for u in lab.world()["cloud"]["users"]
+        if "shared@lab.example" in [a.split(":", 1)[1] for a in u["proxy_addresses"]]
+    ]
+    assert len(holders) == 1 and holders[0]["id"] != mailbox["external_directory_object_id"]
 
 
 def test_soft_match_refused_when_the_cloud_object_has_an_immutable_id(lab: Harness) -> None:
@@ -269,25 +347,116 @@ def test_soft_match_refused_when_the_cloud_object_has_an_immutable_id(lab: Harne
     )
 
 
-@pytest.mark.parametrize("match", ["soft", "hard"])
-def test_admin_role_blocks_the_match(lab: Harness, match: str) -> None:
-    """§3: Entra ID won't match on-premises users with cloud users that hold an admin role ("Existing Admin
-    Role Conflict"; closest text from tshoot-connect-sync-errors.md, §7b item 13). domain.md: whether this
-    also blocks a hard match is not stated; the existing-tenant page words it generally, so treated as
-    blocked (both are export errors of the run, the cloud object is not taken over)."""
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        {"role": "Exchange Administrator", "directory_scope_id": "/", "status": "active"},
+        {
+            "role": "Helpdesk Administrator",
+            "directory_scope_id": "/administrativeUnits/au1",
+            "status": "active",
+        },
+        {"role": "Reports Reader", "directory_scope_id": "/", "status": "active"},
+    ],
+)
+def test_role_holder_is_not_hard_matched(lab: Harness, assignment: dict[str, str]) -> None:
+    """MC1262584 (Microsoft 365 message center, 2026-03-26): hard-match attempts that target cloud-managed
+    users who hold Microsoft Entra roles are blocked with InvalidHardMatch. No role list: any active
+    assignment, also one scoped to an administrative unit, blocks. The text is the documented
+    InvalidHardMatch text, nothing invented."""
     mailbox = lab.new_mailbox("room1")
     anchor_guid = str(uuid.uuid4())
-    if match == "hard":
-        lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
+    with lab.edit() as world:
+        world["cloud"]["users"][0]["role_assignments"] = [assignment]
+    lab.new_ad_user("room1", ConsistencyGuid=anchor_guid)
+    lab.sync_cycle()
+    (error,) = lab.export_errors()
+    assert error["error_type"] == "InvalidHardMatch"
+    assert error["error_literal"].split("\r\n")[0] == (
+        "Another cloud created object with the same source anchor already exists in Azure Active Directory"
+    )
+    (cloud,) = lab.world()["cloud"]["users"]
+    assert not cloud["on_premises_sync_enabled"]
+
+
+def test_eligible_only_role_does_not_block_the_lab_match(lab: Harness) -> None:
+    """An eligible (PIM) assignment is not a role held until activated and MC1262584 says nothing of it:
+    the lab matches (pswrap refuses such a user itself, conservatively, before any change)."""
+    mailbox = lab.new_mailbox("room1")
+    anchor_guid = str(uuid.uuid4())
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], anchor_guid)
+    with lab.edit() as world:
+        world["cloud"]["users"][0]["role_assignments"] = [
+            {"role": "Exchange Administrator", "directory_scope_id": "/", "status": "eligible"}
+        ]
+    lab.new_ad_user("room1", ConsistencyGuid=anchor_guid)
+    lab.sync_cycle()
+    assert lab.export_errors() == []
+    assert lab.world()["cloud"]["users"][0]["on_premises_sync_enabled"] is True
+
+
+def test_admin_role_blocks_the_soft_match(lab: Harness) -> None:
+    """ "Understanding errors during Microsoft Entra synchronization": a soft match to a user with an
+    administrative role is refused, "Existing Admin Role Conflict" (closest text, that page)."""
+    lab.new_mailbox("room1")
     with lab.edit() as world:
         world["cloud"]["users"][0]["directory_roles"] = ["Exchange Administrator"]
-    lab.new_ad_user("room1", **({"ConsistencyGuid": anchor_guid} if match == "hard" else {}))
+    lab.new_ad_user("room1")
     lab.sync_cycle()
     (error,) = lab.export_errors()
     assert error["error_type"] == "ExistingAdminRoleConflict"
     assert "isn't allowed to soft match a user object from on-premises AD" in error["error_literal"]
     (cloud,) = lab.world()["cloud"]["users"]
     assert not cloud["on_premises_sync_enabled"]
+
+
+def test_anchor_is_written_back_by_the_ad_export_even_when_the_cloud_export_fails(lab: Harness) -> None:
+    """ "Microsoft Entra Connect: Design concepts": with mS-DS-ConsistencyGuid as the anchor and the value
+    empty, the engine uses objectGUID and writes it to mS-DS-ConsistencyGuid by an export to AD: in that
+    export, whatever the Entra ID export did (here InvalidHardMatch)."""
+    mailbox = lab.new_mailbox("room1")
+    user = lab.new_ad_user("room1")
+    lab.stamp_immutable_id(mailbox["external_directory_object_id"], user["object_guid"])
+    with lab.edit() as world:
+        world["cloud"]["features"]["block_hard_match_takeover"] = True
+    lab.sync_cycle()
+    assert [e["error_type"] for e in lab.export_errors()] == ["InvalidHardMatch"]
+    assert lab.world()["ad"]["users"][0]["consistency_guid"] == user["object_guid"]
+
+
+def test_ad_connector_export_errors_carry_the_ad_dn(lab: Harness) -> None:
+    """An AD connector export error names the object by its AD DN (its connector space holds AD objects)."""
+    with lab.edit() as world:
+        world["sync"]["settings"]["ad_write_back_permitted"] = False
+    lab.new_ad_user("room1")
+    lab.sync_cycle()
+    (error,) = lab.export_errors()
+    assert error["dn"] == f"CN=room1,{LAB_DEFAULTS.resource_ou}"
+    assert error["error_type"] == "permission-issue" and error["error_literal"] is None
+
+
+def test_manual_cycle_is_refused_while_the_scheduler_is_suspended(lab: Harness) -> None:
+    """ "Entra Connect Sync: Scheduler": an upgrade or an open wizard suspends the scheduler; what a manual
+    Start-ADSyncSyncCycle does then is undocumented. The lab's ASSUMPTION: no cycle starts, and the
+    cmdlet's Result (which says whether it could start one) is not Success."""
+    with lab.edit() as world:
+        world["sync"]["scheduler"]["suspended"] = True
+    started = lab.run("sync/start-cycle", pool="sync", policy="delta")
+    assert started["result"] != "Success" and "suspended" in started["result"]
+    assert lab.run("sync/get-scheduler", pool="sync")["sync_cycle_in_progress"] is False
+
+
+def test_a_new_mailbox_reaches_graph_after_the_replication_delay(lab: Harness) -> None:
+    """A mailbox created in Exchange Online appears in Entra ID after a delay; until then Get-MgUser
+    answers not found (the lab's configurable `cloud.replication_delay_seconds`)."""
+    with lab.edit() as world:
+        world["cloud"]["replication_delay_seconds"] = 30
+    mailbox = lab.new_mailbox("room1")
+    cloud_id = mailbox["external_directory_object_id"]
+    assert lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["found"] is False
+    lab.advance(31)
+    assert lab.run("graph/get-user", {"UserId": cloud_id}, pool="graph")["found"] is True
 
 
 def test_hard_match_comes_before_a_soft_match_candidate(lab: Harness) -> None:

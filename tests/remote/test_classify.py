@@ -88,6 +88,18 @@ CASES = [
         "adsync",
         e.SyncBusy,
     ),
+    # The lease templates' lock timed out (ps_templates/sync/_leases.ps1.j2): transient, retried.
+    (
+        RemoteRecord(
+            "pswrap lease lock: another lease change held C:\\ProgramData\\pswrap\\lease.lock for 60 s (a "
+            "pswrap run or a lease task on this server); run the command again, or look for a hung "
+            "powershell.exe holding that file",
+            "pswrap lease lock: another lease change held",
+            "OperationStopped",
+        ),
+        "adsync",
+        e.LeaseLocked,
+    ),
     # MC1263280 (ecosystem.md §5.1): hard match blocked.
     (
         RemoteRecord(
@@ -197,6 +209,7 @@ HINTS: dict[type[e.RemoteError], str] = {
     e.NotFound: "check the identity",
     e.Conflict: "resolve the conflict, then run again",
     e.SyncBusy: "wait for the running sync cycle to end",
+    e.LeaseLocked: "another lease change",
     e.HardMatchBlocked: "BlockCloudObjectTakeoverThroughHardMatch",
     e.NotConnected: "the cloud session is not connected",
     e.ModuleMissing: "install the module on the host",

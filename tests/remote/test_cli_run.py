@@ -435,7 +435,7 @@ EXIT_CODES: dict[str, int] = {
     "TransportError": 4, "AuthenticationError": 3, "ConnectionFailed": 4, "TransportTimeout": 4,
     "ShellGone": 4, "RemoteError": 5, "AlreadyExists": 5, "NotFound": 5, "AccessDenied": 5,
     "NotConnected": 5, "ModuleMissing": 5, "Throttled": 5, "SyncBusy": 5, "OutputError": 5,
-    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7,
+    "Conflict": 6, "HardMatchBlocked": 6, "NeedsHuman": 6, "WaitTimeout": 7, "LeaseLocked": 5,
 }  # fmt: skip
 
 

@@ -91,5 +91,16 @@ def cloud_user_document(user: dict[str, Any]) -> dict[str, Any]:
         "on_premises_last_sync_date_time": user.get("on_premises_last_sync_date_time"),
         "proxy_addresses": list(user.get("proxy_addresses") or []),
         "directory_roles": list(user.get("directory_roles") or []),
+        "role_assignments": [
+            {
+                "role": str(a.get("role") or ""),
+                "directory_scope_id": str(a.get("directory_scope_id") or "/"),
+                "status": str(a.get("status") or "active"),
+            }
+            for a in user.get("role_assignments") or []
+        ],
+        "on_premises_provisioning_errors": [
+            dict(e) for e in user.get("on_premises_provisioning_errors") or []
+        ],
         "account_enabled": bool(user.get("account_enabled")),
     }

@@ -3,7 +3,7 @@ New-Mailbox -Room|-Equipment|-Shared (domain.md §4)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation, PSError
@@ -11,7 +11,7 @@ from pswrap.lab.handlers import records
 from pswrap.lab.handlers.directory import bare, mailbox_document, recipients
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.sync_engine import MAILBOX_TYPES
-from pswrap.lab.world import new_guid
+from pswrap.lab.world import iso, new_guid
 
 INITIAL_ACCOUNT_ENABLED = {"room": True, "shared": False, "equipment": True}
 """The account New-Mailbox creates (New-Mailbox.md): -Room "an active account with an unknown password"
@@ -127,8 +127,14 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         "on_premises_distinguished_name": None,
         "proxy_addresses": addresses,
         "directory_roles": [],
+        "role_assignments": [],
         "account_enabled": INITIAL_ACCOUNT_ENABLED[kind],
     }
+    delay = float(world["cloud"].get("replication_delay_seconds") or 0)
+    if delay > 0:
+        # Replication delay: a mailbox created in Exchange Online reaches Entra ID later; until then Graph
+        # answers not found for its user (pswrap.lab.handlers.graph.visible).
+        cloud_user["graph_visible_utc"] = iso(at + timedelta(seconds=delay))
     world["cloud"]["users"].append(cloud_user)
     mailbox = {
         "alias": alias,

@@ -10,13 +10,27 @@ from pswrap.lab.dispatch import Invocation
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.directory import bare, cloud_user_by, cloud_user_document
 from pswrap.lab.handlers.pipeline import step
+from pswrap.lab.world import parse_time
+
+
+def visible(user: dict[str, Any], at: datetime) -> bool:
+    """Replication delay: a user created by New-Mailbox in Exchange Online is in Entra ID only after a
+    while, and Get-MgUser answers not found until then (the world's `cloud.replication_delay_seconds`,
+    stamped by exo/new-mailbox). How long is not documented; the lab's delay is configurable."""
+    since = user.get("graph_visible_utc")
+    return not since or parse_time(str(since)) <= at
+
+
+def _graph_user(world: dict[str, Any], identity: str, at: datetime) -> dict[str, Any] | None:
+    user = cloud_user_by(world, identity)
+    return user if user is not None and visible(user, at) else None
 
 
 @step("graph/get-user", need="graph")
 def get_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-MgUser -UserId <id|upn> -Property ...; the template catches Request_ResourceNotFound (§7b item
     11), so not found is `found: false`."""
-    user = cloud_user_by(world, str(inv.params.get("UserId") or ""))
+    user = _graph_user(world, str(inv.params.get("UserId") or ""), at)
     if user is None:
         return {"found": False, "user": None}
     return {"found": True, "user": cloud_user_document(user)}
@@ -33,7 +47,7 @@ def find_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str
         ]
     else:
         users = [u for u in world["cloud"]["users"] if u.get("on_premises_immutable_id") == value]
-    return {"users": [cloud_user_document(u) for u in users]}
+    return {"users": [cloud_user_document(u) for u in users if visible(u, at)]}
 
 
 @step("graph/set-user", need="graph")
@@ -42,7 +56,7 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     a value another object holds (§7b item 10)."""
     cmdlet, parameter_set = "Update-MgUser", "UpdateExpanded"
     identity = str(inv.params.get("UserId") or "")
-    user = cloud_user_by(world, identity)
+    user = _graph_user(world, identity, at)
     if user is None:
         # The template reads the user first (Get-MgUser -UserId), so the 404 comes from Get-MgUser_Get.
         raise records.graph_rest_error(

@@ -19,6 +19,7 @@ from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.ad import account_by_guid, check_credential, check_server, user_document
 from pswrap.lab.handlers.directory import cloud_user_by
+from pswrap.lab.handlers.graph import visible
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.sync_engine import dict_of
 
@@ -178,6 +179,8 @@ def set_account_enabled(inv: Invocation, world: dict[str, Any], at: datetime) ->
     synchronized to Microsoft Entra ID"; §7b item 10's Request_BadRequest text)."""
     identity = str(inv.params.get("UserId") or "")
     user = cloud_user_by(world, identity)
+    if user is not None and not visible(user, at):
+        user = None  # not yet replicated to Entra ID: Get-MgUser answers not found
     if user is None:
         raise records.graph_rest_error(
             "Get-MgUser",

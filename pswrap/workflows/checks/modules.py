@@ -32,6 +32,7 @@ REQUIRED_MODULES: dict[Need, tuple[str, ...]] = {
         "Microsoft.Graph.Authentication",
         "Microsoft.Graph.Users",
         "Microsoft.Graph.Identity.DirectoryManagement",
+        "Microsoft.Graph.Identity.Governance",
     ),
     "hybrid": (),
 }
@@ -46,6 +47,8 @@ MODULE_HOW: dict[str, str] = {
     "Microsoft.Graph.Users": "Install-Module Microsoft.Graph.Users -Scope AllUsers (domain.md §1.5)",
     "Microsoft.Graph.Identity.DirectoryManagement": "Install-Module "
     "Microsoft.Graph.Identity.DirectoryManagement -Scope AllUsers (domain.md §3, tenant switches)",
+    "Microsoft.Graph.Identity.Governance": "Install-Module Microsoft.Graph.Identity.Governance -Scope "
+    "AllUsers (role assignments and PIM eligibility of the mailbox's user, docs/sync.md)",
 }
 
 MODULE_PATTERNS: tuple[str, ...] = (
@@ -56,6 +59,7 @@ MODULE_PATTERNS: tuple[str, ...] = (
     "Microsoft.Graph.Authentication",
     "Microsoft.Graph.Users",
     "Microsoft.Graph.Identity.DirectoryManagement",
+    "Microsoft.Graph.Identity.Governance",
     *RETIRED_MODULES,
 )
 """What the module steps ask Get-Module -ListAvailable for: the modules used, and wide enough patterns to

@@ -102,8 +102,10 @@ def judge_scheduler(scheduler: Any, hold: str | None = None) -> Check:
     if getattr(scheduler, "scheduler_suspended", False):
         why = "SchedulerSuspended is set (Connect sets it during an upgrade, and while its wizard is open)"
         fix = "close the Entra Connect wizard or finish the upgrade on the sync server (domain.md §2)"
-        if hold == "scheduler":
-            return failed("sync.scheduler", name, why + "; the scheduler hold refuses to run", fix)
+        if hold is not None:
+            # What a manual Start-ADSyncSyncCycle does while suspended is undocumented ("Microsoft Entra
+            # Connect Sync: Scheduler"): every hold waits for a cycle, so none starts (docs/sync.md).
+            return failed("sync.scheduler", name, why + "; no cycle can be relied on, so no hold runs", fix)
         return warned("sync.scheduler", name, why + ": no cycle runs until it is cleared", fix)
     if not getattr(scheduler, "sync_cycle_enabled", True):
         return warned(

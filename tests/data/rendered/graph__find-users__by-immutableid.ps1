@@ -84,7 +84,7 @@ function Write-PswrapResult {
 Import-Module Microsoft.Graph.Users -ErrorAction Stop
 
 # These are returned only when selected (domain.md section 1.5).
-$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'AccountEnabled')
+$cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'OnPremisesProvisioningErrors', 'AccountEnabled')
 
 function Get-PswrapDirectoryRoles {
     # The directory (admin) roles among the user's memberships: matching skips admins (domain.md section 3).
@@ -99,6 +99,48 @@ function Get-PswrapDirectoryRoles {
     return ,$roles
 }
 
+function ConvertTo-PswrapRoleAssignment {
+    param($Assignment, [string]$Status)
+    return [ordered]@{
+        role = [string](Get-PswrapProperty (Get-PswrapProperty $Assignment 'RoleDefinition') 'DisplayName')
+        directory_scope_id = [string](Get-PswrapProperty $Assignment 'DirectoryScopeId')
+        status = $Status
+    }
+}
+
+function Get-PswrapRoleAssignments {
+    # Every role the user holds or may activate: active assignments at any scope ('/' or
+    # '/administrativeUnits/<id>') and PIM-eligible ones. MC1262584 blocks hard match to role holders
+    # without naming roles or scopes; pswrap treats all of these as blocking (docs/sync.md).
+    param([string]$UserObjectId)
+    Import-Module Microsoft.Graph.Identity.Governance -ErrorAction Stop
+    # The id came from Graph; the cast guarantees the filter holds a GUID and nothing else.
+    $filter = "principalId eq '" + [string]([guid]$UserObjectId) + "'"
+    $assignments = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    foreach ($active in @(Get-MgRoleManagementDirectoryRoleAssignment -Filter $filter -ExpandProperty 'roleDefinition' -All -ErrorAction Stop)) {
+        $assignments.Add((ConvertTo-PswrapRoleAssignment $active 'active'))
+    }
+    foreach ($eligible in @(Get-MgRoleManagementDirectoryRoleEligibilitySchedule -Filter $filter -ExpandProperty 'roleDefinition' -All -ErrorAction Stop)) {
+        $assignments.Add((ConvertTo-PswrapRoleAssignment $eligible 'eligible'))
+    }
+    return ,$assignments
+}
+
+function ConvertTo-PswrapProvisioningErrors {
+    # Duplicate attribute resiliency's record of a quarantined UPN or proxyAddress (docs/sync.md).
+    param($User)
+    $errors = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    foreach ($item in (ConvertTo-PswrapList (Get-PswrapProperty $User 'OnPremisesProvisioningErrors'))) {
+        $errors.Add([ordered]@{
+            category = [string](Get-PswrapProperty $item 'Category')
+            property_causing_error = [string](Get-PswrapProperty $item 'PropertyCausingError')
+            value = [string](Get-PswrapProperty $item 'Value')
+            occurred_date_time = Get-PswrapProperty $item 'OccurredDateTime'
+        })
+    }
+    return ,$errors
+}
+
 function ConvertTo-PswrapCloudUser {
     param($User)
     return [ordered]@{
@@ -111,6 +153,8 @@ function ConvertTo-PswrapCloudUser {
         on_premises_last_sync_date_time = Get-PswrapProperty $User 'OnPremisesLastSyncDateTime'
         proxy_addresses = ConvertTo-PswrapList (Get-PswrapProperty $User 'ProxyAddresses')
         directory_roles = Get-PswrapDirectoryRoles ([string](Get-PswrapProperty $User 'Id'))
+        role_assignments = Get-PswrapRoleAssignments ([string](Get-PswrapProperty $User 'Id'))
+        on_premises_provisioning_errors = ConvertTo-PswrapProvisioningErrors $User
         account_enabled = Get-PswrapProperty $User 'AccountEnabled'
     }
 }

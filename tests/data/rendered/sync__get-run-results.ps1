@@ -94,8 +94,10 @@ function Get-PswrapNodeText {
 
 function Get-PswrapExportErrors {
     # A match failure (InvalidHardMatch, AttributeValueMustBeUnique, ...) is an export error of a run
-    # step, not a cmdlet error (DESIGN.md "Waiting for sync"). Each step's SyncErrors holds the run-history
-    # XML of the sync engine (<export-error dn=...><error-type/><cd-error><error-code/><error-literal/>).
+    # step, not a cmdlet error (docs/sync.md). Each step's SyncErrors holds the run-history XML of the
+    # sync engine (<export-error cs-guid=... dn=...><error-type/><cd-error><error-code/><error-literal/>).
+    # The Entra ID connector's dn is its connector-space DN, CN={hex of the ImmutableId's ASCII}, not the
+    # AD DN: pswrap matches it to the account it expects.
     param($Run)
     $exportErrors = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
     foreach ($stepResult in (ConvertTo-PswrapList (Get-PswrapProperty $Run 'RunStepResults'))) {
@@ -111,6 +113,7 @@ function Get-PswrapExportErrors {
             foreach ($exportError in @($document.SelectNodes('//export-error'))) {
                 $exportErrors.Add([ordered]@{
                     dn = $exportError.GetAttribute('dn')
+                    cs_guid = $exportError.GetAttribute('cs-guid')
                     source_anchor = $null
                     error_type = [string](Get-PswrapNodeText $exportError 'error-type')
                     error_code = Get-PswrapNodeText $exportError 'cd-error/error-code'
@@ -125,6 +128,7 @@ function Get-PswrapExportErrors {
         if ($stepErrors -eq 0 -and $stepOutcome -like '*export-error*') {
             $exportErrors.Add([ordered]@{
                 dn = $null
+                cs_guid = $null
                 source_anchor = $null
                 error_type = $stepOutcome
                 error_code = $null

@@ -91,6 +91,29 @@ Import-Module ScheduledTasks -ErrorAction Stop
 $leaseFolder = '\pswrap\'
 $leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'
 
+# Install, remove and the lease task's own restore each read the leases and then change the scheduler;
+# they run one at a time on the server, each holding an exclusive handle (FileShare None) on one file
+# under ProgramData. A file handle, not a Mutex: a Mutex belongs to the thread that took it, and PSRP may
+# run a pipeline on different threads; Windows closes the handle when its process dies, so a killed
+# holder never leaves the lock taken.
+$leaseLockPath = [System.IO.Path]::Combine($env:ProgramData, 'pswrap\lease.lock')
+$leaseLockSeconds = 60
+
+function Enter-PswrapLeaseLock {
+    $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($leaseLockPath))
+    $giveUp = [DateTime]::UtcNow.AddSeconds($leaseLockSeconds)
+    while ($true) {
+        try {
+            return [System.IO.File]::Open($leaseLockPath, 'OpenOrCreate', 'ReadWrite', 'None')
+        } catch [System.IO.IOException] {
+            if ([DateTime]::UtcNow -ge $giveUp) {
+                throw ('pswrap lease lock: another lease change held ' + $leaseLockPath + ' for ' + $leaseLockSeconds + ' s (a pswrap run or a lease task on this server); run the command again, or look for a hung powershell.exe holding that file')
+            }
+            [System.Threading.Thread]::Sleep(200)
+        }
+    }
+}
+
 function Get-PswrapLeaseTasks {
     $tasks = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
     foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
@@ -136,59 +159,76 @@ if ($LeaseName -notmatch $leasePattern) {
     throw ('lease name ' + $LeaseName + ' does not match ' + $leasePattern + '; pswrap names leases pswrap-lease-<operation id>')
 }
 
-# What the task runs at the deadline if pswrap never comes back: if it is the last pswrap lease, put the
-# scheduler back as it was before the first lease; then remove itself. Restoring first means a failed
-# restore leaves the lease in place, visible to sync/list-leases, instead of a paused scheduler with no
-# lease left to say why.
+# What the task runs at the deadline if pswrap never comes back: under the lease lock (the same file as
+# Enter-PswrapLeaseLock), if it is the last pswrap lease, put the scheduler back as it was before the first
+# lease; then remove itself. Restoring first means a failed restore leaves the lease in place, visible to
+# sync/list-leases, instead of a paused scheduler with no lease left to say why.
 $restoreBlock = {
     param([string]$LeaseName, [bool]$PriorSyncCycleEnabled)
     $ErrorActionPreference = 'Stop'
     Import-Module ADSync -ErrorAction Stop
     Import-Module ScheduledTasks -ErrorAction Stop
-    $others = 0
-    foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
-        if ($task.TaskPath -eq '\pswrap\' -and $task.TaskName -match '^pswrap-lease-[A-Za-z0-9-]+$' -and $task.TaskName -ne $LeaseName) { $others++ }
+    $lockPath = [System.IO.Path]::Combine($env:ProgramData, 'pswrap\lease.lock')
+    $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($lockPath))
+    $giveUp = [DateTime]::UtcNow.AddSeconds(600)
+    $lock = $null
+    while ($null -eq $lock) {
+        try { $lock = [System.IO.File]::Open($lockPath, 'OpenOrCreate', 'ReadWrite', 'None') }
+        catch [System.IO.IOException] { if ([DateTime]::UtcNow -ge $giveUp) { throw }; [System.Threading.Thread]::Sleep(200) }
     }
-    if ($others -eq 0) { $null = Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
-    Unregister-ScheduledTask -TaskName $LeaseName -TaskPath '\pswrap\' -Confirm:$false -ErrorAction Stop
+    try {
+        $others = 0
+        foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
+            if ($task.TaskPath -eq '\pswrap\' -and $task.TaskName -match '^pswrap-lease-[A-Za-z0-9-]+$' -and $task.TaskName -ne $LeaseName) { $others++ }
+        }
+        if ($others -eq 0) { $null = Set-ADSyncScheduler -SyncCycleEnabled $PriorSyncCycleEnabled -ErrorAction Stop }
+        Unregister-ScheduledTask -TaskName $LeaseName -TaskPath '\pswrap\' -Confirm:$false -ErrorAction Stop
+    } finally {
+        $lock.Dispose()
+    }
 }
 
-$existing = Get-PswrapLeaseTasks
-$mine = $null
-$prior = $null
-foreach ($task in $existing) {
-    $lease = ConvertTo-PswrapLease $task
-    if ($task.TaskName -eq $LeaseName) { $mine = $task }
-    if ($null -eq $prior) { $prior = $lease.prior_sync_cycle_enabled }
+$leaseLock = Enter-PswrapLeaseLock
+try {
+    $existing = Get-PswrapLeaseTasks
+    $mine = $null
+    $prior = $null
+    foreach ($task in $existing) {
+        $lease = ConvertTo-PswrapLease $task
+        if ($task.TaskName -eq $LeaseName) { $mine = $task }
+        if ($null -eq $prior) { $prior = $lease.prior_sync_cycle_enabled }
+    }
+    if ($null -eq $prior) {
+        # The first lease records the scheduler's state; later ones copy it.
+        $before = Get-ADSyncScheduler -ErrorAction Stop
+        $prior = [bool](Get-PswrapProperty $before 'SyncCycleEnabled')
+    }
+
+    if ($null -eq $mine) {
+        $deadlineText = $DeadlineUtc.ToUniversalTime().ToString('o')
+        $description = 'pswrap lease; prior_sync_cycle_enabled=' + [string]$prior + '; deadline_utc=' + $deadlineText
+        $priorLiteral = '$false'
+        if ($prior) { $priorLiteral = '$true' }
+        # The lease name matched $leasePattern above, so it is safe inside this quoted argument.
+        $command = '& {' + $restoreBlock.ToString() + "} -LeaseName '" + $LeaseName + "' -PriorSyncCycleEnabled " + $priorLiteral
+        $encoded = [System.Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($command))
+        $arguments = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ' + $encoded
+
+        $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -ErrorAction Stop
+        # The trigger is given in the server's local time: a task's start boundary is wall-clock time, and
+        # a local DateTime is read the same way whichever way the cmdlet formats it.
+        $deadlineLocal = $DeadlineUtc.ToLocalTime()
+        $trigger = New-ScheduledTaskTrigger -Once -At $deadlineLocal -ErrorAction Stop
+        # SYSTEM as a service account: no password is stored with the task.
+        $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -ErrorAction Stop
+        $taskSettings = New-ScheduledTaskSettingsSet -StartWhenAvailable -ErrorAction Stop
+        $null = Register-ScheduledTask -TaskName $LeaseName -TaskPath $leaseFolder -Action $action -Trigger $trigger -Principal $principal -Settings $taskSettings -Description $description -ErrorAction Stop
+    }
+
+    # Pause the scheduler (domain.md section 2: Set-ADSyncScheduler -SyncCycleEnabled $false).
+    $null = Set-ADSyncScheduler -SyncCycleEnabled $false -ErrorAction Stop
+
+    Write-PswrapResult (Get-PswrapLeaseSet -Restored $false)
+} finally {
+    $leaseLock.Dispose()
 }
-if ($null -eq $prior) {
-    # The first lease records the scheduler's state; later ones copy it.
-    $before = Get-ADSyncScheduler -ErrorAction Stop
-    $prior = [bool](Get-PswrapProperty $before 'SyncCycleEnabled')
-}
-
-if ($null -eq $mine) {
-    $deadlineText = $DeadlineUtc.ToUniversalTime().ToString('o')
-    $description = 'pswrap lease; prior_sync_cycle_enabled=' + [string]$prior + '; deadline_utc=' + $deadlineText
-    $priorLiteral = '$false'
-    if ($prior) { $priorLiteral = '$true' }
-    # The lease name matched $leasePattern above, so it is safe inside this quoted argument.
-    $command = '& {' + $restoreBlock.ToString() + "} -LeaseName '" + $LeaseName + "' -PriorSyncCycleEnabled " + $priorLiteral
-    $encoded = [System.Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($command))
-    $arguments = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ' + $encoded
-
-    $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments -ErrorAction Stop
-    # The trigger is given in the server's local time: a task's start boundary is wall-clock time, and a
-    # local DateTime is read the same way whichever way the cmdlet formats it.
-    $deadlineLocal = $DeadlineUtc.ToLocalTime()
-    $trigger = New-ScheduledTaskTrigger -Once -At $deadlineLocal -ErrorAction Stop
-    # SYSTEM as a service account: no password is stored with the task.
-    $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -ErrorAction Stop
-    $taskSettings = New-ScheduledTaskSettingsSet -StartWhenAvailable -ErrorAction Stop
-    $null = Register-ScheduledTask -TaskName $LeaseName -TaskPath $leaseFolder -Action $action -Trigger $trigger -Principal $principal -Settings $taskSettings -Description $description -ErrorAction Stop
-}
-
-# Pause the scheduler (domain.md section 2: Set-ADSyncScheduler -SyncCycleEnabled $false).
-$null = Set-ADSyncScheduler -SyncCycleEnabled $false -ErrorAction Stop
-
-Write-PswrapResult (Get-PswrapLeaseSet -Restored $false)

@@ -88,6 +88,29 @@ Import-Module ScheduledTasks -ErrorAction Stop
 $leaseFolder = '\pswrap\'
 $leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'
 
+# Install, remove and the lease task's own restore each read the leases and then change the scheduler;
+# they run one at a time on the server, each holding an exclusive handle (FileShare None) on one file
+# under ProgramData. A file handle, not a Mutex: a Mutex belongs to the thread that took it, and PSRP may
+# run a pipeline on different threads; Windows closes the handle when its process dies, so a killed
+# holder never leaves the lock taken.
+$leaseLockPath = [System.IO.Path]::Combine($env:ProgramData, 'pswrap\lease.lock')
+$leaseLockSeconds = 60
+
+function Enter-PswrapLeaseLock {
+    $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($leaseLockPath))
+    $giveUp = [DateTime]::UtcNow.AddSeconds($leaseLockSeconds)
+    while ($true) {
+        try {
+            return [System.IO.File]::Open($leaseLockPath, 'OpenOrCreate', 'ReadWrite', 'None')
+        } catch [System.IO.IOException] {
+            if ([DateTime]::UtcNow -ge $giveUp) {
+                throw ('pswrap lease lock: another lease change held ' + $leaseLockPath + ' for ' + $leaseLockSeconds + ' s (a pswrap run or a lease task on this server); run the command again, or look for a hung powershell.exe holding that file')
+            }
+            [System.Threading.Thread]::Sleep(200)
+        }
+    }
+}
+
 function Get-PswrapLeaseTasks {
     $tasks = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
     foreach ($task in @(Get-ScheduledTask -ErrorAction Stop)) {
