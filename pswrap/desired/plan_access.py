@@ -51,6 +51,11 @@ def as_drift(item: Planned) -> Drift:
     return Drift(item.field, item.before, item.after, cast(Where, item.where))
 
 
+def ordered_rights(rights: dict[str, str]) -> dict[str, str]:
+    """Calendar entries as shown: Default and Anonymous first, then the users by name."""
+    return dict(sorted(rights.items(), key=lambda kv: (kv[0] not in SPECIAL_USERS, kv[0].lower())))
+
+
 def ident(principal: Any) -> str:
     """How a principal is named to a cmdlet: its primary SMTP address, else as resolved."""
     return str(principal.primary_smtp_address or principal.identity)
@@ -124,8 +129,8 @@ def _calendar(wanted: Any, current: list[Any], by_name: dict[str, Any]) -> Plann
         params.update(CalendarSetUser=[u for u, _ in change], CalendarSetRights=[r for _, r in change])
     if remove:
         params["CalendarRemoveUser"] = remove
-    before = {v[0]: v[2] for v in now.values()}
-    after = {v[0]: v[2] for v in target.values()}
+    before = ordered_rights({v[0]: v[2] for v in now.values()})
+    after = ordered_rights({v[0]: v[2] for v in target.values()})
     return Planned(
         "permissions.calendar_permissions",
         before,

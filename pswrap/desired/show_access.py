@@ -8,6 +8,7 @@ from typing import Any
 
 from pswrap.desired.diff import shown
 from pswrap.desired.facts_access import AreaFacts
+from pswrap.desired.plan_access import ordered_rights
 from pswrap.mastering import where_written
 from pswrap.steps.access import PLACE_PARAMETERS
 
@@ -31,7 +32,7 @@ def sections(found: AreaFacts) -> dict[str, Any]:
             for entry in access.calendar_permissions
         }
         if rights:
-            permissions["calendar_permissions"] = rights
+            permissions["calendar_permissions"] = ordered_rights(rights)
         if permissions:
             out["permissions"] = permissions
         hidden = access.hidden_from_address_lists
