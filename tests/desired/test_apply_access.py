@@ -93,6 +93,7 @@ def test_each_field_converges_where_it_is_mastered(
     assert ran.code == 0, ran.err
     assert (out["changed"], out["status"]) == (True, "completed"), out
     assert [(c["field"], c["where"]) for c in out["changes"]] == [(path, where)]
+    assert out["operation"], "the change was not journaled"
     after_first = systems(world())
     other = "exo" if where == "ad" else "ad"
     if path != "place.capacity":  # the capacity is also the mailbox's ResourceCapacity: same system
