@@ -21,7 +21,7 @@ from pswrap.desired.facts_access import AreaFacts, room_list_names
 from pswrap.desired.spec import ListEdit, MailboxSpec
 from pswrap.desired.spec_access import SPECIAL_USERS, CalendarRightsEdit
 from pswrap.errors import PswrapError, RemoteError
-from pswrap.mastering import Master, where_written
+from pswrap.mastering import LinkState, Master, where_written
 from pswrap.steps.access import AD_PLACE_PARAMETERS, PLACE_PARAMETERS
 from pswrap.workflows.results import Change, Drift, MailboxResult, Where
 
@@ -73,7 +73,13 @@ def _target(wanted: list[str] | ListEdit, now: dict[str, Any], by_name: dict[str
 
 
 def _members(
-    name: str, wanted: Any, current: list[Any], by_name: dict[str, Any], add: str, remove: str
+    name: str,
+    wanted: Any,
+    current: list[Any],
+    by_name: dict[str, Any],
+    add: str,
+    remove: str,
+    state: LinkState,
 ) -> Planned | None:
     now = {p.key: p for p in current}
     target = _target(wanted, now, by_name)
@@ -85,10 +91,11 @@ def _members(
     if removed := [ident(p) for k, p in now.items() if k not in target]:
         params[remove] = removed
     before, after = [shown(p) for p in now.values()], [shown(p) for p in target.values()]
-    return Planned(f"permissions.{name}", before, after, "exo", "exo/set-access", name, params)
+    where = where_written(name, state)  # Exchange Online in every state (permissions are not synced)
+    return Planned(f"permissions.{name}", before, after, where, "exo/set-access", name, params)
 
 
-def _calendar(wanted: Any, current: list[Any], by_name: dict[str, Any]) -> Planned | None:
+def _calendar(wanted: Any, current: list[Any], by_name: dict[str, Any], where: Master) -> Planned | None:
     """Folder entries by user (Default/Anonymous by name, others by directory object)."""
     now: dict[str, tuple[str, str, str]] = {}  # key -> (label, cmdlet name, role)
     for entry in current:
@@ -135,7 +142,7 @@ def _calendar(wanted: Any, current: list[Any], by_name: dict[str, Any]) -> Plann
         "permissions.calendar_permissions",
         before,
         after,
-        "exo",
+        where,
         "exo/set-access",
         "calendar_permissions",
         params,
@@ -165,18 +172,19 @@ def plan(spec: MailboxSpec, observed: Observed, found: AreaFacts) -> tuple[list[
         ):
             wanted = getattr(perms, name)
             if wanted is not None:
-                add(_members(name, wanted, list(now), by_name, add_p, remove_p))
+                add(_members(name, wanted, list(now), by_name, add_p, remove_p, state))
         if perms.send_on_behalf is not None:
             _send_on_behalf(perms.send_on_behalf, observed, found, by_name, add, drift)
         if perms.calendar_permissions is not None:
-            add(_calendar(perms.calendar_permissions, list(access.calendar_permissions), by_name))
+            where = where_written("calendar_permissions", state)
+            add(_calendar(perms.calendar_permissions, list(access.calendar_permissions), by_name, where))
     if spec.hidden_from_address_lists is not None and access is not None:
         add(_hidden(spec.hidden_from_address_lists, access, found))
     if spec.place is not None:
         for name, wanted in spec.place.given().items():
             add(_place(name, wanted, found, state))
     if spec.room_lists is not None and found.lists is not None:
-        add(_room_lists(spec, found.lists))
+        add(_room_lists(spec, found.lists, where_written("room_lists", state)))
     if spec.workspace is not None:
         now_ws = None if found.place is None else found.place.type == "Workspace"
         if now_ws != spec.workspace:
@@ -286,7 +294,7 @@ def _place(name: str, wanted: Any, found: AreaFacts, state: Any) -> Planned | No
     return Planned(field_name, before, after, where, "exo/set-place", parameter, {parameter: after})
 
 
-def _room_lists(spec: MailboxSpec, lists: Any) -> Planned | None:
+def _room_lists(spec: MailboxSpec, lists: Any, where: Master) -> Planned | None:
     current = [entry.name for entry in lists.lists if entry.member]
     resolved = {n.identity.lower(): n.name for n in lists.named}
 
@@ -312,7 +320,7 @@ def _room_lists(spec: MailboxSpec, lists: Any) -> Planned | None:
     if remove_from := [n for n in current if n.lower() not in after]:
         params["RemoveFrom"] = remove_from
     return Planned(
-        "room_lists", sorted(current), sorted(target), "exo", "exo/set-room-lists", "room_lists", params
+        "room_lists", sorted(current), sorted(target), where, "exo/set-room-lists", "room_lists", params
     )
 
 
