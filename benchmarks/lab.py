@@ -1,6 +1,7 @@
 """How fast the lab answers an unmodified pypsrp client, next to a bare HTTP POST (goal: invoke <= 5 x 2).
 
-A normal `invoke()` costs exactly two HTTP requests (Command and Receive; reference/wsman-notes.md), so
+A normal `invoke()` costs exactly two HTTP requests (Command and Receive; docs/sources.md, WS-Management
+notes), so
 the floor for any WinRM server written in Python is two keep-alive POST round trips to a plain
 `http.server` on the same machine, measured here in the same run. The lab's overhead on top of that is
 WSMan parsing, NTLM sealing, PSRP (de)serialization and the handler dispatch, plus pypsrp's own work.

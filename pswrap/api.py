@@ -53,7 +53,10 @@ class _LazySession:
         *,
         choices: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
+        verify: Any = None,
     ) -> Any:
+        if verify is not None:  # a changing step's read-back (pswrap.workflows.steps_run)
+            return self._real().step(step_id, choices=choices, params=params, verify=verify)
         return self._real().step(step_id, choices=choices, params=params)
 
     def script(
@@ -374,8 +377,10 @@ class Pswrap:
         return {"policy": "initial" if initial else "delta", "result": started.result}
 
     def wait_sync(self, *, timeout: float = 600.0) -> dict[str, Any]:
+        from pswrap.workflows.inputs import check_seconds
         from pswrap.workflows.sync_wait import Deadline, wait_until_idle
 
+        check_seconds(timeout, "--timeout")
         s = self._sync_session()
         state = wait_until_idle(s, Deadline(timeout), self.progress)
         return {"scheduler": state.model_dump(mode="json")}

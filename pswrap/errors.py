@@ -17,6 +17,8 @@ Exit codes (one table for every command, documented in the README):
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_AUTH = 3
@@ -61,6 +63,11 @@ class Refused(PswrapError):
     exit_code = EXIT_BAD_INPUT
 
 
+class PasswordSourceMissing(ConfigError):
+    """The password source a target names gives nothing (an unset variable, no keyring entry, no
+    terminal to prompt on): exit 2 from every command, naming the setting, before anything is sent."""
+
+
 class MissingExtra(ConfigError):
     """An optional dependency (pswrap[kerberos], pswrap[credssp], pswrap[keyring]) is not installed."""
 
@@ -73,6 +80,10 @@ class TransportError(PswrapError):
 
     exit_code = EXIT_CONNECTION
     transient = True
+    stale_session = False
+    """An HTTP 400 that may only mean the connection's encryption context was stale (see classify)."""
+    attempts_cap: int | None = None
+    """At most this many tries for this kind of failure (a refused connection), whatever the deadline."""
 
 
 class AuthenticationError(TransportError):
@@ -164,6 +175,11 @@ class Conflict(RemoteError):
     exit_code = EXIT_NEEDS_HUMAN
 
 
+class MasteredElsewhere(Conflict):
+    """The service refused to change a property another authority masters: on-premises AD for a synced
+    object, Exchange Online for a cloud mailbox user (Graph says so in two wordings)."""
+
+
 class HardMatchBlocked(RemoteError):
     """The tenant blocks cloud object takeover through hard match (needs a human)."""
 
@@ -189,6 +205,8 @@ class NeedsHuman(PswrapError):
     """pswrap stopped because a person has to decide (blocked match, export error, failed check)."""
 
     exit_code = EXIT_NEEDS_HUMAN
+    checks: list[dict[str, Any]] | None = None
+    """The failed preflight checks that refused the run (as JSON), when that is why it stopped."""
 
 
 class WaitTimeout(PswrapError):

@@ -5,7 +5,7 @@ sourceAnchor, which is the base64 of the anchor attribute's raw bytes (objectGUI
 mS-DS-ConsistencyGuid). Those bytes are in .NET `Guid.ToByteArray()` order — mixed-endian: "The
 order of the beginning four-byte group and the next two two-byte groups is reversed, whereas the
 order of the last two-byte group and the closing six-byte group is the same"
-(https://learn.microsoft.com/dotnet/api/system.guid.tobytearray; domain.md §3) — which is Python's
+(https://learn.microsoft.com/dotnet/api/system.guid.tobytearray; docs/sources.md §3) — which is Python's
 `uuid.UUID.bytes_le`, and the order LDAP tools show an octet string in. Getting this order wrong is
 the classic mistake (base64 of the GUID's big-endian bytes looks right and matches nothing).
 
@@ -24,8 +24,8 @@ from typing import Literal
 
 from pswrap.errors import BadInput
 
-Form = Literal["guid", "immutableid", "hex"]
-FORMS: tuple[Form, ...] = ("guid", "immutableid", "hex")
+Form = Literal["guid", "immutableid", "hex", "bytes"]
+FORMS: tuple[Form, ...] = ("guid", "immutableid", "hex", "bytes")
 
 _HEX = "[0-9A-Fa-f]"
 _GUID_RE = re.compile(rf"^(\{{)?{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(\}})?$")
@@ -120,6 +120,30 @@ def parse_hex(text: str) -> bytes:
     return bytes.fromhex(digits)
 
 
+_BYTES_RE = re.compile(r"^\{\s*\d{1,3}(\s*,\s*\d{1,3})*\s*(,?\s*\.\.\.)?\s*\}$")
+
+
+def parse_bytes(text: str) -> bytes:
+    """A byte array as PowerShell displays it (`Get-ADUser ... | Format-List` shows objectGUID or
+    mS-DS-ConsistencyGuid as `{164, 8, 21, ...}`): decimal octets in braces, in the array's order."""
+    value = text.strip()
+    if not _BYTES_RE.match(value):
+        raise BadInput(
+            f"{text!r} is not a byte array as PowerShell shows one ({{164, 8, 21, ...}})",
+            hint="give every byte as a decimal number 0-255, separated by commas, in braces",
+        )
+    if "..." in value:
+        raise BadInput(
+            f"{text!r} is cut short: PowerShell shows only the first few elements of an array",
+            hint="run $FormatEnumerationLimit = -1 first (every element is then shown), or use "
+            "[guid]$user.'mS-DS-ConsistencyGuid' and pass the GUID",
+        )
+    numbers = [int(n) for n in value.strip("{}").split(",")]
+    if any(n > 255 for n in numbers):
+        raise BadInput(f"{text!r} has a number above 255, which is not a byte")
+    return bytes(numbers)
+
+
 def detect(text: str) -> Form:
     """Which form `text` is in, when the user did not say.
 
@@ -130,6 +154,8 @@ def detect(text: str) -> Form:
     value = text.strip()
     if _GUID_RE.match(value):
         return "guid"
+    if value.startswith("{") and "," in value:
+        return "bytes"
     if _ALL_HEX_RE.match(value):
         if len(value) == 32:
             raise BadInput(
@@ -160,6 +186,8 @@ def parse(text: str, form: Form | None = None) -> Anchor:
         return Anchor(parse_immutable_id(text))
     if chosen == "hex":
         return Anchor(parse_hex(text))
+    if chosen == "bytes":
+        return Anchor(parse_bytes(text))
     raise BadInput(f"unknown form {form!r}", hint="use one of: " + ", ".join(FORMS))
 
 

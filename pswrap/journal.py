@@ -64,6 +64,23 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir("pswrap"))
 
 
+def private_dir(path: Path) -> None:
+    """Create `path` (and parents) and make it 0700 whatever the umask: it holds the journal and the
+    audit log, which name every object pswrap touched."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` if missing, 0600 from its first byte whatever the umask (O_CREAT with the mode
+    can be widened by nothing but an explicit chmod, which follows)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        os.chmod(path, 0o600)
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -132,16 +149,34 @@ class Journal:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or (state_dir() / "journal.sqlite3")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)
+        self.run_token = secrets.token_hex(8)
+        """This process's claim on the operations it runs (see `set_status`)."""
+        db = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            with db:
+                db.executescript(SCHEMA)  # IF NOT EXISTS: safe when two processes do it at once
+        finally:
+            db.close()
         with self._db() as db:
-            db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(operations)")}
+            if "owner" not in columns:  # journals written before runs claimed their operation
+                db.execute("ALTER TABLE operations ADD COLUMN owner TEXT")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10.0)
+        """One short write transaction, taken with BEGIN IMMEDIATE: a read-then-write inside it (the
+        operation's state) cannot interleave with another process's write."""
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
-            with db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         finally:
             db.close()
 
@@ -174,17 +209,31 @@ class Journal:
             ).fetchone()
         return self._operation(row) if row else None
 
-    def set_status(self, op_id: str, status: str, result: dict[str, Any] | None = None) -> None:
+    def claim(self, op_id: str) -> None:
+        """This run is now the one running `op_id` (a later run of the same operation takes it over)."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE operations SET status = 'running', owner = ?, updated = ? WHERE id = ?",
+                (self.run_token, now_iso(), op_id),
+            )
+
+    def set_status(self, op_id: str, status: str, result: dict[str, Any] | None = None) -> bool:
+        """Record how this run ended the operation. Two runs of one operation at once (the same command
+        twice) must not overwrite each other: only the run holding the claim writes, and a `completed`
+        operation is never set back by a run that ended otherwise. False: not written."""
+        guard = "id = ? AND (owner IS NULL OR owner = ?) AND (status != 'completed' OR ? = 'completed')"
         with self._db() as db:
             if result is None:
-                db.execute(
-                    "UPDATE operations SET status = ?, updated = ? WHERE id = ?", (status, now_iso(), op_id)
+                cur = db.execute(
+                    f"UPDATE operations SET status = ?, updated = ? WHERE {guard}",
+                    (status, now_iso(), op_id, self.run_token, status),
                 )
             else:
-                db.execute(
-                    "UPDATE operations SET status = ?, updated = ?, result = ? WHERE id = ?",
-                    (status, now_iso(), json.dumps(result, sort_keys=True), op_id),
+                cur = db.execute(
+                    f"UPDATE operations SET status = ?, updated = ?, result = ? WHERE {guard}",
+                    (status, now_iso(), json.dumps(result, sort_keys=True), op_id, self.run_token, status),
                 )
+            return cur.rowcount == 1
 
     def set_args(self, op_id: str, args: dict[str, Any]) -> None:
         """The arguments of the latest run of the operation (what `resume` re-runs)."""
@@ -221,15 +270,17 @@ class Journal:
     # --- steps --------------------------------------------------------------------------------
 
     def step_started(self, op_id: str, step_id: str) -> int:
+        """Append a step record; its number is drawn inside the one INSERT, so two runs appending to
+        the same operation at once get distinct numbers (no read-then-insert race to lose)."""
         with self._db() as db:
-            row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM steps WHERE op_id = ?", (op_id,)).fetchone()
-            seq = int(row[0]) + 1
-            db.execute(
-                "INSERT INTO steps (op_id, seq, step_id, status, started) VALUES (?, ?, ?, 'running', ?)",
-                (op_id, seq, step_id, now_iso()),
-            )
+            row = db.execute(
+                "INSERT INTO steps (op_id, seq, step_id, status, started)"
+                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, 'running', ? FROM steps WHERE op_id = ?"
+                " RETURNING seq",
+                (op_id, step_id, now_iso(), op_id),
+            ).fetchone()
             db.execute("UPDATE operations SET updated = ? WHERE id = ?", (now_iso(), op_id))
-        return seq
+        return int(row[0])
 
     def step_ended(
         self,

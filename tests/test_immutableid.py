@@ -29,7 +29,7 @@ PUBLISHED = [
         "c98b91356d19ea409779889d79b753f0",
         None,
         # Microsoft .NET API reference, Guid.ToByteArray example: "C9 8B 91 35 6D 19 EA 40 97 79 88 9D
-        # 79 B7 53 F0" https://learn.microsoft.com/dotnet/api/system.guid.tobytearray (domain.md §3)
+        # 79 B7 53 F0" https://learn.microsoft.com/dotnet/api/system.guid.tobytearray (docs/sources.md §3)
         "learn.microsoft.com Guid.ToByteArray",
     ),
     (

@@ -12,6 +12,7 @@ import sys
 from pswrap.cli import (  # noqa: F401  (importing a module registers its commands)
     desired_cmd,
     doctor_cmd,
+    jea_cmd,
     lab_cmd,
     lab_world_cmd,
     mailbox_cmd,

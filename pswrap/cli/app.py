@@ -48,7 +48,7 @@ def _root(
     OPTIONS.verbose = verbose or OPTIONS.debug
     level = logging.DEBUG if OPTIONS.debug else logging.INFO if OPTIONS.verbose else logging.WARNING
     logging.basicConfig(level=level, format="pswrap: %(message)s", stream=sys.stderr)
-    # pypsrp logs message contents at DEBUG; keep it at WARNING whatever our own level is (DESIGN.md).
+    # pypsrp logs message contents at DEBUG; keep it at WARNING whatever our own level is (docs/design.md).
     for noisy in ("pypsrp", "psrpcore", "spnego", "urllib3", "requests_credssp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

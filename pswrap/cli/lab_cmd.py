@@ -27,7 +27,8 @@ random with probability RATE (0..1, seeded by PSWRAP_LAB_SEED), neither = every 
 
 Transport kinds (TARGET = a WSMan action: Create, Command, Send, Receive, Signal, Get, Delete):
 http500 (HTTP 500 with a WSMan fault), drop (close the connection without a reply), slow=SECONDS
-(delay the reply), kill-pool (the shell is gone: the client gets the unknown-shell fault).
+(delay the reply), kill-pool (the shell is gone: the client gets the unknown-shell fault),
+access-denied (WinRM's "Access is denied." fault), quota (opening a shell exceeds the user's quota).
 
 Step kinds (TARGET = a step id): throttle[:STEP], sync-busy, fail:STEP[=MESSAGE] (terminating),
 error:STEP[=MESSAGE] (non-terminating), delay:STEP=SECONDS (the step runs that long; honours stop).
@@ -92,6 +93,7 @@ def serve(
 ) -> None:
     """Serve the lab until Ctrl+C or SIGTERM (then write its request counts to the state file)."""
     from pswrap.errors import BadInput
+    from pswrap.lab.config import LabInputError
     from pswrap.lab.embedded import build_server
     from pswrap.lab.faults import FaultSpecError
     from pswrap.lab.kerberos import KeytabError
@@ -111,6 +113,8 @@ def serve(
         raise BadInput(f"--keytab: {exc}", hint="see docs/authentication.md, the lab over Kerberos") from None
     except FaultSpecError as exc:
         raise BadInput(str(exc), hint="see `pswrap lab serve --help` for the fault grammar") from None
+    except LabInputError:
+        raise  # its own one line and hint (a bad fault spec, PSWRAP_LAB_SYNC_SECONDS, the state file)
     except OSError as exc:
         raise BadInput(f"the lab could not listen on {host}:{port}: {exc.strerror or exc}",
                        hint="choose another --port, or stop the process using it") from None

@@ -287,7 +287,7 @@ def render_command(
 def immutableid_command(
     value: str = typer.Argument(..., metavar="VALUE", help="A GUID, an ImmutableId (base64) or hex octets."),
     from_: str | None = typer.Option(
-        None, "--from", help="guid, immutableid or hex (default: detect a GUID or base64)."
+        None, "--from", help="guid, immutableid, hex or bytes ({164, 8, ...}) (default: detect)."
     ),
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
 ) -> None:

@@ -90,8 +90,10 @@ def run_command(
     from pswrap.steps.model import PROFILES
 
     _check_output(output)
-    if timeout is not None and timeout <= 0:
-        raise BadInput(f"--timeout must be a positive number of seconds (got {timeout:g})")
+    if timeout is not None:
+        from pswrap.workflows.inputs import check_seconds
+
+        check_seconds(timeout, "--timeout")
     step = steps.get(step_id)
     if profile is not None and profile not in PROFILES:
         raise BadInput(f"unknown profile {profile!r}", hint=f"profiles: {', '.join(PROFILES)}")
@@ -133,12 +135,14 @@ def _effective(t: Target) -> dict[str, Any]:
     for key in SHOWN_KEYS:
         if key.startswith("hosts."):
             shown[key] = t.hosts.get(key.split(".", 1)[1])  # type: ignore[call-overload]
-        elif key == "password":
-            src = t.password_source
-            shown[key] = None if src is None and not t.is_lab else f"{MASK} ({_describe(src, t)})"
-        elif key == "ad_credential_password":
-            src2 = t.ad_credential_password_source
-            shown[key] = None if src2 is None else f"{MASK} ({src2.describe()})"
+        elif key in ("password", "ad_credential_password"):
+            src = t.password_source if key == "password" else t.ad_credential_password_source
+            if src is None and (key != "password" or not t.is_lab):
+                shown[key] = None
+            elif src is not None and src.unset:
+                shown[key] = f"unset ({src.describe()})"  # no mask: there is no value to hide
+            else:
+                shown[key] = f"{MASK} ({_describe(src, t)})"
         else:
             shown[key] = getattr(t, key)
     if t.is_lab:

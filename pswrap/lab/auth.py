@@ -70,7 +70,9 @@ def ntlm_account_file(creds: Credentials) -> str:
     with _ntlm_lock:
         path = _ntlm_files.get(line)
         if path is None:
-            fd, path = tempfile.mkstemp(prefix="pswrap-lab-ntlm-", suffix=".txt")  # mode 0600
+            remove_stale_account_files()
+            # The owner's pid is in the name, so a later process can tell a file left by a killed one.
+            fd, path = tempfile.mkstemp(prefix=f"{ACCOUNT_FILE_PREFIX}{os.getpid()}-", suffix=".txt")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(line + "\n")
             atexit.register(_remove, path)
@@ -102,6 +104,33 @@ def _set_env(name: str, value: str | None) -> None:
 def register_ntlm_account(creds: Credentials) -> None:
     """Kept for callers of the first version: preparing the account's file is all that is needed."""
     ntlm_account_file(creds)
+
+
+ACCOUNT_FILE_PREFIX = "pswrap-lab-ntlm-"
+
+
+def remove_stale_account_files(directory: str | None = None) -> list[str]:
+    """Remove account files (they hold a lab password) left by processes that were killed before their
+    atexit ran: this user's files whose owner pid no longer runs. Returns what was removed."""
+    import glob
+
+    removed: list[str] = []
+    folder = directory or tempfile.gettempdir()
+    for path in glob.glob(os.path.join(folder, f"{ACCOUNT_FILE_PREFIX}*-*.txt")):
+        pid_text = os.path.basename(path)[len(ACCOUNT_FILE_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            if os.stat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)  # raises when no such process runs
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            continue  # the file went away, or the pid runs under another user: not ours to judge
+    return removed
 
 
 def _remove(path: str) -> None:

@@ -13,7 +13,26 @@ import os
 import secrets
 from pathlib import Path
 
+from pswrap.errors import ConfigError
 from pswrap.lab.auth import Credentials
+
+
+class LabInputError(ConfigError, ValueError):
+    """A lab setting, fault spec or state file pswrap cannot use: exit 2 with one line, nothing changed.
+    (A ValueError too, for the lab's own callers that validate values.)"""
+
+
+def lab_seconds(raw: str, name: str) -> float:
+    """A number of seconds from an environment variable or option: finite and not negative."""
+    import math
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LabInputError(f"{name}={raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise LabInputError(f"{name}={raw!r} must be a finite number of seconds, 0 or more")
+    return value
 
 DEFAULT_USER = "lab-admin"
 CREDENTIALS_FILE = "lab-credentials.json"

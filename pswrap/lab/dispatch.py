@@ -33,8 +33,11 @@ class PSError(Exception):
         exception_type: str = "System.Management.Automation.RuntimeException",
         activity: str = "",
         terminating: bool = True,
+        target_type: str = "String",
     ) -> None:
         super().__init__(message)
+        self.target_type = target_type
+        """The target object's type name as CategoryInfo shows it (`(jdoe:ADUser)`; String for a name)."""
         self.message = message
         self.fqid = fqid
         self.category = category

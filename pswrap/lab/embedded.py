@@ -15,7 +15,7 @@ from types import TracebackType
 
 from pswrap.lab.auth import Credentials, register_ntlm_account
 from pswrap.lab.config import default_state_path, resolve_credentials
-from pswrap.lab.faults import FaultSet
+from pswrap.lab.faults import FaultSet, FaultSpecError
 from pswrap.lab.store import Store
 
 AUTH_MODES = ("basic", "ntlm", "negotiate", "kerberos")
@@ -151,7 +151,14 @@ def build_server(
     creds, source = resolve_credentials(path, username, password)
     if auth in ("ntlm", "negotiate"):
         register_ntlm_account(creds)
-    fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))
+    try:
+        fault_set = FaultSet.from_environment(faults, world_specs=world_fault_specs(store))
+    except FaultSpecError as exc:
+        from pswrap.lab.config import LabInputError
+
+        raise LabInputError(
+            f"PSWRAP_LAB_FAULTS or --fault: {exc}", hint="see `pswrap lab serve --help` for the fault grammar"
+        ) from None
     ssl_context = None
     ca_path: Path | None = None
     if https:
@@ -178,10 +185,11 @@ def _configure_world(store: Store, *, sync_seconds: float | None, anchor: str | 
     """Apply serve-time world settings (`--sync-seconds`, `PSWRAP_LAB_SYNC_SECONDS`, `--anchor`)."""
     import os
 
+    from pswrap.lab.config import lab_seconds
     from pswrap.lab.world import configure
 
     if sync_seconds is None and os.environ.get("PSWRAP_LAB_SYNC_SECONDS"):
-        sync_seconds = float(os.environ["PSWRAP_LAB_SYNC_SECONDS"])
+        sync_seconds = lab_seconds(os.environ["PSWRAP_LAB_SYNC_SECONDS"], "PSWRAP_LAB_SYNC_SECONDS")
     if sync_seconds is None and anchor is None:
         return
     with store.transaction() as world:

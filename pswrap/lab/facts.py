@@ -12,6 +12,8 @@ target maps to it. Its facts, each a `pswrap lab show` path that `pswrap lab set
 - `certs.local_machine_my.N.private_key_usable` (beside the world's `has_private_key`, `not_after`):
   whether the remoting account may open the private key; `certs.current_user_my`: the remoting
   account's own store (the wrong store for pswrap).
+- `grants.graph_permissions`, `grants.exchange_roles`, `grants.server_account`, `grants.server_groups`:
+  what the admin granted the app registration and the remoting account (docs/permissions.md).
 - OUs and their sync scope are the world's `ad.ous` (`dn`, `in_sync_scope`); the pinned DC answers when
   it is one of `ad.domain.domain_controllers`.
 """
@@ -25,7 +27,7 @@ RECIPIENT_SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement
 _MODULES = "C:\\Program Files\\WindowsPowerShell\\Modules"
 _SYSTEM = "C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules"
 GRAPH_VERSION = "2.32.0"
-"""Below 2.34, which can fail to import on Windows PowerShell 5.1 (domain.md §7b item 4)."""
+"""Below 2.34, which can fail to import on Windows PowerShell 5.1 (docs/sources.md §7b item 4)."""
 
 
 def _module(name: str, version: str, base: str, company: str = "Microsoft Corporation") -> dict[str, Any]:
@@ -49,7 +51,7 @@ def default_modules(connect_version: str) -> list[dict[str, Any]]:
             "company_name": "Microsoft Corporation",
             "author": "Microsoft Corporation",
         },
-        # 3.10.1 is the current release (domain.md §1.4).
+        # 3.10.1 is the current release (docs/sources.md §1.4).
         _module("ExchangeOnlineManagement", "3.10.1", _MODULES),
         _module("Microsoft.Graph.Authentication", GRAPH_VERSION, _MODULES),
         _module("Microsoft.Graph.Users", GRAPH_VERSION, _MODULES),
@@ -60,7 +62,8 @@ def default_modules(connect_version: str) -> list[dict[str, Any]]:
 
 
 def look_alike_module(name: str = "ExchangeOnlineManagment") -> dict[str, Any]:
-    """One of the names published to the PowerShell Gallery on 2026-08-16 (ecosystem.md §5.1): v1.0.0."""
+    """One of the names published to the PowerShell Gallery on 2026-08-16 (docs/sources.md, look-alike
+    modules): v1.0.0."""
     return {
         "name": name,
         "version": "1.0.0",
@@ -76,7 +79,7 @@ def add_default_facts(world: dict[str, Any]) -> dict[str, Any]:
     world["host"] = {
         "computer_name": str(settings.get("server", "sync1")).split(".", 1)[0].upper(),
         "modules": default_modules(str(settings.get("connect_version") or "2.5.79.0")),
-        # Exchange Server 2019 CU12+ management tools (domain.md §5), for the hybrid-tools profile.
+        # Exchange Server 2019 CU12+ management tools (docs/sources.md §5), for the hybrid-tools profile.
         "snapins": [{"name": RECIPIENT_SNAPIN, "version": "15.2.1544.4"}],
     }
     certs = world.setdefault("certs", {})
@@ -85,4 +88,25 @@ def add_default_facts(world: dict[str, Any]) -> dict[str, Any]:
         cert.setdefault("private_key_usable", bool(cert.get("has_private_key", True)))
         cert.setdefault("not_before", issued.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     certs.setdefault("current_user_my", [])
+    # What the admin granted pswrap's identities (docs/permissions.md); `pswrap lab set` takes one away.
+    world["grants"] = default_grants(world["host"]["computer_name"])
     return world
+
+
+def default_grants(computer_name: str) -> dict[str, Any]:
+    """What a correctly set-up tenant and server grant: every permission and role pswrap's steps need
+    (pswrap.steps.permissions), and the server groups of docs/permissions.md."""
+    from pswrap.steps import permissions
+
+    graph = sorted({p for s in permissions.step_ids("graph") for p in permissions.graph_permissions(s)})
+    roles = sorted({r for s in permissions.step_ids("exo") for r in permissions.exchange_roles(s).values()})
+    return {
+        "graph_permissions": graph,
+        "exchange_roles": roles,
+        "server_account": "LAB\\lab-admin",
+        "server_groups": [
+            "BUILTIN\\Administrators",
+            "BUILTIN\\Remote Management Users",
+            f"{computer_name}\\ADSyncAdmins",
+        ],
+    }

@@ -8,7 +8,9 @@
   short name such as `Command`, `Receive`, `Create`, `Get`):
   `http500` (HTTP 500 with a WSMan fault), `drop` (close the connection without a reply),
   `slow=SECONDS` (delay the reply), `kill-pool` (the shell is gone: this and later requests for it get the
-  fault a real server gives for an unknown shell).
+  fault a real server gives for an unknown shell), `access-denied` (the WSManFault "Access is denied.",
+  code 5, an account WinRM does not let in), `quota` (opening a shell fails with
+  ERROR_WSMAN_QUOTA_MAX_SHELLS, the per-user shell quota).
 - Step kinds (TARGET is a step id; their effect is the world's, see pswrap.lab.handlers):
   `throttle[:STEP]`, `sync-busy`, `fail:STEP[=MESSAGE]`, `error:STEP[=MESSAGE]`, `delay:STEP=SECONDS`.
 
@@ -28,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-TRANSPORT_KINDS = frozenset({"http500", "drop", "slow", "kill-pool"})
+TRANSPORT_KINDS = frozenset({"http500", "drop", "slow", "kill-pool", "access-denied", "quota"})
 STEP_KINDS = frozenset({"throttle", "sync-busy", "fail", "error", "delay"})
 KINDS = TRANSPORT_KINDS | STEP_KINDS
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pswrap.lab.dispatch import HANDLERS, Invocation, PSError, World, parse_marker
 
-# Windows PowerShell 5.1's text for an unknown command (domain.md §7b item 1, verbatim).
+# Windows PowerShell 5.1's text for an unknown command (docs/sources.md §7b item 1, verbatim).
 _NOT_RECOGNIZED = (
     "The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
     "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
@@ -18,7 +18,7 @@ _NOT_RECOGNIZED = (
 
 
 def command_not_found(name: str) -> PSError:
-    """The CommandNotFoundException record WinPS 5.1 writes (domain.md §7b item 1)."""
+    """The CommandNotFoundException record WinPS 5.1 writes (docs/sources.md §7b item 1)."""
     return PSError(
         _NOT_RECOGNIZED.format(name=name),
         fqid="CommandNotFoundException",

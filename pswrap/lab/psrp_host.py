@@ -53,7 +53,7 @@ def error_record(error: PSError) -> Any:
         Activity=error.activity or None,
         Reason=error.exception_type.rsplit(".", 1)[-1],
         TargetName=error.target or None,
-        TargetType="String" if error.target else None,
+        TargetType=(error.target_type or "String") if error.target else None,
     )
     return ErrorRecord(
         Exception=exception,
@@ -69,7 +69,8 @@ _CATEGORY_INFO: Any = None
 def _category_info_type() -> Any:
     """ErrorCategoryInfo whose text is .NET's `ErrorCategoryInfo.GetMessage()` form,
     `Category: (TargetName:TargetType) [Activity], Reason` (the colon psrpcore leaves out), which clients
-    receive as `ErrorCategory_Message` and Windows PowerShell prints as `CategoryInfo` (domain.md §7b)."""
+    receive as `ErrorCategory_Message` and Windows PowerShell prints as `CategoryInfo` (docs/sources.md
+    §7b)."""
     global _CATEGORY_INFO
     if _CATEGORY_INFO is None:
         from psrpcore.types import ErrorCategoryInfo
@@ -200,7 +201,8 @@ class LabPool:
         with self.cond:
             if run.stop_event.is_set() or self.gone:
                 return
-            # Running is not announced: clients act on the final PipelineState only (wsman-notes.md), and
+            # Running is not announced: clients act on the final PipelineState only (docs/sources.md,
+            # WS-Management notes), and
             # every message costs both sides a (de)serialization.
             run.pipe._change_state(PSInvocationState.Running, emit=False)
             try:

@@ -3,7 +3,7 @@
 Each TCP connection is served by its own thread (an NTLM or Kerberos context and its message encryption
 belong to one connection); a Receive long poll blocks only its own connection. Replies always carry
 Content-Length, and Nagle's algorithm is off: http.server writes headers and body separately, which with
-delayed ACKs costs ~40 ms per request (reference/wsman-notes.md).
+delayed ACKs costs ~40 ms per request (docs/sources.md, WS-Management notes).
 """
 
 from __future__ import annotations
@@ -340,6 +340,23 @@ class _Handler(BaseHTTPRequestHandler):
                 raise wsman.WSManFault(
                     wsman.ERROR_INTERNAL, "The lab injected an HTTP 500 (fault http500).",
                     subcode="w:InternalError",
+                )
+            # community: https://github.com/wazuh/wazuh-ansible/issues/581 (HTTP 500, wsmanfault_code
+            # 2147942405, subcode w:InternalError, "Access is denied.") and
+            # https://github.com/diyan/pywinrm/issues/275: an account WinRM does not let in.
+            if active and faults.take("access-denied", action, active=active):
+                raise wsman.WSManFault(
+                    wsman.ERROR_ACCESS_DENIED, "Access is denied. ", subcode="w:InternalError"
+                )
+            # wsmerror.h (Windows SDK) ERROR_WSMAN_QUOTA_MAX_SHELLS, with WinRM's message text; the
+            # quota is MaxShellsPerUser ("Quota Management for Remote Shells", Windows Remote Management).
+            if active and action == "Create" and faults.take("quota", action, active=active):
+                raise wsman.WSManFault(
+                    wsman.ERROR_QUOTA_MAX_SHELLS,
+                    "The WS-Management service cannot process the request. This user is allowed a maximum "
+                    "number of 25 concurrent shells, which has been exceeded. Close existing shells or "
+                    "raise the quota for this user.",
+                    subcode="w:QuotaLimit",
                 )
             shell_request = bool(request.shell_id) and action != "Create"
             if active and shell_request and faults.take("kill-pool", action, active=active):

@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+WORLD_SECTIONS = ("ad", "cloud", "exo", "sync", "host")
+"""Sections every world has: a JSON object without one is not a lab world (`{}` is refused)."""
+
 
 def _fresh_world() -> dict[str, Any]:
     from pswrap.lab.world import fresh_world
@@ -48,10 +51,30 @@ class Store:
                 return json.loads(json.dumps(world))  # type: ignore[no-any-return]
 
     def _load(self) -> dict[str, Any]:
-        with open(self.path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        from pswrap.lab.config import LabInputError
+
+        reset = "`pswrap lab reset` writes a fresh world there (or point PSWRAP_LAB_STATE elsewhere)"
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            raise
+        except IsADirectoryError:
+            raise LabInputError(f"lab state file {self.path} is a directory", hint=reset) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise LabInputError(f"lab state file {self.path} is not valid JSON ({exc})", hint=reset) from None
+        except OSError as exc:
+            raise LabInputError(f"lab state file {self.path} cannot be read ({exc.strerror})") from None
         if not isinstance(data, dict):
-            raise ValueError(f"{self.path} does not hold a lab world (a JSON object); run `pswrap lab reset`")
+            raise LabInputError(
+                f"lab state file {self.path} does not hold a lab world (a JSON object)", hint=reset
+            )
+        missing = [key for key in WORLD_SECTIONS if not isinstance(data.get(key), dict)]
+        if missing:
+            raise LabInputError(
+                f"lab state file {self.path} does not hold a lab world (no {', '.join(missing)} section)",
+                hint=reset,
+            )
         return data
 
     def mtime_ns(self) -> int:
@@ -64,8 +87,14 @@ class Store:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, open(self.lock_path, "a+") as lock_fh:
+        from pswrap.lab.config import LabInputError
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_file = open(self.lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            raise LabInputError(f"lab state file {self.path} cannot be written ({exc.strerror})") from None
+        with self._thread_lock, lock_file as lock_fh:
             fcntl.flock(lock_fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -100,8 +129,15 @@ class Store:
         return world
 
     def _write(self, world: dict[str, Any]) -> None:
+        from pswrap.lab.config import LabInputError
+
         text = json.dumps(world, indent=2, sort_keys=True, default=str)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise LabInputError(f"lab state file {self.path} is not writable")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise LabInputError(f"lab state file {self.path} cannot be written ({exc.strerror})") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)

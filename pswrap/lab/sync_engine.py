@@ -3,7 +3,7 @@
 Everything happens lazily from timestamps (no background thread): `catch_up(world)` replays, in time
 order, every event whose time has passed on the lab's clock — a running cycle's end, a lease's deadline,
 a scheduled cycle's start — so a handler always sees the world as it is "now". Each behaviour below names
-the documented one it imitates (domain.md section and its source).
+the documented one it imitates (docs/sources.md section and its source).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ MAX_EVENTS = 500
 """Upper bound on events replayed by one catch-up (a clock moved by months must not spin for long)."""
 
 MAX_RUNS = 60
-"""Run history kept (the real engine purges it by PurgeRunHistoryInterval, domain.md §2)."""
+"""Run history kept (the real engine purges it by PurgeRunHistoryInterval, docs/sources.md §2)."""
 
 MIN_CONNECT_VERSION = (2, 5, 79, 0)
 """Below it "All synchronization services in Microsoft Entra Connect Sync will fail" after 2026-09-30
-(domain.md §1.3, learn.microsoft.com harden-update-ad-fs-pingfederate)."""
+(docs/sources.md §1.3, learn.microsoft.com harden-update-ad-fs-pingfederate)."""
 
 
 # --- versions and scope -----------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def scheduler_runs(world: dict[str, Any]) -> bool:
 
 
 def set_sync_cycle_enabled(world: dict[str, Any], enabled: bool, at: datetime) -> None:
-    """Set-ADSyncScheduler -SyncCycleEnabled (domain.md §2). Re-enabling a scheduler whose next start
+    """Set-ADSyncScheduler -SyncCycleEnabled (docs/sources.md §2). Re-enabling a scheduler whose next start
     time has passed runs a cycle at once, as the real scheduler does when it finds the time due."""
     scheduler = world["sync"]["scheduler"]
     was = bool(scheduler.get("sync_cycle_enabled"))
@@ -133,8 +133,8 @@ def _interval(world: dict[str, Any]) -> float:
 def finish_cycle(world: dict[str, Any], at: datetime) -> None:
     """The end of a cycle: import, synchronize, export, and record the run results.
 
-    NextSyncCycleStartTimeInUTC advances only when a cycle finishes (domain.md §2 item 3, community).
-    Staging mode runs import and synchronization but suppresses exports (domain.md §7b item 12,
+    NextSyncCycleStartTimeInUTC advances only when a cycle finishes (docs/sources.md §2 item 3, community).
+    Staging mode runs import and synchronization but suppresses exports (docs/sources.md §7b item 12,
     how-to-connect-sync-feature-scheduler.md).
     """
     sync = world["sync"]
@@ -169,7 +169,7 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
     run(ad_connector, f"{prefix} Import", "success", [])
     if not connect_version_syncs(world):
         # Inference: a retired Connect build cannot talk to Entra ID ("All synchronization services ...
-        # will fail", domain.md §1.3); the AAD connector runs report no-start-connection (§2 item 4).
+        # will fail", docs/sources.md §1.3); the AAD connector runs report no-start-connection (§2 item 4).
         run(aad_connector, f"{prefix} Import", "no-start-connection", [])
         run(aad_connector, "Export", "no-start-connection", [])
     else:
@@ -180,7 +180,7 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
             run(aad_connector, "Export", "completed-export-errors" if errors else "success", errors)
             ad_errors = export_to_ad(world, at)
             run(ad_connector, "Export", "completed-export-errors" if ad_errors else "success", ad_errors)
-    # Newest first, as Get-ADSyncRunProfileResult lists them (domain.md §2 item 4).
+    # Newest first, as Get-ADSyncRunProfileResult lists them (docs/sources.md §2 item 4).
     sync["runs"] = list(reversed(runs)) + sync.get("runs", [])
     del sync["runs"][MAX_RUNS:]
 
@@ -209,7 +209,7 @@ def lease_state(world: dict[str, Any], *, restored: bool = False) -> dict[str, A
 
 
 def install_lease(world: dict[str, Any], name: str, deadline: datetime, at: datetime) -> None:
-    """Overlapping leases record the scheduler state before the first one, once (DESIGN.md, workflows:
+    """Overlapping leases record the scheduler state before the first one, once (docs/design.md, workflows:
     `scheduler` hold), and pause the scheduler (Set-ADSyncScheduler -SyncCycleEnabled $false, §2)."""
     sync = world["sync"]
     if sync.get("lease_prior") is None:
@@ -245,7 +245,7 @@ def remove_lease(world: dict[str, Any], name: str, at: datetime) -> bool:
 
 def fire_due_leases(world: dict[str, Any], at: datetime) -> None:
     """A lease whose deadline passed on the lab's clock runs its one-shot task: it removes itself and,
-    if it was the last, restores the recorded scheduler state (DESIGN.md, workflows)."""
+    if it was the last, restores the recorded scheduler state (docs/design.md, workflows)."""
     for lease in list(world["sync"]["leases"]):
         if parse_time(lease["deadline_utc"]) <= at:
             remove_lease(world, lease["name"], at)

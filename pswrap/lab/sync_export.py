@@ -49,26 +49,21 @@ def dict_of(value: Any) -> dict[str, Any]:
 
 
 def parent_dn(dn: str) -> str:
-    """The container of a DN (escaped commas in the RDN are honoured)."""
-    i = 0
-    while i < len(dn):
-        if dn[i] == "\\":
-            i += 2
-            continue
-        if dn[i] == ",":
-            return dn[i + 1 :]
-        i += 1
-    return ""
+    """The container of a DN (escaped commas in the RDN are honoured: the one parser, pswrap.dn)."""
+    from pswrap.dn import parent_of
+
+    return parent_of(dn)
 
 
 def in_sync_scope(world: dict[str, Any], dn: str) -> bool:
     """OU filtering: the nearest configured OU above the object decides ("Microsoft Entra Connect Sync:
     Configure filtering", "Organizational unit-based filtering")."""
+    from pswrap.dn import is_within, split_rdns
+
     best: dict[str, Any] | None = None
-    lowered = dn.lower()
     for ou in world["ad"]["ous"]:
-        suffix = "," + ou["dn"].lower()
-        if lowered.endswith(suffix) and (best is None or len(ou["dn"]) > len(best["dn"])):
+        below = is_within(dn, ou["dn"]) and len(split_rdns(dn)) > len(split_rdns(ou["dn"]))
+        if below and (best is None or len(ou["dn"]) > len(best["dn"])):
             best = ou
     return bool(best and best.get("in_sync_scope"))
 

@@ -13,6 +13,7 @@ were due, in time order.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import uuid
@@ -25,7 +26,7 @@ from pswrap.lab.facts import add_default_facts
 ANCHOR_CONSISTENCY_GUID = "mS-DS-ConsistencyGuid"
 ANCHOR_OBJECT_GUID = "objectGUID"
 ANCHOR_ATTRIBUTES = (ANCHOR_CONSISTENCY_GUID, ANCHOR_OBJECT_GUID)
-"""The two values of Microsoft.SynchronizationOption.AnchorAttribute (domain.md §3)."""
+"""The two values of Microsoft.SynchronizationOption.AnchorAttribute (docs/sources.md §3)."""
 
 SYNC_SECONDS_ENV = "PSWRAP_LAB_SYNC_SECONDS"
 REPLICATION_SECONDS_ENV = "PSWRAP_LAB_REPLICATION_SECONDS"
@@ -45,25 +46,25 @@ class LabDefaults:
     resource_ou: str = "OU=Resources,DC=lab,DC=example"
     """In sync scope: accounts created here sync to Entra ID."""
     staging_ou: str = "OU=Staging,DC=lab,DC=example"
-    """Outside sync scope (the `staging-ou` hold creates accounts here, DESIGN.md)."""
+    """Outside sync scope (the `staging-ou` hold creates accounts here, docs/design.md)."""
     sync_server: str = "sync1.lab.example"
     tenant_domain: str = "labtenant.onmicrosoft.com"
-    """The tenant's initial domain: Connect-ExchangeOnline's -Organization (domain.md §1.4)."""
+    """The tenant's initial domain: Connect-ExchangeOnline's -Organization (docs/sources.md §1.4)."""
     tenant_id: str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
     app_id: str = "0d6c5b4a-3928-4716-a5b4-c3d2e1f00f1e"
     certificate_thumbprint: str = "3F2A9C4B1D8E7F6A5B4C3D2E1F0A9B8C7D6E5F4A"
     certificate_subject: str = "CN=pswrap-lab-app"
     connect_version: str = "2.5.79.0"
-    """The minimum that still syncs after 2026-09-30 (domain.md §1.3)."""
+    """The minimum that still syncs after 2026-09-30 (docs/sources.md §1.3)."""
     anchor_attribute: str = ANCHOR_CONSISTENCY_GUID
     sync_interval_seconds: int = 1800
-    """Default cycle interval: 30 minutes (domain.md §1.3, how-to-connect-sync-feature-scheduler.md)."""
+    """Default cycle interval: 30 minutes (docs/sources.md §1.3, how-to-connect-sync-feature-scheduler.md)."""
     sync_cycle_seconds: float = 2.0
     """How long a simulated cycle runs (`--sync-seconds`, PSWRAP_LAB_SYNC_SECONDS)."""
 
     @property
     def remote_routing_domain(self) -> str:
-        """`<tenant>.mail.onmicrosoft.com`, the remote routing domain of a hybrid org (domain.md §5)."""
+        """`<tenant>.mail.onmicrosoft.com`, the remote routing domain of a hybrid org (docs/sources.md §5)."""
         return self.tenant_domain.replace(".onmicrosoft.com", ".mail.onmicrosoft.com")
 
 
@@ -74,7 +75,7 @@ LAB_DEFAULTS = LabDefaults()
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, the emitter's date form (DESIGN.md)."""
+    """ISO 8601 in UTC with a `Z`, the emitter's date form (docs/design.md)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -111,20 +112,16 @@ def _seconds_from_env(name: str) -> float | None:
     raw = os.environ.get(name)
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
-    return value
+    from pswrap.lab.config import lab_seconds
+
+    return lab_seconds(raw, SYNC_SECONDS_ENV)
 
 
 def fresh_world() -> dict[str, Any]:
     """The world after `pswrap lab reset` (documented in the README's section on the lab's world).
 
     One domain with one DC and a UPN suffix; a resource OU in sync scope and a staging OU outside it; a
-    tenant on its onmicrosoft.com domain with both matching blocks off (Microsoft's default; domain.md
+    tenant on its onmicrosoft.com domain with both matching blocks off (Microsoft's default; docs/sources.md
     §3 advises turning them on outside a matching window); the app certificate, valid with its private
     key; anchor attribute mS-DS-ConsistencyGuid; Connect 2.5.79.0; the scheduler enabled.
     """
@@ -214,8 +211,10 @@ def configure(
 ) -> dict[str, Any]:
     """Apply `pswrap lab serve --sync-seconds S --anchor A` to a world (in place; returned for chaining)."""
     if sync_seconds is not None:
-        if sync_seconds < 0:
-            raise ValueError("--sync-seconds must not be negative")
+        if not math.isfinite(sync_seconds) or sync_seconds < 0:
+            from pswrap.lab.config import LabInputError
+
+            raise LabInputError(f"--sync-seconds {sync_seconds:g}: a finite number of seconds, 0 or more")
         world["sync"]["scheduler"]["cycle_seconds"] = float(sync_seconds)
     if anchor is not None:
         if anchor not in ANCHOR_ATTRIBUTES:
@@ -331,7 +330,8 @@ def new_guid() -> str:
 
 
 def immutable_id(guid: str) -> str:
-    """Base64 of the GUID's .NET ToByteArray() bytes (mixed-endian), the ImmutableId form (domain.md §3)."""
+    """Base64 of the GUID's .NET ToByteArray() bytes (mixed-endian), the ImmutableId form (docs/sources.md
+    §3)."""
     import base64
 
     return base64.b64encode(uuid.UUID(guid).bytes_le).decode("ascii")

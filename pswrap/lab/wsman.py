@@ -2,7 +2,8 @@
 
 Only the parts of [MS-WSMV] a PSRP client uses are modelled (Create/Delete/Get on the shell, Command,
 Send, Receive, Signal). Replies mirror what Windows sends, as observed with pypsrp (see
-reference/wsman-notes.md): `RelatesTo` echoes the request's MessageID, Create returns the ShellId in
+docs/sources.md, WS-Management notes): `RelatesTo` echoes the request's MessageID, Create returns the
+ShellId in
 `ResourceCreated/ReferenceParameters/SelectorSet`, faults carry a `wsmanfault:WSManFault` with the
 Windows error code.
 """
@@ -59,6 +60,8 @@ ERROR_SHELL_NOT_FOUND = 2150858843  # 0x8033805B: "the shell was not found on th
 ERROR_ACTION_NOT_SUPPORTED = 2150858771  # 0x80338013
 ERROR_INTERNAL = 2147500037  # 0x80004005 E_FAIL
 ERROR_INVALID_BODY = 2150858817  # 0x80338041: the request body is not a valid WS-Management message
+ERROR_ACCESS_DENIED = 2147942405  # 0x80070005 E_ACCESSDENIED (WinRM also reports it as Code 5)
+ERROR_QUOTA_MAX_SHELLS = 2150859173  # 0x803381A5 ERROR_WSMAN_QUOTA_MAX_SHELLS (wsmerror.h)
 
 
 class WSManFault(Exception):

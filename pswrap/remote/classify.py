@@ -1,7 +1,7 @@
 """Turn what went wrong remotely into pswrap's typed errors.
 
 Two sources: PowerShell's ErrorRecords (a cmdlet failed; classified by FullyQualifiedErrorId, exception
-type and message, with the exact texts of domain.md §7b), and the transport (pypsrp, requests: HTTP
+type and message, with the exact texts of docs/sources.md §7b), and the transport (pypsrp, requests: HTTP
 status, dropped connections, TLS, WSMan faults). A caller catches the branch it can act on (e.g.
 `AlreadyExists` in a check-then-act step) and the CLI maps every branch to its exit code.
 """
@@ -67,7 +67,7 @@ def record_from_pypsrp(err: Any) -> RemoteRecord:
 Rule = tuple[type[e.RemoteError], Callable[[RemoteRecord, str], bool], str]
 
 NOT_FOUND_HINT = "check the identity (for AD, also the pinned domain controller) and run again"
-ACCESS_HINT = "grant the remoting account or the app the permission the step needs"
+ACCESS_HINT = "grant the remoting account or the app the permission the step needs (docs/permissions.md)"
 REMOTE_HINT = "PowerShell's message says what failed; `pswrap --debug` shows the whole record"
 ALREADY_EXISTS_HINT = "the object exists already: find it and reuse it, or choose another name"
 
@@ -89,13 +89,13 @@ def _command_not_found(r: RemoteRecord, _need: str) -> bool:
 
 
 def _cloud_command_missing(r: RemoteRecord, need: str) -> bool:
-    # EXO V3 creates Get-Mailbox & co. only when Connect-ExchangeOnline runs (domain.md §7b item 2):
+    # EXO V3 creates Get-Mailbox & co. only when Connect-ExchangeOnline runs (docs/sources.md §7b item 2):
     # an unknown command in a cloud pool means the session is not (or no longer) connected.
     return need in ("exo", "graph") and _command_not_found(r, need) and "connect-" not in r.message.lower()
 
 
 RULES: tuple[Rule, ...] = (
-    # domain.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
+    # docs/sources.md §7b 12: "AAD is busy" / "Sync is already running" from Start-ADSyncSyncCycle.
     (e.SyncBusy, _has("AAD is busy", "Sync is already running"), "wait for the running sync cycle to end"),
     # The lease templates' own lock (ps_templates/sync/_leases.ps1.j2, docs/sync.md "Leases and their lock").
     (
@@ -153,7 +153,7 @@ RULES: tuple[Rule, ...] = (
             "already exists",
             "name that is already in use",
             # Exchange: a recipient name in use (ADObjectAlreadyExistsException, "The name ... is already
-            # being used. Please try another name.", as the lab renders it after domain.md §4).
+            # being used. Please try another name.", as the lab renders it after docs/sources.md §4).
             "ADObjectAlreadyExistsException",
             "Please try another name",
         ),
@@ -167,29 +167,52 @@ RULES: tuple[Rule, ...] = (
         "after the link on-premises AD masters this value: change it in AD, or move the Exchange attributes "
         "to the cloud first (docs/mastering.md)",
     ),
-    # §7b 8 and 10: an address or ImmutableId held by another object; writes to a synced object.
+    # §7b 10 and microsoft-graph-docs#12584: Graph refuses a property another authority masters, in two
+    # wordings; which authority (AD or Exchange Online) follows the user's onPremisesSyncEnabled, which the
+    # runner reads to choose the hint (mastered_hint).
+    (
+        e.MasteredElsewhere,
+        _has(
+            "on-premises mastered Directory Sync objects",
+            "objects that have originated within an external service",
+        ),
+        "the property is mastered elsewhere: on-premises AD for a synced user, Exchange Online for a cloud "
+        "mailbox user; change it there",
+    ),
+    # §7b 8 and 10: an address or ImmutableId held by another object.
     (
         e.Conflict,
         _has(
             "is already being used by the proxy addresses",
             "ObjectConflict",
             "Another object with the same value",
-            "on-premises mastered Directory Sync objects",
             "WLCDManagedMemberExistsException",
         ),
         "another object holds the value; resolve the conflict, then run again",
     ),
-    # §7b 6, 9, 11: AD identity, Exchange object and Graph resource not found.
+    # §7b 9: the same exception type for an identity that matches several objects (id Ex9E65A2).
+    (e.RemoteError, _has("Ex9E65A2|"), "the identity matches several objects: give a unique one"),
+    # §7b 6, 9, 11: AD identity, Exchange object and Graph resource not found, told by error id and
+    # exception type, never by English text (a tenant answers in its own language; the category
+    # ObjectNotFound below catches the rest).
     (
         e.NotFound,
-        _has(
-            "ADIdentityNotFoundException",
-            "ManagementObjectNotFoundException",
-            "Request_ResourceNotFound",
-            "Cannot find an object with identity",
-            "couldn't be found on",
-        ),
+        _has("ADIdentityNotFoundException", "ManagementObjectNotFoundException", "Request_ResourceNotFound"),
         NOT_FOUND_HINT,
+    ),
+    # Exchange Online app-only sign-in that got a token but no Exchange access: the app's Entra role
+    # (Microsoft365DSC#4530) or its Exchange.ManageAsApp permission (Microsoft365DSC#4380, `UnAuthorized`).
+    (
+        e.AccessDenied,
+        _has("isn't supported in this scenario. Please check online documentation for assigning correct"),
+        "assign the app's service principal an Entra role Exchange Online app-only sign-in supports (e.g. "
+        "Exchange Recipient Administrator), as Microsoft's app-only authentication guide describes",
+    ),
+    (
+        e.AccessDenied,
+        lambda r, _need: r.message.strip() == "UnAuthorized",
+        "grant the app the Exchange.ManageAsApp application permission (Office 365 Exchange Online) with "
+        "admin consent, and an Entra role for Exchange",
     ),
     (
         e.AccessDenied,
@@ -233,6 +256,19 @@ def classify_record(
     )
 
 
+def mastered_hint(on_premises_sync_enabled: bool | None) -> str:
+    """The fix for a MasteredElsewhere refusal, by who masters the user (Graph's onPremisesSyncEnabled)."""
+    if on_premises_sync_enabled:
+        return (
+            "the user is synced from on-premises AD: change the value on the AD account and let the next "
+            "sync cycle carry it to the cloud"
+        )
+    return (
+        "the user is cloud-only (or was converted from sync): Exchange Online masters this property of a "
+        "mailbox user; change it with the Exchange Online cmdlet (Set-Mailbox / Set-User), not with Graph"
+    )
+
+
 # --- transport ----------------------------------------------------------------------------------------
 
 SHELL_GONE_CODES = {
@@ -242,11 +278,67 @@ SHELL_GONE_CODES = {
 }
 
 
+ACCESS_DENIED_CODES = {5, 0x80070005}
+"""ERROR_ACCESS_DENIED, as WinRM's WSManFault Code (5) or as an HRESULT (2147942405)."""
+
+QUOTA_CODES = {
+    # wsmerror.h (Windows SDK), as copied in PowerShell's CimCmdlets source: a per-user or system quota
+    # of the WinRM service. Shells end and free the quota, so these are waited out (with backoff).
+    0x803381A5,  # ERROR_WSMAN_QUOTA_MAX_SHELLS (MaxShellsPerUser)
+    0x803381A7,  # ERROR_WSMAN_QUOTA_USER
+    0x803381A8,  # ERROR_WSMAN_QUOTA_SYSTEM
+    0x803381AB,  # ERROR_WSMAN_QUOTA_MAX_SHELLUSERS (MaxConcurrentUsers)
+    0x803381E4,  # ERROR_WSMAN_QUOTA_MAX_SHELLS_PPQ
+}
+"""0x803381A6 (ERROR_WSMAN_QUOTA_MAX_OPERATIONS, too many commands in one shell) is in SHELL_GONE_CODES:
+the shell is reset once, as Ansible does."""
+
 TRANSIENT_FAULT_CODES = {
     0x80004005,  # E_FAIL: the service failed internally (HTTP 500, subcode w:InternalError)
     0x800705B4,  # ERROR_TIMEOUT
     0x8007000E,  # E_OUTOFMEMORY: the server is short of memory for now
 }
+
+
+REFUSED_ATTEMPTS = 3
+"""Tries for a refused connection: a listener that is restarting comes back; a port nobody listens on
+does not, and waiting out the whole step deadline for it would only hide the cause."""
+
+_UNRESOLVED_TEXTS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "getaddrinfo failed",
+    "no address associated with hostname",
+    "failed to resolve",
+    "nameresolutionerror",
+)
+
+
+def _network_cause(exc: BaseException) -> str | None:
+    """"unresolved" (DNS), "refused" (nothing listens) or None, from the exception and its chain."""
+    import socket
+
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 12:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.append(cur)
+        todo += [x for x in (cur.__cause__, cur.__context__) if x is not None]
+        todo += [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    for cur in seen:
+        if isinstance(cur, socket.gaierror) or any(t in f"{type(cur).__name__} {cur}".lower()
+                                                   for t in _UNRESOLVED_TEXTS):  # fmt: skip
+            return "unresolved"
+    for cur in seen:
+        if isinstance(cur, ConnectionRefusedError) or "connection refused" in str(cur).lower():
+            return "refused"
+    return None
 
 
 class ShellGone(e.ConnectionFailed):
@@ -281,9 +373,30 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
             else "check the target's scheme, port and configuration_name (`pswrap targets show`)",
         )
         err.transient = exc.code >= 500 or exc.code == 429
+        if exc.code == 400:
+            # A server answers 400 to a message it cannot decrypt: what a request wrapped with the
+            # encryption context of a connection that broke gets. The session retries it once on a
+            # fresh, re-authenticated connection; a second 400 is a real one.
+            err.stale_session = True
         return err
     if isinstance(exc, px.WSManFaultError):
         reason = str(exc.reason or "").strip()
+        if exc.code in ACCESS_DENIED_CODES:
+            return e.AuthenticationError(
+                f"{where} signed the account in but WinRM denied it access while {what}: {reason[:120]}",
+                hint="add the account to the host's Remote Management Users group (or Administrators), or "
+                "allow it in the endpoint's session configuration (Set-PSSessionConfiguration "
+                "<configuration_name> -ShowSecurityDescriptorUI); check configuration_name of the target",
+            )
+        if exc.code in QUOTA_CODES:
+            err = e.ConnectionFailed(
+                f"{where} refused a new PowerShell session while {what}: the account's WinRM quota is "
+                f"used up ({reason[:160]})",
+                hint="pswrap retries until the step's deadline as other sessions end; if it persists, "
+                "close stale sessions or raise MaxShellsPerUser / MaxConcurrentUsers on the server",
+            )
+            err.transient = True
+            return err
         if exc.code in SHELL_GONE_CODES or "shell was not found" in reason.lower():
             return ShellGone(
                 f"the PowerShell session on {where} is gone ({reason[:120]})",
@@ -313,6 +426,23 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
             hint="the server is slow or unreachable; raise the target's read_timeout if it is just slow",
         )
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, OSError)):
+        cause = _network_cause(exc)
+        if cause == "unresolved":
+            err = e.ConnectionFailed(
+                f"the connection to {where} failed while {what}: name does not resolve (DNS has no "
+                "address for the target's host)",
+                hint="check the target's host (and the DNS server this machine uses); "
+                "`pswrap targets show` shows the host",
+            )
+            err.transient = False  # tried once: DNS will not answer differently in a few seconds
+            return err
+        if cause == "refused":
+            err = e.ConnectionFailed(
+                f"the connection to {where} was refused while {what} (nothing listens on that port)",
+                hint="check that WinRM listens there (`winrm quickconfig`; host, port, scheme)",
+            )
+            err.attempts_cap = REFUSED_ATTEMPTS
+            return err
         return e.ConnectionFailed(
             f"the connection to {where} failed while {what} ({type(exc).__name__})",
             hint="check that WinRM listens there (host, port, scheme) and the network path is open",

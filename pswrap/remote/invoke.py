@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ class Context:
     target: str
     need: str
     operation_timeout: int
+    on_broken: Callable[[], None] | None = None
+    """Called when the connection broke after the step's outcome was known (closing the pipeline
+    failed): the next request must go out on a fresh, re-authenticated connection."""
 
 
 def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list[Any]:
@@ -57,8 +61,8 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
             ps.begin_invoke()
         except Exception as exc:
             err = classify_transport(exc, where=ctx.where, what=f"starting {step_id}")
-            if isinstance(err, ShellGone):
-                raise NotSent(err) from None
+            if isinstance(err, ShellGone) or getattr(err, "stale_session", False):
+                raise NotSent(err) from None  # the server processed nothing of this request
             raise err from None
         deadline = started + limit
         try:
@@ -87,7 +91,8 @@ def run_script(pool: Any, script: Script, *, limit: float, ctx: Context) -> list
             raise _failure(ps, errors, script, ctx)
         return list(ps.output)
     finally:
-        _close(ps, step_id)
+        if not _close(ps, step_id) and ctx.on_broken is not None:
+            ctx.on_broken()
 
 
 def wire_value(value: Any) -> Any:
@@ -95,7 +100,7 @@ def wire_value(value: Any) -> Any:
 
     pypsrp cannot serialize a DateTime (its `DT` packer yields nothing), so a datetime travels as ISO 8601
     text in UTC ("o" format), which the template's `[datetime]` parameter converts culture-invariantly.
-    Tuples become lists (an ArrayList on the far side, DESIGN.md).
+    Tuples become lists (an ArrayList on the far side, docs/design.md).
     """
     from datetime import datetime, timezone
 
@@ -108,14 +113,19 @@ def wire_value(value: Any) -> Any:
     return value
 
 
-def _close(ps: Any, step_id: str) -> None:
+def _close(ps: Any, step_id: str) -> bool:
     """`PowerShell.close()` (TERMINATE, so the shell's command quota is not exhausted, pypsrp #148),
-    never masking the step's own outcome: a pipeline that died with its shell cannot be closed."""
+    never masking the step's own outcome: a pipeline that died with its shell cannot be closed.
+
+    False when closing failed: the connection may be broken (a drop while the Signal was in flight
+    leaves the message-encryption context of a dead TCP connection), so the caller resets it."""
     try:
         ps.close()
     except Exception:
         ps.runspace_pool.pipelines.pop(ps.id, None)
         log.debug("closing the pipeline of %s failed", step_id, exc_info=True)
+        return False
+    return True
 
 
 def _stop(ps: Any, step_id: str) -> None:

@@ -3,7 +3,7 @@
 Why pydantic (see pswrap/results/base.py): the JSON arrives as untrusted text from another machine and
 each field needs 5.1-tolerant coercion with errors that name the field; pydantic does that declaratively.
 
-The contract (DESIGN.md): a template writes exactly one JSON document. What arrives may still be:
+The contract (docs/design.md): a template writes exactly one JSON document. What arrives may still be:
 - one string holding the document (our emitter), or several strings that together are one document
   (ConvertTo-Json output split by a host or by `Out-String -Stream`);
 - nothing at all, or only `''`/`$null`: "nothing" (5.1's ConvertTo-Json writes nothing for `@()` or

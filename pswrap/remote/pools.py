@@ -1,7 +1,7 @@
 """One runspace pool per need per command run.
 
 Why per need and not per host: Exchange Online and Microsoft Graph ship clashing login libraries, so
-they must never share a Windows PowerShell process (domain.md §7b item 4), even when both needs map to
+they must never share a Windows PowerShell process (docs/sources.md §7b item 4), even when both needs map to
 the same server. A pool is opened on first use, connected (its need's connect step) before its first
 step, and reopened once — then reconnected — when its shell died between steps (idle timeout, server
 restart, the lab's kill-pool fault). A pool that idled long is checked with `is_alive()` first; a fresh

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pswrap.errors import ConfigError, MissingExtra
+from pswrap.errors import ConfigError, MissingExtra, PasswordSourceMissing
 from pswrap.secrets import Secret
 
 SourceKind = Literal["value", "env", "keyring", "prompt"]
@@ -31,6 +31,11 @@ class SecretSource:
     value: Secret | None = field(default=None, compare=False)
     """Only for `value`: a secret handed over in memory (a flag, the embedded lab's own password)."""
 
+    @property
+    def unset(self) -> bool:
+        """An environment variable source whose variable is not set (resolving it would fail)."""
+        return self.kind == "env" and os.environ.get(self.ref) is None
+
     def describe(self) -> str:
         if self.kind == "env":
             return f"environment variable {self.ref}"
@@ -47,7 +52,7 @@ class SecretSource:
         if self.kind == "env":
             text = os.environ.get(self.ref)
             if text is None:
-                raise ConfigError(
+                raise PasswordSourceMissing(
                     f"the password is to come from environment variable {self.ref}, which is not set",
                     hint=f"export {self.ref}=... before running pswrap (or change password_env)",
                 )
@@ -73,7 +78,7 @@ def _from_keyring(service: str, account: str) -> Secret:
             hint="check that a keyring backend is available (python -m keyring diagnose)",
         ) from None
     if text is None:
-        raise ConfigError(
+        raise PasswordSourceMissing(
             f"keyring entry {service!r} for {account!r} does not exist",
             hint=f"store it with: keyring set {service} {account}",
         )
@@ -82,7 +87,7 @@ def _from_keyring(service: str, account: str) -> Secret:
 
 def _prompt(label: str) -> Secret:
     if not sys.stdin.isatty():
-        raise ConfigError(
+        raise PasswordSourceMissing(
             f"{label} is needed and there is no terminal to ask for it",
             hint="set password_env or password_keyring for the target (or PSWRAP_PASSWORD)",
         )

@@ -1,6 +1,6 @@
 """A session: everything one command run does on one target, step by step.
 
-`Session.step(id, params=...)` is the whole flow of DESIGN.md for one step — render, connect if needed,
+`Session.step(id, params=...)` is the whole flow of docs/design.md for one step — render, connect if needed,
 run, parse — with the target's settings filled in (the pinned domain controller, the AD credential, the
 tenant's app identity) and retries per the step's idempotence. One session owns one pool per need and
 closes them when it ends; use it as a context manager.
@@ -8,13 +8,21 @@ closes them when it ends; use it as a context manager.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from pswrap.errors import ConfigError, NotConnected, PswrapError, Refused, TransportError
+from pswrap.errors import (
+    AlreadyExists,
+    ConfigError,
+    NotConnected,
+    PswrapError,
+    Refused,
+    TransportError,
+)
 from pswrap.remote import embedded_lab
 from pswrap.remote.invoke import Context, run_script
 from pswrap.remote.pools import Pool, Pools
@@ -66,6 +74,9 @@ class Session:
         """Retries per step id during this session (what --verbose logs, countable by tests)."""
         self.reopened: int = 0
         """Pools reopened after their shell died."""
+        self.operation: str | None = None
+        """The journal operation the next steps belong to (the audit log names it); else the one the
+        journaled runner set in `pswrap.audit.CURRENT_OPERATION`."""
         self.closed = False
 
     # --- context manager ----------------------------------------------------------------------------
@@ -187,7 +198,8 @@ class Session:
         step = steps.get(step_id)
         refuse_legacy(step)
         assert step.needs is not None
-        script = self._render(step, choices, self._session_params(step, params or {}, for_display=False))
+        filled = self._session_params(step, params or {}, for_display=False)
+        script = self._render(step, choices, filled)
         limit = timeout if timeout is not None else self.target.step_timeout
         applied: list[PSModel] = []
 
@@ -199,24 +211,68 @@ class Session:
                 return False
             return True
 
+        sent_again: list[bool] = []
+
         def on_retry(_n: int, _err: PswrapError) -> None:
             self.retries[step.id] = self.retries.get(step.id, 0) + 1
+            sent_again.append(True)
 
+        policy = self.retry_policy
+        if policy.max_time is None:
+            policy = dataclasses.replace(policy, max_time=limit)  # retries end at the step's deadline
+        outcome, error, result = "interrupted", None, None
         try:
-            return call_with_retries(
+            result = call_with_retries(
                 lambda: self._attempt(step, script, limit),
                 step_id=step.id,
                 idempotent=step.idempotent,
-                policy=self.retry_policy,
+                policy=policy,
                 retry_busy=retry_busy,
                 did_not_apply=did_not_apply if verify is not None else None,
                 on_retry=on_retry,
             )
-        except PswrapError:
+            outcome = "applied"
+            return result
+        except PswrapError as exc:
+            if not applied and verify is not None and sent_again and isinstance(exc, AlreadyExists):
+                # The first try was still running when the read-back looked (a lost reply does not mean
+                # a finished command): the object our retry collided with may be our own. Look again.
+                try:
+                    late = verify()
+                except PswrapError:
+                    late = None
+                if late is not None:
+                    applied.append(late)
             if applied:
                 log.info("%s failed in transit but the read-back shows it applied", step.id)
+                outcome, result = "applied (read back)", applied[0]
                 return applied[0]
+            outcome, error = "failed", exc
             raise
+        finally:
+            if step.changes:
+                self._audit(step, filled, outcome, error, result)
+
+    def _audit(
+        self, step: Step, params: Mapping[str, object], outcome: str, error: BaseException | None, result: Any
+    ) -> None:
+        """One audit line for a change (pswrap.audit); a failure to write it is logged, never raised
+        over the step's own outcome."""
+        from pswrap import audit
+
+        try:
+            audit.record(
+                step_id=step.id,
+                params=params,
+                secret_names={p.name.lower() for p in step.params if p.secret},
+                target=self.target.name,
+                operation=self.operation or audit.CURRENT_OPERATION.get(),
+                outcome=outcome,
+                error=error,
+                result=result,
+            )
+        except OSError as exc:
+            log.warning("could not write the audit log (%s): %s", audit.audit_path(), exc.strerror)
 
     def _attempt(self, step: Step, script: Script, limit: float) -> PSModel:
         """One try: the pool (opened and connected), the pipeline, the parse.
@@ -234,6 +290,14 @@ class Session:
                 pool = self._prepare(step)
                 output = run_script(pool.pool, script, limit=limit, ctx=self._context(pool))
             except NotSent as ns:
+                stale = ns.error
+                if isinstance(stale, TransportError) and stale.stale_session:
+                    self._pools.reset_transport(step.needs)
+                    if not last_try:
+                        log.info("HTTP 400 on a reused connection; retrying once on a fresh one")
+                        continue
+                    stale.transient = False  # a 400 on a fresh connection is a real refusal
+                    raise
                 if isinstance(ns.error, ShellGone):
                     self._pools.discard(step.needs)
                     if not last_try:
@@ -269,11 +333,13 @@ class Session:
             raise NotSent(err) from None
 
     def _context(self, pool: Pool) -> Context:
+        need = pool.need
         return Context(
-            where=self._pools.where(pool.need),
+            where=self._pools.where(need),
             target=self.target.name,
-            need=pool.need,
+            need=need,
             operation_timeout=self.target.operation_timeout,
+            on_broken=lambda: self._pools.reset_transport(need),
         )
 
     def _ensure_connected(self, pool: Pool, step: Step) -> None:
@@ -318,7 +384,7 @@ def open_session(
     With no target configured anywhere, the embedded lab is used, and pswrap says so on stderr.
     """
     for name in NOISY_LOGGERS:
-        # pypsrp logs whole messages at DEBUG; never let them through (DESIGN.md: secrets never in logs).
+        # pypsrp logs whole messages at DEBUG; never let them through (docs/design.md: secrets never in logs).
         logging.getLogger(name).setLevel(logging.WARNING)
     ours = logging.getLogger("pswrap")
     if verbose and not ours.isEnabledFor(logging.INFO):

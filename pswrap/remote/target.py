@@ -224,6 +224,7 @@ KEYS: dict[str, Callable[[object], Any]] = {
     "resource_ou": _as_str,
     "upn_suffix": _as_str,
     "allow_basic_over_http": _as_bool,
+    "allow_basic_over_http_beyond_loopback": _as_bool,
     "step_timeout": _as_seconds,
     "encryption": _choice("auto", "always", "never"),
     "connection_timeout": _as_int_seconds,
@@ -239,6 +240,19 @@ KEYS: dict[str, Callable[[object], Any]] = {
 
 SECRET_VALUE_KEYS = ("password", "ad_credential_password")
 """Accepted only as flags or `PSWRAP_PASSWORD` / `PSWRAP_AD_CREDENTIAL_PASSWORD`, never from the file."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (names are not resolved: a name that resolves to loopback today
+    may not tomorrow)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def env_name(key: str) -> str:
@@ -317,7 +331,7 @@ def _lab_defaults() -> dict[str, Any]:
         return dict(defaults)
     if defaults is not None and hasattr(defaults, "__dataclass_fields__"):
         values = {k: getattr(defaults, k) for k in defaults.__dataclass_fields__}
-        # Connect-ExchangeOnline -Organization takes the tenant's initial domain (domain.md §1.4).
+        # Connect-ExchangeOnline -Organization takes the tenant's initial domain (docs/sources.md §1.4).
         values.setdefault("organization", values.get("tenant_domain"))
         return values
     return {}
@@ -406,6 +420,17 @@ def _build(
     for need in NEEDS:
         hosts[need] = values.get(f"hosts.{need}", host)
         sources.setdefault(f"hosts.{need}", sources.get("host", "default") if is_lab else "host")
+    if auth == "basic" and scheme == "http" and not is_lab:
+        # allow_basic_over_http covers a lab on this machine only: the password crosses no network.
+        # Anything further needs a second setting that says so by name (issue #12).
+        remote = sorted({h for h in (host, *hosts.values()) if not is_loopback(h)})
+        if remote and not values.get("allow_basic_over_http_beyond_loopback", False):
+            raise ConfigError(
+                f"{where}: allow_basic_over_http covers loopback hosts only, and {', '.join(remote)} "
+                "is not one: the password would cross the network in the clear",
+                hint='use scheme = "https" or auth = "ntlm"; only for an isolated test network, also set '
+                "allow_basic_over_http_beyond_loopback = true",
+            )
 
     cert_validation = get("cert_validation", True)
     ca_bundle = get("ca_bundle", None)

@@ -2,7 +2,7 @@
 
 Keys are snake_case: our emitter writes them that way (`[ordered]@{ object_guid = ... }`), so the JSON is
 the contract between a template, the lab handler that imitates it, and the Python that reads it.
-Emitter rules (DESIGN.md): GUIDs as strings, dates ISO 8601, byte arrays base64, enums as names, arrays
+Emitter rules (docs/design.md): GUIDs as strings, dates ISO 8601, byte arrays base64, enums as names, arrays
 always arrays.
 """
 
@@ -32,7 +32,8 @@ as the Exchange team's "Exchange 2007 and recipient type details" table lists th
 RecipientTypeDetails = Annotated[str, enum_text(RECIPIENT_TYPE_DETAILS)]
 
 SYNCHRONIZATION_POLICY_TYPES = {0: "Unspecified", 1: "Delta", 2: "Initial"}
-"""ADSync's SynchronizationPolicyType, in its documented order (domain.md §2: Unspecified, Delta, Initial)."""
+"""ADSync's SynchronizationPolicyType, in its documented order (docs/sources.md §2: Unspecified, Delta,
+Initial)."""
 SynchronizationPolicyType = Annotated[str, enum_text(SYNCHRONIZATION_POLICY_TYPES)]
 
 # --- shared -----------------------------------------------------------------------------------------
@@ -171,6 +172,19 @@ class AdAnchor(PSModel):
     object_guid: str
     consistency_guid: str | None = None
     """base64, as the attribute's bytes; None when unset."""
+
+
+class AdNamedObject(PSModel):
+    name: str
+    distinguished_name: str
+    object_class: str | None = None
+    object_guid: str | None = None
+
+
+class AdNamedObjects(PSModel):
+    """ad/find-name: objects in one container whose name AD treats as equal to a given one."""
+
+    objects: PSList[AdNamedObject] = []
 
 
 # --- exo (ExchangeOnlineManagement) -----------------------------------------------------------------

@@ -7,8 +7,10 @@ it, and the lab dispatches on its id. Nothing here imports jinja2, pypsrp or pyd
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pswrap.results.base import PSModel
@@ -65,11 +67,28 @@ class Choice:
 
 @dataclass(frozen=True)
 class Retired:
-    """For `legacy` steps: the retired service the seed's cmdlet used, and what replaced it (domain.md §0)."""
+    """For `legacy` steps: the retired service the seed's cmdlet used, and what replaced it
+    (docs/sources.md §0)."""
 
     service: str
     retired: str
     replacement: str
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """How to find out whether a changing step applied when its reply was lost (the one mechanism).
+
+    The runner runs the read step `step` with the choices and params `inputs` derives from the changing
+    step's own (choices, params); `applied(read result, params, sent_at)` returns the changing step's
+    result when the change is there (the run continues with it) or None when it is not (the step is
+    tried again). `sent_at` is when the change was first sent (UTC), for changes seen only by a time
+    (a sync cycle that started).
+    """
+
+    step: str
+    inputs: Callable[[Mapping[str, str], Mapping[str, Any]], tuple[dict[str, str], dict[str, Any]]]
+    applied: Callable[[Any, Mapping[str, Any], datetime], Any]
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,10 @@ class Step:
     idempotent: bool = True
     """May it be retried blindly after a transient failure? Non-idempotent steps are retried only
     after reading back that they did not apply."""
+
+    read_back: ReadBack | None = None
+    """For a changing step: how the runner reads back whether it applied after its reply was lost
+    (pswrap/steps/readback.py declares them). Every changing step that runs has one."""
 
     retired: Retired | None = None
     before_connect: bool = False

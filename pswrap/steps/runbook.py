@@ -8,6 +8,7 @@ names are the template's param() names; optional parameters are passed to the cm
 from __future__ import annotations
 
 from pswrap.results import models as m
+from pswrap.steps import readback as rb
 from pswrap.steps.model import Choice, Param, Profile, Retired, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
@@ -50,6 +51,7 @@ SYNC_STEPS = (
         params=(Param("SyncCycleEnabled", "bool"),),
         result=m.SchedulerState,
         changes=True,
+        read_back=rb.SET_SCHEDULER,
     ),
     Step(
         "sync/start-cycle",
@@ -59,6 +61,7 @@ SYNC_STEPS = (
         choices=(Choice("policy", ("delta", "initial"), default="delta"),),
         result=m.CycleStarted,
         changes=True,
+        read_back=rb.START_CYCLE,
         idempotent=False,
     ),
     Step(
@@ -87,6 +90,7 @@ SYNC_STEPS = (
         ),
         result=m.LeaseSet,
         changes=True,
+        read_back=rb.INSTALL_LEASE,
     ),
     Step(
         "sync/remove-lease",
@@ -96,6 +100,7 @@ SYNC_STEPS = (
         params=(Param("LeaseName", help="the lease to end, pswrap-lease-<operation id>"),),
         result=m.LeaseSet,
         changes=True,
+        read_back=rb.REMOVE_LEASE,
     ),
     Step(
         "sync/list-leases",
@@ -158,6 +163,7 @@ AD_STEPS = (
         ),
         result=m.AdUser,
         changes=True,
+        read_back=rb.NEW_USER,
         idempotent=False,
         session_params=AD_SESSION,
     ),
@@ -169,6 +175,7 @@ AD_STEPS = (
         params=(Param("Identity", "guid", help="objectGUID"), Param("TargetPath"), AD_SERVER, *AD_CRED),
         result=m.AdUser,
         changes=True,
+        read_back=rb.MOVE_USER,
         session_params=AD_SESSION,
     ),
     Step(
@@ -178,6 +185,20 @@ AD_STEPS = (
         profiles=MODERN_HYBRID,
         params=(Param("Identity", "guid", help="objectGUID"), AD_SERVER, *AD_CRED),
         result=m.AdAnchor,
+        session_params=AD_SESSION,
+    ),
+    Step(
+        "ad/find-name",
+        "Find the objects in a container whose name AD treats as equal (case and diacritics ignored)",
+        needs="ad",
+        profiles=MODERN_HYBRID,
+        params=(
+            Param("Value", help="the name (CN) a new object would get"),
+            Param("Path", help="the container's distinguished name; only its direct children count"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.AdNamedObjects,
         session_params=AD_SESSION,
     ),
 )
@@ -230,6 +251,7 @@ EXO_STEPS = (
         ),
         result=m.Mailbox,
         changes=True,
+        read_back=rb.NEW_MAILBOX,
         idempotent=False,
     ),
 )
@@ -277,6 +299,7 @@ GRAPH_STEPS = (
         ),
         result=m.CloudUser,
         changes=True,
+        read_back=rb.SET_CLOUD_USER,
     ),
     Step(
         "graph/get-sync-features",
@@ -314,6 +337,7 @@ HYBRID_STEPS = (
         ),
         result=m.RemoteMailbox,
         changes=True,
+        read_back=rb.NEW_REMOTE_MAILBOX,
         idempotent=False,
     ),
     Step(

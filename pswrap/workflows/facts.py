@@ -25,6 +25,8 @@ class Facts:
     """AdUser found by the sAMAccountName (or by `--ad-user`)."""
     upn_holder: Any | None = None
     """Another AD account holding our UPN (a conflict), when different from `ad_user`."""
+    name_holders: list[Any] = field(default_factory=list)
+    """Objects in the target OU whose name AD treats as equal to ours (asked of AD: ad/find-name)."""
     mailbox: Any | None = None
     recipients: list[Any] = field(default_factory=list)
     cloud_user: Any | None = None
@@ -88,6 +90,12 @@ def gather(
         lookup = session.step("hybrid/find-remote-mailbox", params={"Identity": resolved.alias})
         facts.remote_mailbox = lookup.remote_mailbox if lookup.found else None
         return facts
+
+    if facts.ad_user is None and ad_lookup is None:
+        # New-ADUser would create CN=<name> in the OU: AD refuses a name it treats as equal to one there
+        # (case and diacritics ignored), so AD itself is asked; nothing is normalised here.
+        named = session.step("ad/find-name", params={"Value": resolved.name, "Path": resolved.ou})
+        facts.name_holders = list(named.objects)
 
     other_upn = facts.ad_user is None or _lower(facts.ad_user.user_principal_name) != _lower(resolved.upn)
     if other_upn and ad_lookup is None:

@@ -1,6 +1,6 @@
 """The holds: how pswrap keeps a new AD account from syncing before its cloud object carries its anchor.
 
-DESIGN.md, Workflows, describes three; this module holds what they need beyond ordering steps:
+docs/design.md, Workflows, describes three; this module holds what they need beyond ordering steps:
 - `anchor`: a GUID chosen once per operation (journaled, so a resumed run reuses it rather than
   stamping a second one), written to the cloud first and born into the account's mS-DS-ConsistencyGuid.
 - `staging-ou`: nothing beyond the order (the account is born outside sync scope, moved in last).
@@ -39,15 +39,16 @@ def lease_deadline(timeout: float) -> datetime:
 
 
 def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUID, str]:
-    """The GUID of the `anchor` hold: journaled one, else the one already on our cloud user, else new.
+    """The GUID of the `anchor` hold: the one already on our cloud user, else the journaled one, else new.
 
     Adopting the cloud user's ImmutableId is what makes a re-run without the journal converge after a
     run that stopped between `graph/set-user` and `ad/new-user`: the cloud object already waits for
     an account with that anchor, so the account is born with it. (The caller has checked that the
     pending ImmutableId is ours: it came with our UPN, in the same `graph/set-user`.)
     """
-    if state.get("anchor_guid"):
-        return uuid.UUID(str(state["anchor_guid"])), "journal"
+    # The cloud user's pending ImmutableId comes first, before this machine's journal: another machine
+    # (or admin) running the same create may have written its own GUID since this journal chose one.
+    # Adopting what the cloud holds, never replacing it, is what makes both converge on one anchor.
     if (
         cloud_user is not None
         and cloud_user.on_premises_immutable_id
@@ -57,6 +58,8 @@ def anchor_guid(state: dict[str, Any], cloud_user: Any | None) -> tuple[uuid.UUI
             return guid_for_immutable_id(cloud_user.on_premises_immutable_id), "cloud"
         except BadInput:  # not a GUID's 16 bytes: not an anchor pswrap chose
             pass
+    if state.get("anchor_guid"):
+        return uuid.UUID(str(state["anchor_guid"])), "journal"
     return uuid.uuid4(), "new"
 
 

@@ -33,10 +33,25 @@ REMOTE_RECIPIENT_TYPE = {
 }
 
 SAM_MAX = 20
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest --timeout accepted (a week): beyond it a number is a typo, and `inf` or 1e308 would
+overflow the clock arithmetic of a deadline."""
 SAM_FORBIDDEN = '"/\\[]:;|=,+*?<>'
 # Exchange alias (mailNickname): RFC 5322 atext, dots not leading, trailing or doubled, at most 64.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]"
 ALIAS_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
+def check_seconds(value: float, option: str, *, maximum: float = MAX_SECONDS) -> float:
+    """A time limit given by the user: a finite number of seconds, more than 0, at most `maximum`."""
+    import math
+
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value <= maximum:
+        raise BadInput(
+            f"{option} {value!r} must be a number of seconds more than 0 and at most {maximum:g}",
+            hint=f"e.g. {option} 600",
+        )
+    return float(value)
+
+
 ADDRESS_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -160,6 +175,46 @@ def check_sam(sam: str, *, given: bool) -> None:
     )
 
 
+INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+    "\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
+)
+"""Zero-width characters, joiners, bidi controls and fillers: invisible in every admin tool, so a name
+holding one looks like another object's name and cannot be typed again."""
+
+
+def check_visible(flag: str, value: str | None) -> None:
+    """Refuse invisible characters, control characters, and spaces at either end (never trimmed
+    silently: AD and Exchange would keep them, and a trimmed value is not what was asked for)."""
+    import unicodedata
+
+    if value is None:
+        return
+    hidden = sorted({c for c in value if c in INVISIBLE or unicodedata.category(c) in ("Cc", "Cf")})
+    if hidden:
+        codes = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'control character')}" for c in hidden)
+        raise BadInput(
+            f"{flag} {value!r} contains invisible characters ({codes})",
+            hint="type the value again without them (they often come with text copied from documents)",
+        )
+    if value != value.strip():
+        raise BadInput(
+            f"{flag} {value!r} begins or ends with a space",
+            hint="give it without the spaces at either end (pswrap never trims a value silently)",
+        )
+
+
+def is_dn(value: str | None) -> bool:
+    """A distinguished name by the one DN parser (pswrap.dn): RDNs of attribute=value, none empty."""
+    from pswrap.dn import split_rdns
+
+    if not value:
+        return False
+    rdns = split_rdns(value)
+    return bool(rdns) and all("=" in r and r.split("=", 1)[0].strip() and r.split("=", 1)[1] for r in rdns)
+
+
 def _check_address(flag: str, value: str) -> None:
     if not ADDRESS_RE.match(value) or len(value) > 256:
         raise BadInput(f"{flag} {value!r} is not an address of the form local@domain.example")
@@ -241,7 +296,11 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
             hint="one of: " + ", ".join(EXCHANGE_ATTRIBUTES),
         )
     check_combination(req, dry_run=dry_run)
-    name = req.name.strip()
+    for flag, text in (("the name", req.name), ("--display-name", req.display_name), ("--ou", req.ou),
+                       ("--alias", req.alias), ("--sam", req.sam), ("--upn", req.upn),
+                       ("--email", req.email)):  # fmt: skip
+        check_visible(flag, text)
+    name = req.name
     if not name or len(name) > 64:
         raise BadInput(f"the name {req.name!r} must have 1 to 64 characters (Exchange's limit for -Name)")
     if not ALIAS_RE.match(req.alias) or len(req.alias) > 64:
@@ -254,8 +313,7 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
             raise BadInput(f"--capacity is for rooms only, not for a {req.type} mailbox")
         if req.capacity < 0 or req.capacity > 100000:
             raise BadInput(f"--capacity {req.capacity} must be between 0 and 100000")
-    if req.timeout <= 0:
-        raise BadInput(f"--timeout {req.timeout:g} must be more than 0 seconds")
+    check_seconds(req.timeout, "--timeout")
     sam = req.sam if req.sam is not None else req.alias
     check_sam(sam, given=req.sam is not None)
     if req.upn is not None:
@@ -272,10 +330,11 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
     primary = req.email if req.email is not None else upn
     _check_address("--email", primary)
     ou = req.ou if req.ou is not None else target.resource_ou
-    if not ou or "=" not in ou:
+    if not is_dn(ou):
         raise BadInput(
             f"the OU {ou!r} is not a distinguished name",
-            hint="give --ou 'OU=...,DC=...' or set resource_ou for the target",
+            hint="give --ou 'OU=...,DC=...' (a comma inside a name escaped as \\,) or set resource_ou "
+            "for the target",
         )
     addresses: list[str] = [primary]
     if target.organization and req.profile == "modern":
@@ -294,7 +353,7 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
             hold = "none"
     elif req.profile == "hybrid-tools":
         hold, match = "none", None
-    display_name = (req.display_name or name).strip()
+    display_name = req.display_name or name
     if len(display_name) > 256:
         raise BadInput("--display-name has more than 256 characters (AD's limit for displayName)")
     return Resolved(
@@ -320,7 +379,7 @@ def resolve(req: MailboxRequest, target: TargetFacts, *, dry_run: bool = False) 
 
 
 def choose_hold(resolved: Resolved, *, anchor_attribute: str, staging_mode: bool) -> str:
-    """The hold, now that the server's anchor attribute is known (DESIGN.md, Workflows)."""
+    """The hold, now that the server's anchor attribute is known (docs/design.md, Workflows)."""
     if resolved.profile != "modern":
         return "none"
     consistency = anchor_attribute.lower() == "ms-ds-consistencyguid"

@@ -4,7 +4,7 @@ This is the seed runbook (000_650fe54a519f435e) as a product. Its identity is th
 and the sAMAccountName (the AD account): every run reads what exists under those names and plans only
 what is missing, so the same command converges from any machine, with or without the journal.
 
-The order of the changing steps is the hold (DESIGN.md, Workflows):
+The order of the changing steps is the hold (docs/design.md, Workflows):
 - anchor:     exo/new-mailbox -> graph/set-user (ImmutableId of a new GUID, UPN) -> ad/new-user born
               with mS-DS-ConsistencyGuid = that GUID. Whenever the account syncs, it hard-matches.
 - staging-ou: exo/new-mailbox -> ad/new-user in the staging OU (out of scope) -> graph/set-user from
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pswrap.errors import BadInput, PswrapError, WaitTimeout
+from pswrap.errors import AlreadyExists, BadInput, PswrapError, WaitTimeout
 from pswrap.journal import Journal, new_operation_id
 from pswrap.secrets import Secret
 from pswrap.workflows import holds
@@ -49,6 +49,8 @@ from pswrap.workflows.steps_run import JournaledRunner
 from pswrap.workflows.sync_wait import Deadline, wait_for_cloud_user
 
 KIND_CREATE = "mailbox.create"
+LOST_RACES = 3
+"""How often one run re-reads the facts after another run created an object first (then it fails)."""
 KIND_LINK = "mailbox.link"
 CHANGING = (
     "exo/new-mailbox",
@@ -280,7 +282,19 @@ class MailboxWorkflow:
                 from pswrap.errors import Refused
 
                 raise Refused("not applied: the plan was declined", hint="nothing was changed")
-            self._apply_and_wait(req, plan, runner, result, op_id)
+            for lost_races in range(LOST_RACES + 1):
+                try:
+                    self._apply_and_wait(req, plan, runner, result, op_id)
+                    break
+                except AlreadyExists:
+                    # Another run (this machine or another) created the object between our read of the
+                    # facts and our create. Converge instead of failing: read the facts again and apply
+                    # what is still missing; the account's anchor, once it exists, wins (mailbox_plan).
+                    if lost_races == LOST_RACES:
+                        raise
+                    self.progress("another run created it first; reading the facts again to converge")
+                    plan = self._plan(req, resolved, state)
+                    result.hold = plan.hold
         except WaitTimeout as exc:
             result.status = PENDING_SYNC
             result.error = exc
@@ -317,7 +331,7 @@ class MailboxWorkflow:
                 op_id = existing.id
                 journal.set_args(op_id, req.to_json())
                 self.progress(f"continuing operation {op_id}")
-        journal.set_status(op_id, "running")
+        journal.claim(op_id)
         return op_id, dict(existing.state) if existing else {}
 
     def _apply_and_wait(

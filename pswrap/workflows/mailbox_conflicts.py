@@ -3,6 +3,7 @@ settings or roles that stop the match (NeedsHuman). Both exit 6 and name what to
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pswrap.errors import Conflict, NeedsHuman
@@ -37,6 +38,10 @@ def _is_our_account(resolved: Resolved, user: Any) -> bool:
 
 def _describe_recipient(r: Any) -> str:
     return f"{r.recipient_type_details} {r.name or r.alias!s} <{r.primary_smtp_address}>"
+
+
+STRAY_UPN = re.compile(r"\+\d{4}@[^@]+\.onmicrosoft\.com$", re.IGNORECASE)
+"""A UPN sync quarantined because another object held it (duplicate attribute resiliency)."""
 
 
 def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) -> None:
@@ -78,10 +83,26 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
     others = [u for u in facts.anchor_holders if cloud is None or u.id != cloud.id]
     if others and facts.ad_user is not None:
         o = others[0]
+        hint = "link that cloud user's mailbox instead, or clear its ImmutableId if the link is wrong"
+        if STRAY_UPN.search(str(o.user_principal_name or "")):
+            # Duplicate attribute resiliency quarantines a clashing UPN as <prefix>+<4 digits>@<initial
+            # domain> (Microsoft Learn: "Identity synchronization and duplicate attribute resiliency"):
+            # sync created a second cloud object for our account, e.g. when two runs wrote two anchors.
+            hint = (
+                f"{o.user_principal_name} is a stray object sync created for this account: delete it "
+                f"(Remove-MgUser -UserId {o.id}), then run the same command again to link the mailbox's user"
+            )
         raise Conflict(
             f"the AD account {facts.ad_user.sam_account_name} is already linked to another cloud user: "
             f"{o.user_principal_name} (id {o.id}) carries its anchor {anchor}",
-            hint="link that cloud user's mailbox instead, or clear its ImmutableId if the link is wrong",
+            hint=hint,
+        )
+    if facts.name_holders:
+        o = facts.name_holders[0]
+        raise Conflict(
+            f"AD already has {o.distinguished_name} in {resolved.ou}, a name AD treats as the same as "
+            f"{resolved.name!r} (it ignores case and accents), so the account cannot be created there",
+            hint="give the mailbox another name, or another --ou",
         )
     if facts.upn_holder is not None:
         u = facts.upn_holder
@@ -116,7 +137,7 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
 def check_blocks(resolved: Resolved, facts: Facts) -> None:
     """A blocked match or a role-holding cloud user: refuse and say what the admin can do (exit 6).
 
-    pswrap never changes tenant security settings itself (domain.md §3: Microsoft advises keeping both
+    pswrap never changes tenant security settings itself (docs/sources.md §3: Microsoft advises keeping both
     blocks on except during a planned matching window, which is the admin's decision).
     """
     features = facts.features
@@ -133,7 +154,8 @@ def check_blocks(resolved: Resolved, facts: Facts) -> None:
             "(BlockCloudObjectTakeoverThroughHardMatchEnabled): the sync engine would refuse the link "
             "with InvalidHardMatch",
             hint="an admin can lift the block for a planned matching window "
-            "(Update-MgDirectoryOnPremiseSynchronization, domain.md §3) and re-enable it after the link; "
+            "(Update-MgDirectoryOnPremiseSynchronization, docs/sources.md §3) and re-enable it after the "
+            "link; "
             "or use --profile hybrid-tools, where sync creates the mailbox and nothing is taken over",
         )
     # Any role, also scoped to an administrative unit or only eligible (MC1262584; pswrap's caution).

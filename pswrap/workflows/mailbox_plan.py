@@ -98,7 +98,9 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
 
 
 def parent_dn(dn: str) -> str:
-    return dn.split(",", 1)[1] if "," in dn else ""
+    from pswrap.dn import parent_of
+
+    return parent_of(dn)
 
 
 def _cloud_id(ctx: Ctx) -> str:

@@ -44,7 +44,7 @@ def no_progress(_message: str) -> None:
 
 
 def anchor_of(object_guid: str, consistency_guid: str | None, anchor_attribute: str) -> str:
-    """The ImmutableId an AD account syncs with, per the server's sourceAnchor attribute (domain.md §3).
+    """The ImmutableId an AD account syncs with, per the server's sourceAnchor attribute (docs/sources.md §3).
 
     With mS-DS-ConsistencyGuid as the anchor, a value already in the attribute is used (the emitter
     writes it as base64 of its bytes, which is the ImmutableId form); an empty attribute gets the

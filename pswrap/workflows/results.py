@@ -160,6 +160,9 @@ def error_json(error: PswrapError) -> dict[str, Any]:
     step_id = getattr(error, "step_id", None)
     if step_id:
         out["step"] = step_id
+    checks = getattr(error, "checks", None)
+    if checks is not None:
+        out["checks"] = list(checks)  # a refused preflight: each failed check with its fix
     return out
 
 

@@ -2,10 +2,10 @@
 
 The seed's reader put it well: "waiting for the DirSync really messes with a script because you have
 to wait in a loop". This module is that loop, done once: a cycle already running may be past its AD
-import, so pswrap waits for it to end and starts its own (domain.md §2); it polls with a short,
+import, so pswrap waits for it to end and starts its own (docs/sources.md §2); it polls with a short,
 growing interval capped at under a second, so the end of a cycle is noticed within a second; and after
 each cycle it reads the run results, because a match failure is an export error there, not a cmdlet
-error, and waiting it out would only turn it into a misleading timeout (DESIGN.md, Workflows).
+error, and waiting it out would only turn it into a misleading timeout (docs/design.md, Workflows).
 """
 
 from __future__ import annotations

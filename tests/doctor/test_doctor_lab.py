@@ -195,7 +195,8 @@ def test_exchange_online_module_by_another_company_fails(
     check = run.check(EXO)
     assert check["status"] == "fail"
     assert "3.10.1 by helpers in C:\\Program Files" in check["found"]
-    assert "CompanyName Microsoft Corporation" in check["fix"] and "ecosystem.md §5.1" in check["fix"]
+    assert "CompanyName Microsoft Corporation" in check["fix"]
+    assert "docs/sources.md, look-alike modules" in check["fix"]
     assert run.code == 6
 
 
@@ -216,7 +217,7 @@ def test_look_alike_module_fails(doctor: Doctor, lab_set: Stage, world: World, n
     assert check["status"] == "fail"
     assert name in check["found"]
     assert f"Uninstall-Module {name}" in check["fix"]
-    assert "ecosystem.md" in check["fix"]
+    assert "docs/sources.md" in check["fix"]
     assert run.check(EXO)["status"] == "pass"  # the real one is still there
     assert run.code == 6
 
@@ -228,7 +229,7 @@ def test_retired_module_warns(doctor: Doctor, lab_set: Stage, world: World, name
     check = run.check("modules.127.0.0.1.retired")
     assert check["status"] == "warn"
     assert name in check["found"]
-    assert "domain.md §1.1" in check["fix"]
+    assert "docs/sources.md §1.1" in check["fix"]
     assert run.code == 0
 
 
@@ -258,7 +259,7 @@ def test_object_guid_anchor_warns_and_fails_for_the_anchor_hold(doctor: Doctor, 
     check = doctor().check("sync.anchor")
     assert check["status"] == "warn"
     assert "holds new accounts in the staging OU" in check["found"]
-    assert "staging_ou" in check["fix"] and "domain.md §3" in check["fix"]
+    assert "staging_ou" in check["fix"] and "docs/sources.md §3" in check["fix"]
     run = doctor("--hold", "anchor")
     check = run.check("sync.anchor")
     assert check["status"] == "fail"
@@ -369,7 +370,7 @@ def test_soft_match_block_off_warns_with_the_documented_command(fresh: DoctorRun
     assert check["status"] == "warn"
     command = "$s.Features.BlockSoftMatchEnabled = $true; Update-MgDirectoryOnPremiseSynchronization"
     assert command in check["fix"]
-    assert "domain.md §3" in check["fix"]
+    assert "docs/sources.md §3" in check["fix"]
 
 
 def test_hybrid_tools_profile_reads_no_tenant_and_needs_no_staging_ou(doctor: Doctor, lab_set: Stage) -> None:
@@ -449,7 +450,7 @@ OUTCOMES = {
         "fail",
         "2.4.18.0: below 2.5.79.0, synchronization stopped for it after 2026-09-30",
         "upgrade Entra Connect Sync to 2.5.79.0 or later (the .msi is in the Entra admin center; "
-        "domain.md §1.3)",
+        "docs/sources.md §1.3)",
     ),
     "a later connect version passes": Outcome(
         ("sync.settings.connect_version=2.5.190.0",), "sync.connect-version", "pass", "2.5.190.0"
@@ -466,7 +467,7 @@ OUTCOMES = {
         "sync.staging-mode",
         "fail",
         "never exports",
-        "active sync server (domain.md §7b item 12)",
+        "active sync server (docs/sources.md §7b item 12)",
     ),
     "scheduler disabled warns": Outcome(
         ("sync.scheduler.sync_cycle_enabled=false",),
@@ -658,7 +659,7 @@ def test_graph_from_2_34_warns_about_windows_powershell_5_1(
     check = run.check("modules.127.0.0.1.Microsoft.Graph.Users")
     assert check["status"] == "warn"
     assert "2.34" in check["found"]
-    assert "domain.md §7b item 4" in check["fix"]
+    assert "docs/sources.md §7b item 4" in check["fix"]
     assert run.check("modules.127.0.0.1.Microsoft.Graph.Authentication")["status"] == "pass"
     assert run.code == 0
 

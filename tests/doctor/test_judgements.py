@@ -237,6 +237,8 @@ def test_scope_unreadable_warns_but_the_ou_still_exists() -> None:
         (e.ConnectionFailed("connection refused"), "fail", "could not reach"),
         (e.TransportTimeout("no answer in 30 s"), "fail", "could not reach"),
         (e.RemoteError("Get-Module failed"), "pass", "first script failed"),
+        # Issue #12: nothing was sent, so nothing was "reached and signed in".
+        (e.MissingExtra("pswrap[kerberos] is not installed"), "fail", "not tried"),
     ],
 )
 def test_host_reachability(error: Exception | None, status: str, words: str) -> None:

@@ -12,9 +12,11 @@ import pytest
 
 from pswrap import errors as e
 from pswrap.results import models as m
+from pswrap.results import permissions as rp
 from pswrap.results import preflight as r
 from pswrap.steps import get
 from pswrap.workflows import preflight as p
+from pswrap.workflows.checks import permissions as pc
 from pswrap.workflows.checks.model import exit_status, failed
 from pswrap.workflows.checks.modules import MODULE_PATTERNS, RECIPIENT_SNAPIN
 
@@ -56,6 +58,14 @@ def _healthy() -> dict[str, Any]:
         "exo/connect": m.Connection(connected=True, detail="t.onmicrosoft.com"),
         "graph/connect": m.Connection(connected=True, detail="tenant"),
         "graph/get-sync-features": m.SyncFeatures(block_soft_match=True, block_hard_match_takeover=False),
+        # What the identities were granted (pswrap.workflows.permission_checks): everything needed.
+        "sync/get-account": rp.AccountGroups(
+            user="CORP\\svc", groups=["SYNC\\ADSyncAdmins", "BUILTIN\\Administrators"]
+        ),
+        "exo/get-commands": rp.CommandAvailability(available=list(pc.needed_exchange_cmdlets())),
+        "graph/get-permissions": rp.GrantedPermissions(
+            app_id="app", permissions=list(pc.needed_graph_permissions())
+        ),
         "ad/get-ous": r.OuReport.model_validate(
             {
                 "server": "dc1.corp",
@@ -191,7 +201,7 @@ def test_dc_failure_when_pinning() -> None:
         # the workflow judges the hard-match block itself (a soft match does not care)
         ({"graph/get-sync-features": m.SyncFeatures(block_soft_match=False, block_hard_match_takeover=True)},
          None, []),
-        ({"certificate": e.ConnectionFailed("dropped")}, None, ["tenant.certificate.sync.corp"]),
+        ({"certificate": e.RemoteError("unreadable")}, None, ["tenant.certificate.sync.corp"]),
         ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
          None, []),
         ({"sync/get-scheduler": m.SchedulerState(sync_cycle_enabled=True, scheduler_suspended=True)},
@@ -208,6 +218,16 @@ def test_blocking_failures_for_mailbox_create(
     found = p.blocking_failures(FakeSession(ALL_ON_SYNC, answers), profile="modern", hold=hold)
     assert [c.id for c in found] == blocking
     assert all(c.status == "fail" and c.fix for c in found)
+
+
+def test_a_read_that_finally_fails_in_transit_is_exit_4_not_a_failed_check() -> None:
+    """Issue #12: a preflight read that the retries could not save is the transport's failure (exit 4),
+    not a checklist about certificates (exit 6); `pswrap doctor` still shows it as a check."""
+    answers = {**_healthy(), "certificate": e.ConnectionFailed("dropped")}
+    with pytest.raises(e.ConnectionFailed):
+        p.blocking_failures(FakeSession(ALL_ON_SYNC, answers), profile="modern", hold=None)
+    checks = p.run_checks(FakeSession(ALL_ON_SYNC, answers), profile="modern")
+    assert next(c for c in checks if c.id == "tenant.certificate.sync.corp").status == "fail"
 
 
 def test_hybrid_tools_is_not_blocked_by_the_tenant_or_the_anchor() -> None:

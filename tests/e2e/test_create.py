@@ -103,14 +103,14 @@ def test_modern_creates_a_linked_mailbox(
         assert ad["consistency_guid"] != ad["object_guid"]
         assert out["immutable_id"] == b64_guid(ad["consistency_guid"])
     else:
-        # Connect wrote the objectGUID into mS-DS-ConsistencyGuid at the first sync (domain.md §3).
+        # Connect wrote the objectGUID into mS-DS-ConsistencyGuid at the first sync (docs/sources.md §3).
         assert out["immutable_id"] == b64_guid(ad["object_guid"])
     steps = cli("ops", "show", out["operation"], "--output", "json").json()["steps"]
     changing = [s["step_id"] for s in steps if s["step_id"] not in ("sync/start-cycle", "pswrap/plan")]
     plan = next(s for s in steps if s["step_id"] == "pswrap/plan")["output"]
     expected = order(hold, mtype)
     assert plan["steps"] == [s for s in expected if "lease" not in s] and plan["linked"] is False
-    assert changing == expected  # the hold's order, DESIGN.md "Workflows"
+    assert changing == expected  # the hold's order, docs/design.md "Workflows"
 
 
 def order(hold: str, mtype: str = "room") -> list[str]:

@@ -59,7 +59,7 @@ def test_link_existing_mailbox_to_an_existing_account(
     )  # fmt: skip
     assert ran.code == 0, ran.err
     out = ran.json()
-    # An account without mS-DS-ConsistencyGuid is anchored on its objectGUID (domain.md §3).
+    # An account without mS-DS-ConsistencyGuid is anchored on its objectGUID (docs/sources.md §3).
     assert out["immutable_id"] == b64_guid(account["object_guid"])
     assert out["status"] == "pending-sync"
     w = world()

@@ -162,7 +162,7 @@ def test_cycle_already_running_is_waited_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A cycle that someone else started is running (and may be past its AD import): pswrap's start is
-    refused with SyncBusy, it waits for that cycle to end, then starts its own (domain.md §2). The
+    refused with SyncBusy, it waits for that cycle to end, then starts its own (docs/sources.md §2). The
     running cycle lasts 30 s and is ended by `pswrap lab advance` once pswrap is seen waiting, so the
     test does not depend on how fast this machine is."""
     monkeypatch.setenv("PSWRAP_LAB_SYNC_SECONDS", "30")
@@ -203,7 +203,7 @@ def test_scheduler_restored_after_a_failed_step(
 def test_scheduler_left_paused_by_the_admin_stays_paused(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_set: Callable[..., None]
 ) -> None:
-    """The lease restores the state before it, not 'enabled' (DESIGN.md: restore the prior state)."""
+    """The lease restores the state before it, not 'enabled' (docs/design.md: restore the prior state)."""
     lab_set("sync.scheduler.sync_cycle_enabled=false")
     ran = cli("mailbox", "create", "Room P", "--alias", "roomp", "--hold", "scheduler", "--output", "json")
     assert ran.code == 0, ran.err

@@ -1,5 +1,5 @@
 """The ActiveDirectory cmdlets against the lab's domain: the pinned DC, the second-hop credential,
-New-ADUser's account-exists error (domain.md §7b item 5), lookups and anchors (§3)."""
+New-ADUser's account-exists error (docs/sources.md §7b item 5), lookups and anchors (§3)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
 
 
 def test_get_domain_names_the_dc_to_pin_and_upn_suffixes(lab: Harness) -> None:
-    """ad/get-domain runs without -Server (Get-ADDomain finds a DC itself; DESIGN.md)."""
+    """ad/get-domain runs without -Server (Get-ADDomain finds a DC itself; docs/design.md)."""
     domain = lab.run("ad/get-domain", pool="ad")
     assert domain["pdc_emulator"] == DC
     assert domain["upn_suffixes"] == [LAB_DEFAULTS.upn_suffix]
@@ -36,7 +36,7 @@ def test_new_user_returns_the_account_with_its_attributes(lab: Harness) -> None:
     assert user["distinguished_name"] == f"CN=room1,{LAB_DEFAULTS.resource_ou}"
     assert user["proxy_addresses"] == ["SMTP:room1@lab.example"]
     assert user["mail_nickname"] == "room1"
-    # mS-DS-ConsistencyGuid is a byte array, emitted base64 in Guid.ToByteArray() order (domain.md §3).
+    # mS-DS-ConsistencyGuid is a byte array, emitted base64 in Guid.ToByteArray() order (docs/sources.md §3).
     assert user["consistency_guid"] == base64.b64encode(uuid.UUID(guid).bytes_le).decode()
     stored = lab.world()["ad"]["users"][0]
     assert stored["sam_account_name"] == "room1" and stored["object_guid"] == user["object_guid"]
@@ -68,7 +68,7 @@ def test_same_cn_in_the_same_ou_is_a_name_in_use(lab: Harness) -> None:
 
 
 def test_sam_account_name_longer_than_20_is_refused(lab: Harness) -> None:
-    """sAMAccountName holds at most 20 characters; DERIVED text (Win32 1315), not in domain.md."""
+    """sAMAccountName holds at most 20 characters; DERIVED text (Win32 1315), not in docs/sources.md."""
     with pytest.raises(PSError, match="not a properly formed account name") as info:
         lab.new_ad_user("a" * 21)
     assert info.value.terminating
@@ -76,8 +76,9 @@ def test_sam_account_name_longer_than_20_is_refused(lab: Harness) -> None:
 
 
 def test_server_must_name_a_domain_controller(lab: Harness) -> None:
-    """DESIGN.md: every AD step but get-domain takes -Server, the pinned DC. An unknown server gives the
-    ActiveDirectory module's ADServerDownException text (not in domain.md; verbatim in public transcripts)."""
+    """docs/design.md: every AD step but get-domain takes -Server, the pinned DC. An unknown server gives the
+    ActiveDirectory module's ADServerDownException text (not in docs/sources.md; verbatim in public
+    transcripts)."""
     error = lab.fails("ad/find-user", {"Value": "x", "Server": "dc9.lab.example"}, pool="ad", by="sam")
     assert error.message.startswith(
         "Unable to contact the server. This may be because this server does not exist"
@@ -89,7 +90,7 @@ def test_server_must_name_a_domain_controller(lab: Harness) -> None:
 
 def test_credential_must_be_right_when_given(lab: Harness) -> None:
     """An AD credential for the second hop must match the domain's; the AD cmdlets' text for a rejected one
-    is "The server has rejected the client credentials." (not in domain.md; ansible/ansible#57404)."""
+    is "The server has rejected the client credentials." (not in docs/sources.md; ansible/ansible#57404)."""
     with lab.edit() as world:
         world["ad"]["credential"] = {"user": "LAB\\svc-pswrap", "password": "right"}
     params = {"Value": "x", "Server": DC, "CredentialUser": "LAB\\svc-pswrap"}
@@ -149,7 +150,7 @@ def test_move_user_changes_its_container(lab: Harness) -> None:
 def test_path_must_name_an_existing_container(lab: Harness) -> None:
     """A -Path or -TargetPath naming no OU: "Directory object not found" with ADIdentityNotFoundException
     (verbatim for the AD module in dsccommunity/ActiveDirectoryDsc#298; for New-ADUser DERIVED, not in
-    domain.md). CN=Users and the domain root exist."""
+    docs/sources.md). CN=Users and the domain root exist."""
     missing = "OU=Nowhere,DC=lab,DC=example"
     with pytest.raises(PSError) as caught:
         lab.new_ad_user("room1", ou=missing)

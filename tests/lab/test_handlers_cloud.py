@@ -1,4 +1,5 @@
-"""Exchange Online and Graph handlers: New-Mailbox creates the mailbox and its cloud user (domain.md §4),
+"""Exchange Online and Graph handlers: New-Mailbox creates the mailbox and its cloud user (docs/sources.md
+§4),
 the proxy-address conflict (§7b item 8), Update-MgUser's refusals (§7b items 10, 11), lookups."""
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_proxy_address_in_use(lab: Harness) -> None:
 
 
 def test_new_mailbox_name_must_be_unique(lab: Harness) -> None:
-    """§4: New-Mailbox -Name is unique. domain.md has no text; CLOSEST: "The name is already being used.
+    """§4: New-Mailbox -Name is unique. docs/sources.md has no text; CLOSEST: "The name is already being used.
     Please try another name." (quoted by the CIAOPS find-name-conflict wiki) with the name in quotes, in the
     V3 `Ex<hex>|ADObjectAlreadyExistsException|<text>` form (§7b item 9). A duplicate alias meets §7b item 8:
     the service stamps <alias>@<tenant>.onmicrosoft.com, already another recipient's address."""
@@ -267,7 +268,8 @@ def test_new_remote_mailbox_in_a_missing_ou(lab: Harness) -> None:
 
 
 def test_upn_must_be_on_a_verified_domain(lab: Harness) -> None:
-    """Not in domain.md (Graph's widely quoted Request_BadRequest text): a UPN on a domain the tenant has not
+    """Not in docs/sources.md (Graph's widely quoted Request_BadRequest text): a UPN on a domain the tenant
+    has not
     verified is refused; the fresh tenant verifies its onmicrosoft.com domain and the UPN suffix."""
     user_id = lab.new_mailbox("conf1")["external_directory_object_id"]
     error = lab.fails(

@@ -83,7 +83,8 @@ def test_exo_session_rules_over_the_wire(lab: RunningLab) -> None:
 
 
 def test_hard_match_end_to_end(lab: RunningLab) -> None:
-    """The runbook's `anchor` hold through the wire (DESIGN.md, domain.md §3): the cloud room gets the
+    """The runbook's `anchor` hold through the wire (docs/design.md, docs/sources.md §3): the cloud room
+    gets the
     ImmutableId of a chosen GUID, the AD account is born with that mS-DS-ConsistencyGuid, one cycle later
     the cloud room is synced; a second start during the cycle gets the §7b item 12 busy error."""
     anchor = str(uuid.uuid4())
@@ -197,7 +198,8 @@ def test_delay_fault_can_be_stopped_over_the_wire(start_lab_factory: LabFactory)
 
 
 def test_lease_over_the_wire_fires_at_its_deadline(lab: RunningLab) -> None:
-    """DESIGN.md `scheduler` hold: install-lease pauses the scheduler with a deadline (a DateTime parameter
+    """docs/design.md `scheduler` hold: install-lease pauses the scheduler with a deadline (a DateTime
+    parameter
     over PSRP); when the lab's clock passes it, the lease fires and restores the recorded state."""
     from datetime import datetime, timedelta, timezone
 

@@ -1,4 +1,5 @@
-"""Session rules per runspace pool, the connect steps and the legacy refusals (domain.md §7b items 1-4, 14;
+"""Session rules per runspace pool, the connect steps and the legacy refusals (docs/sources.md §7b items
+1-4, 14;
 §0-§1 for the retired services). Each test names the documented behaviour and uses its text."""
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_hybrid_cmdlet_before_snapin_is_command_not_found(lab: Harness) -> None:
 
 
 def test_connect_is_a_no_op_when_connected_and_sessions_are_per_pool(lab: Harness) -> None:
-    """DESIGN.md: connect steps do nothing when already connected; a real runspace keeps its connections,
+    """docs/design.md: connect steps do nothing when already connected; a real runspace keeps its connections,
     another pool has its own."""
     first = lab.connect_exo(pool="exo")
     assert first == {"connected": True, "already_connected": False, "detail": LAB_DEFAULTS.tenant_domain}
@@ -148,7 +149,7 @@ def test_exo_connect_after_graph_in_one_pool_fails_as_reported(lab: Harness) -> 
 @pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
 def test_connect_with_missing_malformed_or_expired_certificate(lab: Harness, step_id: str) -> None:
     """The connect templates read the certificate with Get-Item Cert:\\LocalMachine\\My\\<thumbprint>
-    (DESIGN.md), so a missing one is Get-Item's "Cannot find path '<path>' because it does not exist."
+    (docs/design.md), so a missing one is Get-Item's "Cannot find path '<path>' because it does not exist."
     (PathNotFound); a malformed thumbprint is the template's own refusal; an expired one gets §7b item 14
     (Graph 2.x, ErrorConstants.cs CertificateNotFound, "unexpired certs only"; the closest text for EXO, whose
     own is not documented): "Certificate with thumbprint '<t>' was not found in certificate store or has
@@ -175,17 +176,18 @@ def test_connect_with_missing_malformed_or_expired_certificate(lab: Harness, ste
 
 def test_connect_without_private_key(lab: Harness) -> None:
     """§7b item 14: no usable private key. Graph (verbatim, msgraph-sdk-powershell#2503): "ClientCertificate
-    Credential authentication failed: Keyset does not exist"; EXO (closest: Connect-IPPSSession of the same
-    module, office-docs-powershell#10728): "Error Acquiring Token:" + CryptographicException."""
+    Credential authentication failed: Keyset does not exist"; EXO: the CryptographicException's message as
+    the module rethrows it."""
     with lab.edit() as world:
         world["certs"]["local_machine_my"][0]["has_private_key"] = False
     thumb = LAB_DEFAULTS.certificate_thumbprint
     graph = lab.fails("graph/connect", _connect_params("graph/connect", thumb), pool="g")
     assert graph.message == "ClientCertificateCredential authentication failed: Keyset does not exist"
     exo = lab.fails("exo/connect", _connect_params("exo/connect", thumb), pool="e")
-    assert exo.message == (
-        "Error Acquiring Token:\r\nSystem.Security.Cryptography.CryptographicException: Keyset does not exist"
-    )
+    # Issue #12: ExchangeOnlineManagement 3.x rethrows the inner exception, so its message is printed as
+    # is (OperationStopped, the message as FQID; docs/sources.md 7b item 4, DLLPickle#156).
+    assert exo.message == "Keyset does not exist"
+    assert exo.exception_type == "System.Security.Cryptography.CryptographicException"
     # A key the remoting account may not open (the doctor's `private_key_usable` fact) fails the same way.
     with lab.edit() as world:
         world["certs"]["local_machine_my"][0].update(has_private_key=True, private_key_usable=False)
@@ -242,7 +244,8 @@ def _placeholders(step_id: str) -> dict[str, object]:
 
 
 def test_every_legacy_step_is_refused_and_never_changes_the_world(lab: Harness) -> None:
-    """DESIGN.md profiles: the legacy profile renders but never runs; each step gets its retired service's
+    """docs/design.md profiles: the legacy profile renders but never runs; each step gets its retired
+    service's
     error (texts above; connect-exo: closest, Basic-auth remoting's access denied, §1.4)."""
     before = lab.world()
     legacy = [s.id for s in all_steps() if s.is_legacy]
@@ -263,16 +266,15 @@ AADSTS_TRAILER = re.compile(
 )
 SIGN_IN_PREFIX = {
     # §7b item 4/14: Connect-MgGraph's "<credential> authentication failed: " (msgraph-sdk-powershell#2474,
-    # #2503); EXO: "Error Acquiring Token:" + the inner exception, CLOSEST (Connect-IPPSSession of the same
-    # module, office-docs-powershell#10728).
+    # #2503); EXO 3.x: the MSAL message directly (the module rethrows the inner exception, DLLPickle#156).
     "graph/connect": "ClientCertificateCredential authentication failed: ",
-    "exo/connect": "Error Acquiring Token:\r\nMicrosoft.Identity.Client.MsalServiceException: ",
+    "exo/connect": "",
 }
 
 
 @pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
 def test_connect_to_a_tenant_entra_id_does_not_know(lab: Harness, step_id: str) -> None:
-    """Not in domain.md, so the closest documented form: Entra ID's AADSTS90002 (verbatim in public
+    """Not in docs/sources.md, so the closest documented form: Entra ID's AADSTS90002 (verbatim in public
     transcripts, azure-cli#22145) "Tenant '<t>' not found. Check to make sure you have the correct tenant
     ID and are signing into the correct cloud. ..." with its Trace ID/Correlation ID/Timestamp trailer,
     inside each connect cmdlet's sign-in failure text; the pool stays unconnected."""
@@ -294,10 +296,10 @@ def test_connect_to_a_tenant_entra_id_does_not_know(lab: Harness, step_id: str) 
 
 @pytest.mark.parametrize("step_id", ["exo/connect", "graph/connect"])
 def test_connect_with_an_app_the_tenant_does_not_have(lab: Harness, step_id: str) -> None:
-    """Not in domain.md, so the closest documented form: AADSTS700016 (verbatim in public transcripts,
+    """Not in docs/sources.md, so the closest documented form: AADSTS700016 (verbatim in public transcripts,
     entra-powershell#1259 for Connect-MgGraph, powerbi-powershell#411 for the MSAL exception) "Application
     with identifier '<app>' was not found in the directory '<dir>'. ...", for an -AppId/-ClientId that is
-    not the tenant's app registration (domain.md §1.4/§1.5: app-only sign-in needs the app)."""
+    not the tenant's app registration (docs/sources.md §1.4/§1.5: app-only sign-in needs the app)."""
     key = "AppId" if step_id == "exo/connect" else "ClientId"
     stranger = "11111111-2222-3333-4444-555555555555"
     params = {**_connect_params(step_id, LAB_DEFAULTS.certificate_thumbprint), key: stranger}
@@ -360,7 +362,8 @@ def test_step_fails_when_its_module_is_not_installed(
 
 
 def test_hybrid_connect_without_the_management_tools_snapin(lab: Harness) -> None:
-    """Not in domain.md: Add-PSSnapin's text for a snap-in that is not registered, "The Windows PowerShell
+    """Not in docs/sources.md: Add-PSSnapin's text for a snap-in that is not registered, "The Windows
+    PowerShell
     snap-in '<name>' is not installed on this computer." (PSArgumentException, AddPSSnapInRead); the tools
     are the hybrid-tools profile's prerequisite (§5). With the snap-in back, the connect works."""
     snapins = lab.world()["host"]["snapins"]

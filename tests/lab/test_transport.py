@@ -109,7 +109,7 @@ def test_terminating_error_fails_the_pipeline_with_its_error_record(any_lab: Run
 
 
 def test_unknown_step_and_unmarked_script_get_command_not_found(lab: RunningLab) -> None:
-    # domain.md §7b item 1: Windows PowerShell 5.1's CommandNotFoundException.
+    # docs/sources.md §7b item 1: Windows PowerShell 5.1's CommandNotFoundException.
     expected = (
         "The term '{0}' is not recognized as the name of a cmdlet, function, script file, or operable "
         "program. Check the spelling of the name, or if a path was included, verify that the path is "
@@ -303,7 +303,7 @@ def test_closing_a_pipeline_forgets_it_on_the_server(lab: RunningLab) -> None:
 
 def test_receive_long_poll_times_out_and_pypsrp_polls_again(start_lab_factory: LabFactory) -> None:
     # WinRM answers a Receive that has nothing to deliver within OperationTimeout with the timeout fault
-    # (2150858793); pypsrp silently sends another Receive (reference/wsman-notes.md).
+    # (2150858793); pypsrp silently sends another Receive (docs/sources.md, WS-Management notes).
     lab = start_lab_factory(auth="basic")
     with wsman_for(lab.endpoint, operation_timeout=1) as wsman, RunspacePool(wsman) as pool:
         before = lab.store.pending_requests().get("Receive", 0)

@@ -141,11 +141,11 @@ def test_serve_help_documents_the_fault_grammar() -> None:
         assert kind in text
 
 
-def test_every_fault_kind_is_documented_in_help_and_readme_section() -> None:
+def test_every_fault_kind_is_documented_in_help_and_the_lab_page() -> None:
     from pswrap.lab import faults
 
     help_text = pswrap("lab", "serve", "--help", env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}).stdout
-    docs = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lab.md").read_text()
     for text in (" ".join(help_text.split()), docs):
         assert faults.GRAMMAR in text
         for kind in sorted(faults.KINDS):

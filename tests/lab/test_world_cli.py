@@ -184,7 +184,7 @@ def test_set_refuses_an_anchor_the_lab_does_not_simulate(
 
 
 def test_advance_fires_a_lease_at_its_deadline(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """DESIGN.md `scheduler` hold: a lease's one-shot task restores the recorded scheduler state at its
+    """docs/design.md `scheduler` hold: a lease's one-shot task restores the recorded scheduler state at its
     deadline on the lab's clock, moved by `pswrap lab advance`, not before."""
     lab = Harness(state)
     deadline = iso(now(lab.world()) + timedelta(seconds=600))

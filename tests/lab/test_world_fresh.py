@@ -1,6 +1,6 @@
 """The fresh world (`pswrap lab reset`), serve-time configuration, the clock, and `lab set` paths.
 
-The fresh world is what the README's section on the lab's world documents, and what the embedded `lab`
+The fresh world is what docs/lab.md's section on the lab's world documents, and what the embedded `lab`
 target is configured from (LAB_DEFAULTS)."""
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def test_fresh_world_is_the_documented_one() -> None:
     assert scopes == {LAB_DEFAULTS.resource_ou: True, LAB_DEFAULTS.staging_ou: False}
     assert world["cloud"]["tenant"]["initial_domain"].endswith(".onmicrosoft.com")
     assert world["cloud"]["tenant"]["tenant_id"] == LAB_DEFAULTS.tenant_id
-    # Both tenant blocks off in a fresh world (Microsoft's default; domain.md §3 advises turning them on).
+    # Both tenant blocks off in a fresh world (Microsoft's default; docs/sources.md §3 advises turning them
+    # on).
     assert world["cloud"]["features"] == {"block_soft_match": False, "block_hard_match_takeover": False}
     (cert,) = world["certs"]["local_machine_my"]
     assert cert["thumbprint"] == LAB_DEFAULTS.certificate_thumbprint
@@ -47,7 +48,7 @@ def test_fresh_world_is_the_documented_one() -> None:
     settings = world["sync"]["settings"]
     assert settings["anchor_attribute"] == "mS-DS-ConsistencyGuid"
     assert settings["staging_mode"] is False
-    # domain.md §1.3: 2.5.79.0 or higher is required after 2026-09-30.
+    # docs/sources.md §1.3: 2.5.79.0 or higher is required after 2026-09-30.
     assert version_tuple(settings["connect_version"]) >= (2, 5, 79, 0)
     scheduler = world["sync"]["scheduler"]
     assert scheduler["sync_cycle_enabled"] is True and scheduler["suspended"] is False
@@ -91,7 +92,8 @@ def test_clock_moves_forward_only() -> None:
 
 
 def test_immutable_id_is_base64_of_guid_to_byte_array() -> None:
-    # domain.md §3: Guid.ToByteArray() is mixed-endian; the .NET doc's example: C9 8B 91 35 6D 19 EA 40 ...
+    # docs/sources.md §3: Guid.ToByteArray() is mixed-endian; the .NET doc's example: C9 8B 91 35 6D 19 EA
+    # 40 ...
     guid = "35918bc9-196d-40ea-9779-889d79b753f0"
     value = immutable_id(guid)
     import base64

@@ -1,6 +1,6 @@
-"""Entra Connect Sync in the lab: the scheduler and cycles (domain.md §2, §7b item 12), the sourceAnchor
+"""Entra Connect Sync in the lab: the scheduler and cycles (docs/sources.md §2, §7b item 12), the sourceAnchor
 and matching at a cycle's end (§3), export errors as Get-ADSyncRunProfileResult shows them (§7b item 13),
-leases (DESIGN.md workflows). Time moves with `advance` (the lab's clock), never by sleeping."""
+leases (docs/design.md workflows). Time moves with `advance` (the lab's clock), never by sleeping."""
 
 from __future__ import annotations
 
@@ -143,7 +143,8 @@ def test_object_guid_anchor_ignores_consistency_guid(lab: Harness) -> None:
 
 
 def test_prestamped_consistency_guid_hard_matches_the_cloud_mailbox(lab: Harness) -> None:
-    """DESIGN.md `anchor` hold + §3: a value written into mS-DS-ConsistencyGuid before the first sync is the
+    """docs/design.md `anchor` hold + §3: a value written into mS-DS-ConsistencyGuid before the first sync
+    is the
     sourceAnchor; hard match first takes over the cloud object: it becomes synced, AD attributes flow (UPN,
     display name, addresses, with mailNickname set), the mailbox becomes dir-synced."""
     mailbox = lab.new_mailbox("room1", PrimarySmtpAddress="room1@lab.example")
@@ -531,7 +532,8 @@ def test_proxy_addresses_flow_only_with_mail_nickname(lab: Harness) -> None:
 
 
 def test_staging_ou_is_out_of_scope_until_moved(lab: Harness) -> None:
-    """DESIGN.md `staging-ou` hold: an account in an OU outside sync scope does not sync; moved into scope,
+    """docs/design.md `staging-ou` hold: an account in an OU outside sync scope does not sync; moved into
+    scope,
     it does (OU filtering)."""
     user = lab.new_ad_user("room1", ou=LAB_DEFAULTS.staging_ou)
     lab.sync_cycle()
@@ -604,7 +606,7 @@ def _deadline(lab: Harness, seconds: float) -> str:
 
 
 def test_overlapping_leases_record_once_and_the_last_restores(lab: Harness) -> None:
-    """DESIGN.md (workflows, `scheduler` hold): the state before the first lease is recorded once; leases
+    """docs/design.md (workflows, `scheduler` hold): the state before the first lease is recorded once; leases
     pause the scheduler; only the end of the last lease restores the recorded state."""
     first = lab.run(
         "sync/install-lease",
@@ -637,7 +639,7 @@ def test_leases_restore_a_paused_prior_state(lab: Harness) -> None:
 
 
 def test_lease_fires_at_its_deadline_on_the_lab_clock(lab: Harness) -> None:
-    """DESIGN.md: the one-shot task restores the prior state at the deadline if pswrap never comes back;
+    """docs/design.md: the one-shot task restores the prior state at the deadline if pswrap never comes back;
     an earlier lease firing does not restore while a later one remains."""
     lab.run("sync/install-lease", {"LeaseName": "short", "DeadlineUtc": _deadline(lab, 60)}, pool="sync")
     lab.run("sync/install-lease", {"LeaseName": "long", "DeadlineUtc": _deadline(lab, 600)}, pool="sync")

@@ -1,4 +1,4 @@
-"""Remote ErrorRecords → typed errors, using the exact texts and FQIDs of domain.md §7b."""
+"""Remote ErrorRecords → typed errors, using the exact texts and FQIDs of docs/sources.md §7b."""
 
 from __future__ import annotations
 
@@ -68,8 +68,58 @@ CASES = [
             "InvalidOperation",
         ),
         "graph",
-        e.Conflict,
+        e.MasteredElsewhere,  # a Conflict (exit 6) whose hint the runner chooses by onPremisesSyncEnabled
     ),
+    # microsoft-graph-docs#12584: the other wording (cloud users whose property another service owns).
+    (
+        RemoteRecord(
+            "Unable to update the specified properties for objects that have originated within an external "
+            "service.",
+            "Request_BadRequest,Microsoft.Graph.PowerShell.Cmdlets.UpdateMgUser_UpdateExpanded",
+            "InvalidOperation",
+        ),
+        "graph",
+        e.MasteredElsewhere,
+    ),
+    # §7b 9: EXO not found by exception type and id, in any language; "matches multiple entries" is not.
+    (
+        RemoteRecord(
+            "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|<translated>",
+            "[Server=AM6PR06MB5795,RequestId=7f6f2d5f-726b-5584-2121-922596043d50],Write-ErrorMessage",
+            "NotSpecified",
+            "ManagementObjectNotFoundException",
+        ),
+        "exo",
+        e.NotFound,
+    ),
+    (
+        RemoteRecord(
+            "Ex9E65A2|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
+            "couldn't be performed because object: 'room1' matches multiple entries.",
+            "Write-ErrorMessage",
+            "NotSpecified",
+            "ManagementObjectNotFoundException",
+        ),
+        "exo",
+        e.RemoteError,
+    ),
+    (
+        RemoteRecord("The operation couldn't be performed because object 'x' couldn't be found on 'y'."),
+        "exo",
+        e.RemoteError,  # English words without the id or type: not trusted
+    ),
+    # Connect-ExchangeOnline with a token but no Exchange access (Microsoft365DSC#4530, #4380).
+    (
+        RemoteRecord(
+            "The role assigned to application 11111111-2222-3333-4444-555555555555 isn't supported in this "
+            "scenario. Please check online documentation for assigning correct Directory Roles to Azure AD "
+            "Application for EXO App-Only Authentication.",
+            category="OperationStopped",
+        ),
+        "exo",
+        e.AccessDenied,
+    ),
+    (RemoteRecord("UnAuthorized", "UnAuthorized", "OperationStopped"), "exo", e.AccessDenied),
     # §7b 12: the sync engine is busy.
     (
         RemoteRecord(
@@ -100,7 +150,7 @@ CASES = [
         "adsync",
         e.LeaseLocked,
     ),
-    # MC1263280 (ecosystem.md §5.1): hard match blocked.
+    # MC1263280 (docs/sources.md, look-alike modules): hard match blocked.
     (
         RemoteRecord(
             "Hard match operation blocked due to security hardening. "
@@ -286,7 +336,7 @@ def test_every_transport_failure_says_what_to_do_next() -> None:
     classified = [classify_transport(exc, where="h", what="x") for exc in failures]
     assert [type(c) for c in classified] == [
         e.AuthenticationError, e.ConnectionFailed, e.ConnectionFailed, ShellGone, e.ConnectionFailed,
-        e.ConnectionFailed, e.ConnectionFailed, e.TransportTimeout, e.ConnectionFailed, e.ConnectionFailed,
+        e.AuthenticationError, e.ConnectionFailed, e.TransportTimeout, e.ConnectionFailed, e.ConnectionFailed,
         e.ConnectionFailed,
     ]  # fmt: skip
     assert [c.transient for c in classified] == [

@@ -190,7 +190,7 @@ def test_invalid_config_names_file_key_and_problem(config_file: Path, text: str,
 
 def test_basic_over_http_allowed_only_explicitly(config_file: Path) -> None:
     config_file.write_text(
-        '[targets.x]\nhost = "h"\nscheme = "http"\nauth = "basic"\nusername = "u"\n'
+        '[targets.x]\nhost = "127.0.0.1"\nscheme = "http"\nauth = "basic"\nusername = "u"\n'
         "allow_basic_over_http = true\n"
     )
     assert load_target("x").allow_basic_over_http

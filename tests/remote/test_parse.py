@@ -68,7 +68,8 @@ def test_deserialized_object_is_accepted() -> None:
     assert isinstance(result, m.SyncSettings)
 
 
-# --- fixtures: captured output → parsed object (DESIGN.md: fixtures are data files) ---------------------
+# --- fixtures: captured output → parsed object (docs/design.md: fixtures are data files)
+# ---------------------
 
 FIXTURES = sorted((Path(__file__).parent / "data" / "parse").glob("*.json"))
 

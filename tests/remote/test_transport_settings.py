@@ -54,10 +54,10 @@ def test_credssp_needs_its_extra(config_file: Path, no_extras: None) -> None:
 def test_basic_over_http_allowed_sends_without_encryption(
     config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config_file.write_text('[targets.t]\nhost = "h"\nscheme = "http"\nauth = "basic"\nusername = "u"\n'
+    config_file.write_text('[targets.t]\nhost = "::1"\nscheme = "http"\nauth = "basic"\nusername = "u"\n'
                            'password_env = "T_PW"\nallow_basic_over_http = true\n')  # fmt: skip
     monkeypatch.setenv("T_PW", "x")
-    assert make_wsman(load_target("t"), "h").transport.wrap_required is False
+    assert make_wsman(load_target("t"), "::1").transport.wrap_required is False
 
 
 def test_basic_over_http_refused_even_from_flags(config_file: Path) -> None:

@@ -56,7 +56,7 @@ def test_a_wrong_script_is_caught(script: str, expected: str) -> None:
 
 
 def test_a_parameter_that_does_not_apply_where_the_script_runs_is_caught() -> None:
-    # domain.md section 4: in the Room set, -UserPrincipalName is on-premises only.
+    # docs/sources.md section 4: in the Room set, -UserPrincipalName is on-premises only.
     script = "New-Mailbox -Name $n -Room -UserPrincipalName $u -ErrorAction Stop\n"
     assert check_script(script, platform="Exchange Server 2019") == []
     problems = [str(p) for p in check_script(script, platform="Exchange Online")]

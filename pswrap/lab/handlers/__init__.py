@@ -17,6 +17,7 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     hybrid,
     legacy,
     mastering,
+    permissions,
     places,
     preflight,
     sync,

@@ -1,5 +1,5 @@
 """The ActiveDirectory module's cmdlets against the lab's domain (Get-ADDomain, Get-ADUser, New-ADUser,
-Move-ADObject), with the pinned domain controller and the second-hop credential (DESIGN.md)."""
+Move-ADObject), with the pinned domain controller and the second-hop credential (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def check_server(inv: Invocation, world: dict[str, Any], cmdlet: str, param: str
 
 
 def user_document(user: dict[str, Any]) -> dict[str, Any]:
-    """The AdUser JSON keys; mS-DS-ConsistencyGuid is a byte array, emitted as base64 (DESIGN.md)."""
+    """The AdUser JSON keys; mS-DS-ConsistencyGuid is a byte array, emitted as base64 (docs/design.md)."""
     consistency = user.get("consistency_guid")
     return {
         "object_guid": user["object_guid"],
@@ -132,7 +132,7 @@ def new_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     if any(u["sam_account_name"].lower() == sam.lower() for u in world["ad"]["users"]):
         # §7b item 5: raised when the sAMAccountName is taken.
         raise records.ad_account_exists(cmdlet, dn)
-    if any(u["distinguished_name"].lower() == dn.lower() for u in world["ad"]["users"]):
+    if names_in(world, path, name):
         raise records.ad_name_in_use(cmdlet, dn)
     if not container_exists(world, path):
         raise records.ad_container_not_found(cmdlet, path)
@@ -225,6 +225,54 @@ def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str,
 
 @step("ad/get-anchor", need="ad")
 def get_anchor(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (domain.md §3)."""
+    """Get-ADUser -Identity <objectGUID> -Properties mS-DS-ConsistencyGuid (docs/sources.md §3)."""
     document = user_document(account_by_guid(inv, world, "Get-ADUser", "ADUser"))
     return {"object_guid": document["object_guid"], "consistency_guid": document["consistency_guid"]}
+
+
+def ad_equal(a: str, b: str) -> bool:
+    """Names as AD compares them: "The German umlaut characters are interpreted to be the same as their
+    base characters" — Müller equals Muller, Meißner equals Meissner (Microsoft KB 938447, "You cannot
+    add a user name or an object name that only differs by a character with a diacritic mark"); and
+    without regard to case."""
+    import unicodedata
+
+    def fold(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+    return fold(a) == fold(b)
+
+
+def names_in(world: dict[str, Any], container: str, name: str) -> list[dict[str, Any]]:
+    """The lab's objects directly in `container` whose name AD treats as equal to `name`."""
+    from pswrap.dn import parent_of, rdn_value
+
+    return [
+        u
+        for u in world["ad"]["users"]
+        if parent_of(u["distinguished_name"]).casefold() == container.casefold()
+        and ad_equal(rdn_value(u["distinguished_name"]), name)
+    ]
+
+
+@step("ad/find-name", need="ad")
+def find_name(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-ADObject -Filter 'Name -eq $Value' -SearchBase $Path -SearchScope OneLevel."""
+    check_server(inv, world, "Get-ADObject")
+    check_credential(inv, world, "Get-ADObject")
+    path = str(inv.params.get("Path") or "")
+    if not container_exists(world, path):
+        raise records.ad_container_not_found("Get-ADObject", path)
+    found = names_in(world, path, str(inv.params.get("Value") or ""))
+    return {
+        "objects": [
+            {
+                "name": u.get("name") or u["sam_account_name"],
+                "distinguished_name": u["distinguished_name"],
+                "object_class": "user",
+                "object_guid": u["object_guid"],
+            }
+            for u in found
+        ]
+    }

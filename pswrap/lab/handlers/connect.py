@@ -1,5 +1,5 @@
 """The connect steps: Exchange Online, Microsoft Graph (app-only, certificate from LocalMachine\\My) and the
-Exchange management tools' snap-in. Connect steps do nothing when already connected (DESIGN.md)."""
+Exchange management tools' snap-in. Connect steps do nothing when already connected (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records
+from pswrap.lab.handlers import records, records_service
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.handlers.sessions import SNAPIN, check_app_identity, load_certificate, state
 
 
 @step("exo/connect")
 def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Connect-ExchangeOnline -AppId -Organization -Certificate (domain.md §1.4)."""
+    """Connect-ExchangeOnline -AppId -Organization -Certificate (docs/sources.md §1.4)."""
     session = state(inv)
     organization = str(inv.params.get("Organization") or "")
     # Already connected to this organization (the template compares Get-ConnectionInformation's).
@@ -25,14 +25,22 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
         # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
         raise records.exo_after_graph()
     # The clash above happens as the login library loads, before Entra ID answers the sign-in.
-    check_app_identity(world, "Connect-ExchangeOnline", str(inv.params.get("AppId") or ""), organization, at)
+    app_id = str(inv.params.get("AppId") or "")
+    check_app_identity(world, "Connect-ExchangeOnline", app_id, organization, at)
+    # After a token: EXO checks the app's Exchange permission and its Entra role (records_service sources).
+    # `cloud.tenant.app_exchange_permission` / `app_exchange_role` = false switch them off in the world.
+    tenant = world["cloud"]["tenant"]
+    if tenant.get("app_exchange_permission") is False:
+        raise records_service.exo_unauthorized()
+    if tenant.get("app_exchange_role") is False:
+        raise records_service.exo_app_role_not_supported(app_id)
     session["exo"] = organization
     return {"connected": True, "already_connected": False, "detail": organization}
 
 
 @step("graph/connect")
 def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Connect-MgGraph -ClientId -TenantId -Certificate (domain.md §1.5)."""
+    """Connect-MgGraph -ClientId -TenantId -Certificate (docs/sources.md §1.5)."""
     session = state(inv)
     tenant = str(inv.params.get("TenantId") or "")
     client = str(inv.params.get("ClientId") or "")
@@ -52,7 +60,7 @@ def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[
 
 @step("hybrid/connect")
 def hybrid_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Add-PSSnapin Microsoft.Exchange.Management.PowerShell.RecipientManagement (domain.md §5)."""
+    """Add-PSSnapin Microsoft.Exchange.Management.PowerShell.RecipientManagement (docs/sources.md §5)."""
     session = state(inv)
     if session.get("hybrid"):
         return {"connected": True, "already_connected": True, "detail": SNAPIN}

@@ -38,7 +38,8 @@ def mailbox_document(mailbox: dict[str, Any]) -> dict[str, Any]:
 
 def recipients(world: dict[str, Any]) -> list[dict[str, Any]]:
     """Every recipient Exchange Online knows: the mailboxes, and cloud users without a mailbox that hold
-    proxy addresses (mail users; e.g. a synced AD account, domain.md §7 "Proxy address already in use")."""
+    proxy addresses (mail users; e.g. a synced AD account, docs/sources.md §7 "Proxy address already in
+    use")."""
     found: list[dict[str, Any]] = []
     with_mailbox = set()
     for mailbox in world["exo"]["mailboxes"]:
@@ -71,7 +72,7 @@ def recipients(world: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def cloud_user_by(world: dict[str, Any], identity: str) -> dict[str, Any] | None:
-    """A cloud user by object id or UPN (Graph's -UserId accepts both, domain.md §1.5)."""
+    """A cloud user by object id or UPN (Graph's -UserId accepts both, docs/sources.md §1.5)."""
     wanted = str(identity).strip().lower()
     for user in world["cloud"]["users"]:
         if user["id"].lower() == wanted or str(user["user_principal_name"]).lower() == wanted:

@@ -1,5 +1,5 @@
 """Exchange Online (ExchangeOnlineManagement V3, app-only) recipients: Get-Mailbox, Get-Recipient,
-New-Mailbox -Room|-Equipment|-Shared (domain.md §4)."""
+New-Mailbox -Room|-Equipment|-Shared (docs/sources.md §4)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _address_holder(world: dict[str, Any], address: str) -> dict[str, Any] | Non
 def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """New-Mailbox -Name -Alias -DisplayName -PrimarySmtpAddress [-ResourceCapacity] -Room|-Equipment|-Shared:
     creates the mailbox and its cloud user, with a UPN on the tenant's onmicrosoft.com domain (the service
-    derives it in EXO, domain.md §4); -ResourceCapacity exists only in the Room set (§4, SYNTAX)."""
+    derives it in EXO, docs/sources.md §4); -ResourceCapacity exists only in the Room set (§4, SYNTAX)."""
     kind = inv.choices.get("type", "room")
     p = inv.params
     capacity = p.get("ResourceCapacity")
@@ -102,7 +102,8 @@ def new_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     primary = str(p.get("PrimarySmtpAddress") or "")
     name = str(p.get("Name") or "")
     if any(str(m.get("name") or "").lower() == name.lower() for m in world["exo"]["mailboxes"]):
-        # -Name is unique (domain.md §4, New-Mailbox.md); the text is the closest (records.exo_name_in_use).
+        # -Name is unique (docs/sources.md §4, New-Mailbox.md); the text is the closest
+        # (records.exo_name_in_use).
         # A duplicate alias meets the proxy-address check below: the service stamps <alias>@<tenant>.
         raise records.exo_name_in_use("New-Mailbox", name)
     tenant = world["cloud"]["tenant"]["initial_domain"]

@@ -1,5 +1,5 @@
 """Microsoft Graph PowerShell (app-only): Get-MgUser, Update-MgUser, the tenant's sync features
-(domain.md §1.5, §3)."""
+(docs/sources.md §1.5, §3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records
+from pswrap.lab.handlers import records, records_service
 from pswrap.lab.handlers.directory import bare, cloud_user_by, cloud_user_document
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.world import parse_time
@@ -86,6 +86,10 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     upn = inv.params.get("UserPrincipalName")
     if user.get("on_premises_sync_enabled"):
         raise bad_request(records.SYNCED_READ_ONLY)
+    if user.get("converted_from_sync"):
+        # A user once synced, now cloud-only (onPremisesSyncEnabled null): Graph still refuses, in its
+        # other wording (records_service.EXTERNAL_SERVICE_READ_ONLY, microsoft-graph-docs#12584).
+        raise bad_request(records_service.EXTERNAL_SERVICE_READ_ONLY)
     others = [u for u in world["cloud"]["users"] if u["id"] != user["id"]]
     if immutable and any(u.get("on_premises_immutable_id") == immutable for u in others):
         raise bad_request(records.duplicate_property("onPremisesImmutableId"))
@@ -107,7 +111,7 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
 @step("graph/get-sync-features", need="graph")
 def get_sync_features(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-MgDirectoryOnPremiseSynchronization: Features.BlockSoftMatchEnabled and
-    BlockCloudObjectTakeoverThroughHardMatchEnabled (domain.md §3)."""
+    BlockCloudObjectTakeoverThroughHardMatchEnabled (docs/sources.md §3)."""
     features = world["cloud"]["features"]
     return {
         "block_soft_match": bool(features["block_soft_match"]),

@@ -1,5 +1,6 @@
 """The Exchange management tools (RecipientManagement snap-in): New-RemoteMailbox creates the AD account
-and the remote mailbox; directory sync creates the cloud mailbox (domain.md §5, New-RemoteMailbox.md)."""
+and the remote mailbox; directory sync creates the cloud mailbox (docs/sources.md §5,
+New-RemoteMailbox.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ REMOTE_TYPES = {
 
 
 def check_domain_controller(inv: Invocation, world: dict[str, Any], cmdlet: str) -> None:
-    """-DomainController, when given, must name a DC of the domain. Not in domain.md: Exchange's
+    """-DomainController, when given, must name a DC of the domain. Not in docs/sources.md: Exchange's
     suitability-check error text for an unreachable DC (closest)."""
     server = str(inv.params.get("DomainController") or "").strip().lower()
     if not server:

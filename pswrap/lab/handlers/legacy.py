@@ -1,7 +1,7 @@
 """The legacy profile's steps are never run: each gets the error its retired service gives today.
 
 DirSync stopped working on 2021-04-01 and its MSOnlineSyncScheduler service does not exist on an Entra
-Connect server (domain.md §0, §1.2); Basic-auth remote PowerShell to Exchange Online was replaced in
+Connect server (docs/sources.md §0, §1.2); Basic-auth remote PowerShell to Exchange Online was replaced in
 October 2023 (§1.4); MSOnline was retired on 2025-05-30 (§1.1). Nothing here touches the world.
 """
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pswrap.lab import faults
 from pswrap.lab.dispatch import Invocation, PSError, handler
+from pswrap.lab.grants import require_exchange_roles
 from pswrap.lab.handlers import records, sessions
 from pswrap.lab.sync_engine import catch_up
 from pswrap.lab.world import LAB_DEFAULTS, now
@@ -56,6 +57,8 @@ def step(step_id: str, *, need: str | None = None) -> Callable[[StepBody], StepB
             sessions.require_modules(inv, inv.world.read())
             if need is not None:
                 sessions.require(inv, need)
+            if need == "exo":  # the cmdlets the app's Exchange roles allow (pswrap.lab.grants)
+                require_exchange_roles(inv.step_id, inv.world.read())
             apply_faults(inv)
             with inv.world.transaction() as world:
                 catch_up(world)

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from pswrap.dn import rdn_value
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.pipeline import step
@@ -29,7 +30,7 @@ def _installed(world: dict[str, Any], name: str) -> bool:
 
 
 def _require_module(world: dict[str, Any], module: str, cmdlet: str) -> None:
-    """Without the module its cmdlets do not exist: CommandNotFoundException (domain.md §7b item 1)."""
+    """Without the module its cmdlets do not exist: CommandNotFoundException (docs/sources.md §7b item 1)."""
     if not _installed(world, module):
         raise records.command_not_found(cmdlet)
 
@@ -59,10 +60,10 @@ def _find(store: list[dict[str, Any]], thumbprint: str) -> dict[str, Any] | None
 
 def certificate(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[str, Any]:
     """Test-Path/Get-Item on Cert:\\LocalMachine\\My\\<thumbprint>, and the private key opened as the
-    remoting account: without the right, "Keyset does not exist" (domain.md §7b item 14)."""
+    remoting account: without the right, "Keyset does not exist" (docs/sources.md §7b item 14)."""
     thumbprint = str(inv.params.get("CertificateThumbprint") or "")
     if not _THUMBPRINT.match(thumbprint):
-        # Not in domain.md: PowerShell's ValidatePattern failure (ParameterBindingValidationException).
+        # Not in docs/sources.md: PowerShell's ValidatePattern failure (ParameterBindingValidationException).
         pattern = _THUMBPRINT.pattern
         raise PSError(
             f"Cannot validate argument on parameter 'CertificateThumbprint'. The argument \"{thumbprint}\" "
@@ -109,7 +110,7 @@ for _step_id in CERTIFICATE_STEPS.values():
 def get_ous(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[str, Any]:
     """Get-ADDomain -Server, then Get-ADOrganizationalUnit -Identity <dn> -Server for each OU; a -Server
     that is not one of the domain's DCs gets ADServerDownException, a missing OU ADIdentityNotFound
-    (domain.md §7b item 6), which the template catches and reports as not found."""
+    (docs/sources.md §7b item 6), which the template catches and reports as not found."""
     _require_module(world, "ActiveDirectory", "Get-ADDomain")
     ad = world.get("ad", {})
     domain = ad.get("domain", {})
@@ -134,7 +135,7 @@ def get_ous(inv: Invocation, world: dict[str, Any], _at: datetime) -> dict[str, 
         if not dn:
             continue
         ou = known.get(str(dn).lower())
-        name = str(ou["dn"]).split(",", 1)[0].split("=", 1)[-1] if ou else None
+        name = rdn_value(str(ou["dn"])) if ou else None
         ous.append({"distinguished_name": ou["dn"] if ou else dn, "exists": ou is not None, "name": name})
     return {"server": server, "domain": domain.get("distinguished_name"), "ous": ous}
 

@@ -1,7 +1,7 @@
 """The PowerShell error records the lab raises, each built from the documented text it imitates.
 
-Every builder names its source: domain.md §7b item (and the public source it cites), or "closest" where
-domain.md found no verbatim text and gives the nearest documented wording. Messages are what
+Every builder names its source: docs/sources.md §7b item (and the public source it cites), or "closest" where
+docs/sources.md found no verbatim text and gives the nearest documented wording. Messages are what
 `$_.Exception.Message` would hold; the FullyQualifiedErrorId and CategoryInfo follow the WinPS 5.1
 rendering rules of §7b.
 """
@@ -107,7 +107,7 @@ UNVERIFIED_UPN_DOMAIN = (
     "The domain portion of the userPrincipalName property is invalid. You must use one of the verified "
     "domain names in your organization."
 )
-"""Not in domain.md: Graph's Request_BadRequest text for a UPN on a domain the tenant has not verified
+"""Not in docs/sources.md: Graph's Request_BadRequest text for a UPN on a domain the tenant has not verified
 (widely quoted from Graph responses); the lab's tenant verifies its onmicrosoft.com domain and the UPN
 suffix (`cloud.tenant.verified_domains`)."""
 
@@ -154,7 +154,7 @@ def proxy_address_in_use(cmdlet: str, address: str) -> PSError:
 
 
 def exo_name_in_use(cmdlet: str, name: str) -> PSError:
-    """CLOSEST (not in domain.md, which only says -Name is unique, §4): Exchange Online's text for a
+    """CLOSEST (not in docs/sources.md, which only says -Name is unique, §4): Exchange Online's text for a
     recipient name already in use, "The name is already being used. Please try another name." (quoted
     without the name by the CIAOPS find-name-conflict wiki, 2025); the lab puts the name in quotes as the
     proxy-address text of §7b item 8 does, in the V3 `Ex<hex>|<type>|<text>` form (§7b item 9;
@@ -238,7 +238,9 @@ def _sync_cycle_error(text: str) -> PSError:
         message,
         fqid=f"{message},Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycle",
         category="WriteError",
+        # §7b item 12: `(Microsoft.Ident...ADSyncSyncCycle:StartADSyncSyncCycle)`, the cmdlet object.
         target="Microsoft.IdentityManagement.PowerShell.Cmdlet.StartADSyncSyncCycle",
+        target_type="StartADSyncSyncCycle",
         exception_type="System.InvalidOperationException",
         activity="Start-ADSyncSyncCycle",
     )
@@ -297,7 +299,8 @@ def ad_identity_not_found(cmdlet: str, identity: str, under: str, target_type: s
             f"{_AD_COMMANDS}.{cmdlet.replace('-', '')}"
         ),
         category="ObjectNotFound",
-        target=f"{identity}:{target_type}",
+        target=identity,
+        target_type=target_type,  # §7b item 6: `(jdoe:ADUser)`, the type follows the cmdlet
         exception_type="Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",
         activity=cmdlet,
     )
@@ -306,7 +309,8 @@ def ad_identity_not_found(cmdlet: str, identity: str, under: str, target_type: s
 def ad_container_not_found(cmdlet: str, dn: str) -> PSError:
     """A -Path/-TargetPath naming no container: "Directory object not found" with the AD module's
     ADIdentityNotFoundException FQID (verbatim for Get-ADOrganizationalUnit in public transcripts,
-    dsccommunity/ActiveDirectoryDsc#298, #408; for New-ADUser/Move-ADObject DERIVED, not in domain.md)."""
+    dsccommunity/ActiveDirectoryDsc#298, #408; for New-ADUser/Move-ADObject DERIVED, not in
+    docs/sources.md)."""
     return PSError(
         "Directory object not found",
         fqid=(
@@ -335,7 +339,7 @@ def exchange_object_not_found(cmdlet: str, identity: str, server: str) -> PSErro
 
 
 def ad_server_down(cmdlet: str) -> PSError:
-    """Not in domain.md: the ActiveDirectory module's ADServerDownException text (verbatim in public
+    """Not in docs/sources.md: the ActiveDirectory module's ADServerDownException text (verbatim in public
     transcripts, e.g. microsoft/CSS-Exchange#2247, Orange-Cyberdefense/GOAD#19), given for a -Server that
     names no domain controller."""
     return PSError(
@@ -349,7 +353,8 @@ def ad_server_down(cmdlet: str) -> PSError:
 
 
 def ad_bad_credential(cmdlet: str) -> PSError:
-    """Not in domain.md: the AD cmdlets' text for a rejected -Credential (verbatim in public transcripts,
+    """Not in docs/sources.md: the AD cmdlets' text for a rejected -Credential (verbatim in public
+    transcripts,
     ansible/ansible#57404): AuthenticationException, category SecurityError."""
     return PSError(
         "The server has rejected the client credentials.",
@@ -369,7 +374,7 @@ def ad_bad_credential(cmdlet: str) -> PSError:
 def certificate_not_found(thumbprint: str, cmdlet: str) -> PSError:
     """§7b item 14, Graph 2.x (doc: msgraph-sdk-powershell ErrorConstants.cs CertificateNotFound):
     `Certificate with thumbprint '<t>' was not found in certificate store or has expired.` The EXO
-    module's own text is not found in domain.md; the lab gives this (closest) for both connect steps."""
+    module's own text is not found in docs/sources.md; the lab gives this (closest) for both connect steps."""
     return PSError(
         f"Certificate with thumbprint '{thumbprint}' was not found in certificate store or has expired.",
         fqid=f"Microsoft.Graph.PowerShell.Authentication.Cmdlets.{cmdlet.replace('-', '')}"
@@ -394,7 +399,8 @@ def bad_thumbprint() -> PSError:
 
 def certificate_path_not_found(thumbprint: str) -> PSError:
     """The connect templates read the certificate with `Get-Item Cert:\\LocalMachine\\My\\<thumbprint>`
-    (DESIGN.md: passed as -Certificate), so a missing one is Get-Item's ItemNotFoundException (PowerShell's
+    (docs/design.md: passed as -Certificate), so a missing one is Get-Item's ItemNotFoundException
+    (PowerShell's
     PathNotFound resource text: "Cannot find path '<path>' because it does not exist.")."""
     path = f"Cert:\\LocalMachine\\My\\{thumbprint}"
     return PSError(
@@ -408,12 +414,12 @@ def certificate_path_not_found(thumbprint: str) -> PSError:
 
 
 def sign_in_failed(cmdlet: str, inner_type: str, text: str, *, exo_fqid: str | None = None) -> PSError:
-    """A failed app-only sign-in as each connect cmdlet reports it (domain.md §7b items 4 and 14):
+    """A failed app-only sign-in as each connect cmdlet reports it (docs/sources.md §7b items 4 and 14):
     Connect-MgGraph prefixes the credential type, `ClientCertificateCredential authentication failed: <text>`,
     in its 5.1 record (NotSpecified, FQID ...Authentication.Cmdlets.ConnectMgGraph, msgraph-sdk-powershell
-    #2474); the ExchangeOnlineManagement module throws `Error Acquiring Token:` and the inner exception
-    (the module's Connect-IPPSSession transcript, office-docs-powershell#10728: CLOSEST for Connect-
-    ExchangeOnline, whose own transcript domain.md did not find)."""
+    #2474); ExchangeOnlineManagement 3.x rethrows the inner exception, so the MSAL (or crypto) message is
+    printed directly (records_service.exo_sign_in_failed, issue #12; the older "Error Acquiring Token:"
+    prefix is Connect-IPPSSession's, office-docs-powershell#10728)."""
     if cmdlet == "Connect-MgGraph":
         return PSError(
             f"ClientCertificateCredential authentication failed: {text}",
@@ -422,13 +428,9 @@ def sign_in_failed(cmdlet: str, inner_type: str, text: str, *, exo_fqid: str | N
             exception_type="Azure.Identity.AuthenticationFailedException",
             activity=cmdlet,
         )
-    return PSError(
-        f"Error Acquiring Token:\r\n{inner_type}: {text}",
-        fqid=exo_fqid or text,
-        category="OperationStopped",
-        exception_type=inner_type,
-        activity=cmdlet,
-    )
+    from pswrap.lab.handlers.records_service import exo_sign_in_failed
+
+    return exo_sign_in_failed(inner_type, text, fqid=exo_fqid)
 
 
 def keyset_missing(cmdlet: str) -> PSError:
@@ -450,7 +452,8 @@ def _aad_trace(at: datetime) -> str:
 
 
 def tenant_not_found(cmdlet: str, tenant: str, at: datetime) -> PSError:
-    """NOT in domain.md; Entra ID's token-endpoint text for a tenant it does not know (verbatim in public
+    """NOT in docs/sources.md; Entra ID's token-endpoint text for a tenant it does not know (verbatim in
+    public
     transcripts, azure-cli#22145, microsoft/cross-tenant#83): `AADSTS90002: Tenant '<t>' not found. ...`,
     rendered as each connect cmdlet renders a failed sign-in (`sign_in_failed`, closest for EXO)."""
     text = (
@@ -462,7 +465,7 @@ def tenant_not_found(cmdlet: str, tenant: str, at: datetime) -> PSError:
 
 
 def application_not_found(cmdlet: str, app_id: str, directory: str, at: datetime) -> PSError:
-    """NOT in domain.md; Entra ID's text for an app id the tenant does not have (verbatim in public
+    """NOT in docs/sources.md; Entra ID's text for an app id the tenant does not have (verbatim in public
     transcripts: `Connect-MgGraph: ClientSecretCredential authentication failed: AADSTS700016: ...`,
     microsoft/entra-powershell#1259; the MSAL exception form, microsoft/powerbi-powershell#411), rendered as
     each connect cmdlet renders a failed sign-in (`sign_in_failed`, closest for EXO)."""
@@ -476,7 +479,7 @@ def application_not_found(cmdlet: str, app_id: str, directory: str, at: datetime
 
 
 def snapin_not_installed(name: str) -> PSError:
-    """NOT in domain.md; PowerShell's Add-PSSnapin text for a snap-in that is not registered (resource
+    """NOT in docs/sources.md; PowerShell's Add-PSSnapin text for a snap-in that is not registered (resource
     AddPSSnapInRead / PSSnapInNotFound, verbatim in public transcripts of Exchange scripts run without the
     management tools): `The Windows PowerShell snap-in '<name>' is not installed on this computer.`"""
     return PSError(
@@ -530,7 +533,7 @@ def exo_after_graph() -> PSError:
 
 
 def service_not_found(cmdlet: str, name: str) -> PSError:
-    """DirSync's MSOnlineSyncScheduler does not exist on an Entra Connect server (domain.md §0); the
+    """DirSync's MSOnlineSyncScheduler does not exist on an Entra Connect server (docs/sources.md §0); the
     Service cmdlets' text (verbatim record, dfranciscus/Get-PSServiceStatus#1): NoServiceFoundForGivenName."""
     noun = {"Stop-Service": "StopServiceCommand", "Start-Service": "StartServiceCommand"}.get(
         cmdlet, "GetServiceCommand"
@@ -546,8 +549,9 @@ def service_not_found(cmdlet: str, name: str) -> PSError:
 
 
 def basic_auth_retired(server: str) -> PSError:
-    """Basic-auth remote PowerShell to Exchange Online is gone since October 2023 (domain.md §1.4,
-    exchange-online-powershell-v2.md). No verbatim 2026 text in domain.md; CLOSEST: WinRM's access-denied
+    """Basic-auth remote PowerShell to Exchange Online is gone since October 2023 (docs/sources.md §1.4,
+    exchange-online-powershell-v2.md). No verbatim 2026 text in docs/sources.md; CLOSEST: WinRM's
+    access-denied
     open failure (PSRemotingTransportException) that New-PSSession reports for a refused Basic logon."""
     return PSError(
         f"Connecting to remote server {server} failed with the following error message : Access is denied. "
@@ -562,7 +566,7 @@ def basic_auth_retired(server: str) -> PSError:
 
 def host_cannot_prompt() -> PSError:
     """Get-Credential in a remote pipeline with no interactive host (PowerShell's HostException text);
-    not in domain.md, the 2014 runbook's prompt simply cannot run unattended."""
+    not in docs/sources.md, the 2014 runbook's prompt simply cannot run unattended."""
     return PSError(
         "A command that prompts the user failed because the host program or the command type does not "
         "support user interaction. The host was attempting to request confirmation with the following "
@@ -575,7 +579,7 @@ def host_cannot_prompt() -> PSError:
 
 
 def ad_bad_account_name(cmdlet: str, dn: str) -> PSError:
-    """DERIVED, not in domain.md: Win32 ERROR_INVALID_ACCOUNT_NAME (1315) "The name provided is not a
+    """DERIVED, not in docs/sources.md: Win32 ERROR_INVALID_ACCOUNT_NAME (1315) "The name provided is not a
     properly formed account name." in the ActiveDirectoryServer:<code> shape of §7b item 5, for a
     sAMAccountName longer than 20 characters."""
     return PSError(
@@ -589,7 +593,7 @@ def ad_bad_account_name(cmdlet: str, dn: str) -> PSError:
 
 
 def ad_password_required(cmdlet: str, dn: str) -> PSError:
-    """DERIVED, not in domain.md: New-ADUser -Enabled $true without a password that meets the domain's
+    """DERIVED, not in docs/sources.md: New-ADUser -Enabled $true without a password that meets the domain's
     policy; Win32 1325 "The password does not meet the length, complexity, or history requirement of the
     domain." in the ActiveDirectoryServer:<code> shape of §7b item 5 (pswrap never sends it: it enables
     only accounts it gives a password)."""

@@ -2,7 +2,7 @@
 
 A real runspace keeps its imported modules and connections between pipelines; the lab keeps them in the
 pool's `Invocation.session`. Exchange Online's V3 cmdlets do not exist before Connect-ExchangeOnline
-(domain.md §7b item 2), Graph cmdlets refuse to run before Connect-MgGraph (§7b item 3), the Exchange
+(docs/sources.md §7b item 2), Graph cmdlets refuse to run before Connect-MgGraph (§7b item 3), the Exchange
 RecipientManagement snap-in's cmdlets do not exist before Add-PSSnapin (§7b item 1), and the Graph and
 Exchange login libraries clash in one Windows PowerShell process (§7b item 4, msgraph-sdk-powershell#3394).
 """
@@ -19,7 +19,7 @@ from pswrap.lab.world import parse_time
 
 SESSION_KEY = "pswrap_lab"
 SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement"
-"""The snap-in the Exchange management tools install (domain.md §5)."""
+"""The snap-in the Exchange management tools install (docs/sources.md §5)."""
 
 
 def state(inv: Invocation) -> dict[str, Any]:
@@ -56,10 +56,11 @@ _ADSYNC = "ADSync"
 STEP_MODULES: dict[str, str] = {
     **{
         f"ad/{name}": _AD
-        for name in ("get-domain", "get-ous", "find-user", "new-user", "move-user", "get-anchor")
+        for name in ("get-domain", "get-ous", "find-user", "new-user", "move-user", "get-anchor", "find-name")
     },
     "exo/connect": "ExchangeOnlineManagement",
     "graph/connect": "Microsoft.Graph.Authentication",
+    "graph/get-permissions": "Microsoft.Graph.Authentication",
     **{f"graph/{name}": "Microsoft.Graph.Users" for name in ("get-user", "find-users", "set-user")},
     "graph/get-sync-features": "Microsoft.Graph.Identity.DirectoryManagement",
     **{
@@ -108,10 +109,11 @@ def require_modules(inv: Invocation, world: dict[str, Any]) -> None:
 
 
 def check_app_identity(world: dict[str, Any], cmdlet: str, app_id: str, tenant: str, at: datetime) -> None:
-    """The app-only sign-in must name this tenant and its app registration (domain.md §1.4/§1.5:
+    """The app-only sign-in must name this tenant and its app registration (docs/sources.md §1.4/§1.5:
     Connect-ExchangeOnline -AppId -Organization, Connect-MgGraph -ClientId -TenantId). Entra ID answers an
     unknown tenant with AADSTS90002 and an app the tenant does not have with AADSTS700016 (texts and
-    sources in records.tenant_not_found / records.application_not_found; not in domain.md). The tenant may
+    sources in records.tenant_not_found / records.application_not_found; not in docs/sources.md). The
+    tenant may
     be named by its id, its onmicrosoft.com domain or another verified domain (inference: the token endpoint
     resolves any of them to the tenant)."""
     known = world["cloud"]["tenant"]

@@ -1,4 +1,5 @@
-"""Entra Connect Sync's ADSync cmdlets on the sync server (domain.md §2), and pswrap's scheduler leases."""
+"""Entra Connect Sync's ADSync cmdlets on the sync server (docs/sources.md §2), and pswrap's scheduler
+leases."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ EXPORT_ERROR_FIELDS = ("dn", "cs_guid", "source_anchor", "error_type", "error_co
 
 @step("sync/get-settings", need="adsync")
 def get_settings(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Get-ADSyncGlobalSettings: Microsoft.SynchronizationOption.AnchorAttribute (domain.md §3), staging
+    """Get-ADSyncGlobalSettings: Microsoft.SynchronizationOption.AnchorAttribute (docs/sources.md §3), staging
     mode, the Connect version."""
     settings = world["sync"]["settings"]
     return {
@@ -30,7 +31,7 @@ def get_settings(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[s
 
 
 def scheduler_document(world: dict[str, Any]) -> dict[str, Any]:
-    """Get-ADSyncScheduler's documented fields (domain.md §2), SchedulerState's keys."""
+    """Get-ADSyncScheduler's documented fields (docs/sources.md §2), SchedulerState's keys."""
     scheduler = world["sync"]["scheduler"]
     return {
         "sync_cycle_enabled": bool(scheduler["sync_cycle_enabled"]),
@@ -70,7 +71,8 @@ def _as_bool(value: Any, name: str) -> bool:
 
 @step("sync/set-scheduler", need="adsync")
 def set_scheduler(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Set-ADSyncScheduler -SyncCycleEnabled $true|$false: the documented pause/resume (domain.md §2)."""
+    """Set-ADSyncScheduler -SyncCycleEnabled $true|$false: the documented pause/resume (docs/sources.md
+    §2)."""
     enabled = _as_bool(inv.params.get("SyncCycleEnabled"), "SyncCycleEnabled")
     engine.set_sync_cycle_enabled(world, enabled, at)
     return scheduler_document(world)
@@ -79,7 +81,8 @@ def set_scheduler(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[
 @step("sync/start-cycle", need="adsync")
 def start_cycle(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Start-ADSyncSyncCycle -PolicyType Delta|Initial: `Result = Success`, or the terminating "already
-    running" error while a cycle runs (domain.md §2, §7b item 12). Staging mode is no error (§7b item 12)."""
+    running" error while a cycle runs (docs/sources.md §2, §7b item 12). Staging mode is no error (§7b item
+    12)."""
     if engine.cycle_in_progress(world):
         raise records.sync_already_running()
     if world["sync"]["scheduler"].get("suspended"):
@@ -132,7 +135,7 @@ def _deadline(value: Any) -> datetime:
 @step("sync/install-lease", need="adsync")
 def install_lease(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Record the scheduler state before the first lease, pause the scheduler, register a one-shot task
-    that restores the state at the deadline (DESIGN.md, workflows: the `scheduler` hold)."""
+    that restores the state at the deadline (docs/design.md, workflows: the `scheduler` hold)."""
     name = str(inv.params.get("LeaseName") or "")
     engine.install_lease(world, name, _deadline(inv.params.get("DeadlineUtc")), at)
     return engine.lease_state(world)

@@ -22,7 +22,8 @@ def judge_dc(server: str | None, report: Any | None, error: Exception | None) ->
         name,
         f"no answer: {error}",
         "set domain_controller to a DC that runs Active Directory Web Services (port 9389) reachable from "
-        "the ad host; for a second hop configure ad_credential_user or delegation (DESIGN.md: second hop)",
+        "the ad host; for a second hop configure ad_credential_user or delegation (docs/design.md: second "
+        "hop)",
     )
 
 
@@ -32,16 +33,16 @@ def in_scope(dn: str, scopes: Iterable[Any]) -> bool:
     Connect's OU filtering selects containers (inclusions) and deselects sub-containers (exclusions);
     an object is in scope under its nearest selected or deselected ancestor.
     """
-    target = dn.lower().replace(" ", "")
+    from pswrap.dn import is_within, split_rdns
+
     best: tuple[int, bool] | None = None
     for scope in scopes:
         for container, included in [
             *((c, True) for c in scope.inclusions),
             *((c, False) for c in scope.exclusions),
         ]:
-            c = container.lower().replace(" ", "")
-            if target == c or target.endswith("," + c):
-                depth = c.count(",")
+            if is_within(dn, container):
+                depth = len(split_rdns(container))
                 if best is None or depth > best[0]:
                     best = (depth, included)
     return bool(best and best[1])
@@ -72,7 +73,7 @@ def judge_ou(
             ]
         status_fix = (
             f"set {key} to an OU outside sync scope: the staging-ou hold creates accounts there first "
-            "(DESIGN.md: holds)"
+            "(docs/design.md: holds)"
         )
         if hold == "staging-ou":
             return [failed(check_id, name, "not configured, and the staging-ou hold needs it", status_fix)]
@@ -114,7 +115,7 @@ def judge_ou(
                     f"{dn} is outside sync scope: accounts there never reach Entra ID, so no hard match",
                     "select the OU in the Entra Connect wizard (Customize synchronization options > "
                     "Domain and OU filtering), or set resource_ou to an OU that is selected: only "
-                    "objects in scope reach Entra ID (domain.md §6.2)",
+                    "objects in scope reach Entra ID (docs/sources.md §6.2)",
                 )
             )
         return checks
@@ -126,7 +127,7 @@ def judge_ou(
     )
     fix = (
         "deselect this OU in the Entra Connect wizard's Domain and OU filtering, or set staging_ou to an "
-        "OU outside sync scope (DESIGN.md: holds)"
+        "OU outside sync scope (docs/design.md: holds)"
     )
     if hold == "staging-ou":
         checks.append(failed(scope_id, scope_name, found, fix))

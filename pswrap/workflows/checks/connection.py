@@ -13,7 +13,8 @@ from pswrap.workflows.checks.model import Check, failed, passed, warned
 def judge_encryption(target: Any) -> Check:
     """What protects the conversation: TLS (HTTPS) or message encryption inside HTTP (NTLM/Kerberos/CredSSP).
 
-    Basic authentication cannot encrypt messages (ecosystem.md §1.5), and `encryption = never` over HTTP
+    Basic authentication cannot encrypt messages (docs/sources.md, message encryption), and `encryption =
+    never` over HTTP
     sends every script and result in the clear.
     """
     name = "message encryption"
@@ -27,7 +28,7 @@ def judge_encryption(target: Any) -> Check:
                 name,
                 "HTTPS (TLS) without checking the server's certificate: encrypted, to an unverified server",
                 "set cert_validation = true and ca_bundle = the PEM of the CA that issued the WinRM "
-                "listener's certificate (ecosystem.md §1.5)",
+                "listener's certificate (docs/sources.md, message encryption)",
             )
         return passed("connection.encryption", name, f"HTTPS (TLS), {auth} authentication")
     if auth == "basic" or mode == "never":
@@ -37,7 +38,7 @@ def judge_encryption(target: Any) -> Check:
             name,
             f"HTTP with {auth} authentication: {why}, so scripts and results cross the network in the clear",
             'use scheme = "https", or auth = "ntlm"/"negotiate" with encryption = "auto" '
-            "(pypsrp encrypts each message then; ecosystem.md §1.5)",
+            "(pypsrp encrypts each message then; docs/sources.md, message encryption)",
         )
     return passed(
         "connection.encryption", name, f"HTTP with {auth} message encryption (every message is sealed)"
@@ -65,5 +66,14 @@ def judge_host_error(host: str, needs: Sequence[Need], error: Exception | None) 
             f"could not reach WinRM: {error}",
             f"check that {host} resolves and that WinRM listens (Test-WSMan {host} from a Windows box; "
             "port 5986 for HTTPS, 5985 for HTTP) and no firewall blocks it",
+        )
+    if not isinstance(error, e.RemoteError):
+        # Nothing reached the host (a setting pswrap could not use, an extra that is not installed):
+        # never claim a sign-in that did not happen.
+        return failed(
+            check_id,
+            name,
+            f"not tried: {error}",
+            getattr(error, "hint", None) or "fix the target's settings (`pswrap targets show`)",
         )
     return passed(check_id, name, "reached and signed in (the first script failed; see the next checks)")

@@ -12,12 +12,13 @@ from pswrap.workflows.checks.model import Check, failed, passed, version_tuple, 
 
 MIN_EXO_VERSION = (3, 0, 0)
 GRAPH_IMPORT_RISK = (2, 34)
-"""Microsoft.Graph 2.34+ can fail at import on Windows PowerShell 5.1 (domain.md §7b item 4, community)."""
+"""Microsoft.Graph 2.34+ can fail at import on Windows PowerShell 5.1 (docs/sources.md §7b item 4,
+community)."""
 
 RECIPIENT_SNAPIN = "Microsoft.Exchange.Management.PowerShell.RecipientManagement"
 EXO_MODULE = "ExchangeOnlineManagement"
 LOOK_ALIKES = ("Exchange-OnlineManagement", "ExchangeOnlineManagment", "ExchangeOnlineMangement")
-"""Published to the PowerShell Gallery on 2026-08-16 (ecosystem.md §5.1, supply chain)."""
+"""Published to the PowerShell Gallery on 2026-08-16 (docs/sources.md, look-alike modules, supply chain)."""
 RETIRED_MODULES = {
     "MSOnline": "MSOnline is retired since 2025-05-30",
     "AzureAD": "AzureAD PowerShell was retired in 2025 (it ran on Azure AD Graph, gone 2025-07-01)",
@@ -38,15 +39,15 @@ REQUIRED_MODULES: dict[Need, tuple[str, ...]] = {
 }
 MODULE_HOW: dict[str, str] = {
     "ActiveDirectory": "install the RSAT AD PowerShell feature on this host (Install-WindowsFeature "
-    "RSAT-AD-PowerShell), or point hosts.ad of the target at a host that has it (domain.md §0)",
+    "RSAT-AD-PowerShell), or point hosts.ad of the target at a host that has it (docs/sources.md §0)",
     "ADSync": "point hosts.adsync of the target at the Entra Connect Sync server: the ADSync module is "
-    "installed with Entra Connect, nowhere else (domain.md §2)",
-    EXO_MODULE: "Install-Module ExchangeOnlineManagement -Scope AllUsers (3.x, domain.md §1.4)",
+    "installed with Entra Connect, nowhere else (docs/sources.md §2)",
+    EXO_MODULE: "Install-Module ExchangeOnlineManagement -Scope AllUsers (3.x, docs/sources.md §1.4)",
     "Microsoft.Graph.Authentication": "Install-Module Microsoft.Graph.Authentication -Scope AllUsers "
-    "(domain.md §1.5)",
-    "Microsoft.Graph.Users": "Install-Module Microsoft.Graph.Users -Scope AllUsers (domain.md §1.5)",
+    "(docs/sources.md §1.5)",
+    "Microsoft.Graph.Users": "Install-Module Microsoft.Graph.Users -Scope AllUsers (docs/sources.md §1.5)",
     "Microsoft.Graph.Identity.DirectoryManagement": "Install-Module "
-    "Microsoft.Graph.Identity.DirectoryManagement -Scope AllUsers (domain.md §3, tenant switches)",
+    "Microsoft.Graph.Identity.DirectoryManagement -Scope AllUsers (docs/sources.md §3, tenant switches)",
     "Microsoft.Graph.Identity.Governance": "Install-Module Microsoft.Graph.Identity.Governance -Scope "
     "AllUsers (role assignments and PIM eligibility of the mailbox's user, docs/sync.md)",
 }
@@ -81,7 +82,8 @@ def _edit_distance(a: str, b: str) -> int:
 
 
 def is_look_alike(name: str) -> bool:
-    """A module name that imitates ExchangeOnlineManagement without being it (ecosystem.md §5.1).
+    """A module name that imitates ExchangeOnlineManagement without being it (docs/sources.md, look-alike
+    modules).
 
     The three names published in 2026 are listed; any other name within two edits of it (ignoring case
     and punctuation) is treated the same way, since the next one will differ by a letter again.
@@ -100,7 +102,8 @@ def _versions(inventory: Any, name: str) -> list[str]:
 
 def _not_by_microsoft(inventory: Any, name: str) -> list[str]:
     """Installed copies of `name` whose manifest names another company: the name alone proves nothing
-    (ecosystem.md §5.1: pin exact names and verify the publisher). A manifest without CompanyName is
+    (docs/sources.md, look-alike modules: pin exact names and verify the publisher). A manifest without
+    CompanyName is
     not judged."""
     return [
         f"{m.version} by {m.company_name} in {m.path or 'an unknown folder'}"
@@ -133,7 +136,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                         f"Uninstall-Module {module} -AllVersions, then Install-Module {module} "
                         "-Scope AllUsers -Repository PSGallery and check it says CompanyName Microsoft "
                         "Corporation: look-alike modules were published to the PowerShell Gallery in 2026 "
-                        "(ecosystem.md §5.1)",
+                        "(docs/sources.md, look-alike modules)",
                     )
                 )
                 continue
@@ -144,7 +147,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                         name,
                         found + " (before 3.0.0: remote PowerShell, turned off in October 2023)",
                         "Install-Module ExchangeOnlineManagement -Scope AllUsers -MinimumVersion 3.0.0 "
-                        "(3.x is REST-based; domain.md §1.4)",
+                        "(3.x is REST-based; docs/sources.md §1.4)",
                     )
                 )
                 continue
@@ -155,7 +158,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                         name,
                         found + " (2.34 and later can fail to load in Windows PowerShell 5.1)",
                         "if graph/connect fails with a TypeLoadException or 'could not be loaded', install "
-                        "a version before 2.34 of every Microsoft.Graph module (domain.md §7b item 4)",
+                        "a version before 2.34 of every Microsoft.Graph module (docs/sources.md §7b item 4)",
                     )
                 )
                 continue
@@ -174,7 +177,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                         name,
                         f"{RECIPIENT_SNAPIN} is not registered",
                         "install the Exchange Server 2019 CU12+ (or SE) management tools on this host "
-                        "(domain.md §5)",
+                        "(docs/sources.md §5)",
                     )
                 )
     impostors = sorted({m.name for m in inventory.modules if is_look_alike(m.name)})
@@ -193,7 +196,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                 f"installed: {where}",
                 "remove it (Uninstall-Module " + ", ".join(impostors) + " -AllVersions) and check the "
                 "host: look-alike modules were published to the PowerShell Gallery in 2026 "
-                "(ecosystem.md §5.1); pswrap uses only ExchangeOnlineManagement",
+                "(docs/sources.md, look-alike modules); pswrap uses only ExchangeOnlineManagement",
             )
         )
     else:
@@ -210,7 +213,7 @@ def judge_modules(host: str, needs: Sequence[Need], inventory: Any) -> list[Chec
                 f"installed: {found}",
                 "uninstall " + " and ".join(n for n, _ in retired) + " (Uninstall-Module -AllVersions): "
                 "their cmdlets no longer work and scripts that still call them fail; pswrap uses "
-                "Microsoft Graph instead (domain.md §1.1)",
+                "Microsoft Graph instead (docs/sources.md §1.1)",
             )
         )
     else:

@@ -20,7 +20,7 @@ def judge_connect_version(settings: Any) -> Check:
             name,
             "the sync server did not report its version",
             f"check it in the Synchronization Service Manager (Help > About); {CONNECT_DEADLINE} made "
-            "2.5.79.0 the minimum (domain.md §1.3)",
+            "2.5.79.0 the minimum (docs/sources.md §1.3)",
         )
     if version_tuple(version) < MIN_CONNECT_VERSION:
         return failed(
@@ -28,7 +28,7 @@ def judge_connect_version(settings: Any) -> Check:
             name,
             f"{version}: below 2.5.79.0, synchronization stopped for it after {CONNECT_DEADLINE}",
             "upgrade Entra Connect Sync to 2.5.79.0 or later (the .msi is in the Entra admin center; "
-            "domain.md §1.3)",
+            "docs/sources.md §1.3)",
         )
     return passed("sync.connect-version", name, f"{version} (2.5.79.0 or later is required)")
 
@@ -60,7 +60,7 @@ def judge_anchor(settings: Any, hold: str | None = None) -> Check:
                 "objectGUID: the anchor hold cannot work (a new account's objectGUID cannot be chosen in "
                 "advance)",
                 "leave --hold out (mailbox create then uses the staging OU here) or use --hold staging-ou; "
-                "the anchor attribute is chosen when Entra Connect is installed (domain.md §3)",
+                "the anchor attribute is chosen when Entra Connect is installed (docs/sources.md §3)",
             )
         if hold is not None:
             return passed(
@@ -73,14 +73,14 @@ def judge_anchor(settings: Any, hold: str | None = None) -> Check:
             "(its default here); the anchor hold is unavailable",
             "keep staging_ou set to an OU outside sync scope (checked under Active Directory below); only "
             "a server installed with mS-DS-ConsistencyGuid as its anchor allows the anchor hold "
-            "(domain.md §3)",
+            "(docs/sources.md §3)",
         )
     return failed(
         "sync.anchor",
         name,
         f"unexpected value {anchor!r}",
         "read Microsoft.SynchronizationOption.AnchorAttribute from Get-ADSyncGlobalSettings on the sync "
-        "server; pswrap knows objectGUID and mS-DS-ConsistencyGuid (domain.md §3)",
+        "server; pswrap knows objectGUID and mS-DS-ConsistencyGuid (docs/sources.md §3)",
     )
 
 
@@ -92,7 +92,7 @@ def judge_staging_mode(settings: Any) -> Check:
             name,
             "staging mode is on: this server imports and synchronizes but never exports, so no account "
             "it sees ever reaches Entra ID",
-            "point the target's adsync host at the active sync server (domain.md §7b item 12)",
+            "point the target's adsync host at the active sync server (docs/sources.md §7b item 12)",
         )
     return passed("sync.staging-mode", name, "active server (staging mode off)")
 
@@ -101,7 +101,7 @@ def judge_scheduler(scheduler: Any, hold: str | None = None) -> Check:
     name = "sync scheduler"
     if getattr(scheduler, "scheduler_suspended", False):
         why = "SchedulerSuspended is set (Connect sets it during an upgrade, and while its wizard is open)"
-        fix = "close the Entra Connect wizard or finish the upgrade on the sync server (domain.md §2)"
+        fix = "close the Entra Connect wizard or finish the upgrade on the sync server (docs/sources.md §2)"
         if hold is not None:
             # What a manual Start-ADSyncSyncCycle does while suspended is undocumented ("Microsoft Entra
             # Connect Sync: Scheduler"): every hold waits for a cycle, so none starts (docs/sync.md).
@@ -113,7 +113,7 @@ def judge_scheduler(scheduler: Any, hold: str | None = None) -> Check:
             name,
             "SyncCycleEnabled is $false: no scheduled cycle runs (pswrap starts its own; nothing else syncs)",
             "if no pswrap lease holds it (next check), resume it: Set-ADSyncScheduler -SyncCycleEnabled "
-            "$true on the sync server (domain.md §2)",
+            "$true on the sync server (docs/sources.md §2)",
         )
     return passed("sync.scheduler", name, "enabled, not suspended")
 
@@ -126,7 +126,7 @@ def judge_cycle(scheduler: Any) -> Check:
             name,
             "a cycle is running now",
             "nothing to do: pswrap waits for it to end before it starts its own (a cycle past its import "
-            "would miss the change; domain.md §2)",
+            "would miss the change; docs/sources.md §2)",
         )
     return passed("sync.cycle", name, "idle")
 

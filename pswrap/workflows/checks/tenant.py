@@ -23,14 +23,15 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
                 name,
                 f"{thumb} is in CurrentUser\\My of the remoting account, not in LocalMachine\\My",
                 "import the certificate with its private key into Cert:\\LocalMachine\\My on this host "
-                "(pswrap passes it from there; domain.md §7b item 14)",
+                "(pswrap passes it from there; docs/sources.md §7b item 14)",
             )
         return failed(
             check_id,
             name,
             f"no certificate with thumbprint {thumb}",
             "import the app registration's certificate (.pfx, with its private key) into "
-            "Cert:\\LocalMachine\\My on this host, or fix certificate_thumbprint (domain.md §7b item 14)",
+            "Cert:\\LocalMachine\\My on this host, or fix certificate_thumbprint (docs/sources.md §7b item "
+            "14)",
         )
     subject = cert.subject or "(no subject)"
     if not cert.has_private_key:
@@ -39,7 +40,7 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
             name,
             f"{subject} ({thumb}) has no private key on this host",
             "re-import it from the .pfx (the .cer has only the public key) into LocalMachine\\My "
-            "(domain.md §7b item 14)",
+            "(docs/sources.md §7b item 14)",
         )
     if not cert.private_key_usable:
         detail = f": {cert.private_key_error}" if cert.private_key_error else ""
@@ -48,7 +49,8 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
             name,
             f"{subject} ({thumb}): the remoting account cannot use its private key{detail}",
             "grant the remoting account Read on the private key (certlm.msc > the certificate > All Tasks > "
-            "Manage Private Keys); the connect fails with 'Keyset does not exist' (domain.md §7b item 14)",
+            "Manage Private Keys); the connect fails with 'Keyset does not exist' (docs/sources.md §7b item "
+            "14)",
         )
     if cert.not_after is None:
         return warned(check_id, name, f"{subject} ({thumb}): expiry unknown", "check NotAfter in certlm.msc")
@@ -59,7 +61,7 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
             name,
             f"{subject} ({thumb}) expired on {not_after:%Y-%m-%d}",
             "create a new certificate, upload it to the app registration and import it into "
-            "LocalMachine\\My; Graph skips expired certificates (domain.md §7b item 14)",
+            "LocalMachine\\My; Graph skips expired certificates (docs/sources.md §7b item 14)",
         )
     days = (not_after - now).days
     if not_after - now < timedelta(days=CERT_WARN_DAYS):
@@ -68,7 +70,7 @@ def judge_certificate(host: str, cert: Any, now: datetime) -> Check:
             name,
             f"{subject} ({thumb}) expires on {not_after:%Y-%m-%d}, in {days} days",
             "renew it now: upload the new certificate to the app registration, import it into "
-            "LocalMachine\\My and change certificate_thumbprint (domain.md §1.4)",
+            "LocalMachine\\My and change certificate_thumbprint (docs/sources.md §1.4)",
         )
     return passed(
         check_id, name, f"{subject} ({thumb}), private key usable, valid until {not_after:%Y-%m-%d}"
@@ -103,19 +105,19 @@ def judge_connect(
         fix = (
             "check the app registration: application permission Exchange.ManageAsApp with admin consent "
             "and an Entra role (e.g. Exchange Administrator) for its service principal; organization must "
-            "be the tenant's .onmicrosoft.com domain (domain.md §1.4)"
+            "be the tenant's .onmicrosoft.com domain (docs/sources.md §1.4)"
         )
     else:
         fix = (
             "check the app registration: Graph application permissions User.ReadWrite.All and "
             "OnPremDirectorySynchronization.Read.All with admin consent; tenant_id and app_id of the "
-            "target (domain.md §1.5, §3)"
+            "target (docs/sources.md §1.5, §3)"
         )
     return failed(check_id, name, message, fix)
 
 
 def _switch_command(feature: str, on: bool) -> str:
-    """The documented way to flip a tenant sync feature (domain.md §3), ready to paste."""
+    """The documented way to flip a tenant sync feature (docs/sources.md §3), ready to paste."""
     return (
         f"$s = Get-MgDirectoryOnPremiseSynchronization; $s.Features.{feature} = ${str(on).lower()}; "
         "Update-MgDirectoryOnPremiseSynchronization -OnPremisesDirectorySynchronizationId $s.Id "
@@ -134,7 +136,7 @@ def judge_soft_match(features: Any) -> Check:
         "turn it on (Microsoft advises both blocks on outside a matching window), in a Graph session "
         "with OnPremDirectorySynchronization.ReadWrite.All: "
         + _switch_command("BlockSoftMatchEnabled", True)
-        + " (domain.md §3)",
+        + " (docs/sources.md §3)",
     )
 
 
@@ -151,6 +153,6 @@ def judge_hard_match(features: Any) -> Check:
             "turn it off for the matching window, run the mailbox command, then turn it back on ($true); "
             "in a Graph session with OnPremDirectorySynchronization.ReadWrite.All: "
             + _switch_command("BlockCloudObjectTakeoverThroughHardMatchEnabled", False)
-            + " (domain.md §3)",
+            + " (docs/sources.md §3)",
         )
     return passed(check_id, name, "off: the hard match can link the AD account to the cloud mailbox")

@@ -45,7 +45,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -88,7 +88,7 @@ function Write-PswrapResult {
 Import-Module ActiveDirectory -ErrorAction Stop
 
 # Connection parameters shared by every AD call of this step: the pinned domain controller and,
-# when configured, the credential for the second hop (DESIGN.md "Where steps run").
+# when configured, the credential for the second hop (docs/design.md "Where steps run").
 $adConnection = @{}
 $adConnection['Server'] = $Server
 $adConnection['Credential'] = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList $CredentialUser, $CredentialPassword -ErrorAction Stop

@@ -43,7 +43,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -99,7 +99,7 @@ if (-not $alreadyConnected) {
         throw 'CertificateThumbprint must be the 40 hexadecimal digits of a certificate in Cert:\LocalMachine\My'
     }
     # The certificate object, not -CertificateThumbprint: a thumbprint alone is looked up in the remoting
-    # account's CurrentUser store (DESIGN.md "Where steps run").
+    # account's CurrentUser store (docs/design.md "Where steps run").
     $certificate = Get-Item -Path (Join-Path -Path 'Cert:\LocalMachine\My' -ChildPath $CertificateThumbprint -ErrorAction Stop) -ErrorAction Stop
     Connect-ExchangeOnline -Certificate $certificate -AppId $AppId -Organization $Organization -ShowBanner:$false -ErrorAction Stop
 }

@@ -41,7 +41,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -83,13 +83,17 @@ function Write-PswrapResult {
 }
 
 function Test-PswrapNotFound {
-    # Exchange's not-found error (domain.md 7b item 9): ManagementObjectNotFoundException, "The operation
-    # couldn't be performed because object '<id>' couldn't be found on '<server>'." Its sibling
-    # "... matches multiple entries" is the same exception type and must NOT count as not found.
-    # Get-EXOMailbox's REST error carries the text inside a JSON body, where the apostrophe may be
-    # written as \u0027.
+    # Exchange's not-found error, told by its identity and never by its English text (a tenant answers
+    # in its own language): the exception type ManagementObjectNotFoundException (CategoryInfo.Reason;
+    # Exchange Online V3 also writes "Ex<id>|<type>|<text>" as the message), except the error of the same
+    # type for an identity that "matches multiple entries" (id Ex9E65A2, docs/sources.md 7b item 9).
+    # Get-EXOMailbox's REST form carries the HTTP status: HttpStatusCode=404.
     param($ErrorRecord)
-    return ([string]$ErrorRecord.Exception.Message -match "couldn(?:'|\\u0027)t be found")
+    $message = [string]$ErrorRecord.Exception.Message
+    if ($message -match '^Ex9E65A2\|') { return $false }
+    if ($message -match 'HttpStatusCode=404') { return $true }
+    if ([string]$ErrorRecord.CategoryInfo.Reason -eq 'ManagementObjectNotFoundException') { return $true }
+    return ($message -match '^Ex[0-9A-Fa-f]+\|[A-Za-z0-9_.]*ManagementObjectNotFoundException\|')
 }
 
 function ConvertTo-PswrapMailbox {

@@ -44,7 +44,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -109,7 +109,7 @@ $newMailbox = @{
     PrimarySmtpAddress = $PrimarySmtpAddress
 }
 
-# No licence is needed for a room, equipment or shared mailbox (domain.md section 4).
+# No licence is needed for a room, equipment or shared mailbox (docs/sources.md section 4).
 $created = New-Mailbox @newMailbox -Shared -ErrorAction Stop
 
 Write-PswrapResult (ConvertTo-PswrapMailbox $created)

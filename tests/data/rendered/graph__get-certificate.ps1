@@ -43,7 +43,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -85,7 +85,7 @@ function Write-PswrapResult {
 }
 
 # pswrap's connect steps pass the certificate object from Cert:\LocalMachine\My: a thumbprint alone
-# makes Connect-ExchangeOnline read the remoting account's CurrentUser store (domain.md 7b item 14).
+# makes Connect-ExchangeOnline read the remoting account's CurrentUser store (docs/sources.md 7b item 14).
 $machinePath = Join-Path -Path 'Cert:\LocalMachine\My' -ChildPath $CertificateThumbprint -ErrorAction Stop
 $userPath = Join-Path -Path 'Cert:\CurrentUser\My' -ChildPath $CertificateThumbprint -ErrorAction Stop
 
@@ -110,7 +110,7 @@ if (Test-Path -Path $machinePath -ErrorAction Stop) {
     $result.has_private_key = [bool]$certificate.HasPrivateKey
     if ($certificate.HasPrivateKey) {
         # HasPrivateKey says a key is associated; only opening it shows whether this account may use it.
-        # Without the right on the key file this throws "Keyset does not exist" (domain.md 7b item 14).
+        # Without the right on the key file this throws "Keyset does not exist" (docs/sources.md 7b item 14).
         try {
             $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($certificate)
             $result.private_key_usable = ($null -ne $key)

@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -81,7 +81,7 @@ function Write-PswrapResult {
 }
 Import-Module Microsoft.Graph.Identity.DirectoryManagement -ErrorAction Stop
 
-# The tenant's onPremisesDirectorySynchronization features (domain.md section 3, "Tenant switches").
+# The tenant's onPremisesDirectorySynchronization features (docs/sources.md section 3, "Tenant switches").
 $synchronization = @(Get-MgDirectoryOnPremiseSynchronization -ErrorAction Stop)
 if ($synchronization.Count -eq 0) {
     throw 'the tenant has no onPremisesDirectorySynchronization configuration: directory synchronization is not set up for it'

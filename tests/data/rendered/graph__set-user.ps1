@@ -43,7 +43,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -85,11 +85,11 @@ function Write-PswrapResult {
 }
 Import-Module Microsoft.Graph.Users -ErrorAction Stop
 
-# These are returned only when selected (domain.md section 1.5).
+# These are returned only when selected (docs/sources.md section 1.5).
 $cloudUserProperties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'Mail', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'OnPremisesLastSyncDateTime', 'ProxyAddresses', 'OnPremisesProvisioningErrors', 'AccountEnabled')
 
 function Get-PswrapDirectoryRoles {
-    # The directory (admin) roles among the user's memberships: matching skips admins (domain.md section 3).
+    # The directory (admin) roles among the user's memberships: matching skips admins (docs/sources.md section 3).
     param([string]$UserObjectId)
     $roles = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
     foreach ($membership in @(Get-MgUserMemberOf -UserId $UserObjectId -All -ErrorAction Stop)) {

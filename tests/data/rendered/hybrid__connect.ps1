@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -80,7 +80,7 @@ function Write-PswrapResult {
     Write-Output -InputObject $json -ErrorAction Stop
 }
 
-# The Exchange management tools' recipient snap-in: no Exchange server needed (domain.md section 5).
+# The Exchange management tools' recipient snap-in: no Exchange server needed (docs/sources.md section 5).
 $snapIn = 'Microsoft.Exchange.Management.PowerShell.RecipientManagement'
 $alreadyConnected = $false
 foreach ($loaded in @(Get-PSSnapin -ErrorAction Stop)) {

@@ -42,7 +42,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -96,7 +96,7 @@ foreach ($module in @(Get-Module -ListAvailable -Name $Name -ErrorAction Stop)) 
     })
 }
 
-# The Exchange management tools bring a snap-in, not a module (domain.md section 5: RecipientManagement).
+# The Exchange management tools bring a snap-in, not a module (docs/sources.md section 5: RecipientManagement).
 $snapins = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
 foreach ($snapin in @(Get-PSSnapin -Registered -ErrorAction Stop)) {
     $snapins.Add([ordered]@{

@@ -49,7 +49,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -119,7 +119,7 @@ $newRemoteMailbox['RemoteRoutingAddress'] = $RemoteRoutingAddress
 $newRemoteMailbox['DomainController'] = $DomainController
 
 # Creates the AD account as a remote mailbox; directory sync then creates the mailbox in Exchange Online,
-# so no hard match is needed (domain.md section 5).
+# so no hard match is needed (docs/sources.md section 5).
 $created = New-RemoteMailbox @newRemoteMailbox -Equipment -ErrorAction Stop
 
 Write-PswrapResult (ConvertTo-PswrapRemoteMailbox $created)

@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -82,7 +82,7 @@ function Write-PswrapResult {
 Import-Module ADSync -ErrorAction Stop
 
 function ConvertTo-PswrapSchedulerState {
-    # Get-ADSyncScheduler's documented fields (domain.md section 2) under the SchedulerState model's keys.
+    # Get-ADSyncScheduler's documented fields (docs/sources.md section 2) under the SchedulerState model's keys.
     param($Scheduler)
     $interval = Get-PswrapProperty $Scheduler 'CurrentlyEffectiveSyncCycleInterval'
     $intervalSeconds = $null

@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -81,7 +81,7 @@ function Write-PswrapResult {
 }
 Import-Module ADSync -ErrorAction Stop
 
-# The sourceAnchor attribute is read, never assumed (DESIGN.md; domain.md section 3):
+# The sourceAnchor attribute is read, never assumed (docs/design.md; docs/sources.md section 3):
 # (Get-ADSyncGlobalSettings).Parameters holds Name/Value pairs.
 $settings = Get-ADSyncGlobalSettings -ErrorAction Stop
 $anchorAttribute = $null
@@ -102,7 +102,7 @@ if ([string]::IsNullOrEmpty($anchorAttribute)) {
 }
 
 # Staging mode from the settings' Microsoft.Synchronize.StagingMode when present, else as the scheduler
-# reports it (StagingModeEnabled, a documented Get-ADSyncScheduler field, domain.md section 2).
+# reports it (StagingModeEnabled, a documented Get-ADSyncScheduler field, docs/sources.md section 2).
 if ([string]::IsNullOrEmpty($stagingSetting)) {
     $scheduler = Get-ADSyncScheduler -ErrorAction Stop
     $stagingMode = [bool](Get-PswrapProperty $scheduler 'StagingModeEnabled')

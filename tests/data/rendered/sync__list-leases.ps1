@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -84,7 +84,7 @@ Import-Module ScheduledTasks -ErrorAction Stop
 
 # A lease is a one-shot scheduled task in \pswrap\ named pswrap-lease-<operation>. Its Description
 # records the scheduler state from before the FIRST lease (copied from lease to lease), so overlapping
-# leases restore the original state, and only when the last one ends (DESIGN.md "scheduler" hold).
+# leases restore the original state, and only when the last one ends (docs/design.md "scheduler" hold).
 $leaseFolder = '\pswrap\'
 $leasePattern = '^pswrap-lease-[A-Za-z0-9-]+$'
 

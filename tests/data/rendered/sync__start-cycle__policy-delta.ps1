@@ -39,7 +39,7 @@ function ConvertTo-PswrapList {
 }
 
 function ConvertTo-PswrapValue {
-    # Shapes a value by the emitter rules (DESIGN.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
     # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
     param([AllowNull()] $Value)
     if ($null -eq $Value) { return $null }
@@ -82,7 +82,7 @@ function Write-PswrapResult {
 Import-Module ADSync -ErrorAction Stop
 
 # A cycle already running is a terminating InvalidOperationException ('Sync is already running', or
-# 'AAD is busy'; domain.md 7b item 12): it fails this step and the caller waits, then starts a new one.
+# 'AAD is busy'; docs/sources.md 7b item 12): it fails this step and the caller waits, then starts a new one.
 $started = Start-ADSyncSyncCycle -PolicyType Delta -ErrorAction Stop
 
 Write-PswrapResult ([ordered]@{
