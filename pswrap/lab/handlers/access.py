@@ -35,8 +35,8 @@ and nothing specific for resource mailboxes: the lab takes the same for every ma
 
 
 def not_found(cmdlet: str, identity: str) -> PSError:
-    """Exchange Online's not-found error for an identity or a principal (§7b item 9, the EXO V3 form the
-    mastering handlers use)."""
+    """Exchange Online's not-found error for an identity or a principal (docs/sources.md §7b item 9, the
+    EXO V3 form the mastering handlers use)."""
     return records.exo_v3_error(
         cmdlet,
         "Ex6F9304",
