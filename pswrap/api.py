@@ -10,6 +10,11 @@ A call returns a `MailboxResult` (`.to_json()` gives the documented JSON) and, b
 `pswrap.errors.PswrapError` that ended a failed or timed-out operation (`check=False` returns the result
 with `.error` set instead, which is what the CLI uses to print JSON and exit with the error's code).
 Connections open on first use, per profile, and close when the `with` block ends.
+
+Every public method returns a typed value (`MailboxResult`, `DryRun`, `SyncStatus`, `SyncStarted`,
+`SyncWaited`, `Operation`, `OperationDetail`, `Checklist`), and the closed sets of values (`type`,
+`profile`, `hold`, `match`) are `Literal` types, so `mypy --strict` checks a runbook written on this API.
+docs/api.md is the user's page; its examples run as tests.
 """
 
 from __future__ import annotations
@@ -17,10 +22,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from pswrap.errors import BadInput, PswrapError, SyncBusy
-from pswrap.journal import Journal, Operation, StepRecord
+from pswrap.api_desired import DesiredState
+from pswrap.api_models import (
+    Checklist,
+    ListedMailbox,
+    OperationDetail,
+    ShownMailbox,
+    SyncStarted,
+    SyncStatus,
+    SyncWaited,
+)
+from pswrap.api_server import ServerOperations
+from pswrap.choices import (
+    DoctorHold,
+    DoctorProfile,
+    ExchangeAttributes,
+    Hold,
+    MailboxType,
+    Match,
+    Profile,
+)
+from pswrap.errors import BadInput
+from pswrap.journal import Journal, Operation
 from pswrap.render.script import Script
 from pswrap.secrets import Secret
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
@@ -29,7 +54,30 @@ from pswrap.workflows.mailbox_dryrun import DryRun
 from pswrap.workflows.ports import Progress, no_progress
 from pswrap.workflows.results import MailboxResult
 
-__all__ = ["DryRun", "MailboxResult", "Pswrap", "connect"]
+if TYPE_CHECKING:
+    from pswrap.remote.target import Target
+
+__all__ = [
+    "Checklist",
+    "DoctorHold",
+    "DoctorProfile",
+    "DryRun",
+    "ExchangeAttributes",
+    "Hold",
+    "ListedMailbox",
+    "MailboxResult",
+    "MailboxType",
+    "Match",
+    "Operation",
+    "OperationDetail",
+    "Profile",
+    "Pswrap",
+    "ShownMailbox",
+    "SyncStarted",
+    "SyncStatus",
+    "SyncWaited",
+    "connect",
+]
 
 
 class _LazySession:
@@ -70,26 +118,28 @@ class _LazySession:
         return script
 
 
-class Pswrap:
+class Pswrap(DesiredState, ServerOperations):
     """The mailbox operations on one target. Use as a context manager (connections close at the end)."""
 
     def __init__(
         self,
-        target: str | None = None,
+        target: str | Target | None = None,
         *,
         journal: Journal | None = None,
         progress: Progress = no_progress,
         confirm: Callable[[DryRun], bool] | None = None,
         session_factory: Callable[[str | None, str], Any] | None = None,
     ) -> None:
-        self.target_name = target
+        # A `Target` the caller built (remote.target.target_from) is used as given; a name is loaded.
+        self._given: Target | None = None if target is None or isinstance(target, str) else target
+        self.target_name = target if isinstance(target, str) else target.name if target else None
         self.journal = journal if journal is not None else Journal()
         self.progress = progress
         self.confirm = confirm
         self._factory = session_factory
         self._stack = ExitStack()
         self._sessions: dict[str, Any] = {}
-        self._target: Any | None = None
+        self._target: Any | None = self._given
 
     def __enter__(self) -> Pswrap:
         return self
@@ -112,26 +162,31 @@ class Pswrap:
             else:
                 from pswrap.remote.session import open_session
 
-                session = open_session(self.target_name, profile=profile)  # type: ignore[arg-type]
+                session = open_session(self._given or self.target_name, profile=profile)  # type: ignore[arg-type]
             self._stack.enter_context(session)
             self._sessions[profile] = session
             if self._target is None:
                 self._target = getattr(session, "target", None)
         return self._sessions[profile]
 
-    def target(self) -> Any:
+    def target(self) -> Target:
         """The target's settings (loaded without connecting when no session is open yet)."""
         if self._target is None:
             from pswrap.remote.target import load_target
 
             self._target = load_target(self.target_name)
-        return self._target
+        target: Target = self._target
+        return target
 
     def _target_facts(self) -> TargetFacts:
         return TargetFacts.of(self.target())
 
-    def _default_profile(self) -> str:
-        return str(getattr(self.target(), "profile", None) or "modern")
+    def _default_profile(self) -> Profile:
+        profile: Profile = self.target().profile or "modern"
+        return profile
+
+    def _lazy(self, profile: str) -> _LazySession:
+        return _LazySession(self, profile)
 
     def _workflow(self, profile: str, sign_in_password: Secret | None = None) -> MailboxWorkflow:
         return MailboxWorkflow(
@@ -145,32 +200,108 @@ class Pswrap:
 
     # --- mailbox operations ---------------------------------------------------------------------
 
+    @overload
     def create_mailbox(
         self,
         name: str,
         *,
         alias: str,
-        type: str = "room",
+        type: MailboxType = "room",
         sam: str | None = None,
         upn: str | None = None,
         email: str | None = None,
         ou: str | None = None,
         display_name: str | None = None,
         capacity: int | None = None,
-        profile: str | None = None,
-        hold: str | None = None,
-        match: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
-        dry_run: bool = False,
-        check: bool = True,
-        exchange_attributes: str | None = None,
+        exchange_attributes: ExchangeAttributes | None = None,
         allow_sign_in: bool = False,
         sign_in_password: Secret | None = None,
-    ) -> Any:
+        dry_run: Literal[False] = False,
+        check: bool = True,
+    ) -> MailboxResult: ...
+
+    @overload
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: Literal[True],
+        check: bool = True,
+    ) -> DryRun: ...
+
+    @overload
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: bool,
+        check: bool = True,
+    ) -> MailboxResult | DryRun: ...
+
+    def create_mailbox(
+        self,
+        name: str,
+        *,
+        alias: str,
+        type: MailboxType = "room",
+        sam: str | None = None,
+        upn: str | None = None,
+        email: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        capacity: int | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: bool = False,
+        check: bool = True,
+    ) -> MailboxResult | DryRun:
         """Create (or converge) a room, equipment or shared mailbox managed from on-prem AD.
 
-        Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`.
+        Returns a `MailboxResult`, or a `DryRun` (the plan and its scripts) when `dry_run`. `timeout`
+        is how long to wait for sync to link the account (the CLI's `--sync-timeout`).
         `exchange_attributes` (auto, cloud, stamp, none) says who masters the Exchange attributes after the
         link; `allow_sign_in` keeps the account able to sign in (Teams Rooms), with `sign_in_password` for
         the AD account pswrap creates (docs/mastering.md).
@@ -196,6 +327,7 @@ class Pswrap:
         out = self._workflow(req.profile, sign_in_password).create(req, dry_run=dry_run)
         return _checked(out, check)
 
+    @overload
     def link_mailbox(
         self,
         mailbox: str,
@@ -206,18 +338,89 @@ class Pswrap:
         upn: str | None = None,
         ou: str | None = None,
         display_name: str | None = None,
-        profile: str | None = None,
-        hold: str | None = None,
-        match: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
         wait: bool = True,
         timeout: float = 600.0,
-        dry_run: bool = False,
-        check: bool = True,
         add_addresses: bool = False,
-        exchange_attributes: str | None = None,
+        exchange_attributes: ExchangeAttributes | None = None,
         allow_sign_in: bool = False,
         sign_in_password: Secret | None = None,
-    ) -> Any:
+        dry_run: Literal[False] = False,
+        check: bool = True,
+    ) -> MailboxResult: ...
+
+    @overload
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: Literal[True],
+        check: bool = True,
+    ) -> DryRun: ...
+
+    @overload
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: bool,
+        check: bool = True,
+    ) -> MailboxResult | DryRun: ...
+
+    def link_mailbox(
+        self,
+        mailbox: str,
+        *,
+        ad_user: str | None = None,
+        create_ad_user: bool = False,
+        sam: str | None = None,
+        upn: str | None = None,
+        ou: str | None = None,
+        display_name: str | None = None,
+        profile: Profile | None = None,
+        hold: Hold | None = None,
+        match: Match | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        add_addresses: bool = False,
+        exchange_attributes: ExchangeAttributes | None = None,
+        allow_sign_in: bool = False,
+        sign_in_password: Secret | None = None,
+        dry_run: bool = False,
+        check: bool = True,
+    ) -> MailboxResult | DryRun:
         """Link an existing cloud mailbox to an existing AD account (`ad_user`) or a new one.
 
         The account must carry every address of the mailbox: one pswrap creates does; an existing one that
@@ -279,133 +482,24 @@ class Pswrap:
         # facts (what exists now) and the journal (the anchor GUID chosen once), apply what is missing.
         out = self._workflow(req.profile, sign_in_password).create(req, op_id=op.id)
         assert isinstance(out, MailboxResult)
-        result: MailboxResult = _checked(out, check)
-        return result
-
-    # --- desired state (pswrap.desired: mailbox apply, show, list) -------------------------------
-
-    def apply_mailbox(
-        self,
-        spec: Any,
-        *,
-        dry_run: bool = False,
-        wait: bool = True,
-        sync_timeout: float = 600.0,
-        profile: str | None = None,
-        hold: str | None = None,
-        check: bool = True,
-    ) -> Any:
-        """Converge one mailbox to `spec` (a `pswrap.desired.spec.MailboxSpec` or a mapping of its fields).
-
-        Returns a `pswrap.desired.apply.ApplyResult` (`.result` is the `MailboxResult`); `dry_run` is check
-        mode: nothing changes and `changed` says whether something would.
-        """
-        from pswrap.desired.apply import ApplyOptions, converge
-        from pswrap.desired.load import validate
-        from pswrap.desired.spec import MailboxSpec
-
-        if not isinstance(spec, MailboxSpec):
-            spec = validate(spec, "spec")
-        chosen = profile or self._default_profile()
-        if chosen != "modern":
-            raise BadInput(
-                f"mailbox apply needs the modern profile, not {chosen}",
-                hint="calendar processing is read and written in Exchange Online (--profile modern)",
-            )
-        options = ApplyOptions(
-            dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, profile=chosen, hold=hold
-        )
-        out = converge(
-            _LazySession(self, chosen),
-            spec,
-            options,
-            journal=self.journal,
-            target_name=self._target_facts().name,
-            workflow=lambda: self._workflow(chosen),
-            progress=self.progress,
-        )
-        if check:
-            out.result.raise_for_error()
-        return out
-
-    def show_mailbox(self, alias: str) -> dict[str, Any]:
-        """`{spec, link}`: the mailbox in the spec's shape, and its link as read."""
-        from pswrap.desired.show import show
-
-        return show(_LazySession(self, "modern"), alias)
-
-    def list_mailboxes(
-        self, *, type: str | None = None, unlinked: bool = False, drift: bool = False
-    ) -> list[dict[str, Any]]:
-        """The tenant's room, equipment and shared mailboxes, read in bulk, with their link state; `drift`
-        adds what does not line up between Exchange Online, Entra ID and AD (and keeps only those)."""
-        from pswrap.desired.listing import domain_of, list_mailboxes
-
-        base = domain_of(self._target_facts().resource_ou)
-        return list_mailboxes(
-            _LazySession(self, "modern"), kind=type, unlinked=unlinked, drift=drift, search_base=base
-        )
-
-    # --- sync -----------------------------------------------------------------------------------
-
-    def _sync_session(self) -> Any:
-        profile = self._default_profile()
-        return self._session("modern" if profile == "legacy" else profile)
-
-    def sync_status(self) -> dict[str, Any]:
-        s = self._sync_session()
-        settings = s.step("sync/get-settings")
-        scheduler = s.step("sync/get-scheduler")
-        out: dict[str, Any] = {
-            "settings": settings.model_dump(mode="json"),
-            "scheduler": scheduler.model_dump(mode="json"),
-        }
-        try:
-            leases = s.step("sync/list-leases")
-            out["leases"] = leases.model_dump(mode="json")
-        except PswrapError:  # the status is still worth printing; the leases are shown as unknown
-            out["leases"] = None
-        return out
-
-    def start_sync(self, *, initial: bool = False) -> dict[str, Any]:
-        s = self._sync_session()
-        try:
-            started = s.step("sync/start-cycle", choices={"policy": "initial" if initial else "delta"})
-        except SyncBusy as exc:
-            exc.hint = "a cycle is running; `pswrap sync wait` waits for it to end"
-            raise
-        return {"policy": "initial" if initial else "delta", "result": started.result}
-
-    def wait_sync(self, *, timeout: float = 600.0) -> dict[str, Any]:
-        from pswrap.workflows.inputs import check_seconds
-        from pswrap.workflows.sync_wait import Deadline, wait_until_idle
-
-        check_seconds(timeout, "--timeout")
-        s = self._sync_session()
-        state = wait_until_idle(s, Deadline(timeout), self.progress)
-        return {"scheduler": state.model_dump(mode="json")}
-
-    # --- the journal ----------------------------------------------------------------------------
-
-    def operations(self, limit: int = 50) -> list[Operation]:
-        return self.journal.recent(limit)
-
-    def operation(self, operation_id: str) -> tuple[Operation, list[StepRecord]]:
-        op = self.journal.get(operation_id)
-        if op is None:
-            raise BadInput(
-                f"no operation {operation_id!r} in the journal ({self.journal.path})",
-                hint="`pswrap ops list` shows the operations on this machine",
-            )
-        return op, self.journal.steps(op.id)
+        return _checked(out, check)
 
 
-def _checked(out: Any, check: bool) -> Any:
+_Out = TypeVar("_Out", bound="MailboxResult | DryRun")
+
+
+def _checked(out: _Out, check: bool) -> _Out:
     if check and isinstance(out, MailboxResult):
         out.raise_for_error()
     return out
 
 
-def connect(target: str | None = None, **kwargs: Any) -> Pswrap:
-    """A `Pswrap` for `target` (a configured name, `lab`, or None for the default / embedded lab)."""
-    return Pswrap(target, **kwargs)
+def connect(
+    target: str | Target | None = None,
+    *,
+    journal: Journal | None = None,
+    progress: Progress = no_progress,
+    confirm: Callable[[DryRun], bool] | None = None,
+) -> Pswrap:
+    """A `Pswrap` for `target`: a configured name, `lab`, None (default / embedded lab), or a `Target`."""
+    return Pswrap(target, journal=journal, progress=progress, confirm=confirm)

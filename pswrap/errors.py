@@ -152,6 +152,11 @@ class AccessDenied(RemoteError):
 class NotConnected(RemoteError):
     """A cloud cmdlet ran in a session that has not connected (a pswrap bug or a lost session)."""
 
+    attempts_cap: int | None = 2
+    """One reconnect, then one more try: Exchange Online creates only the cmdlets the app's roles allow,
+    so a cmdlet still missing right after a fresh connect is not a lost session (and retrying until the
+    step's deadline would only hide that)."""
+
 
 class ModuleMissing(RemoteError):
     """A PowerShell module or snap-in the step needs is not installed on the host."""

@@ -235,6 +235,20 @@ class Journal:
                 )
             return cur.rowcount == 1
 
+    def mark_completed_by(self, op_id: str, by: str) -> bool:
+        """An open operation another run has seen completed (the same mailbox and account, linked) is done:
+        marked `completed` with `completed_by`, whoever claimed it last, but only while nothing runs it
+        (pending-sync or interrupted), in one statement. False: not written."""
+        with self._db() as db:
+            row = db.execute("SELECT result FROM operations WHERE id = ?", (op_id,)).fetchone()
+            done = {**(_loads(row[0]) or {} if row else {}), "status": "completed", "completed_by": by}
+            cur = db.execute(
+                "UPDATE operations SET status = 'completed', updated = ?, result = ? "
+                "WHERE id = ? AND status IN ('pending-sync', 'interrupted')",
+                (now_iso(), json.dumps(done, sort_keys=True), op_id),
+            )
+            return cur.rowcount == 1
+
     def set_args(self, op_id: str, args: dict[str, Any]) -> None:
         """The arguments of the latest run of the operation (what `resume` re-runs)."""
         with self._db() as db:

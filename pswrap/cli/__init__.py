@@ -16,10 +16,15 @@ from pswrap.cli import (  # noqa: F401  (importing a module registers its comman
     lab_cmd,
     lab_world_cmd,
     mailbox_cmd,
+    ops_cmd,
     render_cmd,
     run_cmd,
+    sync_cmd,
 )
 from pswrap.cli.app import app
+from pswrap.cli.examples import attach
+
+attach(app)  # every command's --help ends with its examples (pswrap/cli/examples.py)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ app = typer.Typer(
     name="pswrap",
     help="Run trusted PowerShell runbooks on a remote Windows server over PSRP, with typed results.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -43,7 +43,20 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show retries and progress details."),
     debug: bool = typer.Option(False, "--debug", help="Log at DEBUG and show tracebacks."),
+    step_timeout: float | None = typer.Option(
+        None,
+        "--step-timeout",
+        metavar="SECONDS",
+        help="Every step's wall-clock limit (default: the target's step_timeout; PSWRAP_STEP_TIMEOUT).",
+    ),
 ) -> None:
+    if step_timeout is not None:
+        from pswrap.workflows.inputs import check_seconds
+
+        step_timeout = check_seconds(step_timeout, "--step-timeout")
+        # The environment layer of the target's settings (pswrap.remote.target), so every session of
+        # this run uses it; a command's own --step-timeout (`run`) still wins for its step.
+        os.environ["PSWRAP_STEP_TIMEOUT"] = f"{step_timeout:g}"
     OPTIONS.debug = debug or bool(os.environ.get("PSWRAP_DEBUG"))
     OPTIONS.verbose = verbose or OPTIONS.debug
     level = logging.DEBUG if OPTIONS.debug else logging.INFO if OPTIONS.verbose else logging.WARNING

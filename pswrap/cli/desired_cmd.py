@@ -11,25 +11,20 @@ from typing import Any
 
 import typer
 
-from pswrap.cli.mailbox_cmd import (
+from pswrap.choices import ApplyOutput, Hold, MailboxType, Output, Profile, SpecFormat, SpecOutput
+from pswrap.cli.mailbox_cmd import _client, _emit, _interactive, _json_errors, mailbox_app
+from pswrap.cli.options import (
+    OLD_TIMEOUT_OPT,
     OUTPUT_OPT,
+    SYNC_TIMEOUT_OPT,
     TARGET_OPT,
     YES_OPT,
-    _client,
-    _emit,
-    _interactive,
-    _json_errors,
-    mailbox_app,
+    sync_timeout,
 )
 from pswrap.errors import BadInput
 
 EXIT_ORDER = (6, 5, 4, 3, 7, 2, 0)
 """The most severe item's exit code wins, in this order (the shared contract for many items)."""
-
-
-def _check_output(output: str, allowed: tuple[str, ...]) -> None:
-    if output not in allowed:
-        raise BadInput(f"unknown output format {output!r}", hint=f"use --output {' or '.join(allowed)}")
 
 
 def worst_exit(codes: list[int]) -> int:
@@ -44,35 +39,62 @@ def apply_command(
     spec: str = typer.Argument(
         ..., metavar="SPEC|-", help="A spec file (YAML, TOML, JSON or CSV), or - for stdin."
     ),
-    spec_format: str | None = typer.Option(
-        None, "--format", "-f", help="yaml, toml, json or csv (default: by the file's suffix; stdin: yaml)."
+    spec_format: SpecFormat | None = typer.Option(
+        None, "--format", "-f", help="The spec's format (default: by the file's suffix; stdin: yaml)."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Check mode: report what would change (changed: true), change nothing."
     ),
     diff: bool = typer.Option(False, "--diff", help="Print each changed field before and after."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link a new mailbox."),
-    sync_timeout: float = typer.Option(
-        600.0, "--sync-timeout", help="Seconds to wait for sync (then exit 7)."
-    ),
-    profile: str | None = typer.Option(None, "--profile", help="modern (the only one apply supports)."),
-    hold: str | None = typer.Option(None, "--hold", help="For a mailbox created: anchor, staging-ou, ..."),
+    sync_timeout_s: float | None = SYNC_TIMEOUT_OPT,
+    old_timeout: float | None = OLD_TIMEOUT_OPT,
+    profile: Profile | None = typer.Option(None, "--profile", help="Only modern supports apply."),
+    hold: Hold | None = typer.Option(None, "--hold", help="For a mailbox apply creates."),
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: ApplyOutput = typer.Option("text", "--output", "-o", help="jsonl: one result per line."),
+    parallel: int = typer.Option(
+        4,
+        "--parallel",
+        "-j",
+        min=1,
+        max=32,
+        help="With many specs: mailboxes applied at once, each on its own session (docs/batch.md).",
+    ),
 ) -> None:
     """Converge mailboxes to a spec: change only the fields given that differ; --dry-run is check mode.
 
+    With many specs (a list, or a CSV of rows): read in bulk, show one plan, apply in parallel, one sync
+    cycle for all; a bad row fails alone.
+
     Example: pswrap mailbox apply rooms.yaml --dry-run --diff
     """
-    from pswrap.desired.load import load_specs, read_source
+    from pswrap.desired.batch_load import documents, rows_of
+    from pswrap.desired.load import read_source
 
-    _check_output(output, ("text", "json", "jsonl"))
+    timeout = sync_timeout(sync_timeout_s, old_timeout)
     text, fmt = read_source(spec, spec_format)
-    specs = load_specs(text, fmt, origin="stdin" if spec == "-" else spec)
+    origin = "stdin" if spec == "-" else spec
+    docs = documents(text, fmt, origin)
+    if not docs:
+        raise BadInput(f"{origin} declares no mailbox")
+    rows = rows_of(docs, origin)
+    if len(rows) > 1:
+        from pswrap.cli.batch_cmd import apply_rows
+
+        apply_rows(
+            rows, {"specs": docs, "origin": origin}, target=target, output=output, dry_run=dry_run,
+            diff=diff, wait=wait, sync_timeout=timeout, profile=profile, hold=hold, yes=yes,
+            parallel=parallel,
+        )  # fmt: skip
+        return
+    if rows[0].error is not None:
+        raise rows[0].error
+    specs = [rows[0].spec]
     apply_specs(
         specs, target=target, output=output, dry_run=dry_run, diff=diff, wait=wait,
-        sync_timeout=sync_timeout, profile=profile, hold=hold, yes=yes,
+        sync_timeout=timeout, profile=profile, hold=hold, yes=yes,
     )  # fmt: skip
 
 
@@ -84,8 +106,8 @@ def apply_specs(
     dry_run: bool,
     wait: bool,
     sync_timeout: float,
-    profile: str | None,
-    hold: str | None,
+    profile: Profile | None,
+    hold: Hold | None,
     diff: bool = False,
     yes: bool = True,
 ) -> None:
@@ -140,8 +162,8 @@ def create_and_configure(
     yes: bool,
     wait: bool,
     sync_timeout: float,
-    profile: str | None,
-    hold: str | None,
+    profile: Profile | None,
+    hold: Hold | None,
 ) -> None:
     """`mailbox create` with calendar flags: the spec is validated first (exit 2 before anything), then
     the mailbox is created as usual and its calendar configured as `apply` does, in one result. A dry run
@@ -221,17 +243,13 @@ def _text(out: Any, diff: bool) -> str:
 def show_command(
     alias: str = typer.Argument(..., metavar="ALIAS", help="The mailbox's alias."),
     target: str | None = TARGET_OPT,
-    output: str = typer.Option("text", "--output", "-o", help="text, json or yaml (a spec apply accepts)."),
+    output: SpecOutput = typer.Option("text", "--output", "-o", help="yaml: a spec apply accepts."),
 ) -> None:
-    """Show a mailbox in the spec's shape, with its link state.
-
-    Example: pswrap mailbox show room1 -o yaml > room1.yaml   (then `mailbox apply room1.yaml` is a no-op)
-    """
+    """Show a mailbox in the spec's shape, with its link state."""
     from pswrap.desired.show import show_text, show_yaml
 
-    _check_output(output, ("text", "json", "yaml"))
     with _client(target) as client:
-        shown = client.show_mailbox(alias)
+        shown = client.show_mailbox(alias).to_json()
     if output == "json":
         typer.echo(json.dumps(shown, indent=2))
     elif output == "yaml":
@@ -242,7 +260,7 @@ def show_command(
 
 @mailbox_app.command("list")
 def list_command(
-    type: str | None = typer.Option(None, "--type", help="Only room, equipment or shared mailboxes."),
+    type: MailboxType | None = typer.Option(None, "--type", help="Only mailboxes of this type."),
     unlinked: bool = typer.Option(False, "--unlinked", help="Only mailboxes not synced from AD."),
     drift: bool = typer.Option(
         False,
@@ -250,19 +268,13 @@ def list_command(
         help="Also read AD and Entra ID in bulk; only mailboxes whose link does not line up.",
     ),
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
 ) -> None:
-    """List the resource and shared mailboxes (one bulk read per system) with their link state.
-
-    Example: pswrap mailbox list --type room --drift -o json
-    """
+    """List the resource and shared mailboxes (one bulk read per system) with their link state."""
     from pswrap.desired.listing import list_text
 
-    _check_output(output, ("text", "json"))
-    if type is not None and type not in ("room", "equipment", "shared"):
-        raise BadInput(f"unknown mailbox type {type!r}", hint="use --type room, equipment or shared")
     with _client(target) as client:
-        rows = client.list_mailboxes(type=type, unlinked=unlinked, drift=drift)
+        rows = [row.to_json() for row in client.list_mailboxes(type=type, unlinked=unlinked, drift=drift)]
     typer.echo(json.dumps(rows, indent=2) if output == "json" else list_text(rows))
 
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from pswrap.choices import DoctorHold, DoctorProfile, Output
 from pswrap.cli.app import OPTIONS, app
-from pswrap.errors import BadInput
+from pswrap.cli.options import TARGET_OPT
+from pswrap.cli.progress import Progress
 
 if TYPE_CHECKING:
     from pswrap.workflows.checks.model import Check
@@ -26,7 +28,6 @@ SECTIONS = (
     ("tenant", "Tenant (Exchange Online, Microsoft Graph)"),
     ("ad", "Active Directory"),
 )
-HOLDS = ("anchor", "staging-ou", "scheduler")
 MARKS = {"pass": "[ OK ]", "warn": "[WARN]", "fail": "[FAIL]"}
 
 
@@ -73,50 +74,28 @@ def render_text(checks: Sequence[Check], *, header: str) -> str:
 
 @app.command("doctor")
 def doctor_command(
-    target: str | None = typer.Option(
-        None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
+    target: str | None = TARGET_OPT,
+    output: Output = typer.Option("text", "--output", "-o", help="A checklist (text) or json."),
+    profile: DoctorProfile | None = typer.Option(
+        None, "--profile", help="The profile to check (default: the target's)."
     ),
-    output: str = typer.Option("text", "--output", "-o", help="text (a checklist) or json."),
-    profile: str | None = typer.Option(
-        None, "--profile", help="modern or hybrid-tools (default: the target's profile)."
-    ),
-    hold: str | None = typer.Option(
+    hold: DoctorHold | None = typer.Option(
         None,
         "--hold",
-        help="anchor, staging-ou or scheduler: check what that hold needs (default: the hold mailbox "
-        "create would pick on this sync server).",
+        help="Check what that hold needs (default: the hold mailbox create would pick on this sync server).",
     ),
 ) -> None:
     """Check, read-only, whether the runbook can work on a target: connection, modules, sync engine,
     tenant and AD. Exit 0 when nothing fails, 6 when something does."""
-    from pswrap.remote.session import open_session
-    from pswrap.workflows.checks.model import exit_status
-    from pswrap.workflows.preflight import run_checks
+    from pswrap.api import Pswrap
 
-    if output not in ("text", "json"):
-        raise BadInput(f"unknown output format {output!r}", hint="use --output text or --output json")
-    if profile is not None and profile not in ("modern", "hybrid-tools"):
-        raise BadInput(
-            f"pswrap doctor checks the modern or hybrid-tools profile, not {profile!r}",
-            hint="the legacy profile never runs (its services are retired), so there is nothing to check",
-        )
-    if hold is not None and hold not in HOLDS:
-        raise BadInput(f"unknown hold {hold!r}", hint=f"holds: {', '.join(HOLDS)}")
-
-    def progress(message: str) -> None:
-        if OPTIONS.verbose:
-            typer.echo(f"pswrap: {message}", err=True)
-
-    with open_session(target, profile=profile, verbose=OPTIONS.verbose) as session:  # type: ignore[arg-type]
-        chosen = profile or session.target.profile
-        if chosen == "legacy":
-            chosen = "modern"
-        checks = run_checks(session, profile=chosen, hold=hold, progress=progress)  # type: ignore[arg-type]
-        name = session.target.name + (" (embedded lab)" if session.target.is_lab else "")
+    with Progress(verbose=OPTIONS.verbose) as progress, Pswrap(target, progress=progress) as client:
+        checklist = client.doctor(profile=profile, hold=hold)
     if output == "json":
-        typer.echo(json.dumps([c.as_json() for c in checks], indent=2))
+        typer.echo(json.dumps(checklist.to_json(), indent=2))
     else:
-        typer.echo(render_text(checks, header=f"pswrap doctor: target {name}, profile {chosen}"))
-    code = exit_status(checks)
-    if code:
-        raise typer.Exit(code)
+        name = checklist.target + (" (embedded lab)" if checklist.is_lab else "")
+        header = f"pswrap doctor: target {name}, profile {checklist.profile}"
+        typer.echo(render_text(checklist.checks, header=header))
+    if checklist.exit_code:
+        raise typer.Exit(checklist.exit_code)

@@ -1,4 +1,4 @@
-"""`pswrap mailbox create|link`, `pswrap sync status|start|wait`, `pswrap resume`, `pswrap ops list|show`.
+"""`pswrap mailbox create|link` and `pswrap resume` (sync_cmd.py and ops_cmd.py have the other groups).
 
 A thin layer over `pswrap.api`: parse the options, build the call, print the result (text for people,
 `--output json` for runbook engines) and exit with the error's code. Heavy modules are imported inside
@@ -20,43 +20,50 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pswrap.choices import ExchangeAttributes, Hold, MailboxType, Match, Output, Profile
 from pswrap.cli.app import OPTIONS, app
+from pswrap.cli.options import (
+    DRY_RUN_OPT,
+    MATCH_OPT,
+    OLD_TIMEOUT_OPT,
+    OUTPUT_OPT,
+    SYNC_TIMEOUT_OPT,
+    SYNC_TIMEOUT_UNSET_OPT,
+    TARGET_OPT,
+    WAIT_OPT,
+    YES_OPT,
+    renamed_timeout,
+    sync_timeout,
+)
+from pswrap.cli.progress import Progress
 from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
     from pswrap.api import Pswrap
-
-OUTPUTS = ("text", "json")
+    from pswrap.workflows.mailbox_dryrun import DryRun
+    from pswrap.workflows.results import MailboxResult
 
 mailbox_app = typer.Typer(
     name="mailbox",
     help="Create or link a room, equipment or shared mailbox managed from on-premises AD.",
     no_args_is_help=True,
 )
-sync_app = typer.Typer(
-    name="sync", help="The directory sync server: status, start a cycle, wait.", no_args_is_help=True
-)
-ops_app = typer.Typer(name="ops", help="Operations in the local journal.", no_args_is_help=True)
 app.add_typer(mailbox_app, name="mailbox")
-app.add_typer(sync_app, name="sync")
-app.add_typer(ops_app, name="ops")
 
-TARGET_OPT = typer.Option(
-    None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
+SCRIPTS_OPT = typer.Option(False, "--scripts", help="With --dry-run: print every step's full script.")
+EMIT_OPT = typer.Option(
+    None,
+    "--emit-ps1",
+    metavar="FILE",
+    help="Write the plan as one Windows PowerShell 5.1 script to review and run by hand; change nothing.",
 )
-OUTPUT_OPT = typer.Option("text", "--output", "-o", help="text or json.")
-# The options `mailbox create` and `mailbox link` share, with the same meaning and default.
-MATCH_OPT = typer.Option(None, "--match", help="hard (default) or soft.")
-WAIT_OPT = typer.Option(True, "--wait/--no-wait", help="Wait for sync to link the account.")
-TIMEOUT_OPT = typer.Option(600.0, "--timeout", help="Seconds to wait for sync (then exit 7).")
-DRY_RUN_OPT = typer.Option(False, "--dry-run", help="Print the plan and every script; change nothing.")
-YES_OPT = typer.Option(False, "--yes", "-y", help="Do not ask before applying (in a terminal).")
-# Who masters what after the link (issue #11, docs/mastering.md).
+# Who masters what after the link (docs/mastering.md).
 EXCHANGE_ATTRIBUTES_OPT = typer.Option(
     None,
     "--exchange-attributes",
-    help="auto (default), cloud (Set-Mailbox -IsExchangeCloudManaged after the link), stamp (write the "
-    "remote-mailbox msExch* values in AD; unsupported by Microsoft) or none.",
+    help="Who masters the Exchange attributes after the link: auto (default), cloud "
+    "(Set-Mailbox -IsExchangeCloudManaged after the link), stamp (write the remote-mailbox msExch* values "
+    "in AD; unsupported by Microsoft) or none.",
 )
 ALLOW_SIGN_IN_OPT = typer.Option(
     False,
@@ -82,51 +89,38 @@ def _sign_in_password(allow_sign_in: bool, *, may_create: bool) -> Any:
     return Secret(value) if value else None
 
 
-def _output(output: str) -> str:
-    if output not in OUTPUTS:
-        raise BadInput(f"unknown output format {output!r}", hint="use --output text or --output json")
-    return output
-
-
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _progress_printer() -> Any:
-    """Progress on stderr in a terminal (or with --verbose); quiet for runbook engines."""
-    if sys.stderr.isatty() or OPTIONS.verbose:
-
-        def show(message: str) -> None:
-            typer.echo(f"pswrap: {message}", err=True)
-
-        return show
-    from pswrap.workflows.ports import no_progress
-
-    return no_progress
-
-
-def _client(target: str | None, *, yes: bool = True) -> Pswrap:
+def _client(target: str | None, progress: Progress | None = None, *, yes: bool = True) -> Pswrap:
     from pswrap.api import Pswrap
+
+    if progress is None:  # a caller without a progress line of its own: --verbose lines only
+        progress = Progress(verbose=OPTIONS.verbose)
 
     confirm = None
     if not yes and _interactive():
 
-        def confirm(plan: Any) -> bool:
-            typer.echo(plan.summary(), err=True)
-            typer.echo("(--dry-run prints every script in full)", err=True)
-            return bool(typer.confirm("Apply these changes?", default=False, err=True))
+        def confirm(plan: DryRun) -> bool:
+            with progress.paused():
+                typer.echo(plan.summary(), err=True)
+                typer.echo("(--dry-run --scripts prints every script in full)", err=True)
+                return bool(typer.confirm("Apply these changes?", default=False, err=True))
 
-    return Pswrap(target, progress=_progress_printer(), confirm=confirm)
+    return Pswrap(target, progress=progress, confirm=confirm)
 
 
-def _emit(out: Any, output: str) -> None:
+def _emit(out: MailboxResult | DryRun, output: str, *, scripts: bool = False) -> None:
     """Print a MailboxResult or a DryRun; exit with the result's code."""
     from pswrap.workflows.results import MailboxResult
 
     if output == "json":
         typer.echo(json.dumps(out.to_json(), indent=2, sort_keys=False))
-    else:
+    elif isinstance(out, MailboxResult):
         typer.echo(out.to_text())
+    else:
+        typer.echo(out.to_text(scripts=scripts))
     if isinstance(out, MailboxResult) and out.error is not None:
         err = out.error
         typer.echo(f"pswrap: error: {err}", err=True)
@@ -151,19 +145,50 @@ def _json_errors(output: str) -> Iterator[None]:
         raise
 
 
-def _operate(target: str | None, output: str, call: Callable[[Pswrap], Any], *, yes: bool = True) -> None:
-    """One path for create, link and resume, so that all three confirm, print (the JSON shape even for a
-    refusal) and exit alike."""
-    client = _client(target, yes=yes)
-    with client, _json_errors(output):
-        _emit(call(client), output)
+def _operate(
+    target: str | None,
+    output: str,
+    call: Callable[[Pswrap], MailboxResult | DryRun],
+    *,
+    yes: bool = True,
+    wait_seconds: float | None = None,
+    scripts: bool = False,
+    emit: str | None = None,
+    sync_seconds: float = 600.0,
+) -> None:
+    """One path for create, link and resume, so that all three confirm, show progress, print (the JSON
+    shape even for a refusal) and exit alike. With `emit`, the dry run is written as one script."""
+    with Progress(verbose=OPTIONS.verbose, deadline_seconds=wait_seconds) as progress:
+        client = _client(target, progress, yes=yes)
+        with client, _json_errors(output):
+            out = call(client)
+            progress.stop()
+            if emit is not None:
+                _write_script(out, emit, sync_seconds)
+                return
+            _emit(out, output, scripts=scripts)
+
+
+def _write_script(out: MailboxResult | DryRun, path: str, wait_seconds: float) -> None:
+    from pswrap.workflows.emit_ps1 import emit_ps1
+    from pswrap.workflows.results import MailboxResult
+
+    if isinstance(out, MailboxResult):  # pragma: no cover - the call asked for a dry run
+        raise BadInput("--emit-ps1 writes a plan; nothing was planned")
+    text = emit_ps1(out, wait_seconds=wait_seconds)
+    # UTF-8 with a byte order mark: Windows PowerShell 5.1 reads a script without one in the ANSI code
+    # page (about_Character_Encoding), which would change any non-ASCII character of a value.
+    with open(path, "w", encoding="utf-8-sig", newline="\r\n") as handle:
+        handle.write(text)
+    typer.echo(f"wrote {path}: {len(out.scripts)} step(s); review it, then run it in Windows PowerShell 5.1",
+               err=True)
 
 
 @mailbox_app.command("create")
 def create_command(
     name: str = typer.Argument(..., metavar="NAME", help="The mailbox's name, e.g. 'Meeting Room 1'."),
     alias: str = typer.Option(..., "--alias", help="The mailbox alias (mailNickname); its identity."),
-    type: str = typer.Option("room", "--type", help="room, equipment or shared."),
+    type: MailboxType = typer.Option("room", "--type", help="The kind of resource mailbox."),
     sam: str | None = typer.Option(None, "--sam", help="sAMAccountName (default: the alias, if it fits AD)."),
     upn: str | None = typer.Option(None, "--upn", help="UPN (default: ALIAS@the target's UPN suffix)."),
     email: str | None = typer.Option(None, "--email", help="Primary SMTP address (default: the UPN)."),
@@ -182,23 +207,27 @@ def create_command(
     delegate: list[str] | None = typer.Option(
         None, "--delegate", help="Calendar: a resource delegate (UPN, address or alias); repeatable."
     ),
-    profile: str | None = typer.Option(None, "--profile", help="modern, legacy or hybrid-tools."),
-    hold: str | None = typer.Option(
-        None, "--hold", help="anchor, staging-ou, scheduler or none (default: by the server's anchor)."
+    profile: Profile | None = typer.Option(None, "--profile", help="The route (default: the target's)."),
+    hold: Hold | None = typer.Option(
+        None, "--hold", help="What keeps sync from racing the link (default: by the server's anchor)."
     ),
-    match: str | None = MATCH_OPT,
+    match: Match | None = MATCH_OPT,
     wait: bool = WAIT_OPT,
-    timeout: float = TIMEOUT_OPT,
+    sync_timeout_s: float | None = SYNC_TIMEOUT_OPT,
+    old_timeout: float | None = OLD_TIMEOUT_OPT,
     dry_run: bool = DRY_RUN_OPT,
+    scripts: bool = SCRIPTS_OPT,
+    emit_ps1: str | None = EMIT_OPT,
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
-    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    output: Output = OUTPUT_OPT,
+    exchange_attributes: ExchangeAttributes | None = EXCHANGE_ATTRIBUTES_OPT,
     allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Create a resource mailbox in Exchange Online and its AD account, linked by a hard match."""
-    _output(output)
-    password = _sign_in_password(allow_sign_in, may_create=not dry_run)
+    timeout = sync_timeout(sync_timeout_s, old_timeout)
+    plan_only = dry_run or emit_ps1 is not None
+    password = _sign_in_password(allow_sign_in, may_create=not plan_only)
     calendar: dict[str, Any] = {
         "automate_processing": "AutoAccept" if auto_accept else None,
         "booking_window_days": booking_window_days,
@@ -206,7 +235,8 @@ def create_command(
         "resource_delegates": delegate or None,
     }
     calendar = {k: v for k, v in calendar.items() if v is not None}
-    def create(client: Pswrap) -> Any:
+
+    def create(client: Pswrap) -> MailboxResult | DryRun:
         return client.create_mailbox(
             name,
             alias=alias,
@@ -222,7 +252,7 @@ def create_command(
             match=match,
             wait=wait,
             timeout=timeout,
-            dry_run=dry_run,
+            dry_run=plan_only,
             check=False,
             exchange_attributes=exchange_attributes,
             allow_sign_in=allow_sign_in,
@@ -230,6 +260,11 @@ def create_command(
         )
 
     if calendar:
+        if emit_ps1 is not None or scripts:
+            raise BadInput(
+                "--emit-ps1 and --scripts show the create plan; the calendar flags are applied after it",
+                hint="drop the calendar flags for the script, then `pswrap mailbox apply` the calendar",
+            )
         # The calendar flags fill the desired-state spec: create as usual, then configure as `apply` does.
         from pswrap.cli.desired_cmd import create_and_configure
 
@@ -241,7 +276,16 @@ def create_command(
             sync_timeout=timeout, profile=profile, hold=hold,
         )  # fmt: skip
         return
-    _operate(target, output, create, yes=yes or dry_run)
+    _operate(
+        target,
+        output,
+        create,
+        yes=yes or plan_only,
+        wait_seconds=timeout if wait and not plan_only else None,
+        scripts=scripts,
+        emit=emit_ps1,
+        sync_seconds=timeout,
+    )
 
 
 @mailbox_app.command("link")
@@ -257,29 +301,33 @@ def link_command(
     upn: str | None = typer.Option(None, "--upn", help="With --create-ad-user: UPN."),
     ou: str | None = typer.Option(None, "--ou", help="With --create-ad-user: OU."),
     display_name: str | None = typer.Option(None, "--display-name", help="With --create-ad-user."),
-    profile: str | None = typer.Option(None, "--profile", help="modern (the only one that links)."),
-    hold: str | None = typer.Option(None, "--hold", help="anchor, staging-ou, scheduler or none."),
-    match: str | None = MATCH_OPT,
+    profile: Profile | None = typer.Option(None, "--profile", help="Only modern links (the default)."),
+    hold: Hold | None = typer.Option(None, "--hold", help="What keeps sync from racing the link."),
+    match: Match | None = MATCH_OPT,
     wait: bool = WAIT_OPT,
-    timeout: float = TIMEOUT_OPT,
+    sync_timeout_s: float | None = SYNC_TIMEOUT_OPT,
+    old_timeout: float | None = OLD_TIMEOUT_OPT,
     dry_run: bool = DRY_RUN_OPT,
+    scripts: bool = SCRIPTS_OPT,
+    emit_ps1: str | None = EMIT_OPT,
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
     add_addresses: bool = typer.Option(
         False,
         "--add-addresses",
         help="With --ad-user: add to the account the mailbox's addresses it lacks (else the link is "
         "refused, exit 6, naming them).",
     ),
-    exchange_attributes: str | None = EXCHANGE_ATTRIBUTES_OPT,
+    exchange_attributes: ExchangeAttributes | None = EXCHANGE_ATTRIBUTES_OPT,
     allow_sign_in: bool = ALLOW_SIGN_IN_OPT,
 ) -> None:
     """Link an existing cloud mailbox to an AD account (existing, or created now)."""
-    _output(output)
-    password = _sign_in_password(allow_sign_in, may_create=create_ad_user and not dry_run)
+    timeout = sync_timeout(sync_timeout_s, old_timeout)
+    password = _sign_in_password(allow_sign_in, may_create=create_ad_user and not (dry_run or emit_ps1))
     if ad_user is not None and (sam is not None or upn is not None):
         raise BadInput("--sam and --upn go with --create-ad-user; --ad-user names an existing account")
+    plan_only = dry_run or emit_ps1 is not None
     _operate(
         target,
         output,
@@ -296,34 +344,44 @@ def link_command(
             match=match,
             wait=wait,
             timeout=timeout,
-            dry_run=dry_run,
+            dry_run=plan_only,
             check=False,
             add_addresses=add_addresses,
             exchange_attributes=exchange_attributes,
             allow_sign_in=allow_sign_in,
             sign_in_password=password,
         ),
-        yes=yes or dry_run,
+        yes=yes or plan_only,
+        wait_seconds=timeout if wait and not plan_only else None,
+        scripts=scripts,
+        emit=emit_ps1,
+        sync_seconds=timeout,
     )
 
 
 @app.command("resume")
 def resume_command(
     operation: str = typer.Argument(..., metavar="OPERATION_ID", help="From `pswrap ops list`."),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Seconds to wait for sync (default: as before)."
-    ),
+    sync_timeout_s: float | None = SYNC_TIMEOUT_UNSET_OPT,
+    old_timeout: float | None = OLD_TIMEOUT_OPT,
     wait: bool | None = typer.Option(None, "--wait/--no-wait", help="Wait for sync (default: wait)."),
     target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Finish an interrupted or pending operation to the same end state (no duplicate objects)."""
-    _output(output)
+    timeout = renamed_timeout("--sync-timeout", sync_timeout_s, old_timeout)
     import os
 
+    from pswrap.journal import Journal
     from pswrap.secrets import Secret
     from pswrap.workflows.mailbox_mastering import SIGN_IN_PASSWORD_ENV
 
+    batch = Journal().get(operation)  # issue #15: a batch resumes by applying its entries again
+    if batch is not None and batch.kind == "mailbox.batch":
+        from pswrap.cli.batch_cmd import resume_batch
+
+        resume_batch(batch, target=target, output=output, wait=wait, timeout=timeout)
+        return
     # An --allow-sign-in operation that stopped before its account was created needs the password again.
     secret = os.environ.get(SIGN_IN_PASSWORD_ENV)
     password = Secret(secret) if secret else None
@@ -333,110 +391,5 @@ def resume_command(
         lambda client: client.resume(
             operation, wait=wait, timeout=timeout, check=False, sign_in_password=password
         ),
+        wait_seconds=timeout if wait is not False else None,
     )
-
-
-# --- sync --------------------------------------------------------------------------------------------
-
-
-@sync_app.command("status")
-def sync_status_command(target: str | None = TARGET_OPT, output: str = OUTPUT_OPT) -> None:
-    """The sync server's anchor attribute, staging mode, scheduler and pswrap's leases."""
-    _output(output)
-    with _client(target) as client:
-        status = client.sync_status()
-    if output == "json":
-        typer.echo(json.dumps(status, indent=2))
-        return
-    s, sch = status["settings"], status["scheduler"]
-    typer.echo(f"anchor attribute:  {s['anchor_attribute']}")
-    typer.echo(f"staging mode:      {'on' if s['staging_mode'] else 'off'}")
-    typer.echo(f"connect version:   {s.get('connect_version') or '-'}")
-    typer.echo(
-        f"scheduler:         {'enabled' if sch['sync_cycle_enabled'] else 'PAUSED'}"
-        + (" (suspended)" if sch.get("scheduler_suspended") else "")
-    )
-    typer.echo(f"cycle in progress: {'yes' if sch['sync_cycle_in_progress'] else 'no'}")
-    typer.echo(f"next cycle (UTC):  {sch.get('next_sync_cycle_start_time_utc') or '-'}")
-    leases = (status.get("leases") or {}).get("leases") or []
-    for lease in leases:
-        typer.echo(f"lease:             {lease['name']} until {lease['deadline_utc']}")
-
-
-@sync_app.command("start")
-def sync_start_command(
-    initial: bool = typer.Option(False, "--initial", help="A full (Initial) cycle instead of Delta."),
-    target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
-) -> None:
-    """Start a sync cycle (Start-ADSyncSyncCycle)."""
-    _output(output)
-    with _client(target) as client:
-        out = client.start_sync(initial=initial)
-    if output == "json":
-        typer.echo(json.dumps(out, indent=2))
-    else:
-        typer.echo(f"started a {out['policy']} cycle: {out['result']}")
-
-
-@sync_app.command("wait")
-def sync_wait_command(
-    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait (then exit 7)."),
-    target: str | None = TARGET_OPT,
-    output: str = OUTPUT_OPT,
-) -> None:
-    """Wait until no sync cycle is in progress."""
-    _output(output)
-    with _client(target) as client:
-        out = client.wait_sync(timeout=timeout)
-    if output == "json":
-        typer.echo(json.dumps(out, indent=2))
-    else:
-        typer.echo("no sync cycle in progress")
-
-
-# --- ops ---------------------------------------------------------------------------------------------
-
-
-@ops_app.command("list")
-def ops_list_command(
-    limit: int = typer.Option(50, "--limit", help="How many, newest first."),
-    output: str = OUTPUT_OPT,
-) -> None:
-    """Operations in the local journal, newest first."""
-    from pswrap.api import Pswrap
-
-    _output(output)
-    ops = Pswrap().operations(limit)
-    if output == "json":
-        typer.echo(json.dumps([o.to_json() for o in ops], indent=2))
-        return
-    if not ops:
-        typer.echo("no operations in the journal")
-        return
-    for o in ops:
-        alias = o.args.get("alias", "")
-        typer.echo(f"{o.id}  {o.status:<13} {o.kind:<15} {alias:<20} {o.target or '-':<10} {o.updated}")
-
-
-@ops_app.command("show")
-def ops_show_command(
-    operation: str = typer.Argument(..., metavar="OPERATION_ID"),
-    output: str = OUTPUT_OPT,
-) -> None:
-    """One operation: its arguments, status, result and every step it ran."""
-    from pswrap.api import Pswrap
-
-    _output(output)
-    op, steps = Pswrap().operation(operation)
-    if output == "json":
-        typer.echo(json.dumps({**op.to_json(), "steps": [s.to_json() for s in steps]}, indent=2))
-        return
-    typer.echo(f"operation {op.id}: {op.kind} {op.status} on {op.target or '-'}")
-    typer.echo(f"  created {op.created}, updated {op.updated}")
-    typer.echo("  args: " + json.dumps({k: v for k, v in op.args.items() if v is not None}))
-    for s in steps:
-        err = f"  {s.error}" if s.error else ""
-        typer.echo(f"  {s.seq:>3} {s.step_id:<26} {s.status:<11} {s.started}{err}")
-    if op.result and op.result.get("error"):
-        typer.echo(f"  error: {op.result['error'].get('message')}")

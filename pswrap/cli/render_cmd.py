@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pswrap.choices import Output, Profile
 from pswrap.cli.app import app
+from pswrap.cli.options import OUTPUT_OPT
 from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
@@ -198,11 +200,9 @@ def render_command(
         None, metavar="STEP_ID", help="The step to render, e.g. ad/new-user (see --list)."
     ),
     list_steps: bool = typer.Option(False, "--list", help="List the steps instead (ids, or --output json)."),
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
-    profile: str | None = typer.Option(
-        None,
-        "--profile",
-        help="modern, legacy or hybrid-tools (default: modern, or the step's only profile).",
+    output: Output = OUTPUT_OPT,
+    profile: Profile | None = typer.Option(
+        None, "--profile", help="The step's profile (default: modern, or the step's only profile)."
     ),
     var: list[str] = typer.Option(
         [], "--var", metavar="NAME=VALUE", help="A structural choice, e.g. type=room."
@@ -289,7 +289,7 @@ def immutableid_command(
     from_: str | None = typer.Option(
         None, "--from", help="guid, immutableid, hex or bytes ({164, 8, ...}) (default: detect)."
     ),
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Convert a sourceAnchor between GUID, ImmutableId (base64) and hex (Guid.ToByteArray() order).
 

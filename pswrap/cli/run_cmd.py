@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pswrap.choices import Output, Profile
 from pswrap.cli.app import OPTIONS, app
+from pswrap.cli.options import OLD_TIMEOUT_OPT, OUTPUT_OPT, STEP_TIMEOUT_OPT, TARGET_OPT, renamed_timeout
 from pswrap.errors import BadInput
 
 if TYPE_CHECKING:
@@ -66,8 +68,8 @@ def _text(model: PSModel) -> str:
 @app.command("run")
 def run_command(
     step_id: str = typer.Argument(..., metavar="STEP_ID", help="The step to run, e.g. exo/find-mailbox."),
-    profile: str | None = typer.Option(
-        None, "--profile", help="modern or hybrid-tools (default: the target's; legacy is never run)."
+    profile: Profile | None = typer.Option(
+        None, "--profile", help="The step's profile (default: the target's; legacy is never run)."
     ),
     var: list[str] = typer.Option(
         [], "--var", metavar="NAME=VALUE", help="A structural choice, e.g. type=room."
@@ -75,13 +77,10 @@ def run_command(
     param: list[str] = typer.Option(
         [], "--param", metavar="NAME=VALUE", help="A parameter value; repeat for string[] parameters."
     ),
-    target: str | None = typer.Option(
-        None, "--target", "-t", help="A target of the config file, or lab (default: PSWRAP_TARGET)."
-    ),
-    output: str = typer.Option("text", "--output", "-o", help="text or json (the result model's JSON)."),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Wall-clock limit for the step in seconds (default: the target's)."
-    ),
+    target: str | None = TARGET_OPT,
+    output: Output = typer.Option("text", "--output", "-o", help="How to print the typed result."),
+    step_timeout: float | None = STEP_TIMEOUT_OPT,
+    old_timeout: float | None = OLD_TIMEOUT_OPT,
 ) -> None:
     """Run one step on a target, with the connect step it needs, and print its typed result."""
     from pswrap import steps
@@ -90,10 +89,7 @@ def run_command(
     from pswrap.steps.model import PROFILES
 
     _check_output(output)
-    if timeout is not None:
-        from pswrap.workflows.inputs import check_seconds
-
-        check_seconds(timeout, "--timeout")
+    timeout = renamed_timeout("--step-timeout", step_timeout, old_timeout)
     step = steps.get(step_id)
     if profile is not None and profile not in PROFILES:
         raise BadInput(f"unknown profile {profile!r}", hint=f"profiles: {', '.join(PROFILES)}")
@@ -158,7 +154,7 @@ def _describe(src: Any, t: Target) -> str:
 
 @targets_app.command("list")
 def targets_list(
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """List the configured targets (and the embedded `lab`); * marks the one a run would use."""
     from pswrap.remote.target import list_targets, select_target
@@ -190,7 +186,7 @@ def targets_list(
 @targets_app.command("show")
 def targets_show(
     name: str | None = typer.Argument(None, metavar="NAME", help="The target (default: the one a run uses)."),
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    output: Output = OUTPUT_OPT,
 ) -> None:
     """Print a target's effective settings, where each came from, with secrets masked."""
     from pswrap.remote.target import load_target

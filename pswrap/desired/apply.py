@@ -89,16 +89,18 @@ def converge(
     target_name: str,
     workflow: CreateWorkflow,
     progress: Progress = no_progress,
+    observed: facts.Observed | None = None,
 ) -> ApplyResult:
     """Apply one spec. Every error is in the result: `refused` when it stopped the run before any change
-    (an unknown principal, a type apply does not convert), `failed` otherwise."""
+    (an unknown principal, a type apply does not convert), `failed` otherwise. `observed`: what a batch
+    has read already (pswrap.desired.batch), used instead of reading again."""
     out = ApplyResult(
         MailboxResult(operation=None, status=FAILED, target=target_name), spec.alias, options.dry_run
     )
     result = out.result
     progress(f"reading mailbox {spec.alias}")
     try:
-        observed = facts.read(session, spec)
+        observed = observed if observed is not None else facts.read(session, spec)
         facts.check_principals(observed, facts.principals_named(spec))
         _check_type(spec, observed)
         areas = facts_access.read(session, spec, observed)  # part 2: permissions, place, room lists

@@ -183,6 +183,12 @@ def finish_cycle(world: dict[str, Any], at: datetime) -> None:
     # Newest first, as Get-ADSyncRunProfileResult lists them (docs/sources.md §2 item 4).
     sync["runs"] = list(reversed(runs)) + sync.get("runs", [])
     del sync["runs"][MAX_RUNS:]
+    # The lab's own record of whole cycles and who started them (Start-ADSyncSyncCycle: manual, or the
+    # scheduler); the real run history has no such column, tests read this one (issue #15).
+    cycles = sync.setdefault("cycle_history", [])
+    cycles.append({"policy": cycle.get("policy", "Delta"), "manual": bool(cycle.get("manual")),
+                   "started_utc": started, "ended_utc": ended})  # fmt: skip
+    del cycles[:-MAX_RUNS]
 
 
 # --- leases ---------------------------------------------------------------------------------------------

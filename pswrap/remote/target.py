@@ -539,6 +539,16 @@ def load_target(name: str | None = None, *, overrides: Mapping[str, object] | No
     return replace(target, sources={**target.sources, "target": selection.origin})
 
 
+def target_from(name: str, settings: Mapping[str, object]) -> Target:
+    """A target that is not in the configuration file: `settings` keyed like a `[targets.NAME]` table
+    (plus `password` / `ad_credential_password` as values), validated as the file's keys are; `PSWRAP_*`
+    environment variables fill what is not given. The Ansible collection's connection options use it."""
+    path = config_path()
+    values, sources = _layers(name, {}, path, settings)
+    target = _build(name, values, sources, is_lab=False, path=path)
+    return replace(target, sources={**target.sources, "target": "given"})
+
+
 def list_targets() -> list[Target]:
     """Every configured target, plus `lab` (the embedded lab is always available)."""
     path = config_path()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pswrap.results import desired as d
 from pswrap.results import models as m
+from pswrap.steps import readback as rb
 from pswrap.steps.model import Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
@@ -62,6 +63,7 @@ STEPS = (
         ),
         result=d.CalendarSet,
         changes=True,
+        read_back=rb.SET_CALENDAR,
     ),
     Step(
         "exo/list-mailboxes",

@@ -172,3 +172,149 @@ def _cycle_started(runs: Any, _p: Mapping[str, Any], sent: datetime) -> Any:
 
 
 START_CYCLE = ReadBack("sync/get-run-results", _recent_runs, _cycle_started)
+
+
+# --- who masters what (issue #11): addresses, the Exchange stamp, the authority, sign-in ----------------
+
+
+def _ad_by_guid(_c: Mapping[str, str], p: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    params = {"Value": str(_get(p, "Identity"))}
+    if _get(p, "Server"):
+        params["Server"] = _get(p, "Server")  # the same domain controller the change went to
+    return {"by": "guid"}, params
+
+
+def _addresses_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """Every address we added is on the account (proxyAddresses compares without case, as the step does)."""
+    user = getattr(found, "user", None) if getattr(found, "found", False) else None
+    if user is None:
+        return None
+    have = {str(a).casefold() for a in user.proxy_addresses}
+    return user if all(str(a).casefold() in have for a in _get(p, "Addresses") or []) else None
+
+
+ADD_ADDRESSES = ReadBack("ad/find-user", _ad_by_guid, _addresses_applied)
+
+
+def _anchor_inputs(_c: Mapping[str, str], p: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    params = {"Identity": str(_get(p, "Identity"))}
+    if _get(p, "Server"):
+        params["Server"] = _get(p, "Server")
+    return {}, params
+
+
+def _stamp_unseen(_found: Any, _p: Mapping[str, Any], _sent: datetime) -> Any:
+    """No read step returns the msExch* values, so the stamp is never judged applied: it is sent again.
+    That is safe because the stamp is a Set-ADUser -Replace of fixed values: writing them a second time
+    leaves the account exactly as one write would. The read (the account by its objectGUID) still fails
+    the step plainly when the account is gone, instead of re-sending a change to nothing."""
+    return None
+
+
+STAMP_EXCHANGE = ReadBack("ad/get-anchor", _anchor_inputs, _stamp_unseen)
+
+
+def _exo_identity(_c: Mapping[str, str], p: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    return {}, {"Identity": _get(p, "Identity")}
+
+
+def _cloud_managed(found: Any, _p: Mapping[str, Any], _sent: datetime) -> Any:
+    return found if getattr(found, "is_exchange_cloud_managed", None) is True else None
+
+
+SET_CLOUD_MANAGED = ReadBack("exo/get-exchange-authority", _exo_identity, _cloud_managed)
+
+
+def _address_key(address: Any) -> tuple[str, str]:
+    """`SMTP:` (upper case) marks the primary; any other prefix and the address compare without case."""
+    prefix, _, rest = str(address).partition(":")
+    return (prefix if prefix == "SMTP" else prefix.casefold(), rest.casefold())
+
+
+def _mailbox_set_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """The mailbox carries every value we set. HiddenFromAddressListsEnabled is not in what exo/find-mailbox
+    returns: a change that sets it is never judged applied (Set-Mailbox is sent again, which is safe)."""
+    box = getattr(found, "mailbox", None) if getattr(found, "found", False) else None
+    if box is None or _get(p, "HiddenFromAddressListsEnabled") is not None:
+        return None
+    name, capacity, addresses = (_get(p, k) for k in ("DisplayName", "ResourceCapacity", "EmailAddresses"))
+    if name is not None and box.display_name != name:  # a change of case is a change
+        return None
+    if capacity is not None and box.resource_capacity != int(capacity):
+        return None
+    if addresses is not None and {_address_key(a) for a in addresses} != {
+        _address_key(a) for a in box.email_addresses
+    }:
+        return None
+    return box
+
+
+SET_MAILBOX = ReadBack("exo/find-mailbox", _exo_identity, _mailbox_set_applied)
+
+
+def _account_enabled_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """The cloud account's sign-in is as we asked. What it was before is unknown after a lost reply (the
+    step writes only when it differs), so the result says None there rather than guess."""
+    from pswrap.results.models import SignInChange
+
+    user = getattr(found, "user", None) if getattr(found, "found", False) else None
+    wanted = bool(_get(p, "AccountEnabled"))
+    if user is None or user.account_enabled is None or bool(user.account_enabled) != wanted:
+        return None
+    return SignInChange(
+        id=user.id, user_principal_name=user.user_principal_name, account_enabled_before=None,
+        account_enabled=wanted,
+    )  # fmt: skip
+
+
+SET_ACCOUNT_ENABLED = ReadBack("graph/get-user", _cloud_inputs, _account_enabled_applied)
+
+
+# --- exo/set-calendar-processing (desired state): every setting we sent has our value ------------------
+
+_CALENDAR_FIELDS = {
+    "AutomateProcessing": "automate_processing",
+    "BookingWindowInDays": "booking_window_in_days",
+    "MaximumDurationInMinutes": "maximum_duration_in_minutes",
+    "AllowConflicts": "allow_conflicts",
+    "AllowRecurringMeetings": "allow_recurring_meetings",
+    "AllBookInPolicy": "all_book_in_policy",
+    "AddOrganizerToSubject": "add_organizer_to_subject",
+    "DeleteComments": "delete_comments",
+    "DeleteSubject": "delete_subject",
+    "ProcessExternalMeetingMessages": "process_external_meeting_messages",
+    "ResourceDelegates": "resource_delegates",
+    "BookInPolicy": "book_in_policy",
+}
+
+
+def _principals_match(found: Any, wanted: Any) -> bool:
+    """The same recipients: each we sent (a primary SMTP address, or as named) is one of those listed."""
+    names = [str(w).casefold() for w in wanted or []]
+    listed = [{str(v).casefold() for v in (x.primary_smtp_address, x.identity, x.alias) if v} for x in found]
+    return len(names) == len(listed) and all(any(n in known for known in listed) for n in names)
+
+
+def _calendar_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """Every setting we sent reads back with our value; then it is reported applied, none refused. A
+    setting the service refused reads back otherwise, so the call is sent again and reports the refusal."""
+    from pswrap.results.desired import CalendarSet
+
+    calendar = getattr(found, "calendar", None) if getattr(found, "found", False) else None
+    if calendar is None:
+        return None
+    sent = [name for name in _CALENDAR_FIELDS if _get(p, name) is not None]
+    for name in sent:
+        have, wanted = getattr(calendar, _CALENDAR_FIELDS[name]), _get(p, name)
+        if name in ("ResourceDelegates", "BookInPolicy"):
+            if not _principals_match(have, wanted):
+                return None
+        elif isinstance(have, str):
+            if not _same(have, wanted):
+                return None
+        elif have != wanted:
+            return None
+    return CalendarSet(applied=sent, refused=[])
+
+
+SET_CALENDAR = ReadBack("exo/get-calendar-processing", _exo_identity, _calendar_applied)

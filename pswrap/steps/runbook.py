@@ -473,6 +473,7 @@ MASTERING_STEPS = (
         ),
         result=m.AdUser,
         changes=True,
+        read_back=rb.ADD_ADDRESSES,
         session_params=AD_SESSION,
     ),
     Step(
@@ -499,6 +500,7 @@ MASTERING_STEPS = (
         ),
         result=m.ExchangeStamp,
         changes=True,
+        read_back=rb.STAMP_EXCHANGE,
         session_params=AD_SESSION,
     ),
     Step(
@@ -517,6 +519,7 @@ MASTERING_STEPS = (
         params=(Param("Identity", help="alias, SMTP address or Entra object id"),),
         result=m.MailboxAuthority,
         changes=True,
+        read_back=rb.SET_CLOUD_MANAGED,
     ),
     Step(
         "exo/set-mailbox",
@@ -532,6 +535,7 @@ MASTERING_STEPS = (
         ),
         result=m.Mailbox,
         changes=True,
+        read_back=rb.SET_MAILBOX,
     ),
     Step(
         "graph/set-account-enabled",
@@ -541,6 +545,7 @@ MASTERING_STEPS = (
         params=(Param("UserId", help="object id or UPN"), Param("AccountEnabled", "bool")),
         result=m.SignInChange,
         changes=True,
+        read_back=rb.SET_ACCOUNT_ENABLED,
     ),
 )
 

@@ -44,7 +44,7 @@ from pswrap.workflows.mailbox_finish import Finisher
 from pswrap.workflows.mailbox_mastering import changes_of
 from pswrap.workflows.mailbox_plan import Ctx, Plan, parent_dn, plan_hybrid, plan_modern, plan_summary
 from pswrap.workflows.ports import Progress, StepSession, no_progress
-from pswrap.workflows.results import FAILED, PENDING_SYNC, MailboxResult
+from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, MailboxResult
 from pswrap.workflows.steps_run import JournaledRunner
 from pswrap.workflows.sync_wait import Deadline, wait_for_cloud_user
 
@@ -249,8 +249,9 @@ class MailboxWorkflow:
         identity = f"{resolved.alias.lower()}|{resolved.sam.lower()}"
         journal = None if dry_run else self.journal
         state: dict[str, Any] = {}
+        fresh = False
         if journal is not None:
-            op_id, state = self._open_operation(journal, kind, identity, req, op_id)
+            op_id, state, fresh = self._open_operation(journal, kind, identity, req, op_id)
         runner = JournaledRunner(self.session, journal, op_id, self.progress)
         result = MailboxResult(operation=op_id, status=FAILED, target=self.target.name)
         if dry_run and req.allow_sign_in and self.sign_in_password is None:
@@ -312,27 +313,51 @@ class MailboxWorkflow:
                 s for s in runner.ran if s in CHANGING or (s.startswith("sync/") and "lease" in s)
             ]
         if journal is not None and op_id is not None:
-            journal.set_status(op_id, result.status, result.to_json())
+            self._record(journal, op_id, result, fresh=fresh, kind=kind, identity=identity)
         return result
+
+    def _record(
+        self, journal: Journal, op_id: str, result: MailboxResult, *, fresh: bool, kind: str, identity: str
+    ) -> None:
+        """The operation's end in the journal. A new operation that changed nothing is `unchanged`, never
+        an open `pending-sync` left behind (the sync it would wait for is some earlier run's); a run that
+        sees the object completed marks the earlier open operations for it completed too."""
+        status = result.status
+        if fresh and not result.changed and status == PENDING_SYNC:
+            status = "unchanged"
+        journal.set_status(op_id, status, result.to_json())
+        if result.status != COMPLETED:
+            return
+        for other in journal.recent(200):
+            if (
+                other.id != op_id
+                and other.kind == kind
+                and other.target == self.target.name
+                and other.identity == identity
+                and other.status in ("pending-sync", "interrupted")
+            ):
+                journal.mark_completed_by(other.id, op_id)
 
     def _open_operation(
         self, journal: Journal, kind: str, identity: str, req: MailboxRequest, op_id: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        """The operation this run is journaled under, marked running, and its state (the anchor GUID
-        chosen once): the one named (resume), else an open one for the same alias and account (the same
-        command again continues it), else a new one."""
+    ) -> tuple[str, dict[str, Any], bool]:
+        """The operation this run is journaled under, marked running, its state (the anchor GUID chosen
+        once), and whether it is new: the one named (resume), else an open one for the same alias and
+        account (the same command again continues it), else a new one."""
+        fresh = False
         if op_id is not None:
             existing = journal.get(op_id)
         else:
             existing = journal.find_open(kind, self.target.name, identity)
             if existing is None:
+                fresh = True
                 op_id = journal.start(kind, req.to_json(), target=self.target.name, identity=identity)
             else:
                 op_id = existing.id
                 journal.set_args(op_id, req.to_json())
                 self.progress(f"continuing operation {op_id}")
         journal.claim(op_id)
-        return op_id, dict(existing.state) if existing else {}
+        return op_id, dict(existing.state) if existing else {}, fresh
 
     def _apply_and_wait(
         self,

@@ -1,9 +1,15 @@
 """What `--dry-run` shows and the confirmation prompt asks about: a plan rendered to its exact scripts
-and parameters, as text or JSON, without running anything."""
+and parameters, as text or JSON, without running anything.
+
+The text is for a change approval board: each step as the lines of its own that matter (its values bound
+first, in PowerShell syntax, by the same encoder `--emit-ps1` and `render --standalone` use), the connect
+step of each service before its first step, and the prologue every step shares printed once at the end.
+`--scripts` prints every script in full instead. `emit_ps1.py` writes the same plan as one script.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pswrap.workflows import holds
@@ -22,6 +28,8 @@ class DryRun:
     scripts: list[tuple[PlannedStep, Any]]
     wait: list[tuple[str, Any]]
     legacy: bool = False
+    connects: dict[str, Any] = field(default_factory=dict)
+    """The connect step's script of each need (exo, graph, hybrid) the plan's steps use, by need."""
 
     def to_json(self) -> dict[str, Any]:
         def script_json(step: PlannedStep | None, script: Any, why: str) -> dict[str, Any]:
@@ -44,6 +52,7 @@ class DryRun:
             "immutable_id": plan.expected_immutable_id if plan else None,
             "steps": [script_json(s, sc, s.why) for s, sc in self.scripts],
             "then": [script_json(None, sc, why) for why, sc in self.wait],
+            "connect": [script_json(None, sc, f"connect to {need}") for need, sc in self.connects.items()],
             "notes": plan.notes if plan else [],
         }
 
@@ -51,8 +60,9 @@ class DryRun:
         """The plan without the script bodies: what the confirmation prompt shows."""
         return self.to_text(bodies=False)
 
-    def to_text(self, *, bodies: bool = True) -> str:
-        """The plan, then each step with its parameters (and, with `bodies`, its script)."""
+    def to_text(self, *, bodies: bool = True, scripts: bool = False) -> str:
+        """The plan, then each step: its values and own lines (`bodies`), or its whole script (`scripts`),
+        or only its values (neither: the confirmation prompt)."""
         lines: list[str] = []
         plan = self.plan
         if self.legacy:
@@ -89,15 +99,30 @@ class DryRun:
                 lines.append("  the steps below run while the scheduler is paused under a lease")
             for note in plan.notes:
                 lines.append(f"  note: {note}")
-        for n, (step, script) in enumerate(self.scripts, 1):
+        mode = "scripts" if scripts else "excerpt" if bodies else "values"
+        connected: set[str] = set()
+        entries: list[tuple[str, PlannedStep | None, Any, str]] = [
+            (f"[{n}]", step, script, step.why) for n, (step, script) in enumerate(self.scripts, 1)
+        ]
+        entries += [("[then]", None, script, why) for why, script in self.wait]
+        for label, step, script, why in entries:
+            need = script.step.needs
+            if need in self.connects and need not in connected:
+                connected.add(need)
+                connect = self.connects[need]
+                lines.append("")
+                lines.append(f"[connect] {connect.step_id}: connect to {need} (once per session)")
+                lines.extend(_script_lines(connect, None, mode))
             lines.append("")
-            lines.append(f"[{n}] {script.step_id}: {step.why}")
-            lines.extend(_script_lines(script, step, bodies))
-        for why, script in self.wait:
+            lines.append(f"{label} {script.step_id}: {why}")
+            lines.extend(_script_lines(script, step, mode))
+        if mode == "excerpt" and entries:
+            from pswrap.render.excerpt import prologue
+
             lines.append("")
-            lines.append(f"[then] {script.step_id}: {why}")
-            lines.extend(_script_lines(script, None, bodies))
-        if bodies:
+            lines.append("Every step above runs after this prologue (shared by all of them):")
+            lines.extend("    " + line if line else "" for line in prologue().rstrip("\n").split("\n"))
+        if bodies or scripts:
             lines.append("")
             lines.append("Dry run: nothing was changed.")
         return "\n".join(lines)
@@ -114,19 +139,38 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _script_lines(script: Any, step: PlannedStep | None, body: bool = True) -> list[str]:
-    lines = ["    parameters:"]
+def _script_lines(script: Any, step: PlannedStep | None, mode: str = "excerpt") -> list[str]:
+    """One step for the text output. `values`: its parameters as PowerShell assignments; `excerpt`: those,
+    then the step's own lines; `scripts`: its whole script, then its parameters."""
+    from pswrap.render.excerpt import step_lines
+
+    indent = "    "
+    values = [indent + line for line in _value_lines(script, step)]
+    if mode == "scripts":
+        body = [indent + line for line in script.text.rstrip("\n").split("\n")]
+        return [*body, f"{indent}# parameters sent with it:", *values]
+    if mode == "values":
+        return values or [f"{indent}# (no parameters)"]
+    own = [indent + line if line else "" for line in step_lines(script.text)]
+    return [indent + script.marker, *values, *own]
+
+
+def _value_lines(script: Any, step: PlannedStep | None) -> list[str]:
+    """`$Name = <literal>` for each parameter, by the encoder an emitted script uses; a value known only
+    at run time, or a secret, is named in a comment instead."""
+    from pswrap.render.literals import to_literal
+
     deferred = step.deferred if step is not None else {}
+    lines = []
     for name, value in script.parameters.items():
-        shown = f"<{deferred[name][0]}>" if name in deferred else repr(_jsonable(value))
-        lines.append(f"      -{name} {shown}")
+        if name in deferred:
+            lines.append(f"${name} = $null  # at run time: {deferred[name][0]}")
+        elif isinstance(value, str) and value.startswith("<") and value.endswith(">"):
+            lines.append(f"${name} = $null  # at run time: {value[1:-1]}")
+        else:
+            lines.append(f"${name} = {to_literal(value)}")
     for name in getattr(script, "secrets", {}):
-        lines.append(f"      -{name} ********")
-    if not script.parameters and not getattr(script, "secrets", {}):
-        lines.append("      (none)")
-    if body:
-        lines.append("    script:")
-        lines.extend("      " + line for line in script.text.rstrip("\n").split("\n"))
+        lines.append(f"${name} = Read-Host -AsSecureString -Prompt {to_literal(name)}  # a secret, asked for")
     return lines
 
 
@@ -160,6 +204,7 @@ def render_plan(session: StepSession, plan: Plan, timeout: float) -> DryRun:
                 session.script("sync/remove-lease", params={"LeaseName": holds.lease_name("<operation>")}),
             )
         )
+    connects = _connects(session, [sc for _s, sc in scripts])
     if not plan.linked:
         wait.append(
             (
@@ -167,7 +212,19 @@ def render_plan(session: StepSession, plan: Plan, timeout: float) -> DryRun:
                 session.script("sync/start-cycle", choices={"policy": "delta"}),
             )
         )
-    return DryRun(plan, scripts, wait)
+    return DryRun(plan, scripts, wait, connects=connects)
+
+
+def _connects(session: StepSession, scripts: list[Any]) -> dict[str, Any]:
+    """The connect script of each need the steps use, in order of first use."""
+    from pswrap.steps import CONNECT_STEPS
+
+    out: dict[str, Any] = {}
+    for script in scripts:
+        need = script.step.needs
+        if need in CONNECT_STEPS and need not in out:
+            out[need] = session.script(CONNECT_STEPS[need])
+    return out
 
 
 def legacy_dry_run(resolved: Resolved) -> DryRun:

@@ -102,7 +102,7 @@ def wait_until_idle(
         if deadline.passed():
             raise WaitTimeout(
                 f"a sync cycle was still running after {deadline.seconds:g} s",
-                hint="raise --timeout, or check the sync server with `pswrap sync status`",
+                hint="raise --sync-timeout, or check the sync server with `pswrap sync status`",
             )
         deadline.nap(interval)
         interval = min(interval * POLL_GROWTH, MAX_POLL)
@@ -126,7 +126,7 @@ def start_cycle(
             if deadline.passed():
                 raise WaitTimeout(
                     f"the sync engine stayed busy for {deadline.seconds:g} s",
-                    hint="raise --timeout, or check the sync server with `pswrap sync status`",
+                    hint="raise --sync-timeout, or check the sync server with `pswrap sync status`",
                 ) from None
             wait_until_idle(
                 session,
@@ -261,6 +261,7 @@ def wait_for_link(
         cycles += 1
         progress(f"sync cycle {cycles} started; waiting for it to end")
         wait_until_idle(session, deadline, progress, None)
+        progress(f"sync cycle {cycles} ended; reading the results")
         errors = export_errors_for(session, ours, seen)
         if errors:
             raise export_error(errors[0], described)

@@ -69,7 +69,6 @@ def test_immutableid_json_guid_is_null_when_not_16_bytes(capsys: pytest.CaptureF
         (["yYuRNW0Z6kCXeYidebdT8A==", "--from", "guid"], "is not a GUID"),
         (["xyz", "--from", "hex"], "not hex octets"),
         ([DOTNET_GUID, "--from", "base64"], "unknown form"),
-        ([DOTNET_GUID, "--output", "yaml"], "unknown output format"),
     ],
 )
 def test_immutableid_bad_input_exits_2(
@@ -229,7 +228,7 @@ def test_choices_are_validated(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["render", "ad/no-such-step"], "unknown step 'ad/no-such-step'"),
-        (["render", "ad/get-ous", "--profile", "vintage"], "unknown profile 'vintage'"),
+        (["render", "ad/get-ous", "--profile", "vintage"], "'vintage' is not one of 'modern'"),
         (["render", "ad/new-user", "--profile", "legacy"], "does not exist in the legacy profile"),
         ([*OUS, "--param", "Colour=blue"], "has no parameter 'Colour'"),
         ([*OUS, "--param", "Server"], "is not NAME=VALUE"),
@@ -245,3 +244,12 @@ def test_render_bad_input_exits_2(capsys: pytest.CaptureFixture[str], args: list
     assert out == ""
     assert message in err
     assert "Traceback" not in err
+
+
+def test_an_unknown_output_format_is_a_usage_error_naming_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--output is a choice of the CLI library: refused with exit 2 before the command runs."""
+    code, out, err = run(capsys, "immutableid", DOTNET_GUID, "--output", "yaml")
+    assert code == 2 and out == ""
+    assert "--output" in err and "'text'" in err and "'json'" in err

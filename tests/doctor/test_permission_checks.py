@@ -83,12 +83,15 @@ def test_lab_grants_everything_pswrap_needs(doctor: Doctor) -> None:
 
 
 def test_lab_missing_graph_permission(doctor: Doctor, lab_set: Stage) -> None:
-    lab_set('grants.graph_permissions=["User.Read.All", "OnPremDirectorySynchronization.Read.All"]')
+    granted = {"User.Read.All", "OnPremDirectorySynchronization.Read.All"}
+    lab_set("grants.graph_permissions=" + json.dumps(sorted(granted)))
     run = doctor()
     assert run.code == 6
     check = run.check("tenant.graph-permissions")
     assert check["status"] == "fail"
-    assert "RoleManagement.Read.Directory, User.ReadWrite.All" in check["fix"]
+    missing = sorted(set(pc.needed_graph_permissions()) - granted)
+    assert {"RoleManagement.Read.Directory", "User.ReadWrite.All"} <= set(missing)
+    assert f"permission(s) {', '.join(missing)} to the app" in check["fix"]
     assert "graph/set-user" in check["found"]
 
 

@@ -203,7 +203,7 @@ def _stable(w: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("hold", ["anchor", "staging-ou", "scheduler"])
-def test_dry_run_prints_every_script_and_changes_nothing(
+def test_dry_run_prints_every_step_in_powershell_syntax_and_changes_nothing(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], hold: str
 ) -> None:
     before = _stable(world())
@@ -224,15 +224,28 @@ def test_dry_run_prints_every_script_and_changes_nothing(
     text = ran.out
     for step in ("exo/new-mailbox", "graph/set-user", "ad/new-user", "sync/start-cycle"):
         assert f"# pswrap-step: {step}" in text
-    assert "-ResourceCapacity 8" in text
+    # Values in PowerShell syntax (the encoder's literals), never Python's; the connect steps shown; the
+    # prologue every step shares printed once.
+    assert "$ResourceCapacity = 8" in text
+    assert "$MailNickname = 'room1'" in text
+    # A value known only at run time says where it comes from (the new mailbox's addresses).
+    assert "$ProxyAddresses = $null  # at run time: SMTP:room1@lab.example" in text
+    assert "['SMTP:" not in text
+    assert "# pswrap-step: exo/connect" in text and "# pswrap-step: graph/connect" in text
+    assert text.count("Set-StrictMode -Version 2") == 1
+    assert "New-Mailbox @newMailbox -Room -ErrorAction Stop" in text
     assert "Dry run: nothing was changed." in text
+    full = cli("mailbox", "create", "Meeting Room 1", "--alias", "room1", "--capacity", "8", "--hold", hold,
+               "--dry-run", "--scripts").out  # fmt: skip
+    assert full.count("Set-StrictMode -Version 2") == full.count("# pswrap-step: ") >= 4
+    assert len(text.splitlines()) < len(full.splitlines())
     if hold == "scheduler":
         assert "# pswrap-step: sync/install-lease" in text and "# pswrap-step: sync/remove-lease" in text
     if hold == "staging-ou":
         assert "# pswrap-step: ad/move-user" in text and "OU=Staging,DC=lab,DC=example" in text
     asked = datetime.now(timezone.utc)
     js = cli(
-        "mailbox", "create", "Meeting Room 1", "--alias", "room1", "--hold", hold, "--timeout", "100",
+        "mailbox", "create", "Meeting Room 1", "--alias", "room1", "--hold", hold, "--sync-timeout", "100",
         "--dry-run", "--output", "json",
     )  # fmt: skip
     answered = datetime.now(timezone.utc)

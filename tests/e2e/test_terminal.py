@@ -60,7 +60,7 @@ def test_terminal_asks_and_no_means_nothing_changes(
 ) -> None:
     code, screen = run_in_terminal(env, ["mailbox", "create", "Room Q", "--alias", "roomq"], "n")
     assert code == 2, screen
-    assert "[1] exo/new-mailbox" in screen and "-Alias 'roomq'" in screen
+    assert "[1] exo/new-mailbox" in screen and "$Alias = 'roomq'" in screen
     assert "declined" in screen
     w = world()
     assert w["ad"]["users"] == [] and w["exo"]["mailboxes"] == []
@@ -69,6 +69,8 @@ def test_terminal_asks_and_no_means_nothing_changes(
 def test_terminal_yes_applies_with_progress(env: dict[str, str], world: Callable[[], dict[str, Any]]) -> None:
     code, screen = run_in_terminal(env, ["mailbox", "create", "Room Q", "--alias", "roomq"], "y")
     assert code == 0, screen
-    assert "pswrap: sync cycle 1 started" in screen  # progress, because stderr is a terminal
+    # Progress, because stderr is a terminal: the phase, the time elapsed and the sync deadline.
+    assert "sync cycle 1 started" in screen
+    assert "elapsed" in screen and "sync deadline" in screen
     assert "completed" in screen
     assert len(world()["exo"]["mailboxes"]) == 1

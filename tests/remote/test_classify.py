@@ -258,6 +258,7 @@ HINTS: dict[type[e.RemoteError], str] = {
     e.AlreadyExists: "find it and reuse it, or choose another name",
     e.NotFound: "check the identity",
     e.Conflict: "resolve the conflict, then run again",
+    e.MasteredElsewhere: "the property is mastered elsewhere",
     e.SyncBusy: "wait for the running sync cycle to end",
     e.LeaseLocked: "another lease change",
     e.HardMatchBlocked: "BlockCloudObjectTakeoverThroughHardMatch",
@@ -272,6 +273,15 @@ HINTS: dict[type[e.RemoteError], str] = {
 def expected_hint(record: RemoteRecord, expected: type[e.RemoteError]) -> str:
     if "AADSTS" in record.message:  # a refused sign-in names the target settings to check
         return "check tenant_id, app_id, organization and certificate_thumbprint"
+    # Failures whose fix is narrower than their class's (issue #12: each names what to do).
+    narrower = {
+        "matches multiple entries": "the identity matches several objects: give a unique one",
+        "isn't supported in this scenario": "assign the app's service principal an Entra role",
+        "UnAuthorized": "grant the app the Exchange.ManageAsApp application permission",
+    }
+    for words, hint in narrower.items():
+        if words in record.message:
+            return hint
     return HINTS[expected]
 
 
@@ -349,7 +359,9 @@ def test_every_transport_failure_says_what_to_do_next() -> None:
         "pswrap reopens a lost session once; if it keeps happening, check WinRM's IdleTimeout and "
         "MaxShellsPerUser on the server",
         "a server-side failure; pswrap retries it",
-        "the fault's reason says what the server refused; `pswrap --debug` shows the exchange",
+        "add the account to the host's Remote Management Users group (or Administrators), or allow it in the "
+        "endpoint's session configuration (Set-PSSessionConfiguration <configuration_name> "
+        "-ShowSecurityDescriptorUI); check configuration_name of the target",
         "set ca_bundle to the CA that issued the server's certificate (cert_validation = false only for a "
         "throwaway lab)",
         "the server is slow or unreachable; raise the target's read_timeout if it is just slow",

@@ -385,13 +385,15 @@ def test_conflict_exit_6(capsys: Any, lab_factory: Any, lab_target: Any) -> None
 
 
 def test_timeout_must_be_positive(capsys: Any) -> None:
-    code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "0")
-    assert code == 2 and "--timeout 0.0 must be a number of seconds more than 0" in err
+    code, _, err = run(capsys, "run", "sync/get-settings", "--step-timeout", "0")
+    assert code == 2 and "--step-timeout 0.0 must be a number of seconds more than 0" in err
+    code, _, err = run(capsys, "run", "sync/get-settings", "--timeout", "nan")  # the deprecated name
+    assert code == 2 and "--step-timeout nan must be a number of seconds" in err and "deprecated" in err
 
 
 def test_step_time_limit_exit_4(capsys: Any, lab_factory: Any, lab_target: Any) -> None:
     lab_target(lab_factory(faults=["delay:sync/get-settings=5@1"]))
-    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--timeout", "1")
+    code, out, err = run(capsys, "run", "sync/get-settings", "-t", "labx", "--step-timeout", "1")
     assert code == 4 and out == "" and "ran past its 1 s limit" in err and "Traceback" not in err
 
 

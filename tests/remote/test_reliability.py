@@ -43,6 +43,8 @@ def test_every_changing_step_declares_a_read_back() -> None:
     assert {s.id for s in changing} >= {
         "exo/new-mailbox", "ad/new-user", "graph/set-user", "sync/start-cycle", "ad/move-user",
         "sync/set-scheduler", "sync/install-lease", "sync/remove-lease", "hybrid/new-remote-mailbox",
+        "ad/add-addresses", "ad/stamp-exchange-attributes", "exo/set-exchange-cloud-managed",
+        "exo/set-mailbox", "graph/set-account-enabled", "exo/set-calendar-processing",
     }  # fmt: skip
     for step in changing:
         assert step.read_back is not None, step.id

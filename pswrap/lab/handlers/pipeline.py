@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pswrap.lab import faults
+from pswrap.lab import faults, latency
 from pswrap.lab.dispatch import Invocation, PSError, handler
 from pswrap.lab.grants import require_exchange_roles
 from pswrap.lab.handlers import records, sessions
@@ -60,9 +60,9 @@ def step(step_id: str, *, need: str | None = None) -> Callable[[StepBody], StepB
             if need == "exo":  # the cmdlets the app's Exchange roles allow (pswrap.lab.grants)
                 require_exchange_roles(inv.step_id, inv.world.read())
             apply_faults(inv)
-            with inv.world.transaction() as world:
-                catch_up(world)
-                return body(inv, world, now(world))
+            if latency.enabled():  # PSWRAP_LAB_LATENCY=realistic (pswrap.lab.latency)
+                return with_latency(inv, lambda: in_world(inv, body))
+            return in_world(inv, body)
 
         run.__name__ = body.__name__
         run.__doc__ = body.__doc__
@@ -70,6 +70,31 @@ def step(step_id: str, *, need: str | None = None) -> Callable[[StepBody], StepB
         return body
 
     return register
+
+
+def in_world(inv: Invocation, body: StepBody) -> Any:
+    with inv.world.transaction() as world:
+        catch_up(world)
+        return body(inv, world, now(world))
+
+
+def with_latency(inv: Invocation, run: Callable[[], Any]) -> Any:
+    """The step after its service's latency; a cloud service over its budget answers with its
+    throttling reply instead, having done nothing (pswrap.lab.latency cites both)."""
+    step_id = inv.step_id
+    area = step_id.split("/", 1)[0]
+    connect = step_id.endswith("/connect")
+    with latency.Slot("connect" if connect else area) as slot:
+        if not slot.admitted:
+            cmdlet, parameter_set = FIRST_CMDLET.get(step_id, ("Invoke-Command", ""))
+            if area == "exo":
+                raise records.exo_throttled(cmdlet)
+            raise records.graph_throttled(cmdlet, parameter_set or "Get", now(inv.world.read()))
+        seconds = latency.latency(step_id)
+        latency.account(step_id, seconds)
+        if not inv.wait(seconds):
+            raise records.pipeline_stopped()
+        return run()
 
 
 def apply_faults(inv: Invocation) -> None:
