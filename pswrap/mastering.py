@@ -106,6 +106,15 @@ _FOLDER_PERMS = Source(
     "Add-MailboxFolderPermission (calendar folder rights are mailbox content, Exchange Online only)",
     "https://learn.microsoft.com/powershell/module/exchange/add-mailboxfolderpermission",
 )
+_SET_MAILBOX_TYPE = Source(
+    'Set-Mailbox, parameter Type: "Workspace (cloud-only)"',
+    "https://learn.microsoft.com/powershell/module/exchange/set-mailbox",
+)
+_ROOM_LISTS = Source(
+    "New-DistributionGroup, parameter RoomList; Add-DistributionGroupMember (a cloud group's members are"
+    " kept in Exchange Online)",
+    "https://learn.microsoft.com/powershell/module/exchange/new-distributiongroup",
+)
 _KB2710029 = Source(
     "Shared mailboxes are unexpectedly converted to user mailboxes after directory synchronization runs in"
     " an Exchange hybrid deployment (KB2710029)",
@@ -313,6 +322,29 @@ def _rules() -> tuple[Rule, ...]:
             {"exo": "Set-Place -GeoCoordinates"},
             (_SET_PLACE,),
             "Set-Place refuses it on a synced room and the on-premises route excepts it too.",
+        )
+    )
+    rows.append(  # issue #14: room list membership (the room lists pswrap creates are cloud groups)
+        Rule(
+            "room_lists",
+            "Membership in room lists (distribution groups created with New-DistributionGroup -RoomList)",
+            _EXO_ALWAYS,
+            {"exo": "Add-/Remove-DistributionGroupMember"},
+            (_ROOM_LISTS,),
+            "The membership is the group's, not the room's: a room list synced from AD (IsDirSynced) is"
+            " changed in AD, which pswrap does not do; it reports such a list as not settable.",
+        )
+    )
+    rows.append(  # issue #14: a room declared a workspace (Set-Mailbox -Type Workspace, cloud-only)
+        Rule(
+            "workspace",
+            "Exchange mailbox subtype Workspace (RecipientTypeDetails stays a room; Places lists it as a"
+            " workspace)",
+            _states("exo", "not_settable", "exo", "not_settable"),
+            {"exo": "Set-Mailbox -Type Workspace|Room"},
+            (_SET_MAILBOX_TYPE,),
+            "The Type value Workspace is cloud-only: on-premises Exchange (and so AD's msExch* attributes)"
+            " has no such type, so a synced room whose Exchange attributes AD masters cannot be made one.",
         )
     )
     return tuple(rows)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pswrap.desired import diff as d
-from pswrap.desired import facts
+from pswrap.desired import facts, facts_access, plan_access
 from pswrap.desired.spec import MailboxSpec
 from pswrap.errors import BadInput, Conflict, PswrapError, RemoteError
 from pswrap.journal import Journal
@@ -103,6 +103,8 @@ def converge(
         observed = observed if observed is not None else facts.read(session, spec)
         facts.check_principals(observed, facts.principals_named(spec))
         _check_type(spec, observed)
+        areas = facts_access.read(session, spec, observed)  # part 2: permissions, place, room lists
+        facts_access.check(spec, observed, areas)
     except (BadInput, Conflict) as exc:
         result.status, result.error = REFUSED, exc
         return out
@@ -120,16 +122,25 @@ def converge(
                 return _finish(out, runner)
             if not options.dry_run:
                 observed = facts.read(session, spec)
+                areas = facts_access.read(session, spec, observed)
         changes, result.drift = d.identity_changes(spec, observed)
         changes += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
+        if options.dry_run and needs_mailbox and areas.state == "not_linked":  # apply links it first
+            areas.state = "linked"
+        planned, area_drift = plan_access.plan(spec, observed, areas)
+        result.drift.extend(area_drift)
         out.before.update({c.field: c.before for c in changes})
         out.after.update({c.field: c.after for c in changes})
+        out.before.update({p.field: p.before for p in planned})
+        out.after.update({p.field: p.after for p in planned})
         if options.dry_run:
             result.changes.extend(Change(c.field, c.before, c.after, c.where) for c in changes)
+            result.changes.extend(plan_access.as_change(p) for p in planned)
             result.changed = bool(result.changes)
             result.status = PLANNED if result.changed else UNCHANGED
             result.mailbox = mailbox_json(observed.mailbox)
             return out
+        errors: list[PswrapError] = []
         if changes:
             _open_operation(runner, spec, target_name, result)
             mailbox_changes = [c for c in changes if c.step == "exo/set-mailbox"]
@@ -139,13 +150,28 @@ def converge(
                 result.changes.extend(Change(c.field, c.before, c.after, c.where) for c in mailbox_changes)
             calendar = [c for c in changes if c.step == "exo/set-calendar-processing"]
             if calendar:
-                _apply_calendar(runner, spec, calendar, result)
+                try:
+                    _apply_calendar(runner, spec, calendar, result)
+                except RemoteError as exc:  # the other areas are still applied
+                    errors.append(exc)
                 facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
             left, _ = d.identity_changes(spec, observed)
             left += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
             refused = {c.field for c in changes} - {c.field for c in result.changes}
             result.drift.extend(
                 Drift(c.field, c.before, c.after, c.where) for c in left if c.field not in refused
+            )
+        if planned:  # part 2: one write per area and system, then those areas read again
+            _open_operation(runner, spec, target_name, result)
+            errors.extend(plan_access.apply(runner, spec, observed, planned, result))
+            left_planned, _ = plan_access.plan(spec, observed, facts_access.read(session, spec, observed))
+            done = {c.field for c in result.changes}
+            result.drift.extend(plan_access.as_drift(p) for p in left_planned if p.field in done)
+        if errors:
+            raise (
+                errors[0]
+                if len(errors) == 1
+                else RemoteError("; ".join(e.message for e in errors), hint=errors[0].hint)
             )
         result.mailbox = mailbox_json(observed.mailbox)
         result.changed = bool(result.changes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pswrap.desired import facts
+from pswrap.desired import facts, facts_access, show_access
 from pswrap.desired.diff import OBSERVED_NAME, PRINCIPAL_LISTS, shown
 from pswrap.desired.spec import CalendarSpec, MailboxSpec
 from pswrap.errors import BadInput
@@ -17,7 +17,7 @@ from pswrap.mastering import where_written
 from pswrap.workflows.ports import StepSession
 
 
-def spec_of(observed: facts.Observed) -> dict[str, Any]:
+def spec_of(observed: facts.Observed, areas: facts_access.AreaFacts | None = None) -> dict[str, Any]:
     """The spec that describes the mailbox as it is (only fields pswrap reads back)."""
     mailbox = observed.mailbox
     assert mailbox is not None
@@ -37,6 +37,8 @@ def spec_of(observed: facts.Observed) -> dict[str, Any]:
             value = getattr(calendar, OBSERVED_NAME.get(name, name))
             section[name] = [shown(p) for p in value] if name in PRINCIPAL_LISTS else value
         spec["calendar"] = section
+    if areas is not None:  # part 2: permissions, visibility, place data, room lists
+        spec.update(show_access.sections(areas))
     MailboxSpec.model_validate(spec)  # what show prints must be a valid spec
     return {k: v for k, v in spec.items() if v is not None}
 
@@ -49,8 +51,9 @@ def show(session: StepSession, alias: str) -> dict[str, Any]:
             f"there is no mailbox with the alias {alias} in Exchange Online",
             hint="`pswrap mailbox list` lists the resource mailboxes",
         )
+    areas = facts_access.read(session, MailboxSpec(alias=alias), observed, everything=True)
     link = facts.read_link(session, observed)
-    return {"spec": spec_of(observed), "link": link_json(link)}
+    return {"spec": spec_of(observed, areas), "link": link_json(link)}
 
 
 def link_json(link: facts.LinkFacts) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def show_text(shown_: dict[str, Any]) -> str:
     for key, value in (spec.get("calendar") or {}).items():
         text = ", ".join(value) or "(none)" if isinstance(value, list) else value
         lines.append(f"  {'calendar.' + key + ':':<45}{text}")
+    lines.extend(show_access.text_lines(spec))
     lines.extend("  " + line for line in link_lines(link))
     return "\n".join(lines)
 

@@ -46,6 +46,9 @@ class ListEdit(BaseModel):
 ListField = list[str] | ListEdit
 """A list: the whole list (replaced), or `{add, remove}` (only those members change)."""
 
+# Part 2's sections (permissions, place) need ListEdit above.
+from pswrap.desired.spec_access import ACCESS_LIST_FIELDS, PermissionsSpec, PlaceSpec  # noqa: E402
+
 
 class CalendarSpec(BaseModel):
     """How the resource's calendar handles meeting requests (Set-CalendarProcessing). Rooms and equipment
@@ -130,6 +133,27 @@ class MailboxSpec(BaseModel):
     calendar: CalendarSpec | None = Field(
         None, description="Calendar processing (rooms and equipment); left out: left alone."
     )
+    # -- part 2: permissions, place data, room lists, visibility (pswrap/desired/spec_access.py) --
+    permissions: PermissionsSpec | None = Field(
+        None, description="FullAccess, SendAs, SendOnBehalf and calendar folder rights."
+    )
+    place: PlaceSpec | None = Field(None, description="Room Finder's place data (Set-Place); rooms only.")
+    room_lists: ListField | None = Field(
+        None,
+        description="Room lists (distribution groups created with -RoomList) the room is a member of, "
+        "by name, alias or SMTP address. Rooms only.",
+    )
+    create_room_lists: bool = Field(
+        False, description="Create a room list that does not exist yet (otherwise: exit 2 naming it)."
+    )
+    hidden_from_address_lists: bool | None = Field(
+        None, description="HiddenFromAddressListsEnabled, where the mastering table lets it be written."
+    )
+    workspace: bool | None = Field(
+        None,
+        description="A room booked as a workspace (Set-Mailbox -Type Workspace, cloud-only): not settable "
+        "on a synced room whose Exchange attributes AD masters. Rooms only.",
+    )
 
     @field_validator("alias")
     @classmethod
@@ -142,14 +166,18 @@ class MailboxSpec(BaseModel):
         """Every managed field by its dotted name (`calendar.booking_window_days`), identity included."""
         out: dict[str, Any] = {}
         for key, value in self:
-            if key == "calendar" and value is not None:
-                out.update({f"calendar.{k}": v for k, v in value.given().items()})
+            if key in ("calendar", "permissions", "place") and value is not None:
+                out.update({f"{key}.{k}": v for k, v in value.given().items()})
+            elif key == "create_room_lists":
+                continue
             elif value is not None and key != "state":
                 out[key] = value
         return out
 
 
-LIST_FIELDS = frozenset({"addresses", "calendar.resource_delegates", "calendar.book_in_policy"})
+LIST_FIELDS = frozenset(
+    {"addresses", "calendar.resource_delegates", "calendar.book_in_policy", *ACCESS_LIST_FIELDS}
+)
 """Fields holding lists (CSV cells split on `;`)."""
 
 PRINCIPAL_FIELDS = ("calendar.resource_delegates", "calendar.book_in_policy")

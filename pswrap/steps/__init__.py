@@ -19,7 +19,7 @@ CONNECT_STEPS: dict[Need, str] = {
 """The step the runner performs in a pool before the first step with that need (and after a reopen)."""
 
 
-AREA_MODULES = ("runbook", "preflight", "permission_checks", "desired", "lifecycle")
+AREA_MODULES = ("runbook", "preflight", "permission_checks", "desired", "lifecycle", "access")
 """Modules declaring `STEPS`; the preflight checks of `pswrap doctor` add theirs here."""
 
 

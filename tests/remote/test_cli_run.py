@@ -288,6 +288,21 @@ CLI_SCENARIO: list[list[str]] = [
     ["ad/find-deleted-user", "--param", "Identity={object_guid}"],
     ["ad/restore-user", "--param", "Identity={object_guid}"],
     ["ad/remove-user", "--param", "Identity={object_guid}"],
+    # desired state part 2
+    ["exo/new-mailbox", "--var", "type=room", "--param", "Name=Cli Room Two", "--param", "Alias=cliroom2",
+     "--param", "DisplayName=Cli Room Two", "--param", "PrimarySmtpAddress=cliroom2@lab.example"],
+    ["exo/get-access", "--param", "Identity=cliroom2", "--param", "Principals=clishared"],
+    ["exo/set-access", "--param", "Identity=cliroom2", "--param", "FullAccessAdd=clishared@lab.example",
+     "--param", "AutoMapping=false"],
+    ["exo/get-place", "--param", "Identity=cliroom2"],
+    ["exo/set-place", "--param", "Identity=cliroom2", "--param", "Building=B1", "--param", "Floor=2"],
+    ["exo/get-room-lists", "--param", "Identity=cliroom2", "--param", "Names=Cli Rooms"],
+    ["exo/set-room-lists", "--param", "Identity=cliroom2", "--param", "Create=Cli Rooms",
+     "--param", "AddTo=Cli Rooms"],
+    ["exo/set-mailbox-type", "--param", "Identity=cliroom2", "--param", "Type=Workspace"],
+    ["ad/set-resource-attributes", "--param", "UserPrincipalName=cliroom@lab.example",
+     "--param", "City=Oslo"],
+    ["ad/get-resource-attributes", "--param", "UserPrincipalName=cliroom@lab.example"],
 ]  # fmt: skip
 
 
@@ -317,6 +332,15 @@ EXPECT: dict[str, dict[str, object]] = {
     "ad/retire-user": {"enabled": False},
     "ad/find-deleted-user": {"found": True, "live": True},
     "ad/remove-user": {"existed": True},
+    "exo/new-mailbox --var type=room": {"recipient_type_details": "RoomMailbox"},
+    "exo/get-access": {"found": True},
+    "exo/set-access": {"applied": ["full_access"], "refused": []},
+    "exo/get-place": {"found": True},
+    "exo/set-place": {"refused": []},
+    "exo/set-room-lists": {"applied": ["room_lists"], "refused": []},
+    "exo/set-mailbox-type": {"applied": ["Type"], "refused": []},
+    "ad/set-resource-attributes": {"applied": ["City"], "refused": []},
+    "ad/get-resource-attributes": {"found": True, "city": "Oslo"},
 }
 
 
@@ -352,7 +376,7 @@ def test_pswrap_run_every_step_prints_its_model_json(
         assert model is not None
         doc = json.loads(out)
         model.model_validate(doc)
-        for key, value in EXPECT.get(argv[0], {}).items():
+        for key, value in EXPECT.get(" ".join(argv[:3]), EXPECT.get(argv[0], {})).items():
             assert doc[key] == value, (argv[0], key, doc)
         if argv[0] == "ad/move-user":
             assert doc["distinguished_name"].endswith("OU=Staging,DC=lab,DC=example")

@@ -136,6 +136,29 @@ def test_every_step_runs_and_parses_into_its_model(
         assert run("ad/find-deleted-user", params={"Identity": spare.object_guid}).live is True
         assert run("ad/restore-user", params={"Identity": spare.object_guid}).object_guid == spare.object_guid
         assert run("ad/remove-user", params={"Identity": spare.object_guid}).existed is True
+        # desired state part 2: permissions, place data, room lists, workspace, a room's AD attributes
+        access = run("exo/get-access", params={"Identity": "room2", "Principals": ["room2"]})
+        assert access.found is True and access.principals[0].found is True
+        done = run("exo/set-access", params={
+            "Identity": "room2", "SendAsAdd": ["room2"],
+            "CalendarSetUser": ["Default"], "CalendarSetRights": ["LimitedDetails"],
+        })  # fmt: skip
+        assert sorted(done.applied) == ["calendar_permissions", "send_as"] and not done.refused
+        done = run("exo/set-place", params={"Identity": "room2", "Building": "B1", "Floor": 2})
+        assert sorted(done.applied) == ["Building", "Floor"] and not done.refused
+        assert run("exo/get-place", params={"Identity": "room2"}).place.building == "B1"
+        lab_rooms = {"Identity": "room2", "Create": ["Lab Rooms"], "AddTo": ["Lab Rooms"]}
+        done = run("exo/set-room-lists", params=lab_rooms)
+        assert done.applied == ["room_lists"] and not done.refused
+        lists = run("exo/get-room-lists", params={"Identity": "room2", "Names": ["Lab Rooms"]})
+        assert [(x.name, x.member) for x in lists.lists] == [("Lab Rooms", True)]
+        done = run("exo/set-mailbox-type", params={"Identity": "room2", "Type": "Workspace"})
+        assert done.applied == ["Type"]
+        upn = user.user_principal_name
+        done = run("ad/set-resource-attributes", params={"UserPrincipalName": upn, "City": "Oslo"})
+        assert done.applied == ["City"]
+        attrs = run("ad/get-resource-attributes", params={"UserPrincipalName": upn, "Principals": [upn]})
+        assert attrs.city == "Oslo" and attrs.principals[0].found is True
         # hybrid (a hybrid-tools step runs in its own profile even in a modern session)
         run("hybrid/get-modules", params={"Name": ["RecipientManagement"]})
         rm = run("hybrid/new-remote-mailbox", choices={"type": "shared"}, params={

@@ -8,6 +8,7 @@ One module per area (ad, sync, exo, graph, hybrid, legacy), the connect steps an
 from __future__ import annotations
 
 from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers its handlers)
+    access,
     ad,
     calendar,
     connect,
@@ -18,6 +19,7 @@ from pswrap.lab.handlers import (  # noqa: F401  (importing a module registers i
     lifecycle,
     mastering,
     permissions,
+    places,
     preflight,
     sync,
 )

@@ -42,6 +42,14 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "graph/get-deleted-user": ("Get-MgDirectoryDeletedItemAsUser", "Get"),
     "graph/get-sync-behavior": ("Get-MgBetaUserOnPremiseSyncBehavior", "Get"),
     "graph/set-sync-behavior": ("Get-MgBetaUserOnPremiseSyncBehavior", "Get"),
+    # desired state part 2
+    "exo/get-access": ("Get-Mailbox", ""),
+    "exo/set-access": ("Add-MailboxPermission", ""),
+    "exo/get-place": ("Get-Place", ""),
+    "exo/set-place": ("Set-Place", ""),
+    "exo/get-room-lists": ("Get-Recipient", ""),
+    "exo/set-room-lists": ("New-DistributionGroup", ""),
+    "exo/set-mailbox-type": ("Set-Mailbox", ""),
 }
 
 

@@ -97,6 +97,8 @@ STEP_MODULES.update(
         "graph/set-sync-behavior": "Microsoft.Graph.Beta.Users",
     }
 )
+# Desired state part 2: a synced room's AD attributes.
+STEP_MODULES.update({"ad/get-resource-attributes": _AD, "ad/set-resource-attributes": _AD})
 
 
 def require_modules(inv: Invocation, world: dict[str, Any]) -> None:

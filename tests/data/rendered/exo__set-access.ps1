@@ -1,0 +1,162 @@
+# pswrap-step: exo/set-access
+param(
+    [string]$Identity
+    , [string[]]$FullAccessAdd
+    , [string[]]$FullAccessRemove
+    , [string[]]$SendAsAdd
+    , [string[]]$SendAsRemove
+    , [string[]]$SendOnBehalf
+    , [string[]]$CalendarAddUser
+    , [string[]]$CalendarAddRights
+    , [string[]]$CalendarSetUser
+    , [string[]]$CalendarSetRights
+    , [string[]]$CalendarRemoveUser
+    , [bool]$AutoMapping
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        # Through Keys, not .Contains(): a generic Dictionary (Graph's AdditionalProperties) implements
+        # IDictionary.Contains explicitly, and Windows PowerShell 5.1 does not find it by name.
+        foreach ($key in @($InputObject.Keys)) {
+            if ([string]$key -eq $Name) { return ,$InputObject[$key] }
+        }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    # The casts drop any PSObject wrapper: Windows PowerShell 5.1's ConvertTo-Json writes a wrapped
+    # string's extended properties (e.g. Get-Content's PSPath) as an object instead of the string.
+    if ($Value -is [string]) { return [string]$Value }
+    if ($Value -is [bool]) { return [bool]$Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+
+# Each change is made on its own, so one refusal does not hold the others back; a field counts as
+# applied when none of its changes was refused.
+$pswrapRefused = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+$pswrapGiven = New-Object -TypeName 'System.Collections.Generic.List[string]' -ErrorAction Stop
+
+function Add-PswrapRefusal {
+    param([string]$Field, [string]$Item, $ErrorRecord)
+    $message = [string]$ErrorRecord.Exception.Message
+    if (-not [string]::IsNullOrEmpty($Item)) { $message = $Item + ': ' + $message }
+    $pswrapRefused.Add([ordered]@{
+        parameter = $Field
+        message = $message
+        error_id = [string]$ErrorRecord.FullyQualifiedErrorId
+    })
+}
+
+function Write-PswrapOutcome {
+    $refusedFields = @{}
+    foreach ($refusal in $pswrapRefused) { $refusedFields[$refusal['parameter']] = $true }
+    $applied = New-Object -TypeName 'System.Collections.Generic.List[string]' -ErrorAction Stop
+    foreach ($field in $pswrapGiven) {
+        if (-not $refusedFields.ContainsKey($field) -and -not $applied.Contains($field)) { $applied.Add($field) }
+    }
+    Write-PswrapResult ([ordered]@{ applied = $applied; refused = $pswrapRefused })
+}
+
+$pswrapGiven.Add('full_access')
+foreach ($user in $FullAccessAdd) {
+    $grant = @{ Identity = $Identity; User = $user; AccessRights = 'FullAccess'; InheritanceType = 'All' }
+    $grant['AutoMapping'] = $AutoMapping
+    try { $null = Add-MailboxPermission @grant -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'full_access' $user $_ }
+}
+foreach ($user in $FullAccessRemove) {
+    try { $null = Remove-MailboxPermission -Identity $Identity -User $user -AccessRights FullAccess -InheritanceType All -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'full_access' $user $_ }
+}
+$pswrapGiven.Add('send_as')
+foreach ($trustee in $SendAsAdd) {
+    try { $null = Add-RecipientPermission -Identity $Identity -Trustee $trustee -AccessRights SendAs -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'send_as' $trustee $_ }
+}
+foreach ($trustee in $SendAsRemove) {
+    try { $null = Remove-RecipientPermission -Identity $Identity -Trustee $trustee -AccessRights SendAs -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'send_as' $trustee $_ }
+}
+# The whole list at once; an empty list is passed as $null, which clears it.
+$pswrapGiven.Add('send_on_behalf')
+$delegates = $null
+if (@($SendOnBehalf).Count -gt 0) { $delegates = $SendOnBehalf }
+try { $null = Set-Mailbox -Identity $Identity -GrantSendOnBehalfTo $delegates -Confirm:$false -ErrorAction Stop }
+catch { Add-PswrapRefusal 'send_on_behalf' '' $_ }
+$pswrapGiven.Add('calendar_permissions')
+$folder = [string]$Identity + ':\Calendar'
+for ($i = 0; $i -lt @($CalendarAddUser).Count; $i++) {
+    try { $null = Add-MailboxFolderPermission -Identity $folder -User $CalendarAddUser[$i] -AccessRights $CalendarAddRights[$i] -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'calendar_permissions' $CalendarAddUser[$i] $_ }
+}
+for ($i = 0; $i -lt @($CalendarSetUser).Count; $i++) {
+    try { $null = Set-MailboxFolderPermission -Identity $folder -User $CalendarSetUser[$i] -AccessRights $CalendarSetRights[$i] -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'calendar_permissions' $CalendarSetUser[$i] $_ }
+}
+foreach ($user in $CalendarRemoveUser) {
+    try { $null = Remove-MailboxFolderPermission -Identity $folder -User $user -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'calendar_permissions' $user $_ }
+}
+Write-PswrapOutcome

@@ -1,0 +1,184 @@
+# pswrap-step: exo/set-place
+param(
+    [string]$Identity
+    , [string]$Building
+    , [int]$Floor
+    , [string]$FloorLabel
+    , [int]$Capacity
+    , [string[]]$Tags
+    , [bool]$IsWheelChairAccessible
+    , [string]$AudioDeviceName
+    , [string]$VideoDeviceName
+    , [string]$DisplayDeviceName
+    , [string]$Street
+    , [string]$City
+    , [string]$State
+    , [string]$PostalCode
+    , [string]$CountryOrRegion
+    , [string]$Phone
+    , [string]$GeoCoordinates
+)
+Set-StrictMode -Version 2 -ErrorAction Stop
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+function Get-PswrapProperty {
+    # Reads a property that may be absent: under Set-StrictMode a missing property is an error.
+    # The leading comma keeps a collection whole instead of unrolling it into the pipeline.
+    param([AllowNull()] $InputObject, [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        # Through Keys, not .Contains(): a generic Dictionary (Graph's AdditionalProperties) implements
+        # IDictionary.Contains explicitly, and Windows PowerShell 5.1 does not find it by name.
+        foreach ($key in @($InputObject.Keys)) {
+            if ([string]$key -eq $Name) { return ,$InputObject[$key] }
+        }
+        return $null
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return ,$property.Value
+}
+
+function ConvertTo-PswrapList {
+    # A list that stays a list in JSON: $null is empty, one item is a one-item list.
+    # List[object] carries no extended members, so Windows PowerShell 5.1's ConvertTo-Json writes it
+    # as a plain array (a PSObject-wrapped array would come out as {"value":[...],"Count":n}).
+    param([AllowNull()] $Value)
+    $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+    if ($null -eq $Value) { return ,$list }
+    if ($Value -is [string] -or $Value -is [System.Collections.IDictionary] -or
+        $Value -isnot [System.Collections.IEnumerable]) {
+        $list.Add($Value)
+        return ,$list
+    }
+    foreach ($item in $Value) { $list.Add($item) }
+    return ,$list
+}
+
+function ConvertTo-PswrapValue {
+    # Shapes a value by the emitter rules (docs/design.md): GUIDs as strings, dates as ISO 8601 in UTC,
+    # byte arrays as base64, enums by name, collections as lists, dictionaries key by key.
+    param([AllowNull()] $Value)
+    if ($null -eq $Value) { return $null }
+    # The casts drop any PSObject wrapper: Windows PowerShell 5.1's ConvertTo-Json writes a wrapped
+    # string's extended properties (e.g. Get-Content's PSPath) as an object instead of the string.
+    if ($Value -is [string]) { return [string]$Value }
+    if ($Value -is [bool]) { return [bool]$Value }
+    if ($Value -is [guid]) { return $Value.ToString() }
+    if ($Value -is [datetime]) {
+        # A Kind of Unspecified is taken as UTC: the ADSync and Graph values pswrap reads are UTC.
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { $Value = $Value.ToUniversalTime() }
+        else { $Value = [datetime]::SpecifyKind($Value, [System.DateTimeKind]::Utc) }
+        return $Value.ToString('o')
+    }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime.ToString('o') }
+    if ($Value -is [byte[]]) { return [System.Convert]::ToBase64String($Value) }
+    if ($Value -is [System.Enum]) { return $Value.ToString() }
+    if ($Value -is [System.TimeSpan]) { return $Value.ToString() }
+    if ($Value -is [System.ValueType]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        $shaped = [ordered]@{}
+        foreach ($key in @($Value.Keys)) { $shaped[[string]$key] = ConvertTo-PswrapValue $Value[$key] }
+        return $shaped
+    }
+    if ($Value -is [System.Collections.IEnumerable]) {
+        $list = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+        foreach ($item in $Value) { $list.Add((ConvertTo-PswrapValue $item)) }
+        return ,$list
+    }
+    return [string]$Value
+}
+
+function Write-PswrapResult {
+    # The one JSON document a pswrap step writes to the output stream; its keys are the step's model fields.
+    param([System.Collections.IDictionary] $Result)
+    $document = ConvertTo-PswrapValue $Result
+    $json = ConvertTo-Json -InputObject $document -Depth 16 -Compress -ErrorAction Stop
+    Write-Output -InputObject $json -ErrorAction Stop
+}
+
+# Each change is made on its own, so one refusal does not hold the others back; a field counts as
+# applied when none of its changes was refused.
+$pswrapRefused = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
+$pswrapGiven = New-Object -TypeName 'System.Collections.Generic.List[string]' -ErrorAction Stop
+
+function Add-PswrapRefusal {
+    param([string]$Field, [string]$Item, $ErrorRecord)
+    $message = [string]$ErrorRecord.Exception.Message
+    if (-not [string]::IsNullOrEmpty($Item)) { $message = $Item + ': ' + $message }
+    $pswrapRefused.Add([ordered]@{
+        parameter = $Field
+        message = $message
+        error_id = [string]$ErrorRecord.FullyQualifiedErrorId
+    })
+}
+
+function Write-PswrapOutcome {
+    $refusedFields = @{}
+    foreach ($refusal in $pswrapRefused) { $refusedFields[$refusal['parameter']] = $true }
+    $applied = New-Object -TypeName 'System.Collections.Generic.List[string]' -ErrorAction Stop
+    foreach ($field in $pswrapGiven) {
+        if (-not $refusedFields.ContainsKey($field) -and -not $applied.Contains($field)) { $applied.Add($field) }
+    }
+    Write-PswrapResult ([ordered]@{ applied = $applied; refused = $pswrapRefused })
+}
+
+# Only the values given are passed. All at once first; when that fails, each on its own, so a value
+# Set-Place refuses (on a synced room: the address fields) does not hold the others back.
+$settings = [ordered]@{}
+$settings['Building'] = $Building
+$settings['Floor'] = $Floor
+$settings['FloorLabel'] = $FloorLabel
+$settings['Capacity'] = $Capacity
+$settings['Tags'] = $Tags
+$settings['IsWheelChairAccessible'] = $IsWheelChairAccessible
+$settings['AudioDeviceName'] = $AudioDeviceName
+$settings['VideoDeviceName'] = $VideoDeviceName
+$settings['DisplayDeviceName'] = $DisplayDeviceName
+$settings['Street'] = $Street
+$settings['City'] = $City
+$settings['State'] = $State
+$settings['PostalCode'] = $PostalCode
+$settings['CountryOrRegion'] = $CountryOrRegion
+$settings['Phone'] = $Phone
+$settings['GeoCoordinates'] = $GeoCoordinates
+foreach ($name in @($settings.Keys)) { $pswrapGiven.Add([string]$name) }
+
+$combinedFailed = $false
+try { $null = Set-Place -Identity $Identity @settings -Confirm:$false -ErrorAction Stop } catch { $combinedFailed = $true }
+if ($combinedFailed) {
+    try { $null = Set-Place -Identity $Identity -Building $Building -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Building' '' $_ }
+    try { $null = Set-Place -Identity $Identity -Floor $Floor -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Floor' '' $_ }
+    try { $null = Set-Place -Identity $Identity -FloorLabel $FloorLabel -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'FloorLabel' '' $_ }
+    try { $null = Set-Place -Identity $Identity -Capacity $Capacity -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Capacity' '' $_ }
+    try { $null = Set-Place -Identity $Identity -Tags $Tags -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Tags' '' $_ }
+    try { $null = Set-Place -Identity $Identity -IsWheelChairAccessible $IsWheelChairAccessible -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'IsWheelChairAccessible' '' $_ }
+    try { $null = Set-Place -Identity $Identity -AudioDeviceName $AudioDeviceName -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'AudioDeviceName' '' $_ }
+    try { $null = Set-Place -Identity $Identity -VideoDeviceName $VideoDeviceName -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'VideoDeviceName' '' $_ }
+    try { $null = Set-Place -Identity $Identity -DisplayDeviceName $DisplayDeviceName -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'DisplayDeviceName' '' $_ }
+    try { $null = Set-Place -Identity $Identity -Street $Street -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Street' '' $_ }
+    try { $null = Set-Place -Identity $Identity -City $City -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'City' '' $_ }
+    try { $null = Set-Place -Identity $Identity -State $State -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'State' '' $_ }
+    try { $null = Set-Place -Identity $Identity -PostalCode $PostalCode -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'PostalCode' '' $_ }
+    try { $null = Set-Place -Identity $Identity -CountryOrRegion $CountryOrRegion -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'CountryOrRegion' '' $_ }
+    try { $null = Set-Place -Identity $Identity -Phone $Phone -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'Phone' '' $_ }
+    try { $null = Set-Place -Identity $Identity -GeoCoordinates $GeoCoordinates -Confirm:$false -ErrorAction Stop }
+    catch { Add-PswrapRefusal 'GeoCoordinates' '' $_ }
+}
+Write-PswrapOutcome
