@@ -7,6 +7,7 @@ and lab handler as in runbook.py.
 from __future__ import annotations
 
 from pswrap.results import access as a
+from pswrap.steps import readback_access as rb
 from pswrap.steps.model import Param, Profile, Step
 
 MODERN: tuple[Profile, ...] = ("modern",)
@@ -91,6 +92,7 @@ STEPS = (
         ),
         result=a.StepOutcome,
         changes=True,
+        read_back=rb.SET_ACCESS,
     ),
     Step(
         "exo/get-place",
@@ -114,6 +116,7 @@ STEPS = (
         ),
         result=a.StepOutcome,
         changes=True,
+        read_back=rb.SET_PLACE,
     ),
     Step(
         "exo/get-room-lists",
@@ -138,6 +141,7 @@ STEPS = (
         ),
         result=a.StepOutcome,
         changes=True,
+        read_back=rb.SET_ROOM_LISTS,
     ),
     Step(
         "exo/set-mailbox-type",
@@ -147,6 +151,7 @@ STEPS = (
         params=(IDENTITY, Param("Type", help="Workspace or Room")),
         result=a.StepOutcome,
         changes=True,
+        read_back=rb.SET_MAILBOX_TYPE,
     ),
     Step(
         "ad/get-resource-attributes",
@@ -185,6 +190,7 @@ STEPS = (
         ),
         result=a.StepOutcome,
         changes=True,
+        read_back=rb.SET_RESOURCE_ATTRIBUTES,
         session_params=AD_SESSION,
     ),
 )

@@ -45,6 +45,8 @@ def test_every_changing_step_declares_a_read_back() -> None:
         "sync/set-scheduler", "sync/install-lease", "sync/remove-lease", "hybrid/new-remote-mailbox",
         "ad/add-addresses", "ad/stamp-exchange-attributes", "exo/set-exchange-cloud-managed",
         "exo/set-mailbox", "graph/set-account-enabled", "exo/set-calendar-processing",
+        "exo/set-access", "exo/set-place", "exo/set-room-lists", "exo/set-mailbox-type",
+        "ad/set-resource-attributes",
     }  # fmt: skip
     for step in changing:
         assert step.read_back is not None, step.id
