@@ -219,3 +219,23 @@ def test_lost_reply_of_a_room_list_change_is_read_back(lab_factory: Any, lab_tar
         assert isinstance(out, a.StepOutcome) and out.applied == ["room_lists"] and out.refused == []
     created = [g for g in lab.store.read()["exo"]["room_lists"] if g["name"] == "Lost Rooms"]
     assert len(created) == 1 and len(created[0]["members"]) == 1
+
+
+def test_lost_reply_of_a_permission_grant_is_read_back(lab_factory: Any, lab_target: Any) -> None:
+    """Add-MailboxPermission ran, the reply was lost: the read-back finds the grant (by directory
+    object) and the run continues with the step's outcome; the mailbox holds the grant once."""
+    lab = lab_factory()
+    with open_session(lab_target(lab)) as s:
+        s.step("exo/new-mailbox", choices={"type": "room"}, params=mailbox_params("lostgrant"))
+        ann = s.step("exo/new-mailbox", choices={"type": "shared"}, params=mailbox_params("lostann"))
+        params = {"Identity": "lostgrant", "FullAccessAdd": [ann.primary_smtp_address]}
+        set_faults(lab, "drop:Receive@1")
+        runner = JournaledRunner(s, None, None)
+        out = runner("exo/set-access", params=params)
+        set_faults(lab)
+        assert runner.read_back == [("exo/set-access", True)] and s.retries == {}
+        assert lab.faults.fired == {"drop:Receive@1": 1}
+        assert isinstance(out, a.StepOutcome) and out.applied == ["full_access"] and out.refused == []
+    boxes = [b for b in lab.store.read()["exo"]["mailboxes"] if b.get("alias") == "lostgrant"]
+    grants = boxes[0]["permissions"]["full_access"]
+    assert [g["id"] for g in grants] == [ann.external_directory_object_id]
