@@ -14,11 +14,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from pswrap.desired.spec import CalendarSpec, ListEdit, MailboxSpec
+from pswrap.desired.spec_access import CalendarRightsEdit, FolderRight, PermissionsSpec, PlaceSpec
 
 LIST_NOTE = (
     "A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those members."
 )
 """The second description line of every list option (pswrap's ListField)."""
+
+RIGHTS_NOTE = (
+    "A mapping C({user: role}) replaces the whole set of entries (Default and Anonymous are kept unless "
+    "named); a mapping C({add: {user: role}, remove: [user]}) changes only those entries. Roles: "
+    + ", ".join(typing.get_args(FolderRight))
+    + "."
+)
+"""The second description line of a user -> role option (pswrap's CalendarRights)."""
+
+SECTIONS = {"calendar": CalendarSpec, "permissions": PermissionsSpec, "place": PlaceSpec}
+"""The spec's sections: each a dict option whose suboptions are the section model's fields."""
 
 OWN_DESCRIPTION = frozenset({"state"})
 """Spec fields whose description the module writes itself (state: what present/absent do in Ansible)."""
@@ -36,6 +48,9 @@ def _option(annotation: Any, description: str | None) -> dict[str, Any]:
     elif ListEdit in args:  # list[str] | ListEdit (| None)
         out["type"] = "raw"
         out["description"].append(LIST_NOTE)
+    elif CalendarRightsEdit in args:  # dict[str, FolderRight] | CalendarRightsEdit (| None)
+        out["type"] = "raw"
+        out["description"].append(RIGHTS_NOTE)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
         out["type"] = "dict"
         out["suboptions"] = options_of(annotation)
@@ -64,9 +79,10 @@ def options_of(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
 
 
 def spec_options() -> dict[str, dict[str, Any]]:
-    """The resource_mailbox options for the spec's fields (MailboxSpec, calendar: CalendarSpec)."""
+    """The resource_mailbox options for the spec's fields (MailboxSpec and its SECTIONS)."""
     options = options_of(MailboxSpec)
-    assert options["calendar"]["suboptions"] == options_of(CalendarSpec)
+    for name, model in SECTIONS.items():
+        assert options[name]["suboptions"] == options_of(model)
     return options
 
 

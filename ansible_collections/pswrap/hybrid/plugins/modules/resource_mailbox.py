@@ -148,6 +148,139 @@ options:
         description:
         - 'ProcessExternalMeetingMessages: process requests from outside the organization.'
         type: bool
+  permissions:
+    description:
+    - FullAccess, SendAs, SendOnBehalf and calendar folder rights.
+    type: dict
+    suboptions:
+      full_access:
+        description:
+        - 'FullAccess (Add-/Remove-MailboxPermission): who may open the mailbox.'
+        - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those
+          members.'
+        type: raw
+      automapping:
+        description:
+        - AutoMapping of the FullAccess grants pswrap adds (Outlook opens the mailbox by itself). Used
+          when granting; Exchange does not report it back, so it is not compared.
+        type: bool
+        default: true
+      send_as:
+        description:
+        - 'SendAs (Add-/Remove-RecipientPermission): who may send as the mailbox.'
+        - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those
+          members.'
+        type: raw
+      send_on_behalf:
+        description:
+        - 'GrantSendOnBehalfTo (Exchange Online) / publicDelegates (AD, when the Exchange attributes are
+          mastered on-premises): who may send on behalf of the mailbox.'
+        - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those
+          members.'
+        type: raw
+      calendar_permissions:
+        description:
+        - 'Calendar folder rights (Add-/Set-/Remove-MailboxFolderPermission), user -> role, e.g. {Default:
+          LimitedDetails, deleg1: Editor}. A mapping replaces every named user''s entry (Default and Anonymous
+          are only set, never removed); {add, remove} changes only those.'
+        - 'A mapping C({user: role}) replaces the whole set of entries (Default and Anonymous are kept
+          unless named); a mapping C({add: {user: role}, remove: [user]}) changes only those entries.
+          Roles: None, AvailabilityOnly, LimitedDetails, Reviewer, Contributor, NonEditingAuthor, Author,
+          PublishingAuthor, Editor, PublishingEditor, Owner.'
+        type: raw
+  place:
+    description:
+    - Room Finder's place data (Set-Place); rooms only.
+    type: dict
+    suboptions:
+      building:
+        description:
+        - Building (Set-Place -Building).
+        type: str
+      floor:
+        description:
+        - Floor number (Set-Place -Floor).
+        type: int
+      floor_label:
+        description:
+        - Floor label (Set-Place -FloorLabel).
+        type: str
+      capacity:
+        description:
+        - Seats (Set-Place -Capacity).
+        type: int
+      tags:
+        description:
+        - Features, e.g. Whiteboard (Set-Place -Tags).
+        - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those
+          members.'
+        type: raw
+      is_wheelchair_accessible:
+        description:
+        - Wheelchair accessible (Set-Place -IsWheelChairAccessible).
+        type: bool
+      audio_device_name:
+        description:
+        - Audio device (Set-Place -AudioDeviceName).
+        type: str
+      video_device_name:
+        description:
+        - Video device (Set-Place -VideoDeviceName).
+        type: str
+      display_device_name:
+        description:
+        - Display device (Set-Place -DisplayDeviceName).
+        type: str
+      street:
+        description:
+        - 'Street: Set-Place, or AD streetAddress on a synced room.'
+        type: str
+      city:
+        description:
+        - 'City: Set-Place, or AD l on a synced room.'
+        type: str
+      state:
+        description:
+        - 'State: Set-Place, or AD st on a synced room.'
+        type: str
+      postal_code:
+        description:
+        - 'Postal code: Set-Place, or AD postalCode when synced.'
+        type: str
+      country_or_region:
+        description:
+        - 'Country or region (ISO 3166 two-letter code): Set-Place, or AD c when synced.'
+        type: str
+      phone:
+        description:
+        - 'Phone: Set-Place, or AD telephoneNumber on a synced room.'
+        type: str
+      geo_coordinates:
+        description:
+        - 'GeoCoordinates ''latitude;longitude[;altitude]'': Set-Place on a cloud-only room; not settable
+          on a synced room.'
+        type: str
+  room_lists:
+    description:
+    - Room lists (distribution groups created with -RoomList) the room is a member of, by name, alias
+      or SMTP address. Rooms only.
+    - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those members.'
+    type: raw
+  create_room_lists:
+    description:
+    - 'Create a room list that does not exist yet (otherwise: exit 2 naming it).'
+    type: bool
+    default: false
+  hidden_from_address_lists:
+    description:
+    - HiddenFromAddressListsEnabled, where the mastering table lets it be written.
+    type: bool
+  workspace:
+    description:
+    - 'A room booked as a workspace (Set-Mailbox -Type Workspace, cloud-only): not settable on a synced
+      room whose Exchange attributes AD masters. Rooms only.'
+    type: bool
+
   wait:
     description:
     - Wait for sync to link a new mailbox to its AD account. With V(false) the task ends with status
@@ -217,6 +350,26 @@ EXAMPLES = r"""
     alias: helpdesk
     type: shared
     display_name: Help desk
+  delegate_to: localhost
+
+- name: Who may open the room's mailbox, and where Room Finder shows it
+  pswrap.hybrid.resource_mailbox:
+    target: corp
+    alias: room-4-12
+    permissions:
+      full_access:
+        add:
+          - facilities@corp.example
+      automapping: false
+      calendar_permissions:
+        add:
+          Default: LimitedDetails
+    place:
+      building: Building 4
+      floor: 4
+      tags: [Whiteboard, Projector]
+    room_lists: [Building 4 Rooms]
+    create_room_lists: true
   delegate_to: localhost
 
 - name: Remove a room (where the installed pswrap has removal)
@@ -311,6 +464,36 @@ CALENDAR_ARGSPEC: dict[str, dict[str, Any]] = {
     "process_external_meeting_messages": {"type": "bool"},
 }
 
+PERMISSIONS_ARGSPEC: dict[str, dict[str, Any]] = {
+    "full_access": dict(LIST_OPTION),
+    "automapping": {"type": "bool", "default": True},
+    "send_as": dict(LIST_OPTION),
+    "send_on_behalf": dict(LIST_OPTION),
+    "calendar_permissions": {"type": "raw"},
+}
+
+PLACE_ARGSPEC: dict[str, dict[str, Any]] = {
+    "building": {"type": "str"},
+    "floor": {"type": "int"},
+    "floor_label": {"type": "str"},
+    "capacity": {"type": "int"},
+    "tags": dict(LIST_OPTION),
+    "is_wheelchair_accessible": {"type": "bool"},
+    "audio_device_name": {"type": "str"},
+    "video_device_name": {"type": "str"},
+    "display_device_name": {"type": "str"},
+    "street": {"type": "str"},
+    "city": {"type": "str"},
+    "state": {"type": "str"},
+    "postal_code": {"type": "str"},
+    "country_or_region": {"type": "str"},
+    "phone": {"type": "str"},
+    "geo_coordinates": {"type": "str"},
+}
+
+SECTIONS = ("calendar", "permissions", "place")
+"""The spec's sections (dict options): only their fields given are passed on."""
+
 SPEC_ARGSPEC: dict[str, dict[str, Any]] = {
     "alias": {"type": "str", "required": True},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -324,6 +507,12 @@ SPEC_ARGSPEC: dict[str, dict[str, Any]] = {
     "ou": {"type": "str"},
     "capacity": {"type": "int"},
     "calendar": {"type": "dict", "options": CALENDAR_ARGSPEC},
+    "permissions": {"type": "dict", "options": PERMISSIONS_ARGSPEC},
+    "place": {"type": "dict", "options": PLACE_ARGSPEC},
+    "room_lists": dict(LIST_OPTION),
+    "create_room_lists": {"type": "bool", "default": False},
+    "hidden_from_address_lists": {"type": "bool"},
+    "workspace": {"type": "bool"},
 }
 """The spec's fields (pswrap.desired.spec.MailboxSpec); a test keeps them equal to the model."""
 
@@ -337,11 +526,12 @@ RUN_ARGSPEC: dict[str, dict[str, Any]] = {
 def spec_of(params: dict[str, Any]) -> dict[str, Any]:
     """The mailbox spec the options declare: only the fields given (pswrap leaves the rest alone)."""
     spec = {
-        k: params[k] for k in SPEC_ARGSPEC if k not in ("state", "calendar") and params.get(k) is not None
+        k: params[k] for k in SPEC_ARGSPEC if k != "state" and k not in SECTIONS and params.get(k) is not None
     }
-    calendar = params.get("calendar")
-    if calendar is not None:
-        spec["calendar"] = {k: v for k, v in calendar.items() if v is not None}
+    for section in SECTIONS:
+        value = params.get(section)
+        if value is not None:
+            spec[section] = {k: v for k, v in value.items() if v is not None}
     return spec
 
 
