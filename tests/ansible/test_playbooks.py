@@ -89,6 +89,15 @@ def test_check_mode_on_an_existing_mailbox_reports_the_change_and_makes_none(lif
     assert lifecycle.results["shown"]["mailbox"]["spec"]["calendar"]["booking_window_days"] == 120
 
 
+def test_part_2_sections_reach_pswrap_and_a_rerun_changes_nothing(lifecycle: PlayRun) -> None:
+    part2 = lifecycle.results["part2"]
+    assert part2["changed"] is True and part2["status"] == "completed"
+    assert {"permissions.calendar_permissions", "place.building"} == set(change_fields(part2))
+    rerun = lifecycle.results["part2_rerun"]  # the {add: ...} form of the same entry: nothing to do
+    assert rerun["changed"] is False and rerun["changes"] == []
+    assert lifecycle.results["shown"]["mailbox"]["spec"]["place"]["building"] == "Building 4"
+
+
 def test_a_bad_value_fails_with_pswraps_error_and_its_meaning(lifecycle: PlayRun) -> None:
     bad = lifecycle.results["bad_value"]
     assert bad["failed"] is True and bad["changed"] is False
