@@ -277,17 +277,6 @@ CLI_SCENARIO: list[list[str]] = [
     ["exo/list-mailboxes"],
     ["ad/list-users", "--param", "SearchBase=DC=lab,DC=example"],
     ["graph/list-synced-users"],
-    # the lifecycle steps (issue #16): remove, restore, unlink
-    ["graph/get-sync-behavior", "--param", "UserId={external_directory_object_id}"],
-    ["graph/set-sync-behavior", "--param", "UserId={external_directory_object_id}"],
-    ["graph/get-deleted-user", "--param", "DirectoryObjectId={external_directory_object_id}"],
-    ["exo/find-deleted-mailbox", "--param", "Identity=clishared"],
-    ["ad/get-recycle-bin"],
-    ["ad/retire-user", "--param", "Identity={object_guid}",
-     "--param", "TargetPath=OU=Retired,DC=lab,DC=example"],
-    ["ad/find-deleted-user", "--param", "Identity={object_guid}"],
-    ["ad/restore-user", "--param", "Identity={object_guid}"],
-    ["ad/remove-user", "--param", "Identity={object_guid}"],
     # desired state part 2
     ["exo/new-mailbox", "--var", "type=room", "--param", "Name=Cli Room Two", "--param", "Alias=cliroom2",
      "--param", "DisplayName=Cli Room Two", "--param", "PrimarySmtpAddress=cliroom2@lab.example"],
@@ -303,6 +292,17 @@ CLI_SCENARIO: list[list[str]] = [
     ["ad/set-resource-attributes", "--param", "UserPrincipalName=cliroom@lab.example",
      "--param", "City=Oslo"],
     ["ad/get-resource-attributes", "--param", "UserPrincipalName=cliroom@lab.example"],
+    # the lifecycle steps (issue #16): remove, restore, unlink (last: they remove the AD account)
+    ["graph/get-sync-behavior", "--param", "UserId={external_directory_object_id}"],
+    ["graph/set-sync-behavior", "--param", "UserId={external_directory_object_id}"],
+    ["graph/get-deleted-user", "--param", "DirectoryObjectId={external_directory_object_id}"],
+    ["exo/find-deleted-mailbox", "--param", "Identity=clishared"],
+    ["ad/get-recycle-bin"],
+    ["ad/retire-user", "--param", "Identity={object_guid}",
+     "--param", "TargetPath=OU=Retired,DC=lab,DC=example"],
+    ["ad/find-deleted-user", "--param", "Identity={object_guid}"],
+    ["ad/restore-user", "--param", "Identity={object_guid}"],
+    ["ad/remove-user", "--param", "Identity={object_guid}"],
 ]  # fmt: skip
 
 
