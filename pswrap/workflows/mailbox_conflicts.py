@@ -118,7 +118,10 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
             hint="give another --upn, or remove that cloud user's UPN first",
         )
     if cloud is not None and cloud.on_premises_immutable_id:
-        if anchor is not None and cloud.on_premises_immutable_id != anchor:
+        # Two machines, one alias (issue #12): once the AD account exists its anchor wins, and the plan
+        # writes it to a cloud user that is not synced yet; only a cloud user already synced from another
+        # object is a conflict.
+        if anchor is not None and cloud.on_premises_immutable_id != anchor and cloud.on_premises_sync_enabled:
             raise Conflict(
                 f"the cloud user of mailbox {resolved.alias} ({cloud.user_principal_name}) is linked to "
                 f"another on-premises object: its ImmutableId is {cloud.on_premises_immutable_id}, the AD "
