@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records, records_service
+from pswrap.lab.handlers import records_connect, records_service
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.handlers.sessions import SNAPIN, check_app_identity, load_certificate, state
 
@@ -23,7 +23,7 @@ def exo_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     load_certificate(world, str(inv.params.get("CertificateThumbprint") or ""), "Connect-ExchangeOnline", at)
     if session.get("graph"):
         # §7b item 4, reverse order: EXO after Graph in one WinPS 5.1 process (SamErde/DLLPickle#156).
-        raise records.exo_after_graph()
+        raise records_connect.exo_after_graph()
     # The clash above happens as the login library loads, before Entra ID answers the sign-in.
     app_id = str(inv.params.get("AppId") or "")
     check_app_identity(world, "Connect-ExchangeOnline", app_id, organization, at)
@@ -51,7 +51,7 @@ def graph_connect(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[
     if session.get("exo"):
         # §7b item 4: Connect-MgGraph after Connect-ExchangeOnline in one process (msgraph-sdk-powershell
         # #3394; the WinPS 5.1 report in #2227).
-        raise records.graph_after_exo()
+        raise records_connect.graph_after_exo()
     check_app_identity(world, "Connect-MgGraph", client, tenant, at)
     session["graph"] = tenant
     session["graph_client"] = client

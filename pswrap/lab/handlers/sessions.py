@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pswrap.lab.dispatch import Invocation
-from pswrap.lab.handlers import records
+from pswrap.lab.handlers import records, records_connect
 from pswrap.lab.world import parse_time
 
 SESSION_KEY = "pswrap_lab"
@@ -117,24 +117,24 @@ def require_modules(inv: Invocation, world: dict[str, Any]) -> None:
     if inv.step_id == "hybrid/connect" and "snapins" in host and not state(inv).get("hybrid"):
         names = {str(s.get("name", "")).lower() for s in host["snapins"] if isinstance(s, dict)}
         if SNAPIN.lower() not in names:
-            raise records.snapin_not_installed(SNAPIN)
+            raise records_connect.snapin_not_installed(SNAPIN)
 
 
 def check_app_identity(world: dict[str, Any], cmdlet: str, app_id: str, tenant: str, at: datetime) -> None:
     """The app-only sign-in must name this tenant and its app registration (docs/sources.md §1.4/§1.5:
     Connect-ExchangeOnline -AppId -Organization, Connect-MgGraph -ClientId -TenantId). Entra ID answers an
     unknown tenant with AADSTS90002 and an app the tenant does not have with AADSTS700016 (texts and
-    sources in records.tenant_not_found / records.application_not_found; not in docs/sources.md). The
-    tenant may
-    be named by its id, its onmicrosoft.com domain or another verified domain (inference: the token endpoint
-    resolves any of them to the tenant)."""
+    sources in records_connect.tenant_not_found / records_connect.application_not_found; not in
+    docs/sources.md). The tenant may be named by its id, its onmicrosoft.com domain or another verified
+    domain (inference: the token endpoint resolves any of them to the tenant)."""
     known = world["cloud"]["tenant"]
     names = {str(known.get("tenant_id", "")).lower(), str(known.get("initial_domain", "")).lower()}
     names |= {str(d).lower() for d in known.get("verified_domains", [])}
     if tenant.strip().lower() not in names:
-        raise records.tenant_not_found(cmdlet, tenant, at)
+        raise records_connect.tenant_not_found(cmdlet, tenant, at)
     if app_id.strip().lower() != str(known.get("app_id", "")).lower():
-        raise records.application_not_found(cmdlet, app_id, str(known.get("initial_domain", tenant)), at)
+        domain = str(known.get("initial_domain", tenant))
+        raise records_connect.application_not_found(cmdlet, app_id, domain, at)
 
 
 def load_certificate(world: dict[str, Any], thumbprint: str, cmdlet: str, at: datetime) -> dict[str, Any]:
@@ -145,13 +145,13 @@ def load_certificate(world: dict[str, Any], thumbprint: str, cmdlet: str, at: da
     doctor's fact), is §7b item 14's "Keyset does not exist"."""
     text = str(thumbprint)
     if not re.fullmatch(r"[0-9A-Fa-f]{40}", text):
-        raise records.bad_thumbprint()
+        raise records_connect.bad_thumbprint()
     for cert in world.get("certs", {}).get("local_machine_my", []):
         if str(cert.get("thumbprint", "")).upper() != text.upper():
             continue
         if parse_time(cert["not_after"]) < at:
-            raise records.certificate_not_found(text, cmdlet)
+            raise records_connect.certificate_not_found(text, cmdlet)
         if not cert.get("has_private_key") or cert.get("private_key_usable") is False:
-            raise records.keyset_missing(cmdlet)
+            raise records_connect.keyset_missing(cmdlet)
         return dict(cert)
-    raise records.certificate_path_not_found(text)
+    raise records_connect.certificate_path_not_found(text)
