@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pswrap.errors import AlreadyExists, BadInput, PswrapError, WaitTimeout
+from pswrap.errors import AlreadyExists, BadInput, Conflict, PswrapError, WaitTimeout
 from pswrap.journal import Journal, new_operation_id
 from pswrap.secrets import Secret
 from pswrap.workflows import holds
@@ -177,21 +177,41 @@ class MailboxWorkflow:
         # A fact that cannot be read (a missing module, an unusable certificate, a silent DC) is refused
         # with the preflight's checklist when a check explains it, rather than as one step's error.
         hold_asked = resolved.hold if resolved.profile == "modern" else None
-        with explained_by_preflight(self.session, profile=resolved.profile, hold=hold_asked):
-            facts = gather(
-                self.session,
-                resolved,
-                ad_lookup=ad_lookup,
-                progress=self.progress,
-                link_existing=req.link_existing_mailbox,
-            )
-        if resolved.profile == "hybrid-tools":
-            plan = plan_hybrid(req, resolved, facts, self.target)
-        else:
+        seen: str | None = None
+        for _ in range(LOST_RACES + 1):
+            with explained_by_preflight(self.session, profile=resolved.profile, hold=hold_asked):
+                facts = gather(
+                    self.session,
+                    resolved,
+                    ad_lookup=ad_lookup,
+                    progress=self.progress,
+                    link_existing=req.link_existing_mailbox,
+                )
+            if resolved.profile == "hybrid-tools":
+                plan = plan_hybrid(req, resolved, facts, self.target)
+                break
             hold = choose_hold(
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
-            plan = plan_modern(req, resolved, facts, hold, state, self.target, self.sign_in_password)
+            try:
+                plan = plan_modern(req, resolved, facts, hold, state, self.target, self.sign_in_password)
+                break
+            except Conflict as exc:
+                # The facts are several reads, not one snapshot: another run creating the same mailbox
+                # between two of them (the mailbox missing from exo/find-mailbox, then present in
+                # exo/find-recipients; the account missing by sAMAccountName, then holding the UPN)
+                # looks like a recipient or account that is not ours. A conflict is refused only when a
+                # second reading shows the same one; a torn reading converges on the next.
+                if exc.message == seen:
+                    raise
+                seen = exc.message
+                self.progress("the facts changed while they were read; reading them again")
+        else:
+            raise Conflict(
+                f"the facts of mailbox {resolved.alias} kept changing while they were read "
+                f"({LOST_RACES + 1} readings); another run is changing the same objects",
+                hint="wait for the other run to finish, then run the same command again",
+            )
         scope = self._check_account_in_scope(plan)
         if plan.steps:
             # The preflight checks that matter to this plan (issue #7): a retired module, an old sync
