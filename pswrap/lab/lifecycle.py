@@ -55,10 +55,10 @@ def delete_account(world: dict[str, Any], user: dict[str, Any], at: datetime) ->
     gone (conservative: Microsoft documents tombstone reanimation only as an LDAP operation)."""
     world["ad"]["users"] = [u for u in world["ad"]["users"] if u is not user]
     if world["ad"].get("recycle_bin_enabled"):
-        from pswrap.lab.sync_engine import parent_dn
+        from pswrap.dn import parent_of
 
         kept = dict(user)
-        kept["last_known_parent"] = parent_dn(user["distinguished_name"])
+        kept["last_known_parent"] = parent_of(user["distinguished_name"])
         kept["deleted_utc"] = iso(at)
         world["ad"].setdefault("deleted_objects", []).append(kept)
 

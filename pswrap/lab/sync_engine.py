@@ -17,7 +17,6 @@ from pswrap.lab.sync_export import MAILBOX_TYPES as MAILBOX_TYPES
 from pswrap.lab.sync_export import dict_of as dict_of
 from pswrap.lab.sync_export import export_to_ad, export_to_cloud, in_scope_anchors
 from pswrap.lab.sync_export import in_sync_scope as in_sync_scope
-from pswrap.lab.sync_export import parent_dn as parent_dn
 from pswrap.lab.world import iso, new_guid, now, parse_time
 
 MAX_EVENTS = 500

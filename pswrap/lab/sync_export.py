@@ -48,13 +48,6 @@ def dict_of(value: Any) -> dict[str, Any]:
     return value
 
 
-def parent_dn(dn: str) -> str:
-    """The container of a DN (escaped commas in the RDN are honoured: the one parser, pswrap.dn)."""
-    from pswrap.dn import parent_of
-
-    return parent_of(dn)
-
-
 def in_sync_scope(world: dict[str, Any], dn: str) -> bool:
     """OU filtering: the nearest configured OU above the object decides ("Microsoft Entra Connect Sync:
     Configure filtering", "Organizational unit-based filtering")."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pswrap.dn import parent_of, rdn_value
 from pswrap.errors import BadInput, NeedsHuman, PswrapError, Refused, WaitTimeout
 from pswrap.journal import Journal
 from pswrap.workflows.ports import Progress, StepSession, anchor_of, no_progress
@@ -119,33 +120,6 @@ def refuse_unless_removable(linked: Linked, alias: str, verb: str) -> None:
         )
 
 
-def parent_dn(dn: str) -> str:
-    i = 0
-    while i < len(dn):
-        if dn[i] == "\\":
-            i += 2
-            continue
-        if dn[i] == ",":
-            return dn[i + 1 :]
-        i += 1
-    return ""
-
-
-def rdn_value(dn: str) -> str:
-    """The account's name (CN) from its DN, RFC 4514 escapes undone."""
-    first = dn[: len(dn) - len(parent_dn(dn)) - 1] if parent_dn(dn) else dn
-    value = first.split("=", 1)[-1]
-    out, i = [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            out.append(value[i + 1])
-            i += 2
-            continue
-        out.append(value[i])
-        i += 1
-    return "".join(out)
-
-
 def make_record(linked: Linked, spec: dict[str, Any], kept: bool) -> dict[str, Any]:
     """What a restore needs, as JSON (journal state)."""
     ad = linked.ad_user
@@ -164,7 +138,7 @@ def make_record(linked: Linked, spec: dict[str, Any], kept: bool) -> dict[str, A
         "ad_account": {
             **ad.model_dump(mode="json"),
             "name": rdn_value(ad.distinguished_name),
-            "ou": parent_dn(ad.distinguished_name),
+            "ou": parent_of(ad.distinguished_name),
         },
         "ad_account_kept": kept,
     }

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pswrap.dn import parent_of
 from pswrap.errors import AlreadyExists, BadInput, Conflict, PswrapError, WaitTimeout
 from pswrap.journal import Journal, new_operation_id
 from pswrap.secrets import Secret
@@ -42,7 +43,7 @@ from pswrap.workflows.mailbox_conflicts import lower
 from pswrap.workflows.mailbox_dryrun import DryRun, legacy_dry_run, render_plan
 from pswrap.workflows.mailbox_finish import Finisher
 from pswrap.workflows.mailbox_mastering import changes_of
-from pswrap.workflows.mailbox_plan import Ctx, Plan, parent_dn, plan_hybrid, plan_modern, plan_summary
+from pswrap.workflows.mailbox_plan import Ctx, Plan, plan_hybrid, plan_modern, plan_summary
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, MailboxResult
 from pswrap.workflows.steps_run import JournaledRunner
@@ -193,6 +194,7 @@ class MailboxWorkflow:
             hold = choose_hold(
                 resolved, anchor_attribute=facts.anchor_attribute, staging_mode=facts.staging_mode
             )
+            self._names_in_staging_ou(resolved, facts, hold, ad_lookup)
             try:
                 plan = plan_modern(req, resolved, facts, hold, state, self.target, self.sign_in_password)
                 break
@@ -227,6 +229,20 @@ class MailboxWorkflow:
             )
         return plan
 
+    def _names_in_staging_ou(
+        self, resolved: Resolved, facts: Any, hold: str, ad_lookup: tuple[str, str] | None
+    ) -> None:
+        """With the staging-ou hold, New-ADUser creates CN=<name> in the staging OU and Move-ADObject then
+        moves it into --ou: a name AD treats as equal in either OU stops the run half-way, so AD is asked
+        about both (gather asked about --ou)."""
+        staging = self.target.staging_ou
+        if hold != "staging-ou" or facts.ad_user is not None or ad_lookup is not None or not staging:
+            return
+        if lower(staging) == lower(resolved.ou):
+            return
+        named = self.session.step("ad/find-name", params={"Value": resolved.name, "Path": staging})
+        facts.name_holders = [*facts.name_holders, *named.objects]
+
     def _check_account_in_scope(self, plan: Plan) -> Any | None:
         """An account that ends outside the connectors' OU filtering never syncs: the wait could only time
         out. Where it ends: --ou when the plan creates or moves it, else where the existing account is.
@@ -236,7 +252,7 @@ class MailboxWorkflow:
         if any(step.step_id in placed for step in plan.steps):
             ou, which = plan.resolved.ou, f"--ou {plan.resolved.ou}"
         elif ad is not None and not plan.linked:
-            ou = parent_dn(ad.distinguished_name)
+            ou = parent_of(ad.distinguished_name)
             which = f"the AD account {ad.sam_account_name} is in {ou}, which"
         else:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pswrap.dn import parent_of
 from pswrap.errors import Conflict, NeedsHuman
 from pswrap.workflows.facts import Facts
 from pswrap.workflows.inputs import Resolved
@@ -100,9 +101,10 @@ def check_conflicts(resolved: Resolved, facts: Facts, *, linking_ad_user: bool) 
     if facts.name_holders:
         o = facts.name_holders[0]
         raise Conflict(
-            f"AD already has {o.distinguished_name} in {resolved.ou}, a name AD treats as the same as "
+            f"AD already has {o.distinguished_name} in {parent_of(o.distinguished_name)}, a name AD "
+            f"treats as the same as "
             f"{resolved.name!r} (it ignores case and accents), so the account cannot be created there",
-            hint="give the mailbox another name, or another --ou",
+            hint="give the mailbox another name, or another --ou (or rename or remove that object)",
         )
     if facts.upn_holder is not None:
         u = facts.upn_holder

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pswrap.dn import parent_of
 from pswrap.errors import BadInput, Conflict, NeedsHuman, PswrapError
 from pswrap.immutableid import immutable_id_for_guid
 from pswrap.secrets import Secret
@@ -95,12 +96,6 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "exchange_attributes": plan.route.name if plan.route else None,
         "exchange_attributes_why": plan.route.reason if plan.route else None,
     }
-
-
-def parent_dn(dn: str) -> str:
-    from pswrap.dn import parent_of
-
-    return parent_of(dn)
 
 
 def _cloud_id(ctx: Ctx) -> str:
@@ -375,7 +370,7 @@ def plan_modern(
             set_user(None, "link the cloud user: ImmutableId from the new account's objectGUID", True)
         else:
             link_existing_account()
-        if new_ad or lower(parent_dn(ad.distinguished_name)) == lower(staging):
+        if new_ad or lower(parent_of(ad.distinguished_name)) == lower(staging):
             move = PlannedStep(
                 "ad/move-user",
                 f"move the account into sync scope ({resolved.ou})",

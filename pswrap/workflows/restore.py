@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pswrap.dn import parent_of
 from pswrap.errors import BadInput, NeedsHuman, Refused
 from pswrap.immutableid import guid_for_immutable_id
 from pswrap.journal import Journal
@@ -31,7 +32,6 @@ from pswrap.workflows.lifecycle import (
     WindowPassed,
     cycle_until,
     finish,
-    parent_dn,
 )
 from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.remove import KIND_REMOVE, iso_z
@@ -162,7 +162,7 @@ class RestoreWorkflow:
         account = op.run("ad/find-user", choices={"by": "guid"}, params={"Value": guid})
         steps: list[tuple[str, dict[str, Any], Change]] = []
         if account.found:
-            if parent_dn(account.user.distinguished_name).lower() != ad["ou"].lower():
+            if parent_of(account.user.distinguished_name).lower() != ad["ou"].lower():
                 steps.append(
                     (
                         "ad/move-user",
@@ -202,7 +202,7 @@ class RestoreWorkflow:
                     f"{record['alias']} would need its sAMAccountName",
                     hint="rename or remove that account, then restore again",
                 )
-            if parent_dn(same.user.distinguished_name).lower() == ad["ou"].lower():
+            if parent_of(same.user.distinguished_name).lower() == ad["ou"].lower():
                 return []
             return [
                 (

@@ -101,3 +101,30 @@ def test_a_name_ad_treats_as_equal_is_found_by_asking_ad(
         before["ad"]["users"],
         before["exo"]["mailboxes"],
     )
+
+
+def test_a_name_held_in_the_staging_ou_is_found_before_any_change(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """With --hold staging-ou the account is created in the staging OU, then moved: AD is asked about the
+    name in both OUs, so an equal name in the staging OU is refused up front (exit 6), not half-way."""
+    staging = "OU=Staging,DC=lab,DC=example"
+    ran = cli(
+        "run", "ad/new-user",
+        "--param", "Name=Müller Room", "--param", f"Path={staging}",
+        "--param", "SamAccountName=otheracct", "--param", "UserPrincipalName=otheracct@lab.example",
+        "--param", "DisplayName=x", "--param", "EmailAddress=otheracct@lab.example",
+        "--param", "ProxyAddresses=SMTP:otheracct@lab.example", "--param", "MailNickname=otheracct",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    before = world()
+    out = cli("mailbox", "create", "Muller Room", "--alias", "mroom", "--hold", "staging-ou", "--yes")
+    assert out.code == 6, out.err
+    assert f"CN=Müller Room,{staging}" in out.err and f"in {staging}" in out.err
+    after = world()
+    assert (after["ad"]["users"], after["exo"]["mailboxes"]) == (
+        before["ad"]["users"],
+        before["exo"]["mailboxes"],
+    )
+    # The same name elsewhere than the two OUs the run uses is no conflict.
+    assert cli("mailbox", "create", "Muller Room", "--alias", "mroom", "--yes").code == 0

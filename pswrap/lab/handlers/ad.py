@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pswrap.dn import split_rdns
 from pswrap.lab.dispatch import Invocation
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.pipeline import step
-from pswrap.lab.sync_engine import dict_of, parent_dn
+from pswrap.lab.sync_engine import dict_of
 from pswrap.lab.world import immutable_id, new_guid
 
 SAM_MAX = 20
@@ -216,9 +217,7 @@ def move_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str,
     target = str(inv.params.get("TargetPath") or "")
     if not container_exists(world, target):
         raise records.ad_container_not_found(cmdlet, target)
-    rdn = user["distinguished_name"][
-        : len(user["distinguished_name"]) - len(parent_dn(user["distinguished_name"])) - 1
-    ]
+    rdn = split_rdns(user["distinguished_name"])[0]
     user["distinguished_name"] = f"{rdn},{target}"
     return user_document(user)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pswrap.dn import parent_of, split_rdns
 from pswrap.lab import lifecycle
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.grants import grants_of
@@ -21,7 +22,7 @@ from pswrap.lab.handlers.ad import (
 )
 from pswrap.lab.handlers.directory import bare, mailbox_document
 from pswrap.lab.handlers.pipeline import step
-from pswrap.lab.sync_engine import parent_dn, version_tuple
+from pswrap.lab.sync_engine import version_tuple
 
 SOA_MIN_CONNECT = (2, 5, 76, 0)
 """Configure User SOA, prerequisites: Entra Connect Sync 2.5.76.0 or later."""
@@ -49,11 +50,11 @@ def retire_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     user = account_by_guid(inv, world, cmdlet, "ADObject")
     live = next(u for u in world["ad"]["users"] if u["object_guid"] == user["object_guid"])
     target = str(inv.params.get("TargetPath") or "")
-    if parent_dn(live["distinguished_name"]).lower() != target.lower():
+    if parent_of(live["distinguished_name"]).lower() != target.lower():
         if not container_exists(world, target):
             raise records.ad_container_not_found(cmdlet, target)
         dn = live["distinguished_name"]
-        live["distinguished_name"] = f"{dn[: len(dn) - len(parent_dn(dn)) - 1]},{target}"
+        live["distinguished_name"] = f"{split_rdns(dn)[0]},{target}"
     live["enabled"] = False
     return user_document(live)
 
