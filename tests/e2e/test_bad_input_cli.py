@@ -78,20 +78,25 @@ def test_lab_state_file_not_writable(cli: Callable[..., Ran], env: dict[str, str
         state.parent.chmod(0o700)
 
 
+def _other_account(cli: Callable[..., Ran], name: str, path: str) -> None:
+    """Another AD account (not a mailbox's) named `name` in `path`, created as an admin would."""
+    ran = cli(
+        "run", "ad/new-user",
+        "--param", f"Name={name}", "--param", f"Path={path}",
+        "--param", "SamAccountName=otheracct", "--param", "UserPrincipalName=otheracct@lab.example",
+        "--param", "DisplayName=x", "--param", "EmailAddress=otheracct@lab.example",
+        "--param", "ProxyAddresses=SMTP:otheracct@lab.example", "--param", "MailNickname=otheracct",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+
+
 @pytest.mark.parametrize("existing", ["Müller Room", "MULLER ROOM", "Muller Room"])
 def test_a_name_ad_treats_as_equal_is_found_by_asking_ad(
     cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], existing: str
 ) -> None:
     """AD compares names without regard to case or diacritics (Microsoft KB 938447): the lab's AD says so,
     pswrap asks it (ad/find-name) and refuses before any change (exit 6), naming the object."""
-    ran = cli(
-        "run", "ad/new-user",
-        "--param", f"Name={existing}", "--param", "Path=OU=Resources,DC=lab,DC=example",
-        "--param", "SamAccountName=otheracct", "--param", "UserPrincipalName=otheracct@lab.example",
-        "--param", "DisplayName=x", "--param", "EmailAddress=otheracct@lab.example",
-        "--param", "ProxyAddresses=SMTP:otheracct@lab.example", "--param", "MailNickname=otheracct",
-    )  # fmt: skip
-    assert ran.code == 0, ran.err
+    _other_account(cli, existing, "OU=Resources,DC=lab,DC=example")
     before = world()
     out = cli("mailbox", "create", "Muller Room", "--alias", "mroom", "--yes")
     assert out.code == 6, out.err
@@ -109,14 +114,7 @@ def test_a_name_held_in_the_staging_ou_is_found_before_any_change(
     """With --hold staging-ou the account is created in the staging OU, then moved: AD is asked about the
     name in both OUs, so an equal name in the staging OU is refused up front (exit 6), not half-way."""
     staging = "OU=Staging,DC=lab,DC=example"
-    ran = cli(
-        "run", "ad/new-user",
-        "--param", "Name=Müller Room", "--param", f"Path={staging}",
-        "--param", "SamAccountName=otheracct", "--param", "UserPrincipalName=otheracct@lab.example",
-        "--param", "DisplayName=x", "--param", "EmailAddress=otheracct@lab.example",
-        "--param", "ProxyAddresses=SMTP:otheracct@lab.example", "--param", "MailNickname=otheracct",
-    )  # fmt: skip
-    assert ran.code == 0, ran.err
+    _other_account(cli, "Müller Room", staging)
     before = world()
     out = cli("mailbox", "create", "Muller Room", "--alias", "mroom", "--hold", "staging-ou", "--yes")
     assert out.code == 6, out.err
