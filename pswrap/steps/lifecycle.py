@@ -45,6 +45,24 @@ STEPS = (
         session_params=AD_SESSION,
     ),
     Step(
+        "ad/reinstate-user",
+        "Bring a retired account back: move it to its OU and give it back the enabled state it had "
+        "(Move-ADObject, Enable-ADAccount / Disable-ADAccount)",
+        needs="ad",
+        profiles=MODERN,
+        params=(
+            GUID,
+            Param("TargetPath", help="the OU the account was in"),
+            Param("Enabled", "bool", help="the enabled state it had before the removal"),
+            AD_SERVER,
+            *AD_CRED,
+        ),
+        result=m.AdUser,
+        changes=True,
+        read_back=rb.REINSTATE_USER,
+        session_params=AD_SESSION,
+    ),
+    Step(
         "ad/get-recycle-bin",
         "Read whether the forest has the AD Recycle Bin enabled (Get-ADOptionalFeature)",
         needs="ad",

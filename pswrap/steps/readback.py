@@ -350,6 +350,19 @@ def _retired_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
 RETIRE_USER = ReadBack("ad/find-user", _ad_by_guid, _retired_applied)
 
 
+def _reinstated_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
+    """Our account is back in the OU we asked for, with the enabled state we asked for."""
+    from pswrap.dn import parent_of
+
+    user = getattr(found, "user", None) if getattr(found, "found", False) else None
+    if user is None or user.enabled is not bool(_get(p, "Enabled")):
+        return None
+    return user if _same(parent_of(user.distinguished_name), _get(p, "TargetPath")) else None
+
+
+REINSTATE_USER = ReadBack("ad/find-user", _ad_by_guid, _reinstated_applied)
+
+
 def _restored_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
     """The account with our objectGUID is live again: Restore-ADObject keeps the objectGUID, and a new
     account never has it, so a live object with that GUID can only be the restored one."""

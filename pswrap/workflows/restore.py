@@ -160,37 +160,51 @@ class RestoreWorkflow:
             self._window_passed(op, record)
         guid = ad["object_guid"]
         account = op.run("ad/find-user", choices={"by": "guid"}, params={"Value": guid})
-        steps: list[tuple[str, dict[str, Any], Change]] = []
+        steps: list[tuple[str, dict[str, Any], list[Change]]] = []
         if account.found:
-            if parent_of(account.user.distinguished_name).lower() != ad["ou"].lower():
-                steps.append(
-                    (
-                        "ad/move-user",
-                        {"Identity": guid, "TargetPath": ad["ou"]},
-                        Change("ad_account", account.user.distinguished_name, ad["distinguished_name"], "ad"),
-                    )
-                )
+            steps.extend(self._reinstate(account.user, ad))
         elif record["anchor_attribute"].lower() == CONSISTENCY:
             steps.extend(self._recreate(op, record))
         else:
             steps.append(self._from_recycle_bin(op, record))
-        out.plan = [f"{step}: {change.to_text()}" for step, _, change in steps] + [
+        out.plan = [f"{step}: {change.to_text()}" for step, _, changes in steps for change in changes] + [
             "sync: cycles until the cloud user is back from deleted items with the recorded anchor "
             f"{record['anchor']} and its mailbox is reconnected",
             "verify: re-apply the recorded spec; compare the addresses",
         ]
         if dry_run:
             out.result.status = PLANNED
-            out.result.changes.extend(change for _, _, change in steps)
+            out.result.changes.extend(change for _, _, changes in steps for change in changes)
             return
         if self.confirm is not None and not self.confirm(out.plan):
             raise Refused("not restored: the plan was declined", hint="nothing was changed")
-        for step, params, change in steps:
-            self.progress(f"{step}: {change.to_text()}")
+        for step, params, changes in steps:
+            self.progress(f"{step}: " + "; ".join(change.to_text() for change in changes))
             op.run(step, params=params)
-            out.result.changes.append(change)
+            out.result.changes.extend(changes)
+        if not account.found and ad.get("enabled") and record["anchor_attribute"].lower() == CONSISTENCY:
+            # A re-created account is born disabled: enabling one needs a password, which pswrap never
+            # keeps. The admin sets one and enables it (a Teams Rooms account signs in again then).
+            out.result.drift.append(Drift("account_enabled", False, True, "ad"))
 
-    def _recreate(self, op: Operation, record: dict[str, Any]) -> list[tuple[str, dict[str, Any], Change]]:
+    @staticmethod
+    def _reinstate(user: Any, ad: dict[str, Any]) -> list[tuple[str, dict[str, Any], list[Change]]]:
+        """A kept (retired) account goes back to its OU with the enabled state it had before the removal
+        (ad/retire-user disabled it); an account already so is left alone."""
+        enabled = bool(ad["enabled"]) if ad.get("enabled") is not None else bool(user.enabled)
+        changes = []
+        if parent_of(user.distinguished_name).lower() != ad["ou"].lower():
+            changes.append(Change("ad_account", user.distinguished_name, ad["distinguished_name"], "ad"))
+        if bool(user.enabled) != enabled:
+            changes.append(Change("account_enabled", bool(user.enabled), enabled, "ad"))
+        if not changes:
+            return []
+        params = {"Identity": user.object_guid, "TargetPath": ad["ou"], "Enabled": enabled}
+        return [("ad/reinstate-user", params, changes)]
+
+    def _recreate(
+        self, op: Operation, record: dict[str, Any]
+    ) -> list[tuple[str, dict[str, Any], list[Change]]]:
         """mS-DS-ConsistencyGuid: a new account born with the recorded value matches the deleted cloud user
         (hard match on the sourceAnchor). A re-created account from an interrupted run is reused."""
         ad = record["ad_account"]
@@ -208,7 +222,7 @@ class RestoreWorkflow:
                 (
                     "ad/move-user",
                     {"Identity": same.user.object_guid, "TargetPath": ad["ou"]},
-                    Change("ad_account", same.user.distinguished_name, ad["distinguished_name"], "ad"),
+                    [Change("ad_account", same.user.distinguished_name, ad["distinguished_name"], "ad")],
                 )
             ]
         params = {
@@ -222,9 +236,11 @@ class RestoreWorkflow:
             "MailNickname": ad.get("mail_nickname") or record["alias"],
             "ConsistencyGuid": guid_for_immutable_id(record["anchor"]),
         }
-        return [("ad/new-user", params, Change("ad_account", None, ad["distinguished_name"], "ad"))]
+        return [("ad/new-user", params, [Change("ad_account", None, ad["distinguished_name"], "ad")])]
 
-    def _from_recycle_bin(self, op: Operation, record: dict[str, Any]) -> tuple[str, dict[str, Any], Change]:
+    def _from_recycle_bin(
+        self, op: Operation, record: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], list[Change]]:
         """objectGUID: only the original object carries the anchor; a new account never matches."""
         ad = record["ad_account"]
         bin_ = op.run("ad/get-recycle-bin")
@@ -248,7 +264,7 @@ class RestoreWorkflow:
         return (
             "ad/restore-user",
             {"Identity": ad["object_guid"]},
-            Change("ad_account", None, ad["distinguished_name"], "ad"),
+            [Change("ad_account", None, ad["distinguished_name"], "ad")],
         )
 
     def _window_passed(self, op: Operation, record: dict[str, Any]) -> None:

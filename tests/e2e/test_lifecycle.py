@@ -148,7 +148,51 @@ def test_keep_ad_account_retires_it_and_restore_moves_it_back(
     accounts = by(w["ad"]["users"], "sam_account_name", "roomk")
     assert len(accounts) == 1
     assert accounts[0]["distinguished_name"].endswith(",OU=Resources,DC=lab,DC=example")
+    assert accounts[0]["enabled"] is False  # as it was: sign-in blocked before the removal
+    assert "account_enabled" not in [c["field"] for c in restored.json()["changes"]]
     assert len(by(w["exo"]["mailboxes"], "alias", "roomk")) == 1
+
+
+def test_restore_gives_a_kept_account_back_its_enabled_state(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Teams Rooms account signs in (enabled); --keep-ad-account disables it with the retirement, and the
+    restore enables it again (the state the removal recorded), or the room could no longer sign in."""
+    monkeypatch.setenv("PSWRAP_SIGN_IN_PASSWORD", "Sign-in-Pa55word!")
+    ran = cli("mailbox", "create", "Teams Room K", "--alias", "mtrk", "--allow-sign-in", "--yes")
+    assert ran.code == 0, ran.err
+    assert cli("mailbox", "remove", "mtrk", "--keep-ad-account", "--yes").code == 0
+    assert by(world()["ad"]["users"], "sam_account_name", "mtrk")[0]["enabled"] is False
+    planned = cli("mailbox", "restore", "mtrk", "--dry-run", "-o", "json")
+    assert planned.code == 0, planned.err
+    enable = {"field": "account_enabled", "from": False, "to": True, "where": "ad"}
+    assert enable in planned.json()["changes"]
+    assert by(world()["ad"]["users"], "sam_account_name", "mtrk")[0]["enabled"] is False
+    restored = cli("mailbox", "restore", "mtrk", "--yes", "-o", "json")
+    assert restored.code == 0, restored.err
+    assert enable in restored.json()["changes"]
+    w = world()
+    account = by(w["ad"]["users"], "sam_account_name", "mtrk")[0]
+    assert account["enabled"] is True
+    assert account["distinguished_name"].endswith(",OU=Resources,DC=lab,DC=example")
+    cloud = by(w["cloud"]["users"], "user_principal_name", account["user_principal_name"])[0]
+    assert cloud["account_enabled"] is True  # follows AD again after the cycle
+
+
+def test_a_recreated_account_that_signed_in_is_reported_disabled(
+    cli: Callable[..., Ran], world: Callable[[], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mS-DS-ConsistencyGuid: the deleted account is re-created, disabled (enabling needs a password pswrap
+    does not keep); an account that was enabled is reported as drift, where the admin enables it."""
+    monkeypatch.setenv("PSWRAP_SIGN_IN_PASSWORD", "Sign-in-Pa55word!")
+    assert cli("mailbox", "create", "Teams Room R", "--alias", "mtrr", "--allow-sign-in", "--yes").code == 0
+    assert cli("mailbox", "remove", "mtrr", "--yes").code == 0
+    restored = cli("mailbox", "restore", "mtrr", "--yes", "-o", "json")
+    assert restored.code == 0, restored.err
+    assert {"field": "account_enabled", "found": False, "wanted": True, "where": "ad"} in restored.json()[
+        "drift"
+    ]
+    assert by(world()["ad"]["users"], "sam_account_name", "mtrr")[0]["enabled"] is False
 
 
 def test_a_mailbox_under_a_hold_becomes_inactive(

@@ -133,6 +133,11 @@ def test_every_step_runs_and_parses_into_its_model(
         spare = run("ad/new-user", params=new_user_params("spare1"))
         retired = run("ad/retire-user", params={"Identity": spare.object_guid, "TargetPath": D.retired_ou})
         assert retired.distinguished_name.endswith(D.retired_ou) and retired.enabled is False
+        back = run(
+            "ad/reinstate-user",
+            params={"Identity": spare.object_guid, "TargetPath": D.resource_ou, "Enabled": True},
+        )
+        assert back.distinguished_name.endswith("," + D.resource_ou) and back.enabled is True
         assert run("ad/find-deleted-user", params={"Identity": spare.object_guid}).live is True
         assert run("ad/restore-user", params={"Identity": spare.object_guid}).object_guid == spare.object_guid
         assert run("ad/remove-user", params={"Identity": spare.object_guid}).existed is True

@@ -59,6 +59,22 @@ def retire_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     return user_document(live)
 
 
+@step("ad/reinstate-user", need="ad")
+def reinstate_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Move-ADObject back to the account's OU, then Enable-ADAccount or Disable-ADAccount to the enabled
+    state it had, each only when needed (the reverse of ad/retire-user)."""
+    cmdlet = "Move-ADObject"
+    user = account_by_guid(inv, world, cmdlet, "ADObject")
+    live = next(u for u in world["ad"]["users"] if u["object_guid"] == user["object_guid"])
+    target = str(inv.params.get("TargetPath") or "")
+    if parent_of(live["distinguished_name"]).lower() != target.lower():
+        if not container_exists(world, target):
+            raise records.ad_container_not_found(cmdlet, target)
+        live["distinguished_name"] = f"{split_rdns(live['distinguished_name'])[0]},{target}"
+    live["enabled"] = bool(inv.params.get("Enabled"))
+    return user_document(live)
+
+
 @step("ad/get-recycle-bin", need="ad")
 def get_recycle_bin(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-ADOptionalFeature: the Recycle Bin Feature's EnabledScopes (`ad.recycle_bin_enabled`)."""
