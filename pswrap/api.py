@@ -19,7 +19,7 @@ docs/api.md is the user's page; its examples run as tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -35,6 +35,7 @@ from pswrap.api_models import (
     SyncWaited,
 )
 from pswrap.api_server import ServerOperations
+from pswrap.api_session import LazySession
 from pswrap.choices import (
     DoctorHold,
     DoctorProfile,
@@ -46,7 +47,6 @@ from pswrap.choices import (
 )
 from pswrap.errors import BadInput
 from pswrap.journal import Journal, Operation
-from pswrap.render.script import Script
 from pswrap.secrets import Secret
 from pswrap.workflows.inputs import MailboxRequest, TargetFacts
 from pswrap.workflows.mailbox import KIND_CREATE, KIND_LINK, MailboxWorkflow
@@ -78,44 +78,6 @@ __all__ = [
     "SyncWaited",
     "connect",
 ]
-
-
-class _LazySession:
-    """Opens the real session on the first step: `--profile legacy --dry-run` never connects at all."""
-
-    def __init__(self, owner: Pswrap, profile: str) -> None:
-        self._owner = owner
-        self._profile = profile
-
-    def _real(self) -> Any:
-        return self._owner._session(self._profile)
-
-    @property
-    def target(self) -> Any:
-        """The connected target (the preflight reads its hosts and tenant settings)."""
-        return self._real().target
-
-    def step(
-        self,
-        step_id: str,
-        *,
-        choices: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-        verify: Any = None,
-    ) -> Any:
-        if verify is not None:  # a changing step's read-back (pswrap.workflows.steps_run)
-            return self._real().step(step_id, choices=choices, params=params, verify=verify)
-        return self._real().step(step_id, choices=choices, params=params)
-
-    def script(
-        self,
-        step_id: str,
-        *,
-        choices: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> Script:
-        script: Script = self._real().script(step_id, choices=choices, params=params)
-        return script
 
 
 class Pswrap(Lifecycle, ServerOperations):
@@ -185,12 +147,12 @@ class Pswrap(Lifecycle, ServerOperations):
         profile: Profile = self.target().profile or "modern"
         return profile
 
-    def _lazy(self, profile: str) -> _LazySession:
-        return _LazySession(self, profile)
+    def _lazy(self, profile: str) -> LazySession:
+        return LazySession(self, profile)
 
     def _workflow(self, profile: str, sign_in_password: Secret | None = None) -> MailboxWorkflow:
         return MailboxWorkflow(
-            _LazySession(self, profile),
+            LazySession(self, profile),
             self._target_facts(),
             journal=self.journal,
             progress=self.progress,

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 def workers(client: Pswrap, profile: str, count: int, gate: Gate) -> list[Worker]:
-    from pswrap.api import Pswrap, _LazySession
+    from pswrap.api import Pswrap
+    from pswrap.api_session import LazySession
 
     first = client._session(profile)
     if client._factory is not None:
@@ -46,7 +47,7 @@ def workers(client: Pswrap, profile: str, count: int, gate: Gate) -> list[Worker
     shared = SharedReads()
     out = []
     for owner in clients:
-        session = GatedSession(_LazySession(owner, profile), gate, shared)
+        session = GatedSession(LazySession(owner, profile), gate, shared)
         out.append(Worker(session, _workflow_on(session, facts, client)))
     return out
 

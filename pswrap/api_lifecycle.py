@@ -6,13 +6,14 @@ cloud-managed. A mixin so that `api.py` stays one concern; use it through `pswra
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pswrap.api_desired import DesiredState
 from pswrap.journal import Operation
-from pswrap.workflows.lifecycle import LifecycleResult
+from pswrap.workflows.lifecycle import LifecycleResult, LifecycleWorkflow
 
 LIFECYCLE_KINDS = ("mailbox.remove", "mailbox.restore", "mailbox.unlink")
+_Flow = TypeVar("_Flow", bound=LifecycleWorkflow)
 
 
 class Lifecycle(DesiredState):
@@ -34,6 +35,23 @@ class Lifecycle(DesiredState):
 
         return show(self._lazy("modern"), alias)
 
+    def _run_lifecycle(
+        self,
+        flow: type[_Flow],
+        confirm: Callable[[list[str]], bool] | None,
+        check: bool,
+        run: Callable[[_Flow], LifecycleResult],
+    ) -> LifecycleResult:
+        """Build the workflow on the modern profile, `run` it, and raise its error when `check`."""
+        built = flow(
+            self._lazy("modern"), self._target_facts(), journal=self.journal, progress=self.progress,
+            confirm=confirm,
+        )  # fmt: skip
+        out = run(built)
+        if check:
+            out.result.raise_for_error()
+        return out
+
     def remove_mailbox(
         self,
         alias: str,
@@ -51,17 +69,13 @@ class Lifecycle(DesiredState):
         `missing_ok`: a mailbox that does not exist is `unchanged` (as `state: absent` wants)."""
         from pswrap.workflows.remove import RemoveWorkflow
 
-        flow = RemoveWorkflow(
-            self._lazy("modern"), self._target_facts(), journal=self.journal,
-            describe=self._describe, progress=self.progress, confirm=confirm,
+        return self._run_lifecycle(
+            RemoveWorkflow, confirm, check,
+            lambda flow: flow.remove(
+                alias, describe=self._describe, keep_ad_account=keep_ad_account, dry_run=dry_run,
+                wait=wait, timeout=sync_timeout, op_id=op_id, missing_ok=missing_ok,
+            ),
         )  # fmt: skip
-        out = flow.remove(
-            alias, keep_ad_account=keep_ad_account, dry_run=dry_run, wait=wait, timeout=sync_timeout,
-            op_id=op_id, missing_ok=missing_ok,
-        )  # fmt: skip
-        if check:
-            out.result.raise_for_error()
-        return out
 
     def restore_mailbox(
         self,
@@ -80,14 +94,12 @@ class Lifecycle(DesiredState):
         def reapply(spec: dict[str, Any]) -> Any:
             return self.apply_mailbox(spec, wait=wait, sync_timeout=sync_timeout, check=False)
 
-        flow = RestoreWorkflow(
-            self._lazy("modern"), self._target_facts(), journal=self.journal, reapply=reapply,
-            progress=self.progress, confirm=confirm,
+        return self._run_lifecycle(
+            RestoreWorkflow, confirm, check,
+            lambda flow: flow.restore(
+                what, reapply=reapply, dry_run=dry_run, wait=wait, timeout=sync_timeout, op_id=op_id
+            ),
         )  # fmt: skip
-        out = flow.restore(what, dry_run=dry_run, wait=wait, timeout=sync_timeout, op_id=op_id)
-        if check:
-            out.result.raise_for_error()
-        return out
 
     def unlink_mailbox(
         self,
@@ -103,16 +115,13 @@ class Lifecycle(DesiredState):
         """Back out to cloud-managed with the user source-of-authority switch (pswrap.workflows.unlink)."""
         from pswrap.workflows.unlink import UnlinkWorkflow
 
-        flow = UnlinkWorkflow(
-            self._lazy("modern"), self._target_facts(), journal=self.journal,
-            describe=self._describe, progress=self.progress, confirm=confirm,
+        return self._run_lifecycle(
+            UnlinkWorkflow, confirm, check,
+            lambda flow: flow.unlink(
+                alias, describe=self._describe, delete_ad_account=delete_ad_account, dry_run=dry_run,
+                timeout=sync_timeout, op_id=op_id,
+            ),
         )  # fmt: skip
-        out = flow.unlink(
-            alias, delete_ad_account=delete_ad_account, dry_run=dry_run, timeout=sync_timeout, op_id=op_id
-        )
-        if check:
-            out.result.raise_for_error()
-        return out
 
     def resume_lifecycle(
         self, operation_id: str, *, timeout: float | None = None, check: bool = True

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pswrap.remote.secret_sources import SecretSource
-from pswrap.remote.target import EMBEDDED_USER, Target
+from pswrap.remote.target_model import EMBEDDED_USER, Target
 from pswrap.secrets import Secret
 
 

@@ -27,7 +27,8 @@ from pswrap.remote import embedded_lab
 from pswrap.remote.invoke import Context, run_script
 from pswrap.remote.pools import Pool, Pools
 from pswrap.remote.retry import NotSent, RetryPolicy, call_with_retries
-from pswrap.remote.target import Target, env_name, load_target, no_target_configured
+from pswrap.remote.target import Target, load_target, no_target_configured
+from pswrap.remote.target_settings import env_name
 from pswrap.render.script import Script
 from pswrap.results.base import PSModel
 from pswrap.secrets import Secret

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pswrap.results import preflight as r
 from pswrap.steps.model import Need, Param, Profile, Step
-from pswrap.steps.runbook import AD_CRED, AD_SERVER, AD_SESSION
+from pswrap.steps.shared import AD_CRED, AD_SERVER, AD_SESSION
 
 RUNNABLE: tuple[Profile, ...] = ("modern", "hybrid-tools")
 

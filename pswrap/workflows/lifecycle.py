@@ -15,6 +15,7 @@ from typing import Any
 from pswrap.dn import parent_of, rdn_value
 from pswrap.errors import BadInput, NeedsHuman, PswrapError, Refused, WaitTimeout
 from pswrap.journal import Journal
+from pswrap.workflows.inputs import TargetFacts
 from pswrap.workflows.ports import Progress, StepSession, anchor_of, no_progress
 from pswrap.workflows.results import FAILED, PENDING_SYNC, REFUSED, MailboxResult
 from pswrap.workflows.steps_run import JournaledRunner
@@ -35,6 +36,8 @@ THRESHOLD_WAY_OUT = (
     "page describes (disable the threshold, run the export, enable it again); then `pswrap resume {op}`"
 )
 PLANNED = "planned"
+Confirm = Callable[[list[str]], bool]
+"""Asked with the plan's lines before the first change; False declines (nothing changes)."""
 
 
 class WindowPassed(NeedsHuman):
@@ -300,4 +303,46 @@ def finish(op: Operation, out: LifecycleResult, body: Callable[[], None]) -> Lif
     result.changed = bool(result.changes)
     result.operation = op.op_id
     op.close(out)
+    if out.dry_run:  # a dry run changes nothing; `changed` says whether it would
+        result.changed = result.status == PLANNED
     return out
+
+
+class LifecycleWorkflow:
+    """What `mailbox remove`, `restore` and `unlink` are built on: one constructor, and the journaled
+    operation and result each run starts with (`finish` ends it)."""
+
+    def __init__(
+        self,
+        session: StepSession,
+        target: TargetFacts,
+        *,
+        journal: Journal,
+        progress: Progress = no_progress,
+        confirm: Confirm | None = None,
+    ) -> None:
+        self.session = session
+        self.target = target
+        self.journal = journal
+        self.progress = progress
+        self.confirm = confirm
+
+    def _begin(
+        self, kind: str, verb: str, alias: str, args: dict[str, Any], *, dry_run: bool, op_id: str | None
+    ) -> tuple[Operation, LifecycleResult]:
+        """Open (or continue) the operation, journaled unless `dry_run`, and its result, failed until the
+        run says otherwise."""
+        op = Operation(
+            self.session,
+            None if dry_run else self.journal,
+            kind=kind,
+            alias=alias,
+            target=self.target.name,
+            args=args,
+            op_id=op_id,
+            progress=self.progress,
+        )
+        out = LifecycleResult(
+            MailboxResult(op.op_id, FAILED, target=self.target.name), verb, alias, dry_run=dry_run
+        )
+        return op, out

@@ -20,12 +20,11 @@ from datetime import timedelta, timezone
 from typing import Any
 
 from pswrap.errors import BadInput, Refused
-from pswrap.journal import Journal
-from pswrap.workflows.inputs import TargetFacts
 from pswrap.workflows.lifecycle import (
     PLANNED,
     RETENTION_DAYS,
     LifecycleResult,
+    LifecycleWorkflow,
     Operation,
     cycle_until,
     finish,
@@ -33,15 +32,13 @@ from pswrap.workflows.lifecycle import (
     read_linked,
     refuse_unless_removable,
 )
-from pswrap.workflows.ports import Progress, StepSession, no_progress
-from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, UNCHANGED, Change, MailboxResult
+from pswrap.workflows.results import COMPLETED, PENDING_SYNC, UNCHANGED, Change
 from pswrap.workflows.sync_wait import Deadline
 
 KIND_REMOVE = "mailbox.remove"
 AD_USER_KEYS = ("object_guid", "sam_account_name", "user_principal_name", "distinguished_name")
 Describe = Callable[[str], dict[str, Any]]
 """`mailbox show` for an alias: `{spec, link}` (pswrap.desired.show), given by the API."""
-Confirm = Callable[[list[str]], bool]
 
 
 def iso_z(moment: Any) -> str:
@@ -82,29 +79,14 @@ def remove_plan(record: dict[str, Any], retired_ou: str | None) -> list[str]:
     ]
 
 
-class RemoveWorkflow:
-    def __init__(
-        self,
-        session: StepSession,
-        target: TargetFacts,
-        *,
-        journal: Journal | None,
-        describe: Describe,
-        progress: Progress = no_progress,
-        confirm: Confirm | None = None,
-    ) -> None:
-        self.session = session
-        self.target = target
-        self.journal = journal
-        self.describe = describe
-        self.progress = progress
-        self.confirm = confirm
-        self._missing_ok = False
+class RemoveWorkflow(LifecycleWorkflow):
+    _missing_ok = False
 
     def remove(
         self,
         alias: str,
         *,
+        describe: Describe,
         keep_ad_account: bool = False,
         dry_run: bool = False,
         wait: bool = True,
@@ -118,26 +100,15 @@ class RemoveWorkflow:
         retired_ou = self.target.retired_ou
         if keep_ad_account:
             self._check_retired_ou(retired_ou)
-        op = Operation(
-            self.session,
-            None if dry_run else self.journal,
-            kind=KIND_REMOVE,
-            alias=alias,
-            target=self.target.name,
-            args={"alias": alias, "keep_ad_account": keep_ad_account, "wait": wait, "timeout": timeout},
-            op_id=op_id,
-            progress=self.progress,
-        )
+        args = {"alias": alias, "keep_ad_account": keep_ad_account, "wait": wait, "timeout": timeout}
+        op, out = self._begin(KIND_REMOVE, "remove", alias, args, dry_run=dry_run, op_id=op_id)
         if op.state.get("record"):  # a resumed run keeps the choice it recorded
             keep_ad_account = bool(op.state["record"]["ad_account_kept"])
-        out = LifecycleResult(
-            MailboxResult(op.op_id, FAILED, target=self.target.name), "remove", alias, dry_run=dry_run
-        )
 
         def body() -> None:
             record = op.state.get("record")
             if record is None:
-                record = self._record(op, out, alias, keep_ad_account, retired_ou)
+                record = self._record(op, out, alias, keep_ad_account, retired_ou, describe)
                 if record is None:
                     return
                 out.plan = remove_plan(record, retired_ou)
@@ -149,10 +120,7 @@ class RemoveWorkflow:
                 op.remember(record=record)
             self._apply(op, out, record, retired_ou, wait=wait, timeout=timeout)
 
-        done = finish(op, out, body)
-        if dry_run:
-            done.result.changed = done.result.status == PLANNED
-        return done
+        return finish(op, out, body)
 
     def _check_retired_ou(self, retired_ou: str | None) -> None:
         if not retired_ou:
@@ -171,7 +139,13 @@ class RemoveWorkflow:
             )
 
     def _record(
-        self, op: Operation, out: LifecycleResult, alias: str, keep: bool, retired_ou: str | None
+        self,
+        op: Operation,
+        out: LifecycleResult,
+        alias: str,
+        keep: bool,
+        retired_ou: str | None,
+        describe: Describe,
     ) -> dict[str, Any] | None:
         """Read and check; the record, or None when the mailbox is already removed (unchanged)."""
         linked = read_linked(op.run, alias)
@@ -196,7 +170,7 @@ class RemoveWorkflow:
         refuse_unless_removable(linked, alias, "remove")
         if keep and retired_ou:
             self._check_out_of_scope(op, retired_ou)
-        shown = self.describe(alias)
+        shown = describe(alias)
         record = make_record(linked, shown.get("spec", {}), keep)
         record["link"] = shown.get("link")
         return record

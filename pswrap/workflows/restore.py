@@ -23,19 +23,18 @@ from pswrap.dn import parent_of
 from pswrap.errors import BadInput, NeedsHuman, Refused
 from pswrap.immutableid import guid_for_immutable_id
 from pswrap.journal import Journal
-from pswrap.workflows.inputs import TargetFacts
 from pswrap.workflows.lifecycle import (
     PLANNED,
     RETENTION_DAYS,
     LifecycleResult,
+    LifecycleWorkflow,
     Operation,
     WindowPassed,
     cycle_until,
     finish,
 )
-from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.remove import KIND_REMOVE, iso_z
-from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, UNCHANGED, Change, Drift, MailboxResult
+from pswrap.workflows.results import COMPLETED, FAILED, PENDING_SYNC, UNCHANGED, Change, Drift
 from pswrap.workflows.sync_wait import Deadline
 
 KIND_RESTORE = "mailbox.restore"
@@ -65,29 +64,14 @@ def find_removal(journal: Journal, what: str) -> Any:
     )
 
 
-class RestoreWorkflow:
-    def __init__(
-        self,
-        session: StepSession,
-        target: TargetFacts,
-        *,
-        journal: Journal,
-        reapply: Reapply,
-        progress: Progress = no_progress,
-        confirm: Callable[[list[str]], bool] | None = None,
-    ) -> None:
-        self.session = session
-        self.target = target
-        self.journal = journal
-        self.reapply = reapply
-        self.progress = progress
-        self.confirm = confirm
-        self._removal_id = ""
+class RestoreWorkflow(LifecycleWorkflow):
+    _removal_id = ""
 
     def restore(
         self,
         what: str,
         *,
+        reapply: Reapply,
         dry_run: bool = False,
         wait: bool = True,
         timeout: float = 600.0,
@@ -99,19 +83,8 @@ class RestoreWorkflow:
             raise BadInput(f"operation {removal.id} recorded nothing to restore (it changed nothing)")
         alias = record["alias"]
         self._removal_id = removal.id
-        op = Operation(
-            self.session,
-            None if dry_run else self.journal,
-            kind=KIND_RESTORE,
-            alias=alias,
-            target=self.target.name,
-            args={"alias": alias, "from": removal.id, "wait": wait, "timeout": timeout},
-            op_id=op_id,
-            progress=self.progress,
-        )
-        out = LifecycleResult(
-            MailboxResult(op.op_id, FAILED, target=self.target.name), "restore", alias, dry_run=dry_run
-        )
+        args = {"alias": alias, "from": removal.id, "wait": wait, "timeout": timeout}
+        op, out = self._begin(KIND_RESTORE, "restore", alias, args, dry_run=dry_run, op_id=op_id)
 
         def body() -> None:
             back = self._linked_again(op, record)
@@ -129,12 +102,9 @@ class RestoreWorkflow:
             elif dry_run:
                 out.result.status = UNCHANGED
                 return
-            self._verify(op, out, record)
+            self._verify(op, out, record, reapply)
 
-        done = finish(op, out, body)
-        if dry_run:
-            done.result.changed = done.result.status == PLANNED
-        return done
+        return finish(op, out, body)
 
     def _linked_again(self, op: Operation, record: dict[str, Any]) -> Any | None:
         cloud = op.run("graph/get-user", params={"UserId": record["cloud_user_id"]})
@@ -292,11 +262,11 @@ class RestoreWorkflow:
             hint="what can still be done: " + "; ".join(left),
         )
 
-    def _verify(self, op: Operation, out: LifecycleResult, record: dict[str, Any]) -> None:
+    def _verify(self, op: Operation, out: LifecycleResult, record: dict[str, Any], reapply: Reapply) -> None:
         """Re-apply the recorded spec; the addresses and the anchor must be the recorded ones."""
         result = out.result
         spec = record.get("spec") or {"alias": record["alias"]}
-        applied = self.reapply(spec)
+        applied = reapply(spec)
         result.changes.extend(applied.result.changes)
         result.drift.extend(applied.result.drift)
         if applied.result.error is not None:

@@ -25,16 +25,14 @@ does the same job without deleting anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pswrap.errors import BadInput, NeedsHuman, Refused
-from pswrap.journal import Journal
 from pswrap.workflows.checks.unlink import SOA_PERMISSION, judge_soa_engine, judge_soa_permission
-from pswrap.workflows.inputs import TargetFacts
 from pswrap.workflows.lifecycle import (
     PLANNED,
     LifecycleResult,
+    LifecycleWorkflow,
     Operation,
     cycle_until,
     finish,
@@ -42,7 +40,6 @@ from pswrap.workflows.lifecycle import (
     read_linked,
     refuse_unless_removable,
 )
-from pswrap.workflows.ports import Progress, StepSession, no_progress
 from pswrap.workflows.remove import Describe
 from pswrap.workflows.results import (
     COMPLETED,
@@ -50,7 +47,6 @@ from pswrap.workflows.results import (
     UNCHANGED,
     Change,
     Drift,
-    MailboxResult,
     cloud_user_json,
 )
 from pswrap.workflows.sync_wait import Deadline
@@ -79,28 +75,12 @@ def unlink_plan(record: dict[str, Any], delete: bool, retired_ou: str | None) ->
     ]
 
 
-class UnlinkWorkflow:
-    def __init__(
-        self,
-        session: StepSession,
-        target: TargetFacts,
-        *,
-        journal: Journal | None,
-        describe: Describe,
-        progress: Progress = no_progress,
-        confirm: Callable[[list[str]], bool] | None = None,
-    ) -> None:
-        self.session = session
-        self.target = target
-        self.journal = journal
-        self.describe = describe
-        self.progress = progress
-        self.confirm = confirm
-
+class UnlinkWorkflow(LifecycleWorkflow):
     def unlink(
         self,
         alias: str,
         *,
+        describe: Describe,
         delete_ad_account: bool = False,
         dry_run: bool = False,
         timeout: float = 600.0,
@@ -112,26 +92,15 @@ class UnlinkWorkflow:
                 "unlink moves the AD account to the target's retired OU, and none is configured",
                 hint="set retired_ou in the target's config, or give --delete-ad-account",
             )
-        op = Operation(
-            self.session,
-            None if dry_run else self.journal,
-            kind=KIND_UNLINK,
-            alias=alias,
-            target=self.target.name,
-            args={"alias": alias, "delete_ad_account": delete_ad_account, "timeout": timeout},
-            op_id=op_id,
-            progress=self.progress,
-        )
+        args = {"alias": alias, "delete_ad_account": delete_ad_account, "timeout": timeout}
+        op, out = self._begin(KIND_UNLINK, "unlink", alias, args, dry_run=dry_run, op_id=op_id)
         if op.state.get("record"):
             delete_ad_account = bool(op.state.get("delete_ad_account", delete_ad_account))
-        out = LifecycleResult(
-            MailboxResult(op.op_id, FAILED, target=self.target.name), "unlink", alias, dry_run=dry_run
-        )
 
         def body() -> None:
             record = op.state.get("record")
             if record is None:
-                record = self._record(op, out, alias)
+                record = self._record(op, out, alias, describe)
                 if record is None:
                     return
                 out.plan = unlink_plan(record, delete_ad_account, retired_ou)
@@ -144,12 +113,11 @@ class UnlinkWorkflow:
             out.plan = unlink_plan(record, delete_ad_account, retired_ou)
             self._apply(op, out, record, delete_ad_account, retired_ou, Deadline(timeout))
 
-        done = finish(op, out, body)
-        if dry_run:
-            done.result.changed = done.result.status == PLANNED
-        return done
+        return finish(op, out, body)
 
-    def _record(self, op: Operation, out: LifecycleResult, alias: str) -> dict[str, Any] | None:
+    def _record(
+        self, op: Operation, out: LifecycleResult, alias: str, describe: Describe
+    ) -> dict[str, Any] | None:
         linked = read_linked(op.run, alias)
         if linked is None:
             raise BadInput(
@@ -171,7 +139,7 @@ class UnlinkWorkflow:
         ):
             if check.status == "fail":
                 raise NeedsHuman(f"unlink needs {check.name.lower()}: {check.found}", hint=check.fix or "")
-        shown = self.describe(alias)
+        shown = describe(alias)
         record = make_record(linked, shown.get("spec", {}), kept=True)
         record["link"] = shown.get("link")
         return record

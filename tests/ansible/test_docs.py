@@ -188,7 +188,7 @@ def test_docs_inventory_and_rooms_playbook_are_valid_for_ansible(tmp_path: Any) 
 def test_closed_sets_match_pswraps() -> None:
     """Choices the modules declare are pswrap's own (a new hold or auth method shows up here)."""
     from pswrap.choices import Hold, MailboxType, values
-    from pswrap.remote.target import AUTHS
+    from pswrap.remote.target_model import AUTHS
 
     module = load_module("resource_mailbox")
     info = load_module("resource_mailbox_info")
