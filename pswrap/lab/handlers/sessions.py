@@ -90,7 +90,14 @@ STEP_MODULES.update(
     {
         **{
             f"ad/{name}": _AD
-            for name in ("remove-user", "retire-user", "get-recycle-bin", "find-deleted-user", "restore-user")
+            for name in (
+                "remove-user",
+                "retire-user",
+                "reinstate-user",
+                "get-recycle-bin",
+                "find-deleted-user",
+                "restore-user",
+            )
         },
         "graph/get-deleted-user": "Microsoft.Graph.Identity.DirectoryManagement",
         "graph/get-sync-behavior": "Microsoft.Graph.Beta.Users",
