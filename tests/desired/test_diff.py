@@ -120,3 +120,15 @@ def test_identity_fields_go_where_they_are_mastered() -> None:
 def test_principals_named_lists_each_once() -> None:
     s = spec(calendar={"resource_delegates": ["a", "B"], "book_in_policy": {"add": ["b"], "remove": ["c"]}})
     assert principals_named(s) == ["a", "B", "c"]
+
+
+def test_a_different_name_is_diffed_not_a_crash() -> None:
+    """`name` once had no mastering row: a spec renaming an existing mailbox raised UnknownField."""
+    changes, drift = identity_changes(spec(name="Room One"), observed(synced=False))
+    got = [(c.field, c.parameter, c.value, c.where) for c in changes]
+    assert got == [("name", "Name", "Room One", "exo")]
+    assert drift == []
+    changes, drift = identity_changes(spec(name="Room One"), observed(synced=True))
+    assert changes == []
+    assert [(d.field, d.found, d.wanted, d.where) for d in drift] == [("name", "Room 1", "Room One", "ad")]
+    assert drift[0].hint is not None and "Rename-ADObject" in drift[0].hint
