@@ -221,3 +221,47 @@ def test_show_prints_the_ad_value_before_the_cycle_so_show_then_apply_is_a_no_op
     ran = run("mailbox", "apply", str(file), "-o", "json")
     assert ran.code == 0, ran.err
     assert (json.loads(ran.out)["changed"], json.loads(ran.out)["changes"]) == (False, [])
+
+
+def test_name_is_written_in_exchange_while_the_link_is_pending(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
+) -> None:
+    """Before the link Exchange Online masters the name (Set-Mailbox -Name). apply links first; with
+    --no-wait the link waits for a sync cycle and the name is written in Exchange Online meanwhile."""
+    params = ["Name=Cloud Cart Two", "Alias=cart2", "DisplayName=Cloud Cart Two",
+              "PrimarySmtpAddress=cart2@lab.example"]  # fmt: skip
+    made = run(
+        "run", "exo/new-mailbox", "--var", "type=equipment", *[a for p in params for a in ("--param", p)]
+    )
+    assert made.code == 0, made.err
+    spec = {"alias": "cart2", "name": "Cart Two"}
+    ran, out = apply(run, spec, "--no-wait")
+    assert ran.code == 0, ran.err
+    assert out["status"] == "pending-sync", out
+    assert ("name", "exo") in [(c["field"], c["where"]) for c in out["changes"]], out
+    assert mailbox_in(world(), "cart2")["name"] == "Cart Two"
+    ran, out = apply(run, spec, "--no-wait", "--dry-run")
+    assert "name" not in [c["field"] for c in out["changes"]], out
+    ran, out = apply(run, {"alias": "cart2", "name": "Cart 2"}, "--no-wait", "--dry-run")
+    assert ("name", "exo") in [(c["field"], c["where"]) for c in out["changes"]], out
+    assert mailbox_in(world(), "cart2")["name"] == "Cart Two"
+    ran, out = apply(run, {"alias": "cart2", "name": "Cart 2"}, "--no-wait")
+    assert ran.code == 0, ran.err
+    assert ("name", "exo") in [(c["field"], c["where"]) for c in out["changes"]], out
+    assert mailbox_in(world(), "cart2")["name"] == "Cart 2"
+
+
+def test_a_rename_in_ad_reaches_the_mailbox_name_on_the_next_cycle(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_env: Path
+) -> None:
+    """What the name drift's hint tells the admin to do (rename the AD object), and how apply sees it."""
+    path = lab_env / "state" / "lab.json"
+    data = json.loads(path.read_text())
+    account(data)["name"] = "Renamed In AD"  # the admin's Rename-ADObject
+    path.write_text(json.dumps(data))
+    ran, out = apply(run, {"alias": ROOM, "name": "Renamed In AD"})
+    assert [d["field"] for d in out["drift"]] == ["name"], out  # Exchange Online: not before the cycle
+    sync_cycle(run)
+    assert mailbox_in(world(), ROOM)["name"] == "Renamed In AD"
+    ran, out = apply(run, {"alias": ROOM, "name": "Renamed In AD"})
+    assert (ran.code, out["changed"], out["drift"]) == (0, False, []), out
