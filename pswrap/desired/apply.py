@@ -5,12 +5,17 @@
 - A missing mailbox is created and linked first, by the existing mailbox workflow (the same plan,
   holds, journal and sync wait as `mailbox create`); so is an existing one that is not linked yet.
 - What differs is written where the mastering table says for the mailbox's link state: the identity
-  fields Exchange Online masters in one Set-Mailbox, the calendar fields in one Set-CalendarProcessing
-  (a setting Exchange Online refuses fails alone, remote error, exit 5; the others are applied). Other
-  differences are drift.
+  fields Exchange Online masters in one Set-Mailbox, those AD masters after the link (display name,
+  primary and extra addresses; pswrap.desired.identity) in one Set-ADUser step together with part 2's AD
+  values, the calendar fields in one Set-CalendarProcessing (a setting Exchange Online or AD refuses fails
+  alone, remote error, exit 5; the others are applied). A value written in AD reaches Exchange Online at
+  the next sync cycle; it is compared with AD, so the next apply is a no-op at once. What pswrap does not
+  write (a synced mailbox's name: an AD rename) is drift.
 - Each change is journaled (an operation `mailbox.apply` with its steps), then the state is read again
   and what still differs is reported as drift.
 - Check mode (`dry_run`) stops after the diff: `changed` says whether something would change.
+- `pswrap resume` of an interrupted apply (`operation`) converges the recorded spec again under the same
+  journal operation: what the first run changed reads back equal and is not sent again.
 """
 
 from __future__ import annotations
