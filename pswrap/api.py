@@ -436,6 +436,10 @@ class Pswrap(Lifecycle, ServerOperations):
             if op.target is not None and self.target_name is None:
                 self.target_name = op.target
             return self._resume_lifecycle(op, timeout, check).result
+        from pswrap.desired.apply import KIND_APPLY
+
+        if op.kind == KIND_APPLY:  # apply converges again, closing the same operation
+            return self._resume_apply(op, wait=wait, timeout=timeout, check=check)
         if op.kind not in (KIND_CREATE, KIND_LINK):
             raise BadInput(f"operation {operation_id} is a {op.kind}, which cannot be resumed")
         req = MailboxRequest.from_json(op.args)

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any, cast
 from pswrap.api_models import ListedMailbox, ShownMailbox
 from pswrap.choices import Hold, MailboxType, Profile
 from pswrap.errors import BadInput
-from pswrap.journal import Journal
+from pswrap.journal import Journal, Operation
 from pswrap.secrets import Secret
 from pswrap.workflows.inputs import TargetFacts
 from pswrap.workflows.mailbox import MailboxWorkflow
 from pswrap.workflows.ports import Progress, StepSession
+from pswrap.workflows.results import MailboxResult
 
 if TYPE_CHECKING:
     from pswrap.api import Pswrap
@@ -100,6 +101,33 @@ class DesiredState:
         if check:
             out.result.raise_for_error()
         return out
+
+    def _resume_apply(
+        self, op: Operation, *, wait: bool | None, timeout: float | None, check: bool
+    ) -> MailboxResult:
+        """`pswrap resume` of an interrupted `mailbox apply`: the recorded spec converged again under the
+        same operation. It reads first and changes only what still differs, so a change the first run made
+        is not made twice."""
+        from pswrap.desired.apply import ApplyOptions, converge
+        from pswrap.desired.spec import MailboxSpec
+
+        spec = MailboxSpec.model_validate(op.args)
+        options = ApplyOptions(wait=True if wait is None else wait, profile="modern")
+        if timeout is not None:
+            options.sync_timeout = timeout
+        out = converge(
+            self._lazy("modern"),
+            spec,
+            options,
+            journal=self.journal,
+            target_name=op.target or self._target_facts().name,
+            workflow=lambda: self._workflow("modern"),
+            progress=self.progress,
+            operation=op.id,
+        )
+        if check:
+            out.result.raise_for_error()
+        return out.result
 
     def apply_batch(self, rows: list[Row], **options: Any) -> BatchResult:
         """Many specs at once (`pswrap.desired.batch_load.Row`s): read in bulk, plan all, apply on

@@ -83,8 +83,8 @@ _EXISTING_TENANT = Source(
     "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant",
 )
 _SET_MAILBOX = Source(
-    "Set-Mailbox (parameters DisplayName, EmailAddresses, Alias, Type, ResourceCapacity, GrantSendOnBehalfTo,"
-    " HiddenFromAddressListsEnabled, IsExchangeCloudManaged)",
+    "Set-Mailbox (parameters Name, DisplayName, EmailAddresses, Alias, Type, ResourceCapacity,"
+    " GrantSendOnBehalfTo, HiddenFromAddressListsEnabled, IsExchangeCloudManaged)",
     "https://learn.microsoft.com/powershell/module/exchange/set-mailbox",
 )
 _SET_PLACE = Source(
@@ -198,10 +198,26 @@ def _rules() -> tuple[Rule, ...]:
             "An identity attribute: it stays in AD when the Exchange attributes are cloud-managed.",
         ),
         Rule(
+            "name",
+            "AD cn (the object's name) / Exchange Name",
+            _IDENTITY,
+            {
+                "exo": "Set-Mailbox -Name",
+                "ad": "Rename-ADObject (not in pswrap's catalogue: pswrap reports the difference as drift)",
+            },
+            (_ATTRS, _SET_MAILBOX),
+            "The Exchange Online table syncs cn: a synced mailbox's Name follows the AD object's name, which"
+            " only a rename of the AD object changes. pswrap does not rename AD objects; the admin does"
+            " (Rename-ADObject, or Active Directory Users and Computers) and the next sync cycle carries it.",
+        ),
+        Rule(
             "addresses",
             "AD proxyAddresses / Exchange EmailAddresses (primary SMTP and every other address)",
             _EXCHANGE_BASE_SCHEMA,
-            {"exo": "Set-Mailbox -EmailAddresses", "ad": "Set-ADUser -Replace @{proxyAddresses=...}"},
+            {
+                "exo": "Set-Mailbox -EmailAddresses",
+                "ad": "Set-ADUser -EmailAddress (mail) and -Replace @{proxyAddresses=...}",
+            },
             (_ATTRS, _EXISTING_TENANT, _SOA_COMMUNITY),
             "After a hard match the cloud keeps only what AD carries: the link writes every address of the"
             " mailbox in a verified domain, and an X500 address with its LegacyExchangeDN, into AD first.",
@@ -413,6 +429,7 @@ def link_state(
 # -- the guard every cloud write passes ------------------------------------------------------------------
 CLOUD_WRITES: Mapping[tuple[str, str], tuple[str, Master]] = {
     ("exo/set-mailbox", "DisplayName"): ("display_name", "exo"),
+    ("exo/set-mailbox", "Name"): ("name", "exo"),
     ("exo/set-mailbox", "EmailAddresses"): ("addresses", "exo"),
     ("exo/set-mailbox", "HiddenFromAddressListsEnabled"): ("hidden_from_address_lists", "exo"),
     ("exo/set-mailbox", "ResourceCapacity"): ("capacity", "exo"),

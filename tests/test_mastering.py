@@ -36,6 +36,7 @@ def test_every_row_names_its_sources_and_community_ones_say_so() -> None:
 
 def test_the_fields_the_spec_names_are_all_covered() -> None:
     for field in (
+        "name",
         "display_name",
         "addresses",
         "email",
@@ -79,6 +80,8 @@ def test_the_fields_the_spec_names_are_all_covered() -> None:
         ("alias", ("exo", "ad", "exo", "ad")),
         # Identity attributes stay in AD even with cloud-managed Exchange attributes.
         ("display_name", ("exo", "ad", "ad", "ad")),
+        # The Exchange Name of a synced mailbox follows AD's cn (synced for Exchange Online).
+        ("name", ("exo", "ad", "ad", "ad")),
         ("account_enabled", ("graph", "ad", "ad", "ad")),
         # Recipient type and visibility need the Exchange schema to live in AD.
         ("type", ("exo", "not_settable", "exo", "ad")),

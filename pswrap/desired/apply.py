@@ -5,12 +5,17 @@
 - A missing mailbox is created and linked first, by the existing mailbox workflow (the same plan,
   holds, journal and sync wait as `mailbox create`); so is an existing one that is not linked yet.
 - What differs is written where the mastering table says for the mailbox's link state: the identity
-  fields Exchange Online masters in one Set-Mailbox, the calendar fields in one Set-CalendarProcessing
-  (a setting Exchange Online refuses fails alone, remote error, exit 5; the others are applied). Other
-  differences are drift.
+  fields Exchange Online masters in one Set-Mailbox, those AD masters after the link (display name,
+  primary and extra addresses; pswrap.desired.identity) in one Set-ADUser step together with part 2's AD
+  values, the calendar fields in one Set-CalendarProcessing (a setting Exchange Online or AD refuses fails
+  alone, remote error, exit 5; the others are applied). A value written in AD reaches Exchange Online at
+  the next sync cycle; it is compared with AD, so the next apply is a no-op at once. What pswrap does not
+  write (a synced mailbox's name: an AD rename) is drift.
 - Each change is journaled (an operation `mailbox.apply` with its steps), then the state is read again
   and what still differs is reported as drift.
 - Check mode (`dry_run`) stops after the diff: `changed` says whether something would change.
+- `pswrap resume` of an interrupted apply (`operation`) converges the recorded spec again under the same
+  journal operation: what the first run changed reads back equal and is not sent again.
 """
 
 from __future__ import annotations
@@ -90,10 +95,13 @@ def converge(
     workflow: CreateWorkflow,
     progress: Progress = no_progress,
     observed: facts.Observed | None = None,
+    operation: str | None = None,
 ) -> ApplyResult:
     """Apply one spec. Every error is in the result: `refused` when it stopped the run before any change
     (an unknown principal, a type apply does not convert), `failed` otherwise. `observed`: what a batch
-    has read already (pswrap.desired.batch), used instead of reading again."""
+    has read already (pswrap.desired.batch), used instead of reading again. `operation`: the journal
+    operation of an interrupted apply being resumed (`pswrap resume`): its changes are journaled there and
+    it is closed with this result; what the first run changed reads back equal and is not sent again."""
     out = ApplyResult(
         MailboxResult(operation=None, status=FAILED, target=target_name), spec.alias, options.dry_run
     )
@@ -114,6 +122,9 @@ def converge(
     needs_mailbox = observed.mailbox is None or not observed.mailbox.is_dir_synced
     journal = None if options.dry_run else journal
     runner = JournaledRunner(session, journal, None, progress)
+    if operation is not None and journal is not None:
+        runner.op_id = result.operation = operation
+        journal.claim(operation)  # this run now holds the operation the killed one left running
     try:
         pending = False
         if needs_mailbox:
@@ -123,11 +134,13 @@ def converge(
             if not options.dry_run:
                 observed = facts.read(session, spec)
                 areas = facts_access.read(session, spec, observed)
-        changes, result.drift = d.identity_changes(spec, observed)
+        changes, result.drift = d.identity_changes(spec, observed, areas)
         changes += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
         if options.dry_run and needs_mailbox and areas.state == "not_linked":  # apply links it first
             areas.state = "linked"
         planned, area_drift = plan_access.plan(spec, observed, areas)
+        changes, ad_identity = _split_ad(changes)  # AD's Set-ADUser carries them with part 2's AD values
+        planned = ad_identity + planned
         result.drift.extend(area_drift)
         out.before.update({c.field: c.before for c in changes})
         out.after.update({c.field: c.after for c in changes})
@@ -145,7 +158,9 @@ def converge(
             _open_operation(runner, spec, target_name, result)
             mailbox_changes = [c for c in changes if c.step == "exo/set-mailbox"]
             if mailbox_changes:  # Set-Mailbox answers with the mailbox as written: no re-read needed
-                params = {"Identity": spec.alias, **{c.parameter: c.value for c in mailbox_changes}}
+                params: dict[str, Any] = {"Identity": spec.alias}
+                for c in mailbox_changes:
+                    params.update(c.sent())
                 observed.mailbox = runner("exo/set-mailbox", params=params)
                 result.changes.extend(Change(c.field, c.before, c.after, c.where) for c in mailbox_changes)
             calendar = [c for c in changes if c.step == "exo/set-calendar-processing"]
@@ -155,7 +170,8 @@ def converge(
                 except RemoteError as exc:  # the other areas are still applied
                     errors.append(exc)
                 facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
-            left, _ = d.identity_changes(spec, observed)
+            left, _ = d.identity_changes(spec, observed, areas)
+            left = [c for c in left if c.step != AD_STEP]  # AD's are judged after part 2's writes
             left += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
             refused = {c.field for c in changes} - {c.field for c in result.changes}
             result.drift.extend(
@@ -164,7 +180,9 @@ def converge(
         if planned:  # part 2: one write per area and system, then those areas read again
             _open_operation(runner, spec, target_name, result)
             errors.extend(plan_access.apply(runner, spec, observed, planned, result))
-            left_planned, _ = plan_access.plan(spec, observed, facts_access.read(session, spec, observed))
+            again = facts_access.read(session, spec, observed)
+            left_planned, _ = plan_access.plan(spec, observed, again)
+            left_planned += _split_ad(d.identity_changes(spec, observed, again)[0])[1]
             done = {c.field for c in result.changes}
             result.drift.extend(plan_access.as_drift(p) for p in left_planned if p.field in done)
         if errors:
@@ -178,11 +196,28 @@ def converge(
         if result.error is None:
             # --no-wait: the link completes at a later sync cycle (`pswrap resume` or apply again).
             result.status = PENDING_SYNC if pending else COMPLETED if result.changed else UNCHANGED
+            if operation is not None and result.status == UNCHANGED:  # resumed: the first run changed it
+                result.status = COMPLETED
     except PswrapError as exc:
         result.error = exc
         result.status = FAILED
         result.changed = bool(result.changes)
     return _finish(out, runner)
+
+
+AD_STEP = "ad/set-resource-attributes"
+
+
+def _split_ad(changes: list[d.FieldChange]) -> tuple[list[d.FieldChange], list[plan_access.Planned]]:
+    """Identity values AD masters go with part 2's AD values in one Set-ADUser (plan_access.apply): one
+    write per system, each value refused on its own (docs/desired-state.md)."""
+    keep = [c for c in changes if c.step != AD_STEP]
+    ad = [
+        plan_access.Planned(c.field, c.before, c.after, "ad", AD_STEP, c.parameter, c.sent())
+        for c in changes
+        if c.step == AD_STEP
+    ]
+    return keep, ad
 
 
 def _open_operation(
@@ -201,6 +236,7 @@ def _open_operation(
 
 def _finish(out: ApplyResult, runner: JournaledRunner) -> ApplyResult:
     if runner.journal is not None and runner.op_id is not None:
+        out.result.operation = runner.op_id
         runner.journal.set_status(runner.op_id, out.result.status, out.to_json())
     return out
 

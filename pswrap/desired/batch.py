@@ -53,6 +53,8 @@ per-app request rates (with 429 and Retry-After beyond them), Exchange Online do
 and no concurrency limit; 4 keeps a batch's request rate far below Graph's documented identity limits and
 the sessions to the server few, and throttling replies slow the batch down (batch_gate) if it is not."""
 MAX_PARALLEL = 32
+AD_WRITTEN = ("display_name", "email", "addresses")
+"""Identity fields apply writes in AD after the link (pswrap.desired.identity)."""
 
 EXIT_ORDER = (6, 5, 4, 3, 7, 2, 0)
 """The most severe item's exit code wins, in this order (the contract for many items)."""
@@ -302,7 +304,11 @@ class Batch:
         item.planned = planned
         item.out.before.update({c.field: c.before for c in changes})
         item.out.after.update({c.field: c.after for c in changes})
-        if not planned:
+        item.out.result.drift = drift
+        # A value AD masters differs from Exchange Online's: only AD (read by converge) says whether it
+        # is still to write or already written and waiting for the next sync cycle.
+        ad_written = any(d.where == "ad" and d.field in AD_WRITTEN for d in drift)
+        if not planned and not (ad_written and not self.options.dry_run):
             result = item.out.result
             result.status, result.changed, result.drift = UNCHANGED, False, drift
             result.mailbox = mailbox_json(observed.mailbox)

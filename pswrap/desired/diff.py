@@ -1,18 +1,19 @@
 """Diff, field by field: only the fields the spec gives, each compared the way its value means.
 
 Pure functions of (spec, observed): no I/O. Each difference is written where the mastering table says
-for the mailbox's link state: calendar fields with Set-CalendarProcessing (always Exchange Online), and
-the identity fields Set-Mailbox can write when Exchange Online masters them (capacity always, the
-display name before the link). Any other difference of an existing mailbox (name, primary address,
-extra addresses, a display name AD masters) is reported as drift, with the system that masters it:
-pswrap does not write those yet.
+for the mailbox's link state: calendar fields with Set-CalendarProcessing (always Exchange Online), the
+capacity with Set-Mailbox (always Exchange Online), and the identity fields (name, display name, primary
+and extra addresses; pswrap.desired.identity) in Exchange Online before the link and in AD after it, with
+Set-ADUser on the mailbox's account. The one identity value pswrap does not write is the name of a synced
+mailbox (AD's cn: a rename of the AD object); it is reported as drift with a hint for the admin.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from pswrap.desired import identity
 from pswrap.desired.facts import Observed
 from pswrap.desired.spec import CalendarSpec, ListEdit, MailboxSpec
 from pswrap.mastering import where_written
@@ -41,6 +42,11 @@ class FieldChange:
     value: Any
     """What the parameter is sent as (principals: their primary SMTP addresses)."""
     step: str = "exo/set-calendar-processing"
+    params: dict[str, Any] | None = None
+    """Every parameter the step is sent for this field (None: just `parameter`)."""
+
+    def sent(self) -> dict[str, Any]:
+        return dict(self.params) if self.params is not None else {self.parameter: self.value}
 
 
 def shown(principal: Any) -> str:
@@ -93,52 +99,50 @@ def _principal_change(
     return before, after, after
 
 
-SET_MAILBOX = {"display_name": "DisplayName", "capacity": "ResourceCapacity"}
-"""Identity fields exo/set-mailbox writes when Exchange Online masters them."""
+def identity_changes(
+    spec: MailboxSpec, observed: Observed, found: Any | None = None
+) -> tuple[list[FieldChange], list[Drift]]:
+    """Identity fields of an existing mailbox that differ: changes where pswrap writes them, else drift.
 
-
-def identity_changes(spec: MailboxSpec, observed: Observed) -> tuple[list[FieldChange], list[Drift]]:
-    """Identity fields of an existing mailbox that differ: changes where pswrap writes them, else drift."""
+    `found`: part 2's AreaFacts when they were read (their link state says whether the Exchange
+    attributes are cloud-managed, their `ad` holds the AD values a synced mailbox's fields are compared
+    with); without them the state is read from Exchange Online alone and AD's values are not known."""
     mailbox = observed.mailbox
     if mailbox is None:
         return [], []
-    state = observed.link_state
-    found: dict[str, Any] = {
-        "name": mailbox.name,
-        "display_name": mailbox.display_name,
-        "email": mailbox.primary_smtp_address,
-        "capacity": mailbox.resource_capacity,
-    }
+    state = found.state if found is not None else observed.link_state
+    ad = found.ad if found is not None and found.ad is not None and found.ad.found else None
     changes: list[FieldChange] = []
     drift: list[Drift] = []
-    for name, current in found.items():
-        wanted = getattr(spec, name)
-        if wanted is None:
-            continue
-        same = str(current or "").lower() == str(wanted).lower() if name == "email" else current == wanted
-        if same:
-            continue
-        where = where_written(name, state)
-        if name in SET_MAILBOX and where == "exo":
-            changes.append(
-                FieldChange(name, current, wanted, where, SET_MAILBOX[name], wanted, "exo/set-mailbox")
-            )
+    for item in identity.changes(spec, mailbox, state, ad):
+        if item.step is None or item.params is None:
+            where = cast(Where, item.where)
+            drift.append(Drift(item.field, item.before, item.after, where, item.hint))
         else:
-            drift.append(Drift(name, current, wanted, "exo" if where == "not_settable" else where))
-    if spec.addresses is not None:
-        drift.extend(_address_drift(spec.addresses, mailbox, state))
+            parameter, value = next(iter(item.params.items()))
+            changes.append(
+                FieldChange(
+                    item.field,
+                    item.before,
+                    item.after,
+                    cast(Where, item.where),
+                    parameter,
+                    value,
+                    item.step,
+                    item.params,
+                )
+            )
+    if spec.capacity is not None and spec.capacity != mailbox.resource_capacity:
+        master = where_written("capacity", state)  # Exchange Online in every state
+        changes.append(
+            FieldChange(
+                "capacity",
+                mailbox.resource_capacity,
+                spec.capacity,
+                cast(Where, master),
+                "ResourceCapacity",
+                spec.capacity,
+                "exo/set-mailbox",
+            )
+        )
     return changes, drift
-
-
-def _address_drift(wanted: list[str] | ListEdit, mailbox: Any, state: Any) -> list[Drift]:
-    """Extra SMTP addresses: the primary and the service's *.onmicrosoft.com addresses are not counted."""
-    have = [
-        a.split(":", 1)[1]
-        for a in mailbox.email_addresses
-        if a.startswith("smtp:") and not a.lower().endswith(".onmicrosoft.com")
-    ]
-    target = wanted.apply(have) if isinstance(wanted, ListEdit) else list(wanted)
-    if {a.lower() for a in have} == {a.lower() for a in target}:
-        return []
-    where = where_written("addresses", state)
-    return [Drift("addresses", have, target, "exo" if where == "not_settable" else where)]

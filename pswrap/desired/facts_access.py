@@ -4,8 +4,8 @@
   permissions name and tells whether the mailbox's Exchange attributes are cloud-managed;
 - place (Exchange Online): exo/get-place;
 - room lists (Exchange Online): exo/get-room-lists, which also matches the lists the spec names;
-- AD (a synced room only, when a field the spec gives is mastered there): ad/get-resource-attributes,
-  the address attributes and publicDelegates, resolving the principals in AD too.
+- AD (a synced mailbox only, when a field the spec gives is mastered there): ad/get-resource-attributes,
+  the address attributes, publicDelegates, display name and addresses, resolving the principals in AD too.
 
 Everything the spec names is resolved here, before anything changes: an unknown principal or room list
 (without `create_room_lists`) is bad input (exit 2) naming it.
@@ -57,6 +57,7 @@ def _needs_ad(spec: MailboxSpec, state: LinkState, everything: bool) -> bool:
     fields = [f"place.{f}" for f in AD_PLACE_FIELDS if spec.place is not None and getattr(spec.place, f)]
     if spec.permissions is not None and spec.permissions.send_on_behalf is not None:
         fields.append("send_on_behalf")
+    fields += [f for f in ("display_name", "email", "addresses") if getattr(spec, f) is not None]
     if spec.hidden_from_address_lists is not None:
         if state == "linked":  # AD masters it only with the Exchange schema, which this read tells
             return True
@@ -75,6 +76,8 @@ def read(
     # The permissions read also says whether the Exchange attributes are cloud-managed, which decides
     # where send-on-behalf, visibility and the workspace type are written.
     state_matters = spec.hidden_from_address_lists is not None or spec.workspace is not None
+    # ... and the addresses: AD's after the link, Exchange Online's again once cloud-managed.
+    state_matters = state_matters or (synced and (spec.email is not None or spec.addresses is not None))
     if everything or spec.permissions is not None or state_matters:
         params: dict[str, Any] = {"Identity": spec.alias}
         if names:
@@ -120,7 +123,7 @@ def check(spec: MailboxSpec, observed: facts.Observed, found: AreaFacts) -> None
         upn = observed.mailbox.user_principal_name if observed.mailbox is not None else None
         raise Conflict(
             f"mailbox {spec.alias} is synced, but no single AD account has its UPN {upn}: the fields AD "
-            "masters (the room's address, send-on-behalf) cannot be written",
+            "masters (the room's address, send-on-behalf, the display name and addresses) cannot be written",
             hint="`pswrap mailbox show` reports the link; fix the account's UPN, or leave those fields out",
         )
     names = principals_in(spec.permissions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pswrap.desired import facts, facts_access, show_access
+from pswrap.desired import facts, facts_access, identity, show_access
 from pswrap.desired.diff import OBSERVED_NAME, PRINCIPAL_LISTS, shown
 from pswrap.desired.spec import CalendarSpec, MailboxSpec
 from pswrap.errors import BadInput
@@ -28,6 +28,12 @@ def spec_of(observed: facts.Observed, areas: facts_access.AreaFacts | None = Non
         "display_name": mailbox.display_name,
         "email": mailbox.primary_smtp_address,
     }
+    ad = areas.ad if areas is not None and areas.ad is not None and areas.ad.found else None
+    if areas is not None and ad is not None:  # after the link: AD's values, which apply compares
+        if where_written("display_name", areas.state) == "ad" and ad.display_name:
+            spec["display_name"] = ad.display_name
+        if where_written("email", areas.state) == "ad":
+            spec["email"] = identity.split(list(ad.proxy_addresses))[0] or ad.mail or spec["email"]
     if mailbox.resource_capacity is not None and observed.mailbox_type == "room":
         spec["capacity"] = mailbox.resource_capacity
     calendar = observed.calendar

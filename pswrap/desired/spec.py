@@ -119,14 +119,20 @@ class MailboxSpec(BaseModel):
         description="present (the default), or absent: remove the mailbox through sync as `pswrap mailbox "
         "remove` does (the AD account deleted, the mailbox soft-deleted, restorable for 30 days).",
     )
-    name: str | None = Field(None, max_length=64, description="Name (default: the alias).")
+    name: str | None = Field(
+        None,
+        max_length=64,
+        description="Name (default: the alias). Once linked it is the AD object's name, which pswrap does "
+        "not rename: a different one is reported as drift.",
+    )
     type: MailboxType | None = Field(None, description="room (the default), equipment or shared.")
     display_name: str | None = Field(None, description="Display name (default: the name).")
     sam: str | None = Field(None, description="sAMAccountName of the AD account (default: the alias).")
     upn: str | None = Field(None, description="UPN of the AD account (default: alias@UPN suffix).")
     email: str | None = Field(None, description="Primary SMTP address (default: the UPN).")
     addresses: ListField | None = Field(
-        None, description="Extra SMTP addresses besides the primary one (used when creating)."
+        None,
+        description="Extra SMTP addresses besides the primary one (other address types are kept).",
     )
     ou: str | None = Field(None, description="OU of the AD account (default: the target's resource OU).")
     capacity: int | None = Field(None, ge=0, description="Room capacity (rooms only).")

@@ -107,6 +107,11 @@ class AdAttributes(PSModel):
     postal_code: str | None = None
     country_or_region: str | None = None
     phone: str | None = None
+    display_name: str | None = None
+    """displayName: a synced mailbox's display name is mastered here (docs/mastering.md)."""
+    mail: str | None = None
+    proxy_addresses: PSList[str] = []
+    """Every address, `SMTP:` marking the primary; X500 and other types as stored."""
     exchange_schema: bool = False
     """Whether the forest's schema has the Exchange attributes (msExchHideFromAddressLists among them)."""
     hidden_from_address_lists: bool | None = None

@@ -155,8 +155,9 @@ STEPS = (
     ),
     Step(
         "ad/get-resource-attributes",
-        "Read a synced room's address attributes, publicDelegates and, when the forest has the Exchange "
-        "schema, msExchHideFromAddressLists (Get-ADRootDSE, Get-ADObject, Get-ADUser); resolve principals",
+        "Read a synced room's address attributes, publicDelegates, displayName, mail, proxyAddresses and, "
+        "when the forest has the Exchange schema, msExchHideFromAddressLists (Get-ADRootDSE, Get-ADObject, "
+        "Get-ADUser); resolve principals",
         needs="ad",
         profiles=MODERN,
         params=(
@@ -170,7 +171,8 @@ STEPS = (
     ),
     Step(
         "ad/set-resource-attributes",
-        "Write a synced room's address attributes and publicDelegates (Set-ADUser)",
+        "Write a synced mailbox's address attributes, publicDelegates, display name and addresses "
+        "(Set-ADUser), each value on its own",
         needs="ad",
         profiles=MODERN,
         params=(
@@ -184,6 +186,11 @@ STEPS = (
             ),
             _optional(
                 "HideFromAddressLists", "bool", help="msExchHideFromAddressLists (Exchange schema only)"
+            ),
+            _optional("DisplayName", "string", help="displayName of a synced mailbox"),
+            _optional("EmailAddress", "string", help="mail, the primary SMTP address (with ProxyAddresses)"),
+            _optional(
+                "ProxyAddresses", help="the whole proxyAddresses, SMTP: for the primary (X500 etc. kept)"
             ),
             AD_SERVER,
             *AD_CRED,

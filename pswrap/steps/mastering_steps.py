@@ -81,6 +81,7 @@ MASTERING_STEPS = (
         params=(
             Param("Identity", help="alias, SMTP address or Entra object id"),
             Param("DisplayName", mandatory=False),
+            Param("Name", mandatory=False, help="cloud-only: a synced name is AD's cn"),
             Param("EmailAddresses", "string[]", mandatory=False, help="every address, SMTP: for the primary"),
             Param("HiddenFromAddressListsEnabled", "bool", mandatory=False),
             Param("ResourceCapacity", "int", mandatory=False, help="rooms"),

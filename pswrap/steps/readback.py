@@ -242,6 +242,8 @@ def _mailbox_set_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> A
         return None
     if capacity is not None and box.resource_capacity != int(capacity):
         return None
+    if _get(p, "Name") is not None and box.name != _get(p, "Name"):
+        return None
     if addresses is not None and {_address_key(a) for a in addresses} != {
         _address_key(a) for a in box.email_addresses
     }:

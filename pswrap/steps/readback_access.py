@@ -220,7 +220,33 @@ def _ad_applied(found: Any, p: Mapping[str, Any], _sent: datetime) -> Any:
         if have != {str(dn).casefold() for dn in delegates}:
             return None
         applied.append("PublicDelegates")
+    display_name = _get(p, "DisplayName")
+    if display_name is not None:
+        if found.display_name != display_name:
+            return None
+        applied.append("DisplayName")
+    addresses = _get(p, "ProxyAddresses")
+    if addresses is not None:
+        mail = _get(p, "EmailAddress")
+        if _address_set(found.proxy_addresses) != _address_set(addresses):
+            return None
+        if mail is not None and str(found.mail or "").casefold() != str(mail).casefold():
+            return None
+        applied.append("ProxyAddresses")
+    elif _get(p, "EmailAddress") is not None:
+        if str(found.mail or "").casefold() != str(_get(p, "EmailAddress")).casefold():
+            return None
+        applied.append("EmailAddress")
     return _outcome(applied)
+
+
+def _address_set(addresses: Any) -> set[str]:
+    """proxyAddresses as written: the prefix's case marks the primary (SMTP:), the address's does not."""
+    out = set()
+    for entry in addresses or []:
+        prefix, _, address = str(entry).partition(":")
+        out.add(f"{prefix}:{address.casefold()}")
+    return out
 
 
 SET_RESOURCE_ATTRIBUTES = ReadBack("ad/get-resource-attributes", _ad_inputs, _ad_applied)

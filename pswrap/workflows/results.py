@@ -51,12 +51,18 @@ class Drift:
     found: Any
     wanted: Any
     where: Where
+    hint: str | None = None
+    """What the admin does about it, when pswrap cannot (e.g. a synced mailbox's name is AD's)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "found": self.found, "wanted": self.wanted, "where": self.where}
+        out = {"field": self.field, "found": self.found, "wanted": self.wanted, "where": self.where}
+        if self.hint:
+            out["hint"] = self.hint
+        return out
 
     def to_text(self) -> str:
-        return f"{self.field}: {_show(self.found)}, wanted {_show(self.wanted)} ({self.where})"
+        text = f"{self.field}: {_show(self.found)}, wanted {_show(self.wanted)} ({self.where})"
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 def _show(value: Any) -> str:

@@ -321,16 +321,19 @@ def test_capacity_is_written_in_exchange_online(
     assert world()["ad"] == before["ad"]
 
 
-def test_identity_fields_ad_masters_are_drift_after_the_link(
+def test_identity_fields_ad_masters_are_written_in_ad_after_the_link(
     rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
 ) -> None:
+    """tests/desired/test_apply_identity.py has each identity field's four tests."""
     before = world()
     ran, out = apply(run, {"alias": "room1", "display_name": "Renamed Room"})
-    assert (ran.code, out["changed"], out["status"]) == (0, False, "unchanged")
-    assert out["drift"] == [
-        {"field": "display_name", "found": "room1", "wanted": "Renamed Room", "where": "ad"}
+    assert (ran.code, out["changed"], out["status"]) == (0, True, "completed")
+    assert [(c["field"], c["from"], c["to"], c["where"]) for c in out["changes"]] == [
+        ("display_name", "room1", "Renamed Room", "ad")
     ]
-    assert world()["exo"] == before["exo"] and world()["ad"] == before["ad"]
+    assert world()["exo"] == before["exo"], "Exchange Online shows it after the next sync cycle"
+    account = next(u for u in world()["ad"]["users"] if u["sam_account_name"] == "room1")
+    assert account["display_name"] == "Renamed Room"
 
 
 def test_in_a_terminal_apply_asks_first(

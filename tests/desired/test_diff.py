@@ -120,3 +120,80 @@ def test_identity_fields_go_where_they_are_mastered() -> None:
 def test_principals_named_lists_each_once() -> None:
     s = spec(calendar={"resource_delegates": ["a", "B"], "book_in_policy": {"add": ["b"], "remove": ["c"]}})
     assert principals_named(s) == ["a", "B", "c"]
+
+
+def test_a_different_name_is_diffed_not_a_crash() -> None:
+    """`name` once had no mastering row: a spec renaming an existing mailbox raised UnknownField."""
+    changes, drift = identity_changes(spec(name="Room One"), observed(synced=False))
+    got = [(c.field, c.parameter, c.value, c.where) for c in changes]
+    assert got == [("name", "Name", "Room One", "exo")]
+    assert drift == []
+    changes, drift = identity_changes(spec(name="Room One"), observed(synced=True))
+    assert changes == []
+    assert [(d.field, d.found, d.wanted, d.where) for d in drift] == [("name", "Room 1", "Room One", "ad")]
+    assert drift[0].hint is not None and "Rename-ADObject" in drift[0].hint
+
+
+def _ad(**values: Any) -> Any:
+    from pswrap.results.access import AdAttributes
+
+    base: dict[str, Any] = {
+        "found": True,
+        "display_name": "Room 1",
+        "mail": "room1@x.example",
+        "proxy_addresses": ["SMTP:room1@x.example", "X500:/o=Old/cn=room1"],
+    }
+    return AdAttributes(**{**base, **values})
+
+
+def test_after_the_link_identity_is_compared_with_ad_and_written_there() -> None:
+    from pswrap.desired.facts_access import AreaFacts
+
+    found = AreaFacts(state="linked", ad=_ad(display_name="New"))
+    changes, drift = identity_changes(spec(display_name="New"), observed(synced=True), found)
+    assert (changes, drift) == ([], []), "Exchange Online still shows the old name: AD's is compared"
+    found = AreaFacts(state="linked", ad=_ad())
+    s = spec(email="board@x.example", addresses={"add": ["alt@x.example"]})
+    changes, drift = identity_changes(s, observed(synced=True), found)
+    assert [(c.field, c.where, c.step) for c in changes] == [
+        ("email", "ad", "ad/set-resource-attributes"),
+        ("addresses", "ad", "ad/set-resource-attributes"),
+    ]
+    sent = changes[0].sent()
+    assert sent["EmailAddress"] == "board@x.example"
+    assert sent["ProxyAddresses"] == [
+        "SMTP:board@x.example",
+        "smtp:room1@x.example",  # the old primary stays an address
+        "smtp:alt@x.example",
+        "X500:/o=Old/cn=room1",  # other types are kept as they are
+    ]
+
+
+def test_a_refused_ad_value_fails_alone() -> None:
+    """One Set-ADUser step carries the display name and the addresses; AD refusing the addresses leaves
+    the display name applied and names the refused field."""
+    from pswrap.desired import apply as a
+    from pswrap.desired import plan_access
+    from pswrap.desired.facts_access import AreaFacts
+    from pswrap.results.access import StepOutcome
+    from pswrap.results.desired import RefusedSetting
+    from pswrap.workflows.results import MailboxResult
+
+    s = spec(display_name="New", addresses=["alt@x.example"])
+    seen = observed(synced=True, user_principal_name="room1@x.example")
+    changes, _ = identity_changes(s, seen, AreaFacts(state="linked", ad=_ad()))
+    _, planned = a._split_ad(changes)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def runner(step: str, *, params: dict[str, Any]) -> Any:
+        sent.append((step, params))
+        return StepOutcome(
+            applied=["DisplayName"], refused=[RefusedSetting(parameter="ProxyAddresses", message="no")]
+        )
+
+    result = MailboxResult(operation=None, status="failed", target="t")
+    errors = plan_access.apply(runner, s, seen, planned, result)
+    assert [step for step, _ in sent] == ["ad/set-resource-attributes"]
+    assert {"DisplayName", "ProxyAddresses", "UserPrincipalName"} <= set(sent[0][1])
+    assert [c.field for c in result.changes] == ["display_name"]
+    assert len(errors) == 1 and "addresses: no" in errors[0].message

@@ -17,6 +17,7 @@ from tests.lab.world_harness import Harness
 
 VALUES: dict[str, Any] = {
     "DisplayName": "Another Name",
+    "Name": "Conference One",
     "EmailAddresses": ["SMTP:conf1@lab.example"],
     "HiddenFromAddressListsEnabled": True,
     "ResourceCapacity": 9,

@@ -293,6 +293,9 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
             "found": False,
             "distinguished_name": None,
             **{key: None for key in AD_FIELDS.values()},
+            "display_name": None,
+            "mail": None,
+            "proxy_addresses": [],
             "exchange_schema": schema,
             "hidden_from_address_lists": None,
             "public_delegates": [],
@@ -309,6 +312,9 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
         "found": True,
         "distinguished_name": account["distinguished_name"],
         **{key: (account.get("address") or {}).get(key) for key in AD_FIELDS.values()},
+        "display_name": account.get("display_name"),
+        "mail": account.get("mail"),
+        "proxy_addresses": list(account.get("proxy_addresses") or []),
         "exchange_schema": schema,
         "hidden_from_address_lists": (
             bool((account.get("exchange") or {}).get("hide_from_address_lists")) if schema else None
@@ -320,9 +326,10 @@ def get_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
 
 @step("ad/set-resource-attributes", need="ad")
 def set_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Set-ADUser -StreetAddress/-City/-State/-PostalCode/-Country/-OfficePhone, and -Replace/-Clear
-    publicDelegates (distinguished names; one AD does not hold is refused as AD refuses a DN-valued
-    attribute naming no object: the lab's not-found form)."""
+    """Set-ADUser -StreetAddress/-City/-State/-PostalCode/-Country/-OfficePhone/-DisplayName,
+    -EmailAddress with -Replace proxyAddresses, and -Replace/-Clear publicDelegates (distinguished names;
+    one AD does not hold is refused as AD refuses a DN-valued attribute naming no object: the lab's
+    not-found form)."""
     check_server(inv, world, "Set-ADUser")
     check_credential(inv, world, "Set-ADUser")
     upn = str(inv.params.get("UserPrincipalName") or "")
@@ -343,7 +350,27 @@ def set_resource_attributes(inv: Invocation, world: dict[str, Any], at: datetime
         out.attempt(
             "PublicDelegates", "", lambda: _public_delegates(world, account, inv.params["PublicDelegates"])
         )
+    if "DisplayName" in inv.params:
+        name = str(inv.params["DisplayName"])
+        out.attempt("DisplayName", "", lambda: account.__setitem__("display_name", name))
+    if "ProxyAddresses" in inv.params:
+        addresses = [str(a) for a in inv.params["ProxyAddresses"] or []]
+        mail = inv.params.get("EmailAddress")
+        out.attempt("ProxyAddresses", "", lambda: _addresses(account, addresses, mail))
+    elif "EmailAddress" in inv.params:
+        mail_only = str(inv.params["EmailAddress"])
+        out.attempt("EmailAddress", "", lambda: account.__setitem__("mail", mail_only))
     return out.result()
+
+
+def _addresses(account: dict[str, Any], addresses: list[str], mail: Any) -> None:
+    """Set-ADUser [-EmailAddress] -Replace @{proxyAddresses}: one update, so both or neither. AD itself
+    does not refuse an address another object holds; directory synchronization quarantines the duplicate
+    (pswrap.lab.resiliency), as Microsoft documents ("Identity synchronization and duplicate attribute
+    resiliency")."""
+    account["proxy_addresses"] = addresses
+    if mail is not None:
+        account["mail"] = str(mail)
 
 
 def _public_delegates(world: dict[str, Any], account: dict[str, Any], dns: Any) -> None:

@@ -139,7 +139,7 @@ def set_exchange_cloud_managed(inv: Invocation, world: dict[str, Any], at: datet
 
 @step("exo/set-mailbox", need="exo")
 def set_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Set-Mailbox -Identity [-DisplayName] [-EmailAddresses] [-HiddenFromAddressListsEnabled]
+    """Set-Mailbox -Identity [-DisplayName] [-Name] [-EmailAddresses] [-HiddenFromAddressListsEnabled]
     [-ResourceCapacity] on a synced mailbox: what AD masters is refused, with the text Exchange Online gives
     (the DualWrite form for identity attributes, the on-premises form for Exchange attributes unless they are
     cloud-managed); the capacity is Exchange Online's in every state."""
@@ -154,9 +154,16 @@ def set_mailbox(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
                 raise _dual_write_refusal("Set-Mailbox")
             if name in EXCHANGE_PARAMETERS and not cloud_managed(mailbox):
                 raise _synced_refusal("Set-Mailbox", name, identity)
+            if name == "Name":
+                # cn is synced ("Attributes synchronized to Microsoft Entra ID", Exchange Online) and is not
+                # an Exchange attribute cloud-managed moves. Microsoft documents no text for this case: the
+                # lab refuses it conservatively with the on-premises form Exchange Online gives.
+                raise _synced_refusal("Set-Mailbox", name, identity)
     p = inv.params
     if p.get("DisplayName") is not None:
         mailbox["display_name"] = str(p["DisplayName"])
+    if p.get("Name") is not None:
+        mailbox["name"] = str(p["Name"])
     if p.get("EmailAddresses") is not None:
         addresses = [str(a) for a in p["EmailAddresses"]]
         mailbox["email_addresses"] = addresses

@@ -106,7 +106,7 @@ function ConvertTo-PswrapAdPrincipal {
     return $entry
 }
 
-$properties = [string[]]@('l', 'streetAddress', 'st', 'postalCode', 'c', 'telephoneNumber', 'publicDelegates', 'mail')
+$properties = [string[]]@('l', 'streetAddress', 'st', 'postalCode', 'c', 'telephoneNumber', 'publicDelegates', 'mail', 'displayName', 'proxyAddresses')
 # msExchHideFromAddressLists exists only with the Exchange schema (setup /PrepareSchema): asked for only
 # then, or Get-ADUser would refuse the unknown property.
 $rootDse = Get-ADRootDSE @adConnection -ErrorAction Stop
@@ -127,6 +127,9 @@ $result = [ordered]@{
     postal_code = $null
     country_or_region = $null
     phone = $null
+    display_name = $null
+    mail = $null
+    proxy_addresses = @()
     exchange_schema = $exchangeSchema
     hidden_from_address_lists = $null
     public_delegates = $delegates
@@ -141,6 +144,9 @@ if ($accounts.Count -eq 1) {
     $result['postal_code'] = Get-PswrapProperty $account 'postalCode'
     $result['country_or_region'] = Get-PswrapProperty $account 'c'
     $result['phone'] = Get-PswrapProperty $account 'telephoneNumber'
+    $result['display_name'] = Get-PswrapProperty $account 'displayName'
+    $result['mail'] = Get-PswrapProperty $account 'mail'
+    $result['proxy_addresses'] = ConvertTo-PswrapList (Get-PswrapProperty $account 'proxyAddresses')
     if ($exchangeSchema) {
         $result['hidden_from_address_lists'] = [bool](Get-PswrapProperty $account 'msExchHideFromAddressLists')
     }

@@ -9,6 +9,9 @@ param(
     , [string]$OfficePhone
     , [string[]]$PublicDelegates
     , [bool]$HideFromAddressLists
+    , [string]$DisplayName
+    , [string]$EmailAddress
+    , [string[]]$ProxyAddresses
     , [string]$Server
     , [string]$CredentialUser
     , [securestring]$CredentialPassword
@@ -162,4 +165,13 @@ try {
 $pswrapGiven.Add('HideFromAddressLists')
 try { $null = Set-ADUser -Identity $guid -Replace @{ msExchHideFromAddressLists = $HideFromAddressLists } @adConnection -ErrorAction Stop }
 catch { Add-PswrapRefusal 'HideFromAddressLists' '' $_ }
+$pswrapGiven.Add('DisplayName')
+try { $null = Set-ADUser -Identity $guid -DisplayName $DisplayName @adConnection -ErrorAction Stop }
+catch { Add-PswrapRefusal 'DisplayName' '' $_ }
+# proxyAddresses holds every address ('SMTP:' the primary, X500 and the others as they were); mail is the
+# primary too, so both go in one Set-ADUser (one directory update): written together or refused together.
+$pswrapGiven.Add('ProxyAddresses')
+try {
+    $null = Set-ADUser -Identity $guid -EmailAddress $EmailAddress -Replace @{ proxyAddresses = [string[]]$ProxyAddresses } @adConnection -ErrorAction Stop
+} catch { Add-PswrapRefusal 'ProxyAddresses' '' $_ }
 Write-PswrapOutcome

@@ -2,6 +2,7 @@
 param(
     [string]$Identity
     , [string]$DisplayName
+    , [string]$Name
     , [string[]]$EmailAddresses
     , [bool]$HiddenFromAddressListsEnabled
     , [int]$ResourceCapacity
@@ -109,6 +110,7 @@ $update = @{
     Identity = $Identity
 }
 $update['DisplayName'] = $DisplayName
+$update['Name'] = $Name
 $update['EmailAddresses'] = [string[]]$EmailAddresses
 $update['HiddenFromAddressListsEnabled'] = $HiddenFromAddressListsEnabled
 $update['ResourceCapacity'] = $ResourceCapacity

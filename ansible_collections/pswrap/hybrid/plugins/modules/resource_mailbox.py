@@ -46,7 +46,8 @@ options:
     default: present
   name:
     description:
-    - 'Name (default: the alias).'
+    - 'Name (default: the alias). Once linked it is the AD object''s name, which pswrap does not rename:
+      a different one is reported as drift.'
     type: str
   type:
     description:
@@ -74,7 +75,7 @@ options:
     type: str
   addresses:
     description:
-    - Extra SMTP addresses besides the primary one (used when creating).
+    - Extra SMTP addresses besides the primary one (other address types are kept).
     - 'A list replaces the whole list; a mapping C({add: [...], remove: [...]}) changes only those members.'
     type: raw
   ou:
