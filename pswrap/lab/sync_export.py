@@ -395,6 +395,10 @@ def _flow_to_exchange(world: dict[str, Any], user: dict[str, Any], cloud_user: d
     mailbox["user_principal_name"] = cloud_user["user_principal_name"]
     if user.get("display_name"):
         mailbox["display_name"] = user["display_name"]
+    if user.get("name"):
+        # cn is synced for Exchange Online ("Attributes synchronized to Microsoft Entra ID", section
+        # "Exchange Online"): a synced mailbox's Name is the AD object's name, as displayName is.
+        mailbox["name"] = user["name"]
     if mailbox.get("is_exchange_cloud_managed"):
         # Set-Mailbox -IsExchangeCloudManaged: AD's Exchange attributes no longer flow to this mailbox;
         # identity attributes still do (community: c7solutions.com, Understanding IsCloudManaged and

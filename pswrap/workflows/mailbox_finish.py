@@ -91,7 +91,9 @@ class Finisher:
             raise
         result.cloud_user = cloud_user_json(linked)
         ctx.cloud_user = linked
-        mailbox = self.session.step("exo/find-mailbox", params={"Identity": resolved.alias})
+        # By the cloud user's object id: the link can change the alias and name (AD's mailNickname and cn
+        # win), and the mailbox must still be found to say so.
+        mailbox = self.session.step("exo/find-mailbox", params={"Identity": linked.id or resolved.alias})
         if mailbox.found:
             ctx.mailbox = mailbox.mailbox
             result.mailbox = mailbox_json(mailbox.mailbox)

@@ -250,3 +250,19 @@ def test_name_is_written_in_exchange_while_the_link_is_pending(
     assert ("name", "exo") in [(c["field"], c["where"]) for c in out["changes"]], out
     assert mailbox_in(world(), "cart2")["name"] == "Cart 2"
 
+
+
+def test_a_rename_in_ad_reaches_the_mailbox_name_on_the_next_cycle(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], lab_env: Path
+) -> None:
+    """What the name drift's hint tells the admin to do (rename the AD object), and how apply sees it."""
+    path = lab_env / "state" / "lab.json"
+    data = json.loads(path.read_text())
+    account(data)["name"] = "Renamed In AD"  # the admin's Rename-ADObject
+    path.write_text(json.dumps(data))
+    ran, out = apply(run, {"alias": ROOM, "name": "Renamed In AD"})
+    assert [d["field"] for d in out["drift"]] == ["name"], out  # Exchange Online: not before the cycle
+    sync_cycle(run)
+    assert mailbox_in(world(), ROOM)["name"] == "Renamed In AD"
+    ran, out = apply(run, {"alias": ROOM, "name": "Renamed In AD"})
+    assert (ran.code, out["changed"], out["drift"]) == (0, False, []), out
