@@ -92,6 +92,8 @@ class Item:
     observed: facts.Observed | None = None
     planned: list[Change] = field(default_factory=list)
     done: bool = False
+    created: bool = False
+    """Its mailbox was created in this run (its link is checked in bulk after the cycle: batch_link)."""
 
 
 @dataclass
@@ -327,6 +329,7 @@ class Batch:
             profile=self.options.profile,
             hold=self.options.hold,
         )
+        item.created = item.observed is not None and item.observed.mailbox is None
         out = converge(
             worker.session,
             item.row.spec,
@@ -335,6 +338,7 @@ class Batch:
             target_name=self.target_name or "",
             workflow=worker.workflow,
             observed=item.observed,
+            reread=False,  # the batch reads every mailbox in bulk after the cycle (batch_link)
         )
         out.before, out.after = item.out.before, item.out.after
         item.out = out

@@ -79,7 +79,7 @@ def test_good_rows_complete_and_bad_rows_fail_alone(
 
 
 def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
-    run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path
+    run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path, lab_env: Path
 ) -> None:
     before = _manual_cycles(world())
     spec = _csv(
@@ -102,7 +102,16 @@ def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
         link = next(c for c in item["changes"] if c["field"] == "link")
         assert link == {"field": "link", "from": False, "to": True, "where": "sync"}
         assert item["cloud_user"]["on_premises_sync_enabled"] is True
+        # checked in bulk after the cycle (batch_link): both anchors agree, the mailbox read back, no drift
+        assert item["cloud_user"]["on_premises_immutable_id"] == item["immutable_id"]
+        assert item["mailbox"]["alias"] == item["alias"] and item["drift"] == []
     assert sorted(i["alias"] for i in items) == [f"oc{n}" for n in range(5)]
+    # each mailbox's create operation is completed in the journal (resume has nothing left to do)
+    creates = _journal_rows(
+        lab_env / "state",
+        "SELECT identity, status FROM operations WHERE kind = 'mailbox.create' AND identity LIKE 'oc%'",
+    )
+    assert sorted(creates) == [(f"oc{n}|oc{n}", "completed") for n in range(5)]
     # the lab's cycle history: exactly one cycle started by pswrap for the five accounts
     assert _manual_cycles(world()) == before + 1
     # no-op re-apply: every item unchanged, no cycle
@@ -217,3 +226,29 @@ def test_a_mailbox_the_cloud_will_not_match_fails_alone(
     assert "ee1@lab.example" in items["ee1"]["error"]["message"]
     assert items["ee1"]["error"]["exit_code"] == 6
     assert _manual_cycles(world()) == before + 1
+
+
+def test_after_the_cycle_the_links_are_read_in_bulk_not_per_mailbox(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The create workflow reads each mailbox's facts once (its plan); after the one cycle the batch reads
+    the synced users, the accounts and the mailboxes once for all (batch_link), and the converge step does
+    not read a mailbox it just created again before writing its calendar (the write is read back)."""
+    from pswrap.lab import latency
+
+    monkeypatch.setenv("PSWRAP_LAB_LATENCY", "realistic")
+    monkeypatch.setenv("PSWRAP_LAB_LATENCY_SCALE", "0.001")
+    latency.spent.clear()
+    spec = _csv(tmp_path / "rooms.csv", [f"bk{n},Bulk {n},room,{n},AutoAccept,{60 + n}," for n in range(4)])
+    ran = run("mailbox", "apply", spec, "--yes", "-o", "json", "--parallel", "2")
+    assert ran.code == 0, ran.err
+    assert ran.json()["summary"]["completed"] == 4
+
+    def calls(step_id: str) -> int:
+        return round(latency.spent.get(step_id, 0.0) / latency.latency(step_id))
+
+    assert calls("exo/find-recipients") == 4  # the plan of each create, not again after the cycle
+    assert calls("exo/find-mailbox") == 4
+    assert calls("exo/get-calendar-processing") == 4  # the read-back of each calendar write
+    assert calls("graph/list-synced-users") == 1
+    assert calls("ad/list-users") == 1
