@@ -117,6 +117,10 @@ class _LazySession:
         script: Script = self._real().script(step_id, choices=choices, params=params)
         return script
 
+    def open_shells(self, needs: tuple[str, ...]) -> None:
+        """A batch claims its shells up front (pswrap.desired.batch.Batch.claim)."""
+        self._real().open_shells(needs)
+
 
 class Pswrap(Lifecycle, ServerOperations):
     """The mailbox operations on one target. Use as a context manager (connections close at the end)."""

@@ -32,7 +32,8 @@ from pswrap.desired import diff as d
 from pswrap.desired import facts
 from pswrap.desired.apply import PLANNED, ApplyOptions, ApplyResult, CreateWorkflow, _check_type, converge
 from pswrap.desired.batch_load import Row
-from pswrap.errors import BadInput, Conflict, PswrapError
+from pswrap.desired.batch_quota import BATCH_NEEDS
+from pswrap.errors import BadInput, Conflict, PswrapError, TransportError
 from pswrap.journal import Journal
 from pswrap.workflows.ports import StepSession
 from pswrap.workflows.results import (
@@ -47,12 +48,6 @@ from pswrap.workflows.results import (
 )
 
 KIND_BATCH = "mailbox.batch"
-DEFAULT_PARALLEL = 4
-"""Workers (sessions) by default. An assumption, not a documented number: Microsoft Graph documents
-per-app request rates (with 429 and Retry-After beyond them), Exchange Online documents built-in retries
-and no concurrency limit; 4 keeps a batch's request rate far below Graph's documented identity limits and
-the sessions to the server few, and throttling replies slow the batch down (batch_gate) if it is not."""
-MAX_PARALLEL = 32
 
 EXIT_ORDER = (6, 5, 4, 3, 7, 2, 0)
 """The most severe item's exit code wins, in this order (the contract for many items)."""
@@ -66,6 +61,8 @@ class Worker:
 
     session: StepSession
     workflow: CreateWorkflow
+    release: Callable[[], None] = lambda: None
+    """Closes the worker's session (its shells), when the batch lets it go."""
 
 
 class Listener(Protocol):
@@ -145,9 +142,52 @@ class Batch:
         self.target_name = target_name
         self.listener: Listener = listener or Quiet()
         self.op_id: str | None = None
+        self.refused_shells: PswrapError | None = None
+        """The server's shell-quota fault, when it refused some workers' shells (the batch went on)."""
         self._free: queue.Queue[Worker] = queue.Queue()
         for worker in workers:
             self._free.put(worker)
+
+    def claim(self, needs: tuple[str, ...]) -> None:
+        """Open every worker's shells of these needs before sharing out work. A worker the server refuses
+        a shell for its shell quota (wsman:QuotaLimit) is let go, its other shells closed: the batch goes
+        on with the sessions it has instead of failing mailboxes or waiting for shells it holds itself.
+        The first worker is always kept (its steps wait a quota out as any step does)."""
+        if len(self.workers) == 1:
+            return
+        refused: dict[int, TransportError] = {}
+
+        def open_one(worker: Worker) -> None:
+            opener = getattr(worker.session, "open_shells", None)
+            if opener is None:
+                return
+            try:
+                opener(needs)
+            except TransportError as exc:
+                if exc.shell_quota:  # anything else: its steps meet it and retry as always
+                    refused[id(worker)] = exc
+
+        with ThreadPoolExecutor(max_workers=len(self.workers), thread_name_prefix="pswrap-claim") as pool:
+            list(pool.map(open_one, self.workers))
+        lost = [w for w in self.workers[1:] if id(w) in refused]
+        if not lost:
+            return
+        self.refused_shells = next(iter(refused.values()))
+        kept = [w for w in self.workers if w not in lost]
+        for worker in lost:
+            worker.release()
+        if id(self.workers[0]) in refused:
+            open_one(self.workers[0])  # the shells let go are free now; a refusal again is waited out
+        self.workers = kept
+        self._free = queue.Queue()
+        for worker in kept:
+            self._free.put(worker)
+        import logging
+
+        logging.getLogger("pswrap").warning(
+            "the server refused %d of %d sessions their shells (its WinRM shell quota: %s); working on with "
+            "%d", len(lost), len(lost) + len(kept), self.refused_shells.message, len(kept),
+        )  # fmt: skip
 
     # --- running work on the workers ----------------------------------------------------------
 
@@ -189,6 +229,8 @@ class Batch:
                 self._fail(item, item.row.error, REFUSED)
         valid = [i for i in items if not i.done]
         self.listener.phase("reading", len(valid))
+        if any(self._reads_calendar(i) for i in valid[1:]):
+            self.claim(("exo",))  # the calendar reads run on every worker
         self._read(valid)
         self.listener.phase("planning", len(valid))
         for item in valid:
@@ -208,6 +250,8 @@ class Batch:
             self.journal.set_status(self.op_id, "running")
         result = BatchResult([], operation=self.op_id)
         try:
+            if len(todo) > 1:
+                self.claim(BATCH_NEEDS)
             self.listener.phase("applying", len(todo))
             self.parallel(self._apply, todo)
             pending = [i for i in todo if not i.done]

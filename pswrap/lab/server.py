@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -161,6 +162,14 @@ class LabServer(ThreadingHTTPServer):
             raise wsman.shell_not_found_fault(pool.shell_id) from None
 
     def _create(self, request: wsman.Request) -> bytes:
+        limit = max_shells_per_user()
+        if limit is not None:
+            # The lab serves one account, so every open shell is that user's. [MS-WSMV] 3.1.4.5.2.1: a
+            # wst:Create beyond a quota gets wsman:QuotaLimit; the PowerShell plug-in's MaxShellsPerUser is 25
+            # by default ([MS-WSMV] 3.1.4.1.34.3.4), enforced only when PSWRAP_LAB_MAX_SHELLS_PER_USER is set.
+            with self.pools_lock:
+                if len(self.pools) >= limit:
+                    raise quota_fault(limit)
         shell = request.body.find("rsp:Shell", wsman.NS)
         if shell is None:
             raise wsman.invalid_body_fault("Create has no rsp:Shell")
@@ -250,6 +259,28 @@ def _guid(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise wsman.invalid_body_fault(f"{text!r} is not a GUID") from None
+
+
+MAX_SHELLS_ENV = "PSWRAP_LAB_MAX_SHELLS_PER_USER"
+
+
+def max_shells_per_user() -> int | None:
+    """The shell quota the lab enforces (PSWRAP_LAB_MAX_SHELLS_PER_USER); unset or not a number: none."""
+    raw = os.environ.get(MAX_SHELLS_ENV, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def quota_fault(limit: int) -> wsman.WSManFault:
+    """wsmerror.h (Windows SDK) ERROR_WSMAN_QUOTA_MAX_SHELLS with WinRM's message text for the plug-in's
+    per-user quota ("Quota Management for Remote Shells", Windows Remote Management), subcode
+    wsman:QuotaLimit ([MS-WSMV] 3.1.4.5.2.1)."""
+    return wsman.WSManFault(
+        wsman.ERROR_QUOTA_MAX_SHELLS,
+        "The WS-Management service cannot process the request. This user is allowed a maximum number of "
+        f"{limit} concurrent shells, which has been exceeded. Close existing shells or raise the quota for "
+        "this user.",
+        subcode="w:QuotaLimit",
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -349,16 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise wsman.WSManFault(
                     wsman.ERROR_ACCESS_DENIED, "Access is denied. ", subcode="w:InternalError"
                 )
-            # wsmerror.h (Windows SDK) ERROR_WSMAN_QUOTA_MAX_SHELLS, with WinRM's message text; the
-            # quota is MaxShellsPerUser ("Quota Management for Remote Shells", Windows Remote Management).
             if active and action == "Create" and faults.take("quota", action, active=active):
-                raise wsman.WSManFault(
-                    wsman.ERROR_QUOTA_MAX_SHELLS,
-                    "The WS-Management service cannot process the request. This user is allowed a maximum "
-                    "number of 25 concurrent shells, which has been exceeded. Close existing shells or "
-                    "raise the quota for this user.",
-                    subcode="w:QuotaLimit",
-                )
+                raise quota_fault(25)
             shell_request = bool(request.shell_id) and action != "Create"
             if active and shell_request and faults.take("kill-pool", action, active=active):
                 server.kill(request.shell_id or "")

@@ -31,7 +31,7 @@ from pswrap.remote.target import Target, env_name, load_target, no_target_config
 from pswrap.render.script import Script
 from pswrap.results.base import PSModel
 from pswrap.secrets import Secret
-from pswrap.steps.model import Profile, Step
+from pswrap.steps.model import Need, Profile, Step
 
 log = logging.getLogger("pswrap.remote")
 
@@ -363,6 +363,13 @@ class Session:
 
     def opened_needs(self) -> list[str]:
         return list(self._pools.opened_needs())
+
+    def open_shells(self, needs: tuple[Need, ...]) -> None:
+        """Open these needs' pools now, without their connect steps and without retries: a batch claims
+        its sessions' shells before sharing out the work, so a server's shell quota shows at once
+        (TransportError.shell_quota) instead of being waited out step by step."""
+        for need in needs:
+            self._pools.get(need)
 
 
 def refuse_legacy(step: Step) -> None:

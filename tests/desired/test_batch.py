@@ -252,3 +252,24 @@ def test_after_the_cycle_the_links_are_read_in_bulk_not_per_mailbox(
     assert calls("exo/get-calendar-processing") == 4  # the read-back of each calendar write
     assert calls("graph/list-synced-users") == 1
     assert calls("ad/list-users") == 1
+
+
+def test_sessions_the_server_refuses_shells_for_are_let_go_and_the_batch_completes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """--parallel 8 wants 32 shells (4 needs on one server) while the lab enforces a quota of 10 shells
+    ([MS-WSMV] 3.1.4.5.2.1 wsman:QuotaLimit): one warning names the default quota before anything opens,
+    the refused sessions are let go, and every mailbox completes on the sessions the server granted."""
+    from pswrap.lab.server import MAX_SHELLS_ENV
+
+    monkeypatch.setenv(MAX_SHELLS_ENV, "10")
+    caplog.set_level("WARNING", logger="pswrap")
+    aliases = [f"qt{n}" for n in range(8)]
+    spec = _csv(tmp_path / "rooms.csv", [f"{a},Quota {a},room,4,AutoAccept,70," for a in aliases])
+    ran = run("mailbox", "apply", spec, "--yes", "-o", "json", "--parallel", "8")
+    assert ran.code == 0, ran.err
+    assert ran.json()["summary"]["completed"] == 8
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    over = [w for w in warnings if w.startswith("--parallel 8 opens 32 shells")]
+    assert len(over) == 1 and "MaxShellsPerUser" in over[0] and "25 per user" in over[0]
+    assert any("refused" in w and "shell quota" in w for w in warnings)
