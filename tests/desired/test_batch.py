@@ -202,13 +202,15 @@ def test_a_mailbox_the_cloud_will_not_match_fails_alone(
 ) -> None:
     """Created with --no-wait (pending), then one mailbox's cloud user gets a role, so Entra ID would
     refuse its hard match (MC1262584). Resuming the batch: only that mailbox fails (exit 6, named, why);
-    the others link in the batch's one cycle."""
+    the others link in the batch's one cycle. A bad row of the same file is refused alone (exit 2), and
+    the batch's exit code is the most severe item's: 6 before 2."""
     aliases = ["ee0", "ee1", "ee2"]
-    spec = _csv(tmp_path / "rooms.csv", [f"{a},Export Error {a},room,3,AutoAccept,20," for a in aliases])
+    rows = [f"{a},Export Error {a},room,3,AutoAccept,20," for a in aliases]
+    spec = _csv(tmp_path / "rooms.csv", [*rows, "ee3,Export Error ee3,room,three,AutoAccept,20,"])
     first = run("mailbox", "apply", spec, "--yes", "--no-wait", "-o", "json")
-    assert first.code == 0, first.err
+    assert first.code == 2, first.err
     doc = first.json()
-    assert doc["summary"]["pending_sync"] == 3
+    assert doc["summary"]["pending_sync"] == 3 and doc["summary"]["refused"] == 1
     w = world()
     mailbox = next(m for m in w["exo"]["mailboxes"] if m["alias"] == "ee1")
     index = next(
@@ -225,6 +227,8 @@ def test_a_mailbox_the_cloud_will_not_match_fails_alone(
     assert "InvalidHardMatch" in items["ee1"]["error"]["message"]
     assert "ee1@lab.example" in items["ee1"]["error"]["message"]
     assert items["ee1"]["error"]["exit_code"] == 6
+    assert items["ee3"]["status"] == "refused" and items["ee3"]["error"]["exit_code"] == 2
+    assert resumed.json()["summary"]["failed"] == 1 and resumed.json()["summary"]["completed"] == 2
     assert _manual_cycles(world()) == before + 1
 
 
