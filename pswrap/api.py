@@ -118,8 +118,11 @@ class _LazySession:
         return script
 
     def open_shells(self, needs: tuple[str, ...]) -> None:
-        """A batch claims its shells up front (pswrap.desired.batch.Batch.claim)."""
-        self._real().open_shells(needs)
+        """A batch claims its shells up front (pswrap.desired.batch.Batch.claim); a session that cannot
+        (a test's fake) opens them on first use."""
+        opener = getattr(self._real(), "open_shells", None)
+        if opener is not None:
+            opener(needs)
 
 
 class Pswrap(Lifecycle, ServerOperations):

@@ -116,6 +116,10 @@ class BatchResult:
         return worst_exit([i.exit_code for i in self.items])
 
 
+def _needs_link(observed: facts.Observed) -> bool:
+    return observed.mailbox is None or not observed.mailbox.is_dir_synced
+
+
 def worst_exit(codes: Iterable[int]) -> int:
     codes = list(codes)
     for code in EXIT_ORDER:
@@ -250,8 +254,9 @@ class Batch:
             self.journal.set_status(self.op_id, "running")
         result = BatchResult([], operation=self.op_id)
         try:
-            if len(todo) > 1:
-                self.claim(BATCH_NEEDS)
+            if len(todo) > 1:  # a mailbox to create or link uses every need; a change of one, only exo
+                linking = any(i.observed is None or _needs_link(i.observed) for i in todo)
+                self.claim(BATCH_NEEDS if linking else ("exo",))
             self.listener.phase("applying", len(todo))
             self.parallel(self._apply, todo)
             pending = [i for i in todo if not i.done]
