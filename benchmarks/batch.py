@@ -7,7 +7,7 @@
    the same cycle). Goal: at least 20x faster, and within 1.5x of the floor = one cycle + ceil(50 / P) x
    one mailbox's own step latencies (the modeled seconds of the steps the batch ran for its mailboxes,
    divided by 50; the connect steps and the batch's own steps, run once for all, excluded: its sync
-   steps and its bulk reads of the mailboxes, synced users and accounts).
+   steps and its bulk reads of the mailboxes, cloud users and accounts).
 2. A no-op re-apply of the 50: pipelines and HTTP requests per mailbox (goal: fewer than 2 pipelines).
 3. 1,000 specs planned (--dry-run) against 50: peak memory of the planning (tracemalloc, the embedded lab
    in the same process included), goal at most 2x. Without latencies (memory is what is measured).
@@ -33,7 +33,7 @@ import tracemalloc
 from pathlib import Path
 
 COUNT = 50
-BATCH_LEVEL = ("connect", "sync/", "exo/list-mailboxes", "graph/list-synced-users", "ad/list-users")
+BATCH_LEVEL = ("connect", "sync/", "exo/list-mailboxes", "graph/get-users", "ad/list-users")
 """Step ids (a suffix, a prefix, then whole ids) that are the batch's, run once for all, not one
 mailbox's."""
 

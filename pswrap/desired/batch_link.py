@@ -2,9 +2,9 @@
 
 One filtered read per system and kind, each paged by its service, instead of the create workflow's reads
 for every mailbox (its AD account, mailbox, recipients, cloud user and anchor holders):
-- Microsoft Graph: the synced users with their anchors (graph/list-synced-users, Get-MgUser -Filter
-  'onPremisesSyncEnabled eq true' -All);
-- Active Directory: the mail-enabled accounts of each domain the accounts are in (ad/list-users);
+- Microsoft Graph: the mailboxes' cloud users by id with their anchors (graph/get-users, Get-MgUser
+  -Filter "id in (...)", 15 ids per request, Graph's limit for `in`);
+- Active Directory: the mail-enabled accounts of each OU the accounts are in (ad/list-users);
 - Exchange Online: the room, equipment and shared mailboxes (exo/list-mailboxes), as read for the plan.
 
 A mailbox is reported linked only when both sides agree, as the single-mailbox wait checks it: its AD
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pswrap.desired.apply import ApplyOptions, request_for
-from pswrap.desired.listing import domain_of
+from pswrap.dn import parent_of
 from pswrap.errors import PswrapError
 from pswrap.mastering import link_state
 from pswrap.workflows.inputs import resolve
@@ -42,11 +42,12 @@ def link_in_bulk(batch: Batch, items: list[Item]) -> list[Item]:
     session = batch.workers[0].session
     try:
         settings = session.step("sync/get-settings")
-        cloud = {u.id.lower(): u for u in session.step("graph/list-synced-users").users}
+        ids = sorted({str((i.out.result.cloud_user or {})["id"]) for i in checked})
+        cloud = {u.id.lower(): u for u in session.step("graph/get-users", params={"UserId": ids}).users}
         mailboxes = {m.alias.lower(): m for m in session.step("exo/list-mailboxes").mailboxes}
         accounts: dict[str, Any] = {}
-        domains = {domain_of(str((i.out.result.ad_user or {})["distinguished_name"])) for i in checked}
-        for base in sorted(domains):
+        ous = {parent_of(str((i.out.result.ad_user or {})["distinguished_name"])) for i in checked}
+        for base in sorted(ous):
             for user in session.step("ad/list-users", params={"SearchBase": base}).users:
                 accounts[str(user.object_guid).lower()] = user
     except PswrapError:

@@ -254,7 +254,7 @@ def test_after_the_cycle_the_links_are_read_in_bulk_not_per_mailbox(
     assert calls("exo/find-recipients") == 4  # the plan of each create, not again after the cycle
     assert calls("exo/find-mailbox") == 4
     assert calls("exo/get-calendar-processing") == 4  # the read-back of each calendar write
-    assert calls("graph/list-synced-users") == 1
+    assert calls("graph/get-users") == 1
     assert calls("ad/list-users") == 1
 
 

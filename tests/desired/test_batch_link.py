@@ -19,7 +19,8 @@ GUIDS = {"r1": "11111111-1111-1111-1111-111111111111", "r2": "22222222-2222-2222
 
 
 class Reads:
-    """Answers the four bulk reads; r2's cloud user carries another anchor than its AD account's."""
+    """Answers the four bulk reads (the accounts' OU, the cloud users by id); r2's cloud user carries
+    another anchor than its AD account's."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -29,11 +30,12 @@ class Reads:
         if step_id == "sync/get-settings":
             return SimpleNamespace(anchor_attribute="mS-DS-ConsistencyGuid")
         if step_id == "ad/list-users":
-            assert params == {"SearchBase": "DC=contoso,DC=com"}
+            assert params == {"SearchBase": "OU=Rooms,DC=contoso,DC=com"}
             return SimpleNamespace(
                 users=[SimpleNamespace(object_guid=g, consistency_guid=None) for g in GUIDS.values()]
             )
-        if step_id == "graph/list-synced-users":
+        if step_id == "graph/get-users":
+            assert params == {"UserId": ["c-r1", "c-r2"]}
             wrong = immutable_id_for_guid("33333333-3333-3333-3333-333333333333")
             return SimpleNamespace(
                 users=[
@@ -88,5 +90,5 @@ def test_only_a_mailbox_whose_anchors_agree_is_completed_and_the_reads_are_one_p
     assert done.mailbox is not None and done.mailbox["alias"] == "r1"
     assert not items[1].done
     assert sorted(reads.calls) == sorted(
-        ["sync/get-settings", "ad/list-users", "graph/list-synced-users", "exo/list-mailboxes"]
+        ["sync/get-settings", "ad/list-users", "graph/get-users", "exo/list-mailboxes"]
     )

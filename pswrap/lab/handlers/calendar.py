@@ -225,7 +225,6 @@ def list_synced_users(inv: Invocation, world: dict[str, Any], at: datetime) -> d
             "display_name": u.get("display_name"),
             "on_premises_immutable_id": u.get("on_premises_immutable_id"),
             "on_premises_sync_enabled": u.get("on_premises_sync_enabled"),
-            "account_enabled": u.get("account_enabled"),
         }
         for u in world["cloud"]["users"]
         if u.get("on_premises_sync_enabled") is True

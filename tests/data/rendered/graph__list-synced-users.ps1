@@ -83,7 +83,7 @@ Import-Module Microsoft.Graph.Users -ErrorAction Stop
 
 # One filtered read, paged by -All: every user synced from on-premises, with its anchor. Filtering on
 # onPremisesSyncEnabled is an advanced query (ConsistencyLevel eventual with a count).
-$properties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled', 'AccountEnabled')
+$properties = [string[]]@('Id', 'UserPrincipalName', 'DisplayName', 'OnPremisesImmutableId', 'OnPremisesSyncEnabled')
 $users = New-Object -TypeName 'System.Collections.Generic.List[object]' -ErrorAction Stop
 foreach ($user in @(Get-MgUser -Filter 'onPremisesSyncEnabled eq true' -Property $properties -All -ConsistencyLevel eventual -CountVariable syncedCount -ErrorAction Stop)) {
     $users.Add([ordered]@{
@@ -92,7 +92,6 @@ foreach ($user in @(Get-MgUser -Filter 'onPremisesSyncEnabled eq true' -Property
         display_name = Get-PswrapProperty $user 'DisplayName'
         on_premises_immutable_id = Get-PswrapProperty $user 'OnPremisesImmutableId'
         on_premises_sync_enabled = Get-PswrapProperty $user 'OnPremisesSyncEnabled'
-        account_enabled = Get-PswrapProperty $user 'AccountEnabled'
     })
 }
 Write-PswrapResult ([ordered]@{ users = $users })
