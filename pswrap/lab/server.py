@@ -162,14 +162,6 @@ class LabServer(ThreadingHTTPServer):
             raise wsman.shell_not_found_fault(pool.shell_id) from None
 
     def _create(self, request: wsman.Request) -> bytes:
-        limit = max_shells_per_user()
-        if limit is not None:
-            # The lab serves one account, so every open shell is that user's. [MS-WSMV] 3.1.4.5.2.1: a
-            # wst:Create beyond a quota gets wsman:QuotaLimit; the PowerShell plug-in's MaxShellsPerUser is 25
-            # by default ([MS-WSMV] 3.1.4.1.34.3.4), enforced only when PSWRAP_LAB_MAX_SHELLS_PER_USER is set.
-            with self.pools_lock:
-                if len(self.pools) >= limit:
-                    raise quota_fault(limit)
         shell = request.body.find("rsp:Shell", wsman.NS)
         if shell is None:
             raise wsman.invalid_body_fault("Create has no rsp:Shell")
@@ -185,8 +177,17 @@ class LabServer(ThreadingHTTPServer):
             raise
         except Exception as exc:
             raise wsman.invalid_body_fault(f"the creationXml is not a PSRP runspace pool: {exc}") from None
+        limit = max_shells_per_user()
         with self.pools_lock:
-            self.pools[shell_id] = pool
+            # The lab serves one account, so every open shell is that user's. [MS-WSMV] 3.1.4.5.2.1: a
+            # wst:Create beyond a quota gets wsman:QuotaLimit; the PowerShell plug-in's MaxShellsPerUser is 25
+            # by default ([MS-WSMV] 3.1.4.1.34.3.4), enforced only when PSWRAP_LAB_MAX_SHELLS_PER_USER is set.
+            over = limit is not None and len(self.pools) >= limit
+            if not over:
+                self.pools[shell_id] = pool
+        if over:
+            pool.close()
+            raise quota_fault(limit or 0)
         return wsman.create_reply(request, shell_id, self.url)
 
     def _command(self, request: wsman.Request, pool: LabPool) -> bytes:
