@@ -22,6 +22,7 @@ finishes what is not done and changes nothing that is.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,8 @@ from pswrap.workflows.results import (
     MailboxResult,
     mailbox_json,
 )
+
+log = logging.getLogger("pswrap")
 
 KIND_BATCH = "mailbox.batch"
 
@@ -186,9 +189,7 @@ class Batch:
         self._free = queue.Queue()
         for worker in kept:
             self._free.put(worker)
-        import logging
-
-        logging.getLogger("pswrap").warning(
+        log.warning(
             "the server refused %d of %d sessions their shells (its WinRM shell quota: %s); working on with "
             "%d", len(lost), len(lost) + len(kept), self.refused_shells.message, len(kept),
         )  # fmt: skip
