@@ -14,7 +14,7 @@
 
     .venv/bin/python benchmarks/batch.py [--parallel N] [--sequential 5] [--also-parallel N]
 
-About 7 minutes on 2 cores (2 more with --also-parallel).
+About 8.5 minutes on 2 cores (2 more with --also-parallel).
 
 Everything runs in a temporary state directory. Exit 1 with --strict when a goal is missed.
 """
