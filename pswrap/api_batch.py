@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pswrap.desired.apply import ApplyOptions
-from pswrap.desired.batch import DEFAULT_PARALLEL, MAX_PARALLEL, Batch, BatchResult, Listener, Worker
+from pswrap.desired.batch import Batch, BatchResult, Listener, Worker
 from pswrap.desired.batch_gate import Gate, GatedSession, SharedReads
 from pswrap.desired.batch_load import Row
+from pswrap.desired.batch_quota import MAX_PARALLEL, default_parallel, warn_over_quota
 from pswrap.errors import BadInput
 from pswrap.workflows.mailbox import MailboxWorkflow
 from pswrap.workflows.ports import no_progress
@@ -48,8 +49,18 @@ def workers(client: Pswrap, profile: str, count: int, gate: Gate) -> list[Worker
     out = []
     for owner in clients:
         session = GatedSession(LazySession(owner, profile), gate, shared)
-        out.append(Worker(session, _workflow_on(session, facts, client)))
+        release = owner.close if owner is not client else _nothing
+        out.append(Worker(session, _workflow_on(session, facts, client), release))
     return out
+
+
+def _nothing() -> None:
+    pass
+
+
+def connected_target(client: Pswrap, profile: str) -> Any:
+    """The target the client's session is on (its hosts per need), or None (a test's fake session)."""
+    return getattr(client._session(profile), "target", None)
 
 
 def _workflow_on(session: Any, facts: Any, client: Pswrap) -> Callable[[], MailboxWorkflow]:
@@ -63,7 +74,7 @@ def apply_batch(
     client: Pswrap,
     rows: list[Row],
     *,
-    parallel: int = DEFAULT_PARALLEL,
+    parallel: int | None = None,
     dry_run: bool = False,
     wait: bool = True,
     sync_timeout: float = 600.0,
@@ -73,7 +84,9 @@ def apply_batch(
     operation: str | None = None,
     args: dict[str, Any] | None = None,
 ) -> BatchResult:
-    if not 1 <= parallel <= MAX_PARALLEL:
+    """`parallel`: sessions at once; None: as many as the server's default shell quota fits for the
+    target's layout (pswrap.desired.batch_quota), a larger number is used with one warning."""
+    if parallel is not None and not 1 <= parallel <= MAX_PARALLEL:
         raise BadInput(f"--parallel {parallel}: give a number from 1 to {MAX_PARALLEL}")
     chosen = profile or client._default_profile()
     if chosen != "modern":
@@ -81,6 +94,13 @@ def apply_batch(
             f"mailbox apply needs the modern profile, not {chosen}",
             hint="calendar processing is read and written in Exchange Online (--profile modern)",
         )
+    if len(rows) > 1:
+        target = connected_target(client, chosen)
+        if parallel is None:
+            parallel = default_parallel(target)
+        else:
+            warn_over_quota(min(parallel, len(rows)), target)
+    parallel = parallel or 1
     gate = Gate()
     lanes = workers(client, chosen, min(parallel, max(1, len(rows))), gate)
     options = ApplyOptions(dry_run=dry_run, wait=wait, sync_timeout=sync_timeout, profile=chosen, hold=hold)

@@ -48,3 +48,10 @@ class LazySession:
     ) -> Script:
         script: Script = self._real().script(step_id, choices=choices, params=params)
         return script
+
+    def open_shells(self, needs: tuple[str, ...]) -> None:
+        """A batch claims its shells up front (pswrap.desired.batch.Batch.claim); a session that cannot
+        (a test's fake) opens them on first use."""
+        opener = getattr(self._real(), "open_shells", None)
+        if opener is not None:
+            opener(needs)

@@ -84,6 +84,9 @@ class TransportError(PswrapError):
     """An HTTP 400 that may only mean the connection's encryption context was stale (see classify)."""
     attempts_cap: int | None = None
     """At most this many tries for this kind of failure (a refused connection), whatever the deadline."""
+    shell_quota = False
+    """The server's WinRM quota refused a new shell (wsman:QuotaLimit); a batch works on with fewer
+    sessions (pswrap.desired.batch)."""
 
 
 class AuthenticationError(TransportError):

@@ -25,7 +25,7 @@ def apply_rows(
     profile: str | None,
     hold: str | None,
     yes: bool,
-    parallel: int,
+    parallel: int | None,
     operation: str | None = None,
 ) -> None:
     """Plan all, (confirm on a terminal without --yes), apply all; print; exit with the worst code."""
@@ -69,5 +69,5 @@ def resume_batch(
         rows, args, target=target or op.target, output=output, dry_run=False, diff=False,
         wait=True if wait is None else wait,
         sync_timeout=float(timeout if timeout is not None else options.get("sync_timeout", 600.0)),
-        profile=options.get("profile"), hold=options.get("hold"), yes=True, parallel=4, operation=op.id,
+        profile=options.get("profile"), hold=options.get("hold"), yes=True, parallel=None, operation=op.id,
     )  # fmt: skip

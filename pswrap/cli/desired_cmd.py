@@ -54,13 +54,15 @@ def apply_command(
     yes: bool = YES_OPT,
     target: str | None = TARGET_OPT,
     output: ApplyOutput = typer.Option("text", "--output", "-o", help="jsonl: one result per line."),
-    parallel: int = typer.Option(
-        4,
+    parallel: int | None = typer.Option(
+        None,
         "--parallel",
         "-j",
         min=1,
         max=32,
-        help="With many specs: mailboxes applied at once, each on its own session (docs/batch.md).",
+        help="With many specs: mailboxes applied at once, each on its own session of one shell per "
+        "need. Default: as many as the server's default quota of 25 shells per user fits (6 with every "
+        "need on one server); more warns, as the quota must be raised on the server (docs/batch.md).",
     ),
 ) -> None:
     """Converge mailboxes to a spec: change only the fields given that differ; --dry-run is check mode.

@@ -67,6 +67,9 @@ class ApplyResult:
     dry_run: bool = False
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+    create_operation: str | None = None
+    """The `mailbox.create` operation that created or linked the mailbox in this run (a batch completes it
+    once its link shows)."""
 
     @property
     def exit_code(self) -> int:
@@ -96,12 +99,17 @@ def converge(
     progress: Progress = no_progress,
     observed: facts.Observed | None = None,
     operation: str | None = None,
+    reread: bool = True,
 ) -> ApplyResult:
     """Apply one spec. Every error is in the result: `refused` when it stopped the run before any change
     (an unknown principal, a type apply does not convert), `failed` otherwise. `observed`: what a batch
     has read already (pswrap.desired.batch), used instead of reading again. `operation`: the journal
     operation of an interrupted apply being resumed (`pswrap resume`): its changes are journaled there and
-    it is closed with this result; what the first run changed reads back equal and is not sent again."""
+    it is closed with this result; what the first run changed reads back equal and is not sent again.
+    `reread` False (a batch): a mailbox just created is not read again before its calendar is written
+    (every given calendar field is written, then read back as always); the batch reads the mailboxes in
+    bulk after the sync cycle and reports their identity drift then. A spec with part 2's areas is always
+    read again."""
     out = ApplyResult(
         MailboxResult(operation=None, status=FAILED, target=target_name), spec.alias, options.dry_run
     )
@@ -131,7 +139,7 @@ def converge(
             pending = _create_or_link(spec, observed, options, workflow, out)
             if result.error is not None:
                 return _finish(out, runner)
-            if not options.dry_run:
+            if not options.dry_run and (reread or _manages_areas(spec)):
                 observed = facts.read(session, spec)
                 areas = facts_access.read(session, spec, observed)
         changes, result.drift = d.identity_changes(spec, observed, areas)
@@ -169,7 +177,8 @@ def converge(
                     _apply_calendar(runner, spec, calendar, result)
                 except RemoteError as exc:  # the other areas are still applied
                     errors.append(exc)
-                facts.read_calendar(session, observed, facts.principals_named(spec))  # only what was written
+                names = facts.principals_named(spec)
+                facts.read_calendar(session, observed, names, exists=needs_mailbox)  # only what was written
             left, _ = d.identity_changes(spec, observed, areas)
             left = [c for c in left if c.step != AD_STEP]  # AD's are judged after part 2's writes
             left += d.calendar_changes(spec.calendar, observed) if spec.calendar is not None else []
@@ -218,6 +227,14 @@ def _split_ad(changes: list[d.FieldChange]) -> tuple[list[d.FieldChange], list[p
         if c.step == AD_STEP
     ]
     return keep, ad
+
+
+AREA_FIELDS = ("permissions", "place", "room_lists", "hidden_from_address_lists", "workspace")
+"""Part 2's spec fields: their areas are read from the mailbox as it exists (facts_access)."""
+
+
+def _manages_areas(spec: MailboxSpec) -> bool:
+    return any(getattr(spec, name) is not None for name in AREA_FIELDS)
 
 
 def _open_operation(
@@ -308,7 +325,7 @@ def _create_or_link(
             result.changes.append(Change("link", False, True, "sync"))
         return False
     assert isinstance(ran, MailboxResult)
-    result.operation = ran.operation
+    result.operation = out.create_operation = ran.operation
     result.immutable_id = ran.immutable_id
     result.ad_user = ran.ad_user
     result.cloud_user = ran.cloud_user

@@ -22,6 +22,7 @@ finishes what is not done and changes nothing that is.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,8 @@ from pswrap.desired import diff as d
 from pswrap.desired import facts
 from pswrap.desired.apply import PLANNED, ApplyOptions, ApplyResult, CreateWorkflow, _check_type, converge
 from pswrap.desired.batch_load import Row
-from pswrap.errors import BadInput, Conflict, PswrapError
+from pswrap.desired.batch_quota import BATCH_NEEDS
+from pswrap.errors import BadInput, Conflict, PswrapError, TransportError
 from pswrap.journal import Journal
 from pswrap.workflows.ports import StepSession
 from pswrap.workflows.results import (
@@ -46,13 +48,9 @@ from pswrap.workflows.results import (
     mailbox_json,
 )
 
+log = logging.getLogger("pswrap")
+
 KIND_BATCH = "mailbox.batch"
-DEFAULT_PARALLEL = 4
-"""Workers (sessions) by default. An assumption, not a documented number: Microsoft Graph documents
-per-app request rates (with 429 and Retry-After beyond them), Exchange Online documents built-in retries
-and no concurrency limit; 4 keeps a batch's request rate far below Graph's documented identity limits and
-the sessions to the server few, and throttling replies slow the batch down (batch_gate) if it is not."""
-MAX_PARALLEL = 32
 AD_WRITTEN = ("display_name", "email", "addresses")
 """Identity fields apply writes in AD after the link (pswrap.desired.identity)."""
 
@@ -68,6 +66,8 @@ class Worker:
 
     session: StepSession
     workflow: CreateWorkflow
+    release: Callable[[], None] = lambda: None
+    """Closes the worker's session (its shells), when the batch lets it go."""
 
 
 class Listener(Protocol):
@@ -94,6 +94,8 @@ class Item:
     observed: facts.Observed | None = None
     planned: list[Change] = field(default_factory=list)
     done: bool = False
+    created: bool = False
+    """Its mailbox was created in this run (its link is checked in bulk after the cycle: batch_link)."""
 
 
 @dataclass
@@ -117,6 +119,10 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         return worst_exit([i.exit_code for i in self.items])
+
+
+def _needs_link(observed: facts.Observed) -> bool:
+    return observed.mailbox is None or not observed.mailbox.is_dir_synced
 
 
 def worst_exit(codes: Iterable[int]) -> int:
@@ -145,9 +151,50 @@ class Batch:
         self.target_name = target_name
         self.listener: Listener = listener or Quiet()
         self.op_id: str | None = None
+        self.refused_shells: PswrapError | None = None
+        """The server's shell-quota fault, when it refused some workers' shells (the batch went on)."""
         self._free: queue.Queue[Worker] = queue.Queue()
         for worker in workers:
             self._free.put(worker)
+
+    def claim(self, needs: tuple[str, ...]) -> None:
+        """Open every worker's shells of these needs before sharing out work. A worker the server refuses
+        a shell for its shell quota (wsman:QuotaLimit) is let go, its other shells closed: the batch goes
+        on with the sessions it has instead of failing mailboxes or waiting for shells it holds itself.
+        The first worker is always kept (its steps wait a quota out as any step does)."""
+        if len(self.workers) == 1:
+            return
+        refused: dict[int, TransportError] = {}
+
+        def open_one(worker: Worker) -> None:
+            opener = getattr(worker.session, "open_shells", None)
+            if opener is None:
+                return
+            try:
+                opener(needs)
+            except TransportError as exc:
+                if exc.shell_quota:  # anything else: its steps meet it and retry as always
+                    refused[id(worker)] = exc
+
+        with ThreadPoolExecutor(max_workers=len(self.workers), thread_name_prefix="pswrap-claim") as pool:
+            list(pool.map(open_one, self.workers))
+        lost = [w for w in self.workers[1:] if id(w) in refused]
+        if not lost:
+            return
+        self.refused_shells = next(iter(refused.values()))
+        kept = [w for w in self.workers if w not in lost]
+        for worker in lost:
+            worker.release()
+        if id(self.workers[0]) in refused:
+            open_one(self.workers[0])  # the shells let go are free now; a refusal again is waited out
+        self.workers = kept
+        self._free = queue.Queue()
+        for worker in kept:
+            self._free.put(worker)
+        log.warning(
+            "the server refused %d of %d sessions their shells (its WinRM shell quota: %s); working on with "
+            "%d", len(lost), len(lost) + len(kept), self.refused_shells.message, len(kept),
+        )  # fmt: skip
 
     # --- running work on the workers ----------------------------------------------------------
 
@@ -189,6 +236,8 @@ class Batch:
                 self._fail(item, item.row.error, REFUSED)
         valid = [i for i in items if not i.done]
         self.listener.phase("reading", len(valid))
+        if any(self._reads_calendar(i) for i in valid[1:]):
+            self.claim(("exo",))  # the calendar reads run on every worker
         self._read(valid)
         self.listener.phase("planning", len(valid))
         for item in valid:
@@ -208,6 +257,9 @@ class Batch:
             self.journal.set_status(self.op_id, "running")
         result = BatchResult([], operation=self.op_id)
         try:
+            if len(todo) > 1:  # a mailbox to create or link uses every need; a change of one, only exo
+                linking = any(i.observed is None or _needs_link(i.observed) for i in todo)
+                self.claim(BATCH_NEEDS if linking else ("exo",))
             self.listener.phase("applying", len(todo))
             self.parallel(self._apply, todo)
             pending = [i for i in todo if not i.done]
@@ -333,6 +385,7 @@ class Batch:
             profile=self.options.profile,
             hold=self.options.hold,
         )
+        item.created = item.observed is not None and item.observed.mailbox is None
         out = converge(
             worker.session,
             item.row.spec,
@@ -341,6 +394,7 @@ class Batch:
             target_name=self.target_name or "",
             workflow=worker.workflow,
             observed=item.observed,
+            reread=False,  # the batch reads every mailbox in bulk after the cycle (batch_link)
         )
         out.before, out.after = item.out.before, item.out.after
         item.out = out

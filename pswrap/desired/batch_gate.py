@@ -66,10 +66,14 @@ SHARED_READS = frozenset(
         "sync/get-scope",
         "sync/get-settings",
         "ad/get-ous",
+        "exo/get-commands",
+        "graph/get-permissions",
+        "sync/get-account",
     }
 )
 """Reads of the tenant and the servers, the same for every mailbox (the preflight's connect checks, the
-certificate, the tenant's matching switches, the sync server's modules, scope and settings, the OUs):
+certificate, the tenant's matching switches, the sync server's modules, scope, settings and service
+account, the OUs, the cmdlets the app's Exchange role grants and the app's Graph permissions):
 in a batch each is read once and its answer shared by every mailbox, instead of once per mailbox. Steps
 whose answer a batch changes (the scheduler, leases, users, mailboxes) are never shared."""
 

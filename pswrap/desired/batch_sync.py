@@ -4,8 +4,10 @@ The accounts are all created before the cycle starts (the batch's apply phase), 
 imports and exports every one of them. After the cycle, in one pass:
 - the cycle's run results are read once; an export error about a mailbox's account (by its AD DN or
   its anchor, as sync_wait.ObjectOfInterest matches) fails that mailbox alone (exit 6, its hint);
-- every other pending mailbox is finished on the workers by the mailbox workflow again (it continues
-  the mailbox's open operation and, seeing the link, reads back and completes), reported as it links;
+- every mailbox the batch created is checked linked in bulk (batch_link: one read per system, both
+  anchors compared) and completed; every other pending one is finished on the workers by the mailbox
+  workflow again (it continues the mailbox's open operation and, seeing the link, reads back and
+  completes), reported as it links;
 - a mailbox still unlinked is checked for a stray duplicate (a new synced user with its anchor), which
   fails it alone;
 - what is left (a change imported after the cycle's AD import) gets the next cycle, until the deadline;
@@ -82,7 +84,10 @@ def wait_for_all(batch: Batch, pending: list[Item]) -> int:
             found = next((e for e in errors if ours(item.out.result).matches(e)), None)
             if found is not None:
                 _fail(batch, item, export_error(found, _what(item.out.result)))
-        batch.parallel(_finish_one(batch), [i for i in left if not i.done])
+        from pswrap.desired.batch_link import link_in_bulk
+
+        rest = link_in_bulk(batch, [i for i in left if not i.done])  # what this run created, in bulk
+        batch.parallel(_finish_one(batch), [i for i in rest if not i.done])
         left = [i for i in left if not i.done]
         if left and deadline.passed():
             for item in left:

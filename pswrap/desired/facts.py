@@ -76,13 +76,16 @@ def read(session: StepSession, spec: MailboxSpec, *, calendar: bool | None = Non
     return observed
 
 
-def read_calendar(session: StepSession, observed: Observed, names: list[str]) -> None:
+def read_calendar(
+    session: StepSession, observed: Observed, names: list[str], *, exists: bool = False
+) -> None:
+    """`exists`: the mailbox exists though `observed` predates it (a batch just created it)."""
     params: dict[str, Any] = {"Identity": observed.alias}
     if names:
         params["Principals"] = names
     result = session.step("exo/get-calendar-processing", params=params)
     observed.reads.append("exo/get-calendar-processing")
-    observed.calendar = result.calendar if observed.mailbox is not None else None
+    observed.calendar = result.calendar if observed.mailbox is not None or exists else None
     observed.principals = {p.identity.lower(): p for p in result.principals}
 
 

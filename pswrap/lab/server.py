@@ -12,6 +12,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -176,8 +177,17 @@ class LabServer(ThreadingHTTPServer):
             raise
         except Exception as exc:
             raise wsman.invalid_body_fault(f"the creationXml is not a PSRP runspace pool: {exc}") from None
+        limit = max_shells_per_user()
         with self.pools_lock:
-            self.pools[shell_id] = pool
+            # The lab serves one account, so every open shell is that user's. [MS-WSMV] 3.1.4.5.2.1: a
+            # wst:Create beyond a quota gets wsman:QuotaLimit; the PowerShell plug-in's MaxShellsPerUser is 25
+            # by default ([MS-WSMV] 3.1.4.1.34.3.4), enforced only when PSWRAP_LAB_MAX_SHELLS_PER_USER is set.
+            over = limit is not None and len(self.pools) >= limit
+            if not over:
+                self.pools[shell_id] = pool
+        if over:
+            pool.close()
+            raise quota_fault(limit or 0)
         return wsman.create_reply(request, shell_id, self.url)
 
     def _command(self, request: wsman.Request, pool: LabPool) -> bytes:
@@ -250,6 +260,28 @@ def _guid(text: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise wsman.invalid_body_fault(f"{text!r} is not a GUID") from None
+
+
+MAX_SHELLS_ENV = "PSWRAP_LAB_MAX_SHELLS_PER_USER"
+
+
+def max_shells_per_user() -> int | None:
+    """The shell quota the lab enforces (PSWRAP_LAB_MAX_SHELLS_PER_USER); unset or not a number: none."""
+    raw = os.environ.get(MAX_SHELLS_ENV, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def quota_fault(limit: int) -> wsman.WSManFault:
+    """wsmerror.h (Windows SDK) ERROR_WSMAN_QUOTA_MAX_SHELLS with WinRM's message text for the plug-in's
+    per-user quota ("Quota Management for Remote Shells", Windows Remote Management), subcode
+    wsman:QuotaLimit ([MS-WSMV] 3.1.4.5.2.1)."""
+    return wsman.WSManFault(
+        wsman.ERROR_QUOTA_MAX_SHELLS,
+        "The WS-Management service cannot process the request. This user is allowed a maximum number of "
+        f"{limit} concurrent shells, which has been exceeded. Close existing shells or raise the quota for "
+        "this user.",
+        subcode="w:QuotaLimit",
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -349,16 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise wsman.WSManFault(
                     wsman.ERROR_ACCESS_DENIED, "Access is denied. ", subcode="w:InternalError"
                 )
-            # wsmerror.h (Windows SDK) ERROR_WSMAN_QUOTA_MAX_SHELLS, with WinRM's message text; the
-            # quota is MaxShellsPerUser ("Quota Management for Remote Shells", Windows Remote Management).
             if active and action == "Create" and faults.take("quota", action, active=active):
-                raise wsman.WSManFault(
-                    wsman.ERROR_QUOTA_MAX_SHELLS,
-                    "The WS-Management service cannot process the request. This user is allowed a maximum "
-                    "number of 25 concurrent shells, which has been exceeded. Close existing shells or "
-                    "raise the quota for this user.",
-                    subcode="w:QuotaLimit",
-                )
+                raise quota_fault(25)
             shell_request = bool(request.shell_id) and action != "Create"
             if active and shell_request and faults.take("kill-pool", action, active=active):
                 server.kill(request.shell_id or "")

@@ -396,6 +396,7 @@ def classify_transport(exc: BaseException, *, where: str, what: str) -> e.Transp
                 "close stale sessions or raise MaxShellsPerUser / MaxConcurrentUsers on the server",
             )
             err.transient = True
+            err.shell_quota = True
             return err
         if exc.code in SHELL_GONE_CODES or "shell was not found" in reason.lower():
             return ShellGone(

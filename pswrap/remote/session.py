@@ -32,7 +32,7 @@ from pswrap.remote.target_settings import env_name
 from pswrap.render.script import Script
 from pswrap.results.base import PSModel
 from pswrap.secrets import Secret
-from pswrap.steps.model import Profile, Step
+from pswrap.steps.model import Need, Profile, Step
 
 log = logging.getLogger("pswrap.remote")
 
@@ -364,6 +364,13 @@ class Session:
 
     def opened_needs(self) -> list[str]:
         return list(self._pools.opened_needs())
+
+    def open_shells(self, needs: tuple[Need, ...]) -> None:
+        """Open these needs' pools now, without their connect steps and without retries: a batch claims
+        its sessions' shells before sharing out the work, so a server's shell quota shows at once
+        (TransportError.shell_quota) instead of being waited out step by step."""
+        for need in needs:
+            self._pools.get(need)
 
 
 def refuse_legacy(step: Step) -> None:

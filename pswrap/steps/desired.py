@@ -92,4 +92,13 @@ STEPS = (
         profiles=MODERN,
         result=m.CloudUsers,
     ),
+    # issue #15: a batch's links, checked in bulk after its sync cycle
+    Step(
+        "graph/get-users",
+        "Read many cloud users by id, 15 per filtered request, with their anchors (Get-MgUser -Filter)",
+        needs="graph",
+        profiles=MODERN,
+        params=(Param("UserId", "string[]", help="the users' object ids"),),
+        result=m.CloudUsers,
+    ),
 )

@@ -79,7 +79,7 @@ def test_good_rows_complete_and_bad_rows_fail_alone(
 
 
 def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
-    run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path
+    run: Run, world: Callable[[], dict[str, Any]], tmp_path: Path, lab_env: Path
 ) -> None:
     before = _manual_cycles(world())
     spec = _csv(
@@ -102,7 +102,16 @@ def test_one_sync_cycle_links_every_new_mailbox_and_jsonl_shape(
         link = next(c for c in item["changes"] if c["field"] == "link")
         assert link == {"field": "link", "from": False, "to": True, "where": "sync"}
         assert item["cloud_user"]["on_premises_sync_enabled"] is True
+        # checked in bulk after the cycle (batch_link): both anchors agree, the mailbox read back, no drift
+        assert item["cloud_user"]["on_premises_immutable_id"] == item["immutable_id"]
+        assert item["mailbox"]["alias"] == item["alias"] and item["drift"] == []
     assert sorted(i["alias"] for i in items) == [f"oc{n}" for n in range(5)]
+    # each mailbox's create operation is completed in the journal (resume has nothing left to do)
+    creates = _journal_rows(
+        lab_env / "state",
+        "SELECT identity, status FROM operations WHERE kind = 'mailbox.create' AND identity LIKE 'oc%'",
+    )
+    assert sorted(creates) == [(f"oc{n}|oc{n}", "completed") for n in range(5)]
     # the lab's cycle history: exactly one cycle started by pswrap for the five accounts
     assert _manual_cycles(world()) == before + 1
     # no-op re-apply: every item unchanged, no cycle
@@ -193,13 +202,15 @@ def test_a_mailbox_the_cloud_will_not_match_fails_alone(
 ) -> None:
     """Created with --no-wait (pending), then one mailbox's cloud user gets a role, so Entra ID would
     refuse its hard match (MC1262584). Resuming the batch: only that mailbox fails (exit 6, named, why);
-    the others link in the batch's one cycle."""
+    the others link in the batch's one cycle. A bad row of the same file is refused alone (exit 2), and
+    the batch's exit code is the most severe item's: 6 before 2."""
     aliases = ["ee0", "ee1", "ee2"]
-    spec = _csv(tmp_path / "rooms.csv", [f"{a},Export Error {a},room,3,AutoAccept,20," for a in aliases])
+    rows = [f"{a},Export Error {a},room,3,AutoAccept,20," for a in aliases]
+    spec = _csv(tmp_path / "rooms.csv", [*rows, "ee3,Export Error ee3,room,three,AutoAccept,20,"])
     first = run("mailbox", "apply", spec, "--yes", "--no-wait", "-o", "json")
-    assert first.code == 0, first.err
+    assert first.code == 2, first.err
     doc = first.json()
-    assert doc["summary"]["pending_sync"] == 3
+    assert doc["summary"]["pending_sync"] == 3 and doc["summary"]["refused"] == 1
     w = world()
     mailbox = next(m for m in w["exo"]["mailboxes"] if m["alias"] == "ee1")
     index = next(
@@ -216,4 +227,53 @@ def test_a_mailbox_the_cloud_will_not_match_fails_alone(
     assert "InvalidHardMatch" in items["ee1"]["error"]["message"]
     assert "ee1@lab.example" in items["ee1"]["error"]["message"]
     assert items["ee1"]["error"]["exit_code"] == 6
+    assert items["ee3"]["status"] == "refused" and items["ee3"]["error"]["exit_code"] == 2
+    assert resumed.json()["summary"]["failed"] == 1 and resumed.json()["summary"]["completed"] == 2
     assert _manual_cycles(world()) == before + 1
+
+
+def test_after_the_cycle_the_links_are_read_in_bulk_not_per_mailbox(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The create workflow reads each mailbox's facts once (its plan); after the one cycle the batch reads
+    the synced users, the accounts and the mailboxes once for all (batch_link), and the converge step does
+    not read a mailbox it just created again before writing its calendar (the write is read back)."""
+    from pswrap.lab import latency
+
+    monkeypatch.setenv("PSWRAP_LAB_LATENCY", "realistic")
+    monkeypatch.setenv("PSWRAP_LAB_LATENCY_SCALE", "0.001")
+    latency.spent.clear()
+    spec = _csv(tmp_path / "rooms.csv", [f"bk{n},Bulk {n},room,{n},AutoAccept,{60 + n}," for n in range(4)])
+    ran = run("mailbox", "apply", spec, "--yes", "-o", "json", "--parallel", "2")
+    assert ran.code == 0, ran.err
+    assert ran.json()["summary"]["completed"] == 4
+
+    def calls(step_id: str) -> int:
+        return round(latency.spent.get(step_id, 0.0) / latency.latency(step_id))
+
+    assert calls("exo/find-recipients") == 4  # the plan of each create, not again after the cycle
+    assert calls("exo/find-mailbox") == 4
+    assert calls("exo/get-calendar-processing") == 4  # the read-back of each calendar write
+    assert calls("graph/get-users") == 1
+    assert calls("ad/list-users") == 1
+
+
+def test_sessions_the_server_refuses_shells_for_are_let_go_and_the_batch_completes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """--parallel 8 wants 32 shells (4 needs on one server) while the lab enforces a quota of 10 shells
+    ([MS-WSMV] 3.1.4.5.2.1 wsman:QuotaLimit): one warning names the default quota before anything opens,
+    the refused sessions are let go, and every mailbox completes on the sessions the server granted."""
+    from pswrap.lab.server import MAX_SHELLS_ENV
+
+    monkeypatch.setenv(MAX_SHELLS_ENV, "10")
+    caplog.set_level("WARNING", logger="pswrap")
+    aliases = [f"qt{n}" for n in range(8)]
+    spec = _csv(tmp_path / "rooms.csv", [f"{a},Quota {a},room,4,AutoAccept,70," for a in aliases])
+    ran = run("mailbox", "apply", spec, "--yes", "-o", "json", "--parallel", "8")
+    assert ran.code == 0, ran.err
+    assert ran.json()["summary"]["completed"] == 8
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    over = [w for w in warnings if w.startswith("--parallel 8 opens 32 shells")]
+    assert len(over) == 1 and "MaxShellsPerUser" in over[0] and "25 per user" in over[0]
+    assert any("refused" in w and "shell quota" in w for w in warnings)

@@ -206,6 +206,18 @@ def test_get_and_set_unknown_user(lab: Harness) -> None:
     assert error.fqid == "Request_ResourceNotFound,Microsoft.Graph.PowerShell.Cmdlets.GetMgUser_Get"
 
 
+def test_get_users_answers_the_users_with_those_ids_and_omits_unknown_ids(lab: Harness) -> None:
+    """Get-MgUser -Filter "id in (...)": a filter, so an id nobody has is simply not in the answer."""
+    first = lab.new_mailbox("room1")["external_directory_object_id"]
+    second = lab.new_mailbox("room2")["external_directory_object_id"]
+    lab.new_mailbox("room3")
+    ghost = "00000000-0000-0000-0000-000000000001"
+    found = lab.run("graph/get-users", {"UserId": [second, ghost, first]}, pool="graph")["users"]
+    assert sorted(u["id"] for u in found) == sorted([first, second])
+    assert {u["user_principal_name"].split("@")[0] for u in found} == {"room1", "room2"}
+    assert all(u["account_enabled"] is True for u in found)  # New-Mailbox -Room: enabled in the cloud
+
+
 def test_sync_features_follow_the_tenant(lab: Harness) -> None:
     """§3: BlockSoftMatch and BlockCloudObjectTakeoverThroughHardMatch, off in a fresh world."""
     assert lab.run("graph/get-sync-features", pool="graph") == {

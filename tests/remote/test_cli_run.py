@@ -277,6 +277,7 @@ CLI_SCENARIO: list[list[str]] = [
     ["exo/list-mailboxes"],
     ["ad/list-users", "--param", "SearchBase=DC=lab,DC=example"],
     ["graph/list-synced-users"],
+    ["graph/get-users", "--param", "UserId={external_directory_object_id}"],
     # desired state part 2
     ["exo/new-mailbox", "--var", "type=room", "--param", "Name=Cli Room Two", "--param", "Alias=cliroom2",
      "--param", "DisplayName=Cli Room Two", "--param", "PrimarySmtpAddress=cliroom2@lab.example"],

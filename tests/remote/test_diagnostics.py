@@ -40,6 +40,26 @@ def test_shell_quota_is_waited_out(lab_factory: Any, lab_target: Any) -> None:
     assert lab.faults.fired == {"quota@1": 1}
 
 
+def test_an_enforced_shell_quota_refuses_the_shell_beyond_it_and_open_shells_says_so(
+    lab_factory: Any, lab_target: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PSWRAP_LAB_MAX_SHELLS_PER_USER=2: two shells open, the third Create gets wsman:QuotaLimit at once
+    (open_shells does not retry), marked shell_quota; closing a session frees its shells."""
+    from pswrap.lab.server import MAX_SHELLS_ENV
+
+    monkeypatch.setenv(MAX_SHELLS_ENV, "2")
+    lab = lab_factory()
+    first = open_session(lab_target(lab))
+    first.open_shells(("exo", "graph"))
+    with open_session(lab_target(lab)) as second:
+        with pytest.raises(e.ConnectionFailed, match="quota is used up") as info:
+            second.open_shells(("exo",))
+        assert info.value.shell_quota and "maximum number of 2 concurrent shells" in info.value.message
+        first.close()
+        second.open_shells(("exo", "graph"))  # the first session's shells are free again
+        assert sorted(second.opened_needs()) == ["exo", "graph"]
+
+
 def test_shell_quota_message_names_the_setting() -> None:
     from pypsrp.exceptions import WSManFaultError
 

@@ -124,6 +124,8 @@ def test_every_step_runs_and_parses_into_its_model(
         accounts = run("ad/list-users", params={"SearchBase": D.domain_dn}).users
         assert "room1" in [u.sam_account_name for u in accounts]
         run("graph/list-synced-users")
+        found = run("graph/get-users", params={"UserId": [cloud_id, "00000000-0000-0000-0000-000000000001"]})
+        assert [u.id for u in found.users] == [cloud_id]
         # the lifecycle steps (issue #16): unlink's switch, removal and restore
         assert run("graph/get-sync-behavior", params={"UserId": cloud_id}).is_cloud_managed is False
         assert run("graph/set-sync-behavior", params={"UserId": cloud_id}).is_cloud_managed is True

@@ -36,6 +36,26 @@ def get_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     return {"found": True, "user": cloud_user_document(user)}
 
 
+@step("graph/get-users", need="graph")
+def get_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Get-MgUser -Filter "id in ('...', ...)" 15 ids per request ("Use the $filter query parameter": an
+    `in` filter takes at most 15 values): the users with those ids; an id nobody has is simply not in
+    the answer (a filter, not a lookup)."""
+    wanted = {str(i).lower() for i in inv.params.get("UserId") or []}
+    users = [u for u in world["cloud"]["users"] if str(u["id"]).lower() in wanted and visible(u, at)]
+    fields = ("id", "user_principal_name", "display_name", "on_premises_immutable_id")
+    return {
+        "users": [
+            {
+                **{f: u.get(f) for f in fields},
+                "on_premises_sync_enabled": u.get("on_premises_sync_enabled"),
+                "account_enabled": u.get("account_enabled"),
+            }
+            for u in users
+        ]
+    }
+
+
 @step("graph/find-users", need="graph")
 def find_users(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-MgUser -Filter "onPremisesImmutableId eq '...'" or "proxyAddresses/any(x:x eq 'smtp:...')"."""

@@ -37,6 +37,7 @@ FIRST_CMDLET: dict[str, tuple[str, str]] = {
     "exo/set-calendar-processing": ("Set-CalendarProcessing", ""),
     "exo/list-mailboxes": ("Get-EXOMailbox", ""),
     "graph/list-synced-users": ("Get-MgUser", "List"),
+    "graph/get-users": ("Get-MgUser", "List"),
     # issue #16
     "exo/find-deleted-mailbox": ("Get-EXOMailbox", ""),
     "graph/get-deleted-user": ("Get-MgDirectoryDeletedItemAsUser", "Get"),

@@ -85,6 +85,7 @@ among those the host facts list (`host.modules`, pswrap.lab.facts); tests/lab/te
 checks this table against the templates."""
 # The desired-state steps' bulk reads (`mailbox list --drift`).
 STEP_MODULES.update({"ad/list-users": _AD, "graph/list-synced-users": "Microsoft.Graph.Users"})
+STEP_MODULES.update({"graph/get-users": "Microsoft.Graph.Users"})
 # Removal, restore and unlink (issue #16); the source-of-authority steps use the Graph beta module.
 STEP_MODULES.update(
     {
