@@ -82,6 +82,10 @@ _EXISTING_TENANT = Source(
     "Microsoft Entra Connect: When you have an existing tenant",
     "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-existing-tenant",
 )
+_FILTERING = Source(
+    'Microsoft Entra Connect Sync: Configure filtering, section "Organizational unit-based filtering"',
+    "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-configure-filtering",
+)
 _SET_MAILBOX = Source(
     "Set-Mailbox (parameters Name, DisplayName, EmailAddresses, Alias, Type, ResourceCapacity,"
     " GrantSendOnBehalfTo, HiddenFromAddressListsEnabled, IsExchangeCloudManaged)",
@@ -196,6 +200,28 @@ def _rules() -> tuple[Rule, ...]:
             {"exo": "Set-Mailbox -DisplayName", "ad": "Set-ADUser -DisplayName"},
             (_ATTRS, _EXISTING_TENANT, _SOA_COMMUNITY),
             "An identity attribute: it stays in AD when the Exchange attributes are cloud-managed.",
+        ),
+        Rule(
+            "upn",
+            "AD userPrincipalName / Entra userPrincipalName (the mailbox's UserPrincipalName)",
+            _states("graph", "ad", "ad", "ad"),
+            {
+                "graph": "Update-MgUser -UserPrincipalName (pswrap does not change it)",
+                "ad": "Set-ADUser -UserPrincipalName (pswrap reports a difference as drift)",
+            },
+            (_ATTRS,),
+            "Given with the account pswrap creates. Changing the UPN of a linked account changes the sign-in"
+            " name of its cloud user; pswrap leaves that to the admin and reports a difference as drift.",
+        ),
+        Rule(
+            "ou",
+            "The AD container of the mailbox's account",
+            _states("not_settable", "ad", "ad", "ad"),
+            {"ad": "Move-ADObject (pswrap reports a difference as drift)"},
+            (_FILTERING,),
+            "Where pswrap creates the account. A linked account moved out of the connectors' OU filtering is"
+            " deleted from Entra ID at the next cycle (its mailbox soft-deleted), so pswrap never moves a"
+            " linked account: a difference is drift, and the admin moves it within sync scope.",
         ),
         Rule(
             "name",

@@ -57,7 +57,7 @@ def _needs_ad(spec: MailboxSpec, state: LinkState, everything: bool) -> bool:
     fields = [f"place.{f}" for f in AD_PLACE_FIELDS if spec.place is not None and getattr(spec.place, f)]
     if spec.permissions is not None and spec.permissions.send_on_behalf is not None:
         fields.append("send_on_behalf")
-    fields += [f for f in ("display_name", "email", "addresses") if getattr(spec, f) is not None]
+    fields += [f for f in ("display_name", "email", "addresses", "ou") if getattr(spec, f) is not None]
     if spec.hidden_from_address_lists is not None:
         if state == "linked":  # AD masters it only with the Exchange schema, which this read tells
             return True

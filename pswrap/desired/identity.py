@@ -26,11 +26,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pswrap.desired.spec import ListEdit, MailboxSpec
+from pswrap.dn import is_within, parent_of
 from pswrap.mastering import LinkState, Master, where_written
 
 AD_STEP = "ad/set-resource-attributes"
 EXO_STEP = "exo/set-mailbox"
 
+OU_HINT = (
+    "pswrap does not move a linked account: outside the sync scope its cloud user is deleted and the "
+    "mailbox soft-deleted. Move it yourself to an OU in sync scope (Move-ADObject; `pswrap doctor` lists the "
+    "scope), or change `ou` in the spec to where it is"
+)
+UPN_HINT = (
+    "pswrap does not change a linked account's UPN (it is the cloud user's sign-in name): change it in AD "
+    "(Set-ADUser -UserPrincipalName) and the next sync cycle carries it, or change `upn` in the spec"
+)
 NAME_HINT = (
     "pswrap does not rename AD objects (no rename cmdlet in its catalogue): rename the account in AD "
     "(Rename-ADObject -Identity <its DN> -NewName <name>, or Active Directory Users and Computers); the "
@@ -100,6 +110,7 @@ def changes(spec: MailboxSpec, mailbox: Any, state: LinkState, ad: Any | None) -
     """name, display_name, email and addresses of an existing mailbox. `ad`: results.access.AdAttributes
     of its account when it was read (found), else None."""
     out: list[IdentityChange] = []
+    out.extend(_placement(spec, mailbox, state, ad))
     if spec.name is not None and spec.name != mailbox.name:
         where = where_written("name", state)
         if where == "exo":
@@ -127,6 +138,22 @@ def changes(spec: MailboxSpec, mailbox: Any, state: LinkState, ad: Any | None) -
             out.append(_write("email", primary, spec.email, where, ad, addresses))
         if spec.addresses is not None and not _same_addresses(have, after):
             out.append(_write("addresses", have, after, where, ad, addresses))
+    return out
+
+
+def _placement(spec: MailboxSpec, mailbox: Any, state: LinkState, ad: Any | None) -> list[IdentityChange]:
+    """`ou` and `upn` of a linked account: given to create it, only compared afterwards (drift with what
+    the admin does); pswrap never moves a linked account or changes its sign-in name."""
+    if state == "not_linked":
+        return []
+    out: list[IdentityChange] = []
+    if spec.ou is not None and ad is not None and ad.distinguished_name:
+        now = parent_of(ad.distinguished_name)
+        if not (is_within(now, spec.ou) and is_within(spec.ou, now)):
+            out.append(IdentityChange("ou", now, spec.ou, where_written("ou", state), hint=OU_HINT))
+    upn = mailbox.user_principal_name
+    if spec.upn is not None and upn and str(upn).lower() != spec.upn.lower():
+        out.append(IdentityChange("upn", upn, spec.upn, where_written("upn", state), hint=UPN_HINT))
     return out
 
 

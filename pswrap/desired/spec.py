@@ -128,13 +128,21 @@ class MailboxSpec(BaseModel):
     type: MailboxType | None = Field(None, description="room (the default), equipment or shared.")
     display_name: str | None = Field(None, description="Display name (default: the name).")
     sam: str | None = Field(None, description="sAMAccountName of the AD account (default: the alias).")
-    upn: str | None = Field(None, description="UPN of the AD account (default: alias@UPN suffix).")
+    upn: str | None = Field(
+        None,
+        description="UPN of the AD account (default: alias@UPN suffix); once linked, a different UPN is "
+        "reported as drift, never changed.",
+    )
     email: str | None = Field(None, description="Primary SMTP address (default: the UPN).")
     addresses: ListField | None = Field(
         None,
         description="Extra SMTP addresses besides the primary one (other address types are kept).",
     )
-    ou: str | None = Field(None, description="OU of the AD account (default: the target's resource OU).")
+    ou: str | None = Field(
+        None,
+        description="OU of the AD account (default: the target's resource OU); once linked, an account "
+        "elsewhere is reported as drift, never moved.",
+    )
     capacity: int | None = Field(None, ge=0, description="Room capacity (rooms only).")
     calendar: CalendarSpec | None = Field(
         None, description="Calendar processing (rooms and equipment); left out: left alone."

@@ -266,3 +266,28 @@ def test_a_rename_in_ad_reaches_the_mailbox_name_on_the_next_cycle(
     assert mailbox_in(world(), ROOM)["name"] == "Renamed In AD"
     ran, out = apply(run, {"alias": ROOM, "name": "Renamed In AD"})
     assert (ran.code, out["changed"], out["drift"]) == (0, False, []), out
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "found"),
+    [
+        ("ou", "OU=Retired,DC=lab,DC=example", "OU=Resources,DC=lab,DC=example"),
+        ("upn", "board@lab.example", f"{ROOM}@lab.example"),
+    ],
+)
+def test_placement_of_a_linked_account_is_drift_never_a_move(
+    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], field: str, given: str, found: str
+) -> None:
+    """`ou` and `upn` create the account; afterwards pswrap never moves a linked account (out of sync scope
+    its cloud user would be deleted) nor changes its sign-in name: a difference is drift with what to do."""
+    before = systems(world())
+    ran, out = apply(run, {"alias": ROOM, field: given})
+    assert (ran.code, out["changed"], out["changes"]) == (0, False, []), out
+    drift = [d for d in out["drift"] if d["field"] == field]
+    assert len(drift) == 1, out
+    assert (drift[0]["found"].lower(), drift[0]["wanted"], drift[0]["where"]) == (found.lower(), given, "ad")
+    assert "pswrap does not" in drift[0]["hint"]
+    assert systems(world()) == before
+    # The same value, written another way (AD compares DNs and UPNs without regard to case): no drift.
+    ran, out = apply(run, {"alias": ROOM, field: found.upper()})
+    assert (ran.code, out["changed"], out["drift"]) == (0, False, []), out

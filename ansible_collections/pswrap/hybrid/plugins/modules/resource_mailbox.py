@@ -67,7 +67,8 @@ options:
     type: str
   upn:
     description:
-    - 'UPN of the AD account (default: alias@UPN suffix).'
+    - 'UPN of the AD account (default: alias@UPN suffix); once linked, a different UPN is reported as
+      drift, never changed.'
     type: str
   email:
     description:
@@ -80,7 +81,8 @@ options:
     type: raw
   ou:
     description:
-    - 'OU of the AD account (default: the target''s resource OU).'
+    - 'OU of the AD account (default: the target''s resource OU); once linked, an account elsewhere is
+      reported as drift, never moved.'
     type: str
   capacity:
     description:
