@@ -43,18 +43,24 @@ def remove_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
     return {"object_guid": guid, "existed": True}
 
 
-@step("ad/retire-user", need="ad")
-def retire_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """Move-ADObject -TargetPath <retired OU>, then Disable-ADAccount, each only when needed."""
+def _moved(inv: Invocation, world: dict[str, Any]) -> dict[str, Any]:
+    """Move-ADObject -Identity <objectGUID> -TargetPath <OU>, only when the account is elsewhere: the live
+    account, moved."""
     cmdlet = "Move-ADObject"
     user = account_by_guid(inv, world, cmdlet, "ADObject")
-    live = next(u for u in world["ad"]["users"] if u["object_guid"] == user["object_guid"])
+    live: dict[str, Any] = next(u for u in world["ad"]["users"] if u["object_guid"] == user["object_guid"])
     target = str(inv.params.get("TargetPath") or "")
     if parent_of(live["distinguished_name"]).lower() != target.lower():
         if not container_exists(world, target):
             raise records.ad_container_not_found(cmdlet, target)
-        dn = live["distinguished_name"]
-        live["distinguished_name"] = f"{split_rdns(dn)[0]},{target}"
+        live["distinguished_name"] = f"{split_rdns(live['distinguished_name'])[0]},{target}"
+    return live
+
+
+@step("ad/retire-user", need="ad")
+def retire_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Move-ADObject -TargetPath <retired OU>, then Disable-ADAccount, each only when needed."""
+    live = _moved(inv, world)
     live["enabled"] = False
     return user_document(live)
 
@@ -63,14 +69,7 @@ def retire_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[st
 def reinstate_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Move-ADObject back to the account's OU, then Enable-ADAccount or Disable-ADAccount to the enabled
     state it had, each only when needed (the reverse of ad/retire-user)."""
-    cmdlet = "Move-ADObject"
-    user = account_by_guid(inv, world, cmdlet, "ADObject")
-    live = next(u for u in world["ad"]["users"] if u["object_guid"] == user["object_guid"])
-    target = str(inv.params.get("TargetPath") or "")
-    if parent_of(live["distinguished_name"]).lower() != target.lower():
-        if not container_exists(world, target):
-            raise records.ad_container_not_found(cmdlet, target)
-        live["distinguished_name"] = f"{split_rdns(live['distinguished_name'])[0]},{target}"
+    live = _moved(inv, world)
     live["enabled"] = bool(inv.params.get("Enabled"))
     return user_document(live)
 
