@@ -276,7 +276,12 @@ def test_a_rename_in_ad_reaches_the_mailbox_name_on_the_next_cycle(
     ],
 )
 def test_placement_of_a_linked_account_is_drift_never_a_move(
-    rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]], field: str, given: str, found: str
+    rooms: None,
+    run: Callable[..., Ran],
+    world: Callable[[], dict[str, Any]],
+    field: str,
+    given: str,
+    found: str,
 ) -> None:
     """`ou` and `upn` create the account; afterwards pswrap never moves a linked account (out of sync scope
     its cloud user would be deleted) nor changes its sign-in name: a difference is drift with what to do."""
