@@ -96,6 +96,8 @@ class Item:
     done: bool = False
     created: bool = False
     """Its mailbox was created in this run (its link is checked in bulk after the cycle: batch_link)."""
+    reads_ad: bool = False
+    """A value AD masters differs from Exchange Online's: only AD, read by converge, tells the change."""
 
 
 @dataclass
@@ -246,8 +248,11 @@ class Batch:
             self.listener.advance()
         todo = [i for i in valid if not i.done]
         if self.options.dry_run:
+            # Check mode asks AD where the plan from Exchange Online cannot tell (converge's own dry run).
+            self.parallel(self._check, [i for i in todo if i.reads_ad])
             for item in todo:
-                self._planned(item)
+                if not item.done:
+                    self._planned(item)
             return BatchResult([i.out for i in items], dry_run=True)
         self.op_id = operation  # a resumed batch keeps its operation
         if (todo or operation) and self.journal is not None:
@@ -359,8 +364,11 @@ class Batch:
         item.out.result.drift = drift
         # A value AD masters differs from Exchange Online's: only AD (read by converge) says whether it
         # is still to write or already written and waiting for the next sync cycle.
-        ad_written = any(d.where == "ad" and d.field in AD_WRITTEN for d in drift)
-        if not planned and not (ad_written and not self.options.dry_run):
+        linked = observed.mailbox is not None and observed.mailbox.is_dir_synced
+        item.reads_ad = any(d.where == "ad" and d.field in AD_WRITTEN for d in drift) or bool(
+            spec.ou is not None and linked  # the account's OU is known from AD only
+        )
+        if not planned and not item.reads_ad:
             result = item.out.result
             result.status, result.changed, result.drift = UNCHANGED, False, drift
             result.mailbox = mailbox_json(observed.mailbox)
@@ -375,6 +383,22 @@ class Batch:
         self.finish(item)
 
     # --- applying ---------------------------------------------------------------------------------
+
+    def _check(self, worker: Worker, item: Item) -> None:
+        """One mailbox's check mode with its AD values read: its changes as `apply` would make them."""
+        assert item.row.spec is not None
+        options = ApplyOptions(dry_run=True, profile=self.options.profile, hold=self.options.hold)
+        out = converge(
+            worker.session,
+            item.row.spec,
+            options,
+            journal=None,
+            target_name=self.target_name or "",
+            workflow=worker.workflow,
+            observed=item.observed,
+        )
+        item.out = out
+        self.finish(item)
 
     def _apply(self, worker: Worker, item: Item) -> None:
         assert item.row.spec is not None

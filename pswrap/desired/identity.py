@@ -12,7 +12,8 @@ mastering table names for the mailbox's link state, and becomes a change written
   catalogue does not hold. A different name is drift, with a hint saying how the admin renames it.
 
 When AD was not read (a batch plans from Exchange Online alone), a value AD masters is compared with
-Exchange Online's and reported as drift, as before AD writes existed.
+Exchange Online's and reported as drift; the batch then hands that mailbox to converge, which reads AD
+(its apply, or its check mode under --dry-run).
 
 Addresses: `addresses` are the extra SMTP addresses. The primary and the service's *.onmicrosoft.com
 addresses are not counted among them, and every other address type (X500, SIP, ...) is kept as it is. A full

@@ -198,6 +198,16 @@ def test_a_batch_writes_a_display_name_ad_masters(
     rooms: None, run: Callable[..., Ran], world: Callable[[], dict[str, Any]]
 ) -> None:
     specs = [{"alias": ROOM, "display_name": "Batch Board Room"}, {"alias": "idcloud"}]
+    before = systems(world())
+    # Check mode asks AD too: the change it would make, where it would make it, and nothing changed.
+    ran = run("mailbox", "apply", "-", "-f", "json", "-o", "json", "--dry-run", stdin=json.dumps(specs))
+    assert ran.code == 0, ran.err
+    planned = json.loads(ran.out)["items"][0]
+    assert planned["changed"] is True and planned["drift"] == [], planned
+    assert [(c["field"], c["to"], c["where"]) for c in planned["changes"]] == [
+        ("display_name", "Batch Board Room", "ad")
+    ], planned
+    assert systems(world()) == before
     ran = run("mailbox", "apply", "-", "-f", "json", "-o", "json", stdin=json.dumps(specs))
     assert ran.code == 0, ran.err
     first = json.loads(ran.out)["items"][0]
@@ -292,6 +302,14 @@ def test_placement_of_a_linked_account_is_drift_never_a_move(
     assert len(drift) == 1, out
     assert (drift[0]["found"].lower(), drift[0]["wanted"], drift[0]["where"]) == (found.lower(), given, "ad")
     assert "pswrap does not" in drift[0]["hint"]
+    assert systems(world()) == before
+    # A batch compares it too (its check mode and its apply ask AD where Exchange Online cannot tell).
+    specs = json.dumps([{"alias": ROOM, field: given}, {"alias": "idcloud"}])
+    for mode in (("--dry-run",), ()):
+        ran = run("mailbox", "apply", "-", "-f", "json", "-o", "json", *mode, stdin=specs)
+        assert ran.code == 0, ran.err
+        item = json.loads(ran.out)["items"][0]
+        assert item["changed"] is False and [d["field"] for d in item["drift"]] == [field], item
     assert systems(world()) == before
     # The same value, written another way (AD compares DNs and UPNs without regard to case): no drift.
     ran, out = apply(run, {"alias": ROOM, field: found.upper()})
