@@ -20,25 +20,19 @@ Everything runs in a temporary state directory; nothing of the user's is touched
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import counts, isolated_lab  # benchmarks/common.py, beside this file
+
 AREAS = 2
 """Areas a full spec manages: identity (exo/find-mailbox) and calendar (exo/get-calendar-processing)."""
 CONNECTS = 1
-
-
-def counts(state: Path) -> tuple[int, int]:
-    """(pipelines, HTTP requests) the lab has answered so far."""
-    from pswrap.lab.store import Store
-
-    requests = Store(state).read().get("stats", {}).get("requests", {})
-    return int(requests.get("Command", 0)), int(sum(requests.values()))
 
 
 def full_spec(alias: str, n: int, variant: int) -> dict[str, Any]:
@@ -85,18 +79,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when the no-op goal is missed")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="pswrap-bench-apply-"))
-    state = tmp / "lab.json"
-    os.environ.update(
-        {
-            "PSWRAP_STATE_DIR": str(tmp),
-            "PSWRAP_LAB_STATE": str(state),
-            "PSWRAP_LAB_SYNC_SECONDS": str(args.sync_seconds),
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-        }
-    )
-    for name in ("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_LAB_FAULTS"):
-        os.environ.pop(name, None)
+    state = isolated_lab("pswrap-bench-apply-", args.sync_seconds)
 
     def create(alias: str) -> Callable[[Any], Any]:
         return lambda ps: ps.create_mailbox(alias, alias=alias)

@@ -18,16 +18,15 @@ connect step.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apply import measure  # benchmarks/apply.py, beside this file
+from common import isolated_lab  # benchmarks/common.py, beside this file
 
 READS = 5
 CONNECTS = 1
@@ -71,18 +70,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when the no-op goal is missed")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="pswrap-bench-apply-access-"))
-    state = tmp / "lab.json"
-    os.environ.update(
-        {
-            "PSWRAP_STATE_DIR": str(tmp),
-            "PSWRAP_LAB_STATE": str(state),
-            "PSWRAP_LAB_SYNC_SECONDS": str(args.sync_seconds),
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-        }
-    )
-    for name in ("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_LAB_FAULTS"):
-        os.environ.pop(name, None)
+    state = isolated_lab("pswrap-bench-apply-access-", args.sync_seconds)
 
     measure(state, lambda ps: ps.create_mailbox("delegate", alias="delegate"))
     rows: dict[str, list[tuple[int, int]]] = {"create": [], "apply-full": [], "apply-noop": []}

@@ -27,22 +27,18 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import NOT_INHERITED, counts, isolated_lab  # benchmarks/common.py, beside this file
 
 COUNT = 50
 BATCH_LEVEL = ("connect", "sync/", "exo/list-mailboxes", "graph/get-users", "ad/list-users")
 """Step ids (a suffix, a prefix, then whole ids) that are the batch's, run once for all, not one
 mailbox's."""
-
-
-def counts(state: Path) -> tuple[int, int]:
-    from pswrap.lab.store import Store
-
-    requests = Store(state).read().get("stats", {}).get("requests", {})
-    return int(requests.get("Command", 0)), int(sum(requests.values()))
 
 
 def cli(*args: str) -> int:
@@ -142,19 +138,13 @@ def main() -> int:
     parser.add_argument("--memory-only", action="store_true", help="only the planning memory (part 3)")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="pswrap-bench-batch-"))
-    state = tmp / "lab.json"
-    os.environ.update(
-        {
-            "PSWRAP_STATE_DIR": str(tmp),
-            "PSWRAP_LAB_STATE": str(state),
-            "PSWRAP_LAB_SYNC_SECONDS": str(args.sync_seconds),
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-            "PSWRAP_LAB_LATENCY": "realistic",
-        }
+    state = isolated_lab(
+        "pswrap-bench-batch-",
+        args.sync_seconds,
+        {"PSWRAP_LAB_LATENCY": "realistic"},
+        unset=(*NOT_INHERITED, "PSWRAP_LAB_BUDGET"),
     )
-    for name in ("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_LAB_FAULTS", "PSWRAP_LAB_BUDGET"):
-        os.environ.pop(name, None)
+    tmp = state.parent
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

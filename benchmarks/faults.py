@@ -24,22 +24,18 @@ import io
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import isolated_lab, world_of  # benchmarks/common.py, beside this file
 
 SCENARIOS = {
     "500+drop": "http500%0.1,drop%0.1",
     "kill+slow": "kill-pool%0.05,slow=1%0.1",
 }
-
-
-def world_of(state: Path) -> dict[str, Any]:
-    from pswrap.lab.store import Store
-
-    world: dict[str, Any] = Store(state).read()
-    return world
 
 
 def correct(world: dict[str, Any], alias: str) -> str:
@@ -77,21 +73,16 @@ def main() -> int:
     parser.add_argument("--sync-seconds", type=float, default=0.3)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="pswrap-faults-"))
-    lab_state = tmp / "lab.json"
-    os.environ.update(
+    lab_state = isolated_lab(
+        "pswrap-faults-",
+        args.sync_seconds,
         {
-            "PSWRAP_STATE_DIR": str(tmp),
-            "PSWRAP_LAB_STATE": str(lab_state),
-            "PSWRAP_LAB_SYNC_SECONDS": str(args.sync_seconds),
-            "XDG_CONFIG_HOME": str(tmp / "config"),
             # Short waits between tries keep the benchmark quick; the bound is still the step deadline.
             "PSWRAP_RETRY_INITIAL": "0.05",
             "PSWRAP_RETRY_MAX_WAIT": "0.5",
-        }
+        },
+        unset=("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_RETRY_ATTEMPTS", "PSWRAP_RETRY_MAX_TIME"),
     )
-    for name in ("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_RETRY_ATTEMPTS", "PSWRAP_RETRY_MAX_TIME"):
-        os.environ.pop(name, None)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     print(f"machine: {machine}, {platform.system()} {platform.release()}; seed {args.seed}")
     print(f"lab sync cycle {args.sync_seconds:g} s")

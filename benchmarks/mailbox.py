@@ -17,30 +17,19 @@ Everything runs in a temporary state directory; nothing of the user's is touched
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import answered, isolated_lab, world_of  # benchmarks/common.py, beside this file
+
 NOTICE_LIMIT = 1.0
 BUDGET_MARGIN = 2.0
-
-
-def world_of(state: Path) -> dict[str, Any]:
-    from pswrap.lab.store import Store
-
-    if not state.exists():
-        return {}
-    world: dict[str, Any] = Store(state).read()
-    return world
-
-
-def requests_total(world: dict[str, Any]) -> int:
-    return int(sum(world.get("stats", {}).get("requests", {}).values()))
 
 
 def cycle_ends(world: dict[str, Any]) -> set[datetime]:
@@ -88,18 +77,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="pswrap-bench-"))
-    lab_state = tmp / "lab.json"
-    os.environ.update(
-        {
-            "PSWRAP_STATE_DIR": str(tmp),
-            "PSWRAP_LAB_STATE": str(lab_state),
-            "PSWRAP_LAB_SYNC_SECONDS": str(args.sync_seconds),
-            "XDG_CONFIG_HOME": str(tmp / "config"),
-        }
-    )
-    for name in ("PSWRAP_TARGET", "PSWRAP_CONFIG", "PSWRAP_LAB_FAULTS"):
-        os.environ.pop(name, None)
+    lab_state = isolated_lab("pswrap-bench-", args.sync_seconds)
 
     import pswrap.api
 
@@ -127,7 +105,7 @@ def main() -> int:
             result = ps.create_mailbox(f"Bench {n}", alias=alias, hold=args.hold)
         total = time.monotonic() - started
         after = world_of(lab_state)
-        used = requests_total(after) - requests_total(before)
+        used = answered(after)[1] - answered(before)[1]
         lag = notice_lags(noticed, cycle_ends(after) - ends_before)
         t = result.timings
         shown_lag = f"{max(lag):8.2f}" if lag else f"{'-':>8}"
