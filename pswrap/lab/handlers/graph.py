@@ -26,6 +26,24 @@ def _graph_user(world: dict[str, Any], identity: str, at: datetime) -> dict[str,
     return user if user is not None and visible(user, at) else None
 
 
+def graph_user_or_404(world: dict[str, Any], identity: str, at: datetime) -> dict[str, Any]:
+    """The user a changing Graph template reads first (Get-MgUser -UserId), or that read's 404: a user
+    not yet replicated to Entra ID is not found either."""
+    user = _graph_user(world, identity, at)
+    if user is None:
+        raise records.graph_rest_error(
+            "Get-MgUser",
+            "Get",
+            records.resource_not_found(identity),
+            status=404,
+            reason="NotFound",
+            code="Request_ResourceNotFound",
+            at=at,
+            target=identity,
+        )
+    return user
+
+
 @step("graph/get-user", need="graph")
 def get_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Get-MgUser -UserId <id|upn> -Property ...; the template catches Request_ResourceNotFound (§7b item
@@ -76,19 +94,8 @@ def set_user(inv: Invocation, world: dict[str, Any], at: datetime) -> dict[str, 
     a value another object holds (§7b item 10)."""
     cmdlet, parameter_set = "Update-MgUser", "UpdateExpanded"
     identity = str(inv.params.get("UserId") or "")
-    user = _graph_user(world, identity, at)
-    if user is None:
-        # The template reads the user first (Get-MgUser -UserId), so the 404 comes from Get-MgUser_Get.
-        raise records.graph_rest_error(
-            "Get-MgUser",
-            "Get",
-            records.resource_not_found(identity),
-            status=404,
-            reason="NotFound",
-            code="Request_ResourceNotFound",
-            at=at,
-            target=identity,
-        )
+    # The template reads the user first (Get-MgUser -UserId), so a 404 comes from Get-MgUser_Get.
+    user = graph_user_or_404(world, identity, at)
 
     def bad_request(message: str) -> Exception:
         return records.graph_rest_error(

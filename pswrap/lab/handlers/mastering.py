@@ -18,8 +18,7 @@ from typing import Any
 from pswrap.lab.dispatch import Invocation, PSError
 from pswrap.lab.handlers import records
 from pswrap.lab.handlers.ad import account_by_guid, check_credential, check_server, user_document
-from pswrap.lab.handlers.directory import cloud_user_by
-from pswrap.lab.handlers.graph import visible
+from pswrap.lab.handlers.graph import graph_user_or_404
 from pswrap.lab.handlers.pipeline import step
 from pswrap.lab.sync_engine import dict_of
 
@@ -185,20 +184,7 @@ def set_account_enabled(inv: Invocation, world: dict[str, Any], at: datetime) ->
     """Update-MgUser -AccountEnabled: refused on a synced user (accountEnabled is synced from AD, "Attributes
     synchronized to Microsoft Entra ID"; §7b item 10's Request_BadRequest text)."""
     identity = str(inv.params.get("UserId") or "")
-    user = cloud_user_by(world, identity)
-    if user is not None and not visible(user, at):
-        user = None  # not yet replicated to Entra ID: Get-MgUser answers not found
-    if user is None:
-        raise records.graph_rest_error(
-            "Get-MgUser",
-            "Get",
-            records.resource_not_found(identity),
-            status=404,
-            reason="NotFound",
-            code="Request_ResourceNotFound",
-            at=at,
-            target=identity,
-        )
+    user = graph_user_or_404(world, identity, at)
     wanted = bool(inv.params.get("AccountEnabled"))
     before = bool(user.get("account_enabled"))
     if before != wanted:
