@@ -6,30 +6,15 @@ in the lab is read back and nothing is done twice."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from pswrap import steps
 from pswrap.remote.session import open_session
 from pswrap.results import access as a
 from pswrap.results.desired import Principal
 from pswrap.workflows.steps_run import JournaledRunner
 from tests.remote.conftest import set_faults
 from tests.remote.lab_inputs import mailbox_params
-
-NOW = datetime.now(timezone.utc)
-
-
-def judge(step_id: str, found: Any, params: dict[str, Any]) -> Any:
-    read_back = steps.get(step_id).read_back
-    assert read_back is not None
-    return read_back.applied(found, params, NOW)
-
-
-def inputs(step_id: str, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    read_back = steps.get(step_id).read_back
-    assert read_back is not None
-    return read_back.inputs({}, params)
+from tests.remote.readbacks import inputs, judge
 
 
 def who(name: str, oid: str) -> Principal:

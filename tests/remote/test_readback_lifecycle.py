@@ -4,12 +4,10 @@ type the step's callers read; a lost reply in the lab is read back and nothing i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from pswrap import steps
 from pswrap.lab.world import LAB_DEFAULTS as D
 from pswrap.remote.session import open_session
 from pswrap.results import lifecycle as lc
@@ -17,22 +15,11 @@ from pswrap.results import models as m
 from pswrap.workflows.steps_run import JournaledRunner
 from tests.remote.conftest import set_faults
 from tests.remote.lab_inputs import mailbox_params, new_user_params
+from tests.remote.readbacks import inputs, judge
 
-NOW = datetime.now(timezone.utc)
 GUID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 RETIRED = "OU=Retired,DC=x"
 
-
-def judge(step_id: str, found: Any, params: dict[str, Any]) -> Any:
-    read_back = steps.get(step_id).read_back
-    assert read_back is not None
-    return read_back.applied(found, params, NOW)
-
-
-def inputs(step_id: str, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    read_back = steps.get(step_id).read_back
-    assert read_back is not None
-    return read_back.inputs({}, params)
 
 
 def lookup(dn: str, *, enabled: bool | None, guid: str = GUID) -> m.AdUserLookup:
